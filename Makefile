@@ -1,0 +1,95 @@
+# leakyrelu — build, run, test, install.
+#   make            build build/leakyrelu-server
+#   make run        install missing packages, build, serve on 127.0.0.1:8080
+#   make test       install missing packages, build, run unit + integration tests
+#   make install    PREFIX=/usr/local DESTDIR=
+# Options: V=1 (show commands), WERROR=1, SANITIZE=address,undefined,
+#          CFLAGS=..., PORT=8080 for make run.
+
+VERSION := 0.1.0
+PREFIX ?= /usr/local
+PORT ?= 8080
+BUILD := build
+ifneq ($(SANITIZE),)
+BUILD := build/sanitize
+SAN_FLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+WARN := -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wshadow -Wformat=2 \
+        -Wvla -Wpointer-arith -Wcast-qual -Wundef
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+ALL_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -DLEAKYRELU_VERSION='"$(VERSION)"' \
+              $(WARN) $(CFLAGS) $(SAN_FLAGS) -MMD -MP
+LDFLAGS_ALL := $(LDFLAGS) $(SAN_FLAGS)
+LIBS := -lmicrohttpd -ljansson -lm -lpthread
+
+SRC := $(filter-out src/main.c,$(wildcard src/*.c))
+OBJ := $(SRC:src/%.c=$(BUILD)/obj/%.o)
+TEST_OBJ := $(patsubst tests/%.c,$(BUILD)/tests/%.o,$(wildcard tests/*.c))
+SERVER := $(BUILD)/leakyrelu-server
+TESTBIN := $(BUILD)/leakyrelu-test
+
+ifeq ($(V),1)
+Q :=
+say :=
+else
+Q := @
+say = @printf '  %-6s %s\n' $(1) $(2);
+endif
+
+# Debian/Ubuntu packages each target needs; `deps-*` installs the missing ones.
+PKGS_BUILD := gcc make libc6-dev libmicrohttpd-dev libjansson-dev
+PKGS_TEST := $(PKGS_BUILD) libcurl4-openssl-dev curl
+
+.PHONY: all run test unit integration install clean deps-build deps-test valgrind
+
+all: $(SERVER)
+
+$(BUILD)/obj/%.o: src/%.c
+	$(call say,CC,$<)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%.o: tests/%.c
+	$(call say,CC,$<)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(SERVER): $(BUILD)/obj/main.o $(OBJ)
+	$(call say,LINK,$@)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+
+$(TESTBIN): $(TEST_OBJ) $(OBJ)
+	$(call say,LINK,$@)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS) -lcurl
+
+deps-build:
+	$(Q)./tools/ensure-packages $(PKGS_BUILD)
+
+deps-test:
+	$(Q)./tools/ensure-packages $(PKGS_TEST)
+
+run: deps-build
+	$(Q)$(MAKE) --no-print-directory $(SERVER)
+	exec ./$(SERVER) --bind 127.0.0.1 --port $(PORT)
+
+# The unit and integration tests are one TAP binary; the integration tests
+# start $(SERVER). tests/cli.sh repeats the contract through the curl tool.
+test: deps-test
+	$(Q)$(MAKE) --no-print-directory $(SERVER) $(TESTBIN)
+	LEAKYRELU_SERVER=./$(SERVER) ./$(TESTBIN)
+	./tests/cli.sh ./$(SERVER)
+
+# Runs the tests with the server and the test binary under valgrind.
+valgrind: deps-test
+	$(Q)$(MAKE) --no-print-directory $(SERVER) $(TESTBIN)
+	$(Q)./tools/ensure-packages valgrind
+	LEAKYRELU_SERVER=./$(SERVER) LEAKYRELU_WRAPPER="valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99" \
+	    valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99 ./$(TESTBIN)
+
+install: $(SERVER)
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(SERVER) $(DESTDIR)$(PREFIX)/bin/leakyrelu-server
+
+clean:
+	rm -rf build
+
+-include $(OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/obj/main.d

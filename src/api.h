@@ -1,0 +1,64 @@
+/* Routes and handlers: plain functions from a parsed HTTP request to a
+ * response, with no socket or HTTP library involved (server.c adapts). */
+#ifndef LEAKYRELU_API_H
+#define LEAKYRELU_API_H
+
+#include <stddef.h>
+
+#include "errors.h"
+
+typedef enum api_route {
+    API_FORWARD,
+    API_GRADIENT,
+    API_HEALTHZ,
+    API_LIVEZ,
+    API_READYZ,
+    API_VERSION
+} api_route;
+
+typedef struct api_param {
+    const char *key;
+    const char *value; /* NULL for "?key" without '=' */
+} api_param;
+
+typedef struct api_response {
+    int status;
+    char *body;        /* JSON, malloc'd, owned by the caller; NULL only when
+                          memory ran out (then answer 503 with no body) */
+    size_t len;
+    const char *allow; /* the Allow header for 405, else NULL (static) */
+} api_response;
+
+/* Checks what can be checked from the request line and headers alone:
+ * the path (404), the method (405), and for POST routes the Content-Type
+ * (415: application/json, application/x-www-form-urlencoded or none are
+ * accepted, parameters such as charset ignored). Returns 1 with *route set
+ * when the request may go on, else 0 with the error response in resp.
+ * HEAD is accepted wherever GET is. Thread-safe. */
+int api_begin(const char *method, const char *path, const char *content_type,
+              api_route *route, api_response *resp);
+
+/* 1 when the route takes a request body (POST), else 0. */
+int api_route_has_body(api_route route);
+
+typedef struct api_request {
+    api_route route;
+    const api_param *params; /* decoded query parameters */
+    size_t nparams;
+    const char *body;        /* need not be NUL-terminated */
+    size_t body_len;
+    int draining;            /* shutting down: /readyz answers 503 */
+} api_request;
+
+/* Answers a request that passed api_begin. Thread-safe. */
+void api_handle(const api_request *req, api_response *resp);
+
+/* Fills resp with the JSON error body for err:
+ *   {"error": "<message>", "code": "<code>", "offset": N, "path": "x[1]"}
+ * where offset and path appear only when set. Thread-safe. */
+void api_error(const lr_error *err, api_response *resp);
+
+/* The service's version string. */
+const char *api_version(void);
+
+#endif

@@ -1,0 +1,180 @@
+/* Flags and environment variables. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "api.h"
+
+static const char usage[] =
+    "Usage: leakyrelu-server [OPTION]...\n"
+    "Serves Leaky ReLU and its gradient over HTTP (POST /forward, POST /gradient).\n"
+    "\n"
+    "  --port N             TCP port, 0 picks a free one (LEAKYRELU_PORT; default 8080)\n"
+    "  --bind ADDR          numeric IPv4/IPv6 address to listen on\n"
+    "                       (LEAKYRELU_BIND; default 127.0.0.1)\n"
+    "  --threads N          worker threads (LEAKYRELU_THREADS; default: CPUs)\n"
+    "  --max-body SIZE      largest request body, bytes or with K/M/G suffix\n"
+    "                       (LEAKYRELU_MAX_BODY; default 64M)\n"
+    "  --timeout SECONDS    idle connection timeout, 0 = none\n"
+    "                       (LEAKYRELU_TIMEOUT; default 30)\n"
+    "  --grace SECONDS      on SIGTERM/SIGINT, time to finish requests in flight\n"
+    "                       (LEAKYRELU_GRACE; default 10)\n"
+    "  --max-connections N  concurrent connections (LEAKYRELU_MAX_CONNECTIONS;\n"
+    "                       default 1024)\n"
+    "  --help               print this help and exit\n"
+    "  --version            print the version and exit\n";
+
+int config_parse_size(const char *s, size_t *out)
+{
+    char *end;
+    if (!s || *s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno != 0)
+        return -1;
+    unsigned shift = 0;
+    switch (*end) {
+    case 'k': case 'K': shift = 10; end++; break;
+    case 'm': case 'M': shift = 20; end++; break;
+    case 'g': case 'G': shift = 30; end++; break;
+    default: break;
+    }
+    if (shift && (*end == 'i' || *end == 'I'))
+        end++;
+    if (*end == 'b' || *end == 'B')
+        end++;
+    if (*end != '\0' || v == 0 || v > (SIZE_MAX >> shift))
+        return -1;
+    *out = (size_t)(v << shift);
+    return 0;
+}
+
+static int parse_uint(const char *s, unsigned long min, unsigned long max, unsigned *out)
+{
+    char *end;
+    if (!s || *s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < min || v > max)
+        return -1;
+    *out = (unsigned)v;
+    return 0;
+}
+
+static int valid_address(const char *s)
+{
+    unsigned char buf[sizeof(struct in6_addr)];
+    return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
+enum { OPT_PORT = 1, OPT_BIND, OPT_THREADS, OPT_MAX_BODY, OPT_TIMEOUT, OPT_GRACE,
+       OPT_MAX_CONN, OPT_HELP, OPT_VERSION };
+
+static const struct {
+    int opt;
+    const char *flag, *env, *expect;
+} settings[] = {
+    {OPT_PORT, "--port", "LEAKYRELU_PORT", "a port number from 0 to 65535"},
+    {OPT_BIND, "--bind", "LEAKYRELU_BIND", "a numeric IPv4 or IPv6 address"},
+    {OPT_THREADS, "--threads", "LEAKYRELU_THREADS", "a thread count from 1 to 1024"},
+    {OPT_MAX_BODY, "--max-body", "LEAKYRELU_MAX_BODY",
+     "a positive byte count, optionally with a K, M or G suffix"},
+    {OPT_TIMEOUT, "--timeout", "LEAKYRELU_TIMEOUT", "seconds from 0 to 86400"},
+    {OPT_GRACE, "--grace", "LEAKYRELU_GRACE", "seconds from 0 to 86400"},
+    {OPT_MAX_CONN, "--max-connections", "LEAKYRELU_MAX_CONNECTIONS",
+     "a connection count from 1 to 1000000"},
+};
+
+/* Applies one setting; returns 0 or -1 when the value is invalid. */
+static int apply(config *cfg, int opt, const char *v)
+{
+    switch (opt) {
+    case OPT_PORT: return parse_uint(v, 0, 65535, &cfg->port);
+    case OPT_THREADS: return parse_uint(v, 1, 1024, &cfg->threads);
+    case OPT_MAX_BODY: return config_parse_size(v, &cfg->max_body);
+    case OPT_TIMEOUT: return parse_uint(v, 0, 86400, &cfg->timeout_s);
+    case OPT_GRACE: return parse_uint(v, 0, 86400, &cfg->grace_s);
+    case OPT_MAX_CONN: return parse_uint(v, 1, 1000000, &cfg->max_connections);
+    case OPT_BIND:
+        if (strlen(v) >= sizeof cfg->bind || !valid_address(v))
+            return -1;
+        strcpy(cfg->bind, v);
+        return 0;
+    default: return -1;
+    }
+}
+
+int config_load(config *cfg, int argc, char **argv, FILE *out, FILE *err)
+{
+    static const struct option longopts[] = {
+        {"port", required_argument, NULL, OPT_PORT},
+        {"bind", required_argument, NULL, OPT_BIND},
+        {"threads", required_argument, NULL, OPT_THREADS},
+        {"max-body", required_argument, NULL, OPT_MAX_BODY},
+        {"timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"grace", required_argument, NULL, OPT_GRACE},
+        {"max-connections", required_argument, NULL, OPT_MAX_CONN},
+        {"help", no_argument, NULL, OPT_HELP},
+        {"version", no_argument, NULL, OPT_VERSION},
+        {NULL, 0, NULL, 0},
+    };
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    memset(cfg, 0, sizeof *cfg);
+    strcpy(cfg->bind, "127.0.0.1");
+    cfg->port = 8080;
+    cfg->threads = cpus < 1 ? 1 : cpus > 1024 ? 1024 : (unsigned)cpus;
+    cfg->max_body = (size_t)64 << 20;
+    cfg->timeout_s = 30;
+    cfg->grace_s = 10;
+    cfg->max_connections = 1024;
+
+    for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
+        const char *v = getenv(settings[i].env);
+        if (v && apply(cfg, settings[i].opt, v) != 0) {
+            fprintf(err, "leakyrelu-server: invalid %s=\"%s\": expected %s\n",
+                    settings[i].env, v, settings[i].expect);
+            return 2;
+        }
+    }
+    opterr = 0;
+    optind = 1;
+    int opt;
+    while ((opt = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+        if (opt == OPT_HELP) {
+            fputs(usage, out);
+            return 0;
+        }
+        if (opt == OPT_VERSION) {
+            fprintf(out, "leakyrelu-server %s\n", api_version());
+            return 0;
+        }
+        if (opt == ':' || opt == '?') {
+            fprintf(err, "leakyrelu-server: %s: %s\n", argv[optind - 1],
+                    opt == ':' ? "missing value" : "unknown option");
+            fputs("Try 'leakyrelu-server --help'.\n", err);
+            return 2;
+        }
+        for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
+            if (settings[i].opt == opt && apply(cfg, opt, optarg) != 0) {
+                fprintf(err, "leakyrelu-server: invalid %s \"%s\": expected %s\n",
+                        settings[i].flag, optarg, settings[i].expect);
+                return 2;
+            }
+        }
+    }
+    if (optind < argc) {
+        fprintf(err, "leakyrelu-server: unexpected argument \"%s\"\n", argv[optind]);
+        fputs("Try 'leakyrelu-server --help'.\n", err);
+        return 2;
+    }
+    return -1;
+}

@@ -1,0 +1,30 @@
+/* Server settings from command-line flags and LEAKYRELU_* environment
+ * variables (flags win). */
+#ifndef LEAKYRELU_CONFIG_H
+#define LEAKYRELU_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+typedef struct config {
+    char bind[64];            /* numeric IPv4 or IPv6 address */
+    unsigned port;            /* 0 picks a free port */
+    unsigned threads;         /* MHD thread pool size, >= 1 */
+    size_t max_body;          /* bytes */
+    unsigned timeout_s;       /* idle connection timeout; 0 = none */
+    unsigned grace_s;         /* shutdown grace period */
+    unsigned max_connections;
+} config;
+
+/* Fills cfg with defaults, then the environment, then argv. Returns -1 when
+ * the server should run; otherwise the process exit status: 0 after
+ * --help or --version (written to out), 2 after a bad flag or value (a
+ * message naming it written to err). Not thread-safe (getopt). */
+int config_load(config *cfg, int argc, char **argv, FILE *out, FILE *err);
+
+/* Parses a byte count: digits with an optional K, M or G suffix (powers of
+ * 1024, case-insensitive, optional trailing "B" or "iB"). Returns 0, or -1
+ * when malformed, zero or overflowing. */
+int config_parse_size(const char *s, size_t *out);
+
+#endif

@@ -1,0 +1,57 @@
+/* leakyrelu-server: flags, signals, start and graceful stop. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "api.h"
+#include "config.h"
+#include "lrelu.h"
+#include "server.h"
+
+int main(int argc, char **argv)
+{
+    config cfg;
+    int rc = config_load(&cfg, argc, argv, stdout, stderr);
+    if (rc >= 0)
+        return rc;
+
+    /* Block the stop signals before any thread starts so that every pool
+     * thread inherits the mask and only sigwait below receives them. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    if (pthread_sigmask(SIG_BLOCK, &stop, NULL) != 0 || signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
+        fprintf(stderr, "leakyrelu-server: cannot set up signal handling\n");
+        return 1;
+    }
+
+    char err[256] = "";
+    server *s = server_start(&cfg, err, sizeof err);
+    if (!s) {
+        fprintf(stderr, "leakyrelu-server: %s\n", err);
+        return 1;
+    }
+    int v6 = strchr(cfg.bind, ':') != NULL;
+    printf("leakyrelu %s listening on http://%s%s%s:%u (threads %u, kernel %s)\n",
+           api_version(), v6 ? "[" : "", cfg.bind, v6 ? "]" : "", server_port(s),
+           cfg.threads, lrelu_variant());
+    fflush(stdout);
+
+    int sig = 0;
+    if (sigwait(&stop, &sig) != 0)
+        sig = SIGTERM;
+    printf("leakyrelu: %s received; draining (grace %u s)\n",
+           sig == SIGINT ? "SIGINT" : "SIGTERM", cfg.grace_s);
+    fflush(stdout);
+    server_drain(s);
+    unsigned left = server_wait_idle(s, cfg.grace_s);
+    if (left)
+        fprintf(stderr, "leakyrelu: grace period over; closing %u unfinished request(s)\n",
+                left);
+    server_stop(s);
+    printf("leakyrelu: stopped\n");
+    fflush(stdout);
+    return 0;
+}

@@ -1,0 +1,24 @@
+/* Writing doubles as the shortest text that reads back exactly, laid out as
+ * Python's repr(float). */
+#ifndef LEAKYRELU_NUMFMT_H
+#define LEAKYRELU_NUMFMT_H
+
+/* Longest text numfmt_f64 writes ("-2.2250738585072014e-308" is 24 bytes),
+ * rounded up; no terminating NUL is written. */
+#define NUMFMT_F64_MAX 32
+
+/* Writes v into buf as CPython's repr(float) / json.dumps does and returns a
+ * pointer one past the last byte written (no NUL).
+ * Digits: the shortest decimal that reads back to exactly v; among several of
+ * that length, the closest to v.
+ * Layout, with decimal exponent k (v = 0.d1d2... * 10^k):
+ *   -4 < k <= 16: positional, always with a fraction: "2.0", "0.001",
+ *                 "1234567890123456.0";
+ *   otherwise:    d[.ddd]e[+-]XX with at least two exponent digits:
+ *                 "1e-05", "1e+16", "1.5e+300".
+ * Specials: "0.0", "-0.0"; NaN and infinities as Python's json module writes
+ * them ("NaN", "Infinity", "-Infinity"), though the service never emits them.
+ * `buf` must hold NUMFMT_F64_MAX bytes. Does not allocate; thread-safe. */
+char *numfmt_f64(double v, char *buf);
+
+#endif

@@ -1,0 +1,29 @@
+/* Reading JSON number text into IEEE doubles, correctly rounded. */
+#ifndef LEAKYRELU_NUMPARSE_H
+#define LEAKYRELU_NUMPARSE_H
+
+#include <stddef.h>
+
+typedef enum numparse_status {
+    NUMPARSE_OK,     /* *out holds the correctly rounded double */
+    NUMPARSE_SYNTAX, /* not a JSON number; *stop is the first offending byte */
+    NUMPARSE_RANGE   /* a JSON number whose magnitude rounds past DBL_MAX */
+} numparse_status;
+
+/* Reads one JSON number from [p, end) (RFC 8259 grammar):
+ *     -? (0 | [1-9][0-9]*) (\.[0-9]+)? ([eE][+-]?[0-9]+)?
+ * Rejected: a leading '+', leading zeros ("01"), ".5", "1.", "1e", hex,
+ * NaN and Infinity. Any number of digits is accepted and rounded correctly
+ * (round half to even), "-0" gives -0.0, values below the smallest subnormal
+ * round to +-0 or a subnormal as strtod does (not an error), and values that
+ * round past DBL_MAX give NUMPARSE_RANGE.
+ * The number ends at the first byte that cannot continue it; the caller
+ * decides whether that byte may follow a number. A digit directly after a
+ * leading zero is a syntax error. On NUMPARSE_OK and NUMPARSE_RANGE *stop is
+ * one past the number; on NUMPARSE_SYNTAX it points at the offending byte
+ * (which may be `end`). `out` is written only on NUMPARSE_OK. Does not
+ * allocate; thread-safe; `p` must be < `end`. */
+numparse_status numparse_f64(const char *p, const char *end, double *out,
+                             const char **stop);
+
+#endif

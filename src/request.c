@@ -1,0 +1,673 @@
+/* A strict RFC 8259 reader specialised to request bodies: numeric arrays go
+ * straight into tensors (no per-element JSON values), everything else is
+ * validated and skipped. Recursion is bounded by DOC_DEPTH_MAX. */
+#include "request.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "numparse.h"
+
+/* Nesting allowed in members we skip; deeper documents are refused as
+ * too deep rather than recursed into. */
+#define DOC_DEPTH_MAX 64
+/* Bytes of a member name kept for error messages. */
+#define NAME_MAX_BYTES 64
+
+typedef struct parser {
+    const char *start, *p, *end;
+    lr_error *err;
+    int has_semantic; /* a 422 is recorded in err; keep scanning for 400s */
+} parser;
+
+static int is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+static void skip_ws(parser *ps)
+{
+    while (ps->p < ps->end && is_ws(*ps->p))
+        ps->p++;
+}
+
+static int at(parser *ps, char c) { return ps->p < ps->end && *ps->p == c; }
+
+static int starts_number(parser *ps)
+{
+    return ps->p < ps->end && (*ps->p == '-' || (*ps->p >= '0' && *ps->p <= '9'));
+}
+
+/* A fatal error: stops parsing, replaces any recorded 422. Returns -1. */
+__attribute__((format(printf, 4, 5)))
+static int fail(parser *ps, lr_err code, const char *where, const char *fmt, ...)
+{
+    lr_error_clear(ps->err);
+    ps->err->code = code;
+    if (where)
+        ps->err->offset = (size_t)(where - ps->start);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ps->err->detail, sizeof ps->err->detail, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* A request error: the first one is kept, parsing goes on. */
+__attribute__((format(printf, 4, 5)))
+static void record(parser *ps, lr_err code, const char *path, const char *fmt, ...)
+{
+    if (ps->has_semantic)
+        return;
+    ps->has_semantic = 1;
+    lr_error_clear(ps->err);
+    ps->err->code = code;
+    snprintf(ps->err->path, sizeof ps->err->path, "%s", path ? path : "");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ps->err->detail, sizeof ps->err->detail, fmt, ap);
+    va_end(ap);
+}
+
+/* Length of the valid UTF-8 sequence at s (RFC 3629, table 3-7 of Unicode:
+ * no overlongs, no surrogates, nothing past U+10FFFF), or 0. */
+static size_t utf8_len(const unsigned char *s, const unsigned char *end)
+{
+    unsigned char c = s[0], lo = 0x80, hi = 0xBF;
+    size_t need;
+    if (c >= 0xC2 && c <= 0xDF) {
+        need = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        need = 2;
+        if (c == 0xE0)
+            lo = 0xA0;
+        if (c == 0xED)
+            hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        need = 3;
+        if (c == 0xF0)
+            lo = 0x90;
+        if (c == 0xF4)
+            hi = 0x8F;
+    } else {
+        return 0;
+    }
+    if ((size_t)(end - s) <= need || s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i <= need; i++)
+        if (s[i] < 0x80 || s[i] > 0xBF)
+            return 0;
+    return need + 1;
+}
+
+/* Reports the unexpected byte at ps->p with the most helpful message. */
+static int unexpected(parser *ps, const char *what)
+{
+    const char *p = ps->p;
+    if (p == ps->end)
+        return fail(ps, LR_ERR_JSON_SYNTAX, p, "unexpected end of input; expected %s", what);
+    unsigned char c = (unsigned char)*p;
+    if (c == 'N' || c == 'I')
+        return fail(ps, LR_ERR_JSON_NUMBER, p, "NaN and Infinity are not valid JSON");
+    if (c == '.' || c == '+')
+        return fail(ps, LR_ERR_JSON_NUMBER, p,
+                    "a JSON number starts with a digit or '-', not '%c'", c);
+    if (c >= 0x80 && utf8_len((const unsigned char *)p, (const unsigned char *)ps->end) == 0)
+        return fail(ps, LR_ERR_JSON_UTF8, p, "invalid UTF-8 byte 0x%02X", c);
+    if (c < 0x20 || c >= 0x7F)
+        return fail(ps, LR_ERR_JSON_SYNTAX, p, "unexpected byte 0x%02X; expected %s", c, what);
+    return fail(ps, LR_ERR_JSON_SYNTAX, p, "unexpected '%c'; expected %s", c, what);
+}
+
+static int hex4(const char *s, const char *end, unsigned *out)
+{
+    if (end - s < 4)
+        return -1;
+    unsigned v = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = s[i];
+        v <<= 4;
+        if (c >= '0' && c <= '9')
+            v |= (unsigned)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            v |= (unsigned)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            v |= (unsigned)(c - 'A' + 10);
+        else
+            return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Appends a code point's bytes to out (cap bytes incl. NUL) unless it no
+ * longer fits; from then on nothing more is appended (*trunc set), so the
+ * kept prefix ends on a character boundary. */
+static void emit(char *out, size_t cap, size_t *n, int *trunc, const char *bytes,
+                 size_t k)
+{
+    if (!out || *trunc)
+        return;
+    if (*n + k >= cap) {
+        *trunc = 1;
+        return;
+    }
+    memcpy(out + *n, bytes, k);
+    *n += k;
+    out[*n] = '\0';
+}
+
+static size_t utf8_encode(unsigned cp, char *b)
+{
+    if (cp < 0x80) {
+        b[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        b[0] = (char)(0xC0 | cp >> 6);
+        b[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        b[0] = (char)(0xE0 | cp >> 12);
+        b[1] = (char)(0x80 | (cp >> 6 & 0x3F));
+        b[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    b[0] = (char)(0xF0 | cp >> 18);
+    b[1] = (char)(0x80 | (cp >> 12 & 0x3F));
+    b[2] = (char)(0x80 | (cp >> 6 & 0x3F));
+    b[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+/* Reads the string at ps->p (which is '"'), validating escapes and UTF-8.
+ * When out is not NULL the decoded text goes there (NUL-terminated, at most
+ * cap - 1 bytes, *len its length, *trunc set when cut short). */
+static int parse_string(parser *ps, char *out, size_t cap, size_t *len, int *trunc)
+{
+    const char *open = ps->p, *s = ps->p + 1, *end = ps->end;
+    size_t n = 0;
+    int cut = 0;
+    if (out)
+        out[0] = '\0';
+    for (;;) {
+        if (s == end)
+            return fail(ps, LR_ERR_JSON_SYNTAX, open, "unterminated string");
+        unsigned char c = (unsigned char)*s;
+        if (c == '"') {
+            s++;
+            break;
+        }
+        if (c < 0x20)
+            return fail(ps, LR_ERR_JSON_SYNTAX, s,
+                        "control character 0x%02X in a string (escape it)", c);
+        if (c == '\\') {
+            const char *esc = s++;
+            char b[4];
+            size_t k = 1;
+            if (s == end)
+                return fail(ps, LR_ERR_JSON_SYNTAX, open, "unterminated string");
+            switch (*s++) {
+            case '"': b[0] = '"'; break;
+            case '\\': b[0] = '\\'; break;
+            case '/': b[0] = '/'; break;
+            case 'b': b[0] = '\b'; break;
+            case 'f': b[0] = '\f'; break;
+            case 'n': b[0] = '\n'; break;
+            case 'r': b[0] = '\r'; break;
+            case 't': b[0] = '\t'; break;
+            case 'u': {
+                unsigned cp, lo;
+                if (hex4(s, end, &cp) != 0)
+                    return fail(ps, LR_ERR_JSON_SYNTAX, esc,
+                                "\\u must be followed by four hex digits");
+                s += 4;
+                if (cp >= 0xDC00 && cp <= 0xDFFF)
+                    return fail(ps, LR_ERR_JSON_SYNTAX, esc, "unpaired UTF-16 surrogate");
+                if (cp >= 0xD800 && cp <= 0xDBFF) {
+                    if (end - s < 6 || s[0] != '\\' || s[1] != 'u' ||
+                        hex4(s + 2, end, &lo) != 0 || lo < 0xDC00 || lo > 0xDFFF)
+                        return fail(ps, LR_ERR_JSON_SYNTAX, esc,
+                                    "unpaired UTF-16 surrogate");
+                    s += 6;
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                }
+                k = utf8_encode(cp, b);
+                break;
+            }
+            default:
+                return fail(ps, LR_ERR_JSON_SYNTAX, esc, "invalid escape '\\%c'", s[-1]);
+            }
+            emit(out, cap, &n, &cut, b, k);
+        } else if (c < 0x80) {
+            emit(out, cap, &n, &cut, (const char *)s, 1);
+            s++;
+        } else {
+            size_t k = utf8_len((const unsigned char *)s, (const unsigned char *)end);
+            if (k == 0)
+                return fail(ps, LR_ERR_JSON_UTF8, s, "invalid UTF-8 byte 0x%02X in a string", c);
+            emit(out, cap, &n, &cut, s, k);
+            s += k;
+        }
+    }
+    ps->p = s;
+    if (len)
+        *len = n;
+    if (trunc)
+        *trunc = cut;
+    return 0;
+}
+
+/* Reads a number at ps->p; *range is set when it overflows a double. */
+static int parse_number(parser *ps, double *v, int *range)
+{
+    const char *stop;
+    numparse_status st = numparse_f64(ps->p, ps->end, v, &stop);
+    if (st == NUMPARSE_SYNTAX) {
+        if (stop < ps->end && (*stop == 'I' || *stop == 'N'))
+            return fail(ps, LR_ERR_JSON_NUMBER, ps->p, "NaN and Infinity are not valid JSON");
+        if (stop < ps->end && *stop >= '0' && *stop <= '9')
+            return fail(ps, LR_ERR_JSON_NUMBER, stop,
+                        "leading zeros are not allowed in JSON numbers");
+        return fail(ps, LR_ERR_JSON_NUMBER, stop,
+                    "malformed number: expected a digit");
+    }
+    *range = st == NUMPARSE_RANGE;
+    ps->p = stop;
+    return 0;
+}
+
+static int parse_literal(parser *ps)
+{
+    static const char *const words[] = {"true", "false", "null"};
+    for (int i = 0; i < 3; i++) {
+        size_t n = strlen(words[i]);
+        if ((size_t)(ps->end - ps->p) >= n && memcmp(ps->p, words[i], n) == 0) {
+            ps->p += n;
+            return 0;
+        }
+    }
+    return unexpected(ps, "a JSON value");
+}
+
+/* Validates and skips any JSON value at ps->p. */
+static int skip_value(parser *ps, int depth)
+{
+    if (ps->p == ps->end)
+        return unexpected(ps, "a JSON value");
+    char c = *ps->p;
+    if (c == '{' || c == '[') {
+        char close = c == '{' ? '}' : ']';
+        if (depth >= DOC_DEPTH_MAX)
+            return fail(ps, LR_ERR_TOO_DEEP, ps->p,
+                        "the JSON document is nested deeper than %d levels", DOC_DEPTH_MAX);
+        ps->p++;
+        skip_ws(ps);
+        if (at(ps, close)) {
+            ps->p++;
+            return 0;
+        }
+        for (;;) {
+            if (c == '{') {
+                if (!at(ps, '"'))
+                    return unexpected(ps, "a member name (a string)");
+                if (parse_string(ps, NULL, 0, NULL, NULL) != 0)
+                    return -1;
+                skip_ws(ps);
+                if (!at(ps, ':'))
+                    return unexpected(ps, "':'");
+                ps->p++;
+                skip_ws(ps);
+            }
+            if (skip_value(ps, depth + 1) != 0)
+                return -1;
+            skip_ws(ps);
+            if (at(ps, ',')) {
+                ps->p++;
+                skip_ws(ps);
+                continue;
+            }
+            if (at(ps, close)) {
+                ps->p++;
+                return 0;
+            }
+            return unexpected(ps, c == '{' ? "',' or '}'" : "',' or ']'");
+        }
+    }
+    if (c == '"')
+        return parse_string(ps, NULL, 0, NULL, NULL);
+    if (starts_number(ps)) {
+        double v;
+        int range;
+        return parse_number(ps, &v, &range);
+    }
+    return parse_literal(ps);
+}
+
+/* "a string", "an object", ... for the value at ps->p (a valid start). */
+static const char *kind_of(parser *ps)
+{
+    switch (*ps->p) {
+    case '"': return "a string";
+    case '{': return "an object";
+    case '[': return "an array";
+    case 't': case 'f': return "a boolean";
+    case 'n': return "null";
+    default: return "a number";
+    }
+}
+
+static int starts_value(parser *ps)
+{
+    return ps->p < ps->end && strchr("\"{[tfn-0123456789", *ps->p) != NULL;
+}
+
+/* name[i1][i2]...[ik] */
+static void element_path(char *buf, size_t len, const char *name, const size_t *idx, int k)
+{
+    int n = snprintf(buf, len, "%s", name);
+    for (int i = 1; i <= k && n >= 0 && (size_t)n < len; i++)
+        n += snprintf(buf + n, len - (size_t)n, "[%zu]", idx[i]);
+}
+
+/* Reads a number or a rectangular nested array of numbers into t. On a
+ * request error the value is recorded, then re-scanned for syntax only.
+ * Arrays are tracked with an explicit stack, not recursion: count[l] is the
+ * number of elements read so far in the open array at level l (1-based),
+ * shape[l - 1] the length every array at level l must have once the first
+ * one closed, ndim the level where numbers live once a number or an empty
+ * array showed it. */
+static int parse_tensor(parser *ps, tensor *t, const char *name, int depth)
+{
+    enum { OPEN, ELEMENT, AFTER, CLOSE } state = OPEN;
+    const char *begin = ps->p;
+    size_t count[TENSOR_MAX_DIMS + 1], shape[TENSOR_MAX_DIMS];
+    int known[TENSOR_MAX_DIMS] = {0};
+    int level = 0, ndim = -1, range;
+    char path[LR_PATH_MAX];
+    double v;
+
+    if (starts_number(ps)) {
+        if (parse_number(ps, &v, &range) != 0)
+            return -1;
+        if (range) {
+            record(ps, LR_ERR_NUMBER_RANGE, name, "number outside the range of a double");
+            return 0;
+        }
+        if (tensor_push(t, v) != 0)
+            return fail(ps, LR_ERR_NO_MEMORY, NULL, "out of memory reading %s", name);
+        t->ndim = 0;
+        return 0;
+    }
+    if (!at(ps, '[')) {
+        if (!starts_value(ps))
+            return unexpected(ps, "a number or an array");
+        record(ps, LR_ERR_NOT_A_NUMBER, name,
+               "expected a number or an array of numbers, got %s", kind_of(ps));
+        goto rescan;
+    }
+    for (;;) {
+        switch (state) {
+        case OPEN: /* at '[' */
+            if (level == TENSOR_MAX_DIMS) {
+                element_path(path, sizeof path, name, count, level);
+                record(ps, LR_ERR_TOO_DEEP, path, "arrays are nested deeper than %d levels",
+                       TENSOR_MAX_DIMS);
+                goto rescan;
+            }
+            if (ndim >= 0 && level + 1 > ndim) {
+                element_path(path, sizeof path, name, count, level);
+                record(ps, LR_ERR_RAGGED, path, "expected a number, got an array");
+                goto rescan;
+            }
+            count[++level] = 0;
+            ps->p++;
+            skip_ws(ps);
+            state = at(ps, ']') ? CLOSE : ELEMENT;
+            break;
+        case ELEMENT: /* at the start of an element of the array at `level` */
+            if (known[level - 1] && count[level] >= shape[level - 1]) {
+                element_path(path, sizeof path, name, count, level - 1);
+                record(ps, LR_ERR_RAGGED, path,
+                       "array has more than %zu elements, unlike the ones before it",
+                       shape[level - 1]);
+                goto rescan;
+            }
+            if (at(ps, '[')) {
+                state = OPEN;
+                break;
+            }
+            element_path(path, sizeof path, name, count, level);
+            if (!starts_value(ps))
+                return unexpected(ps, "a number or an array");
+            if (!starts_number(ps)) {
+                record(ps, LR_ERR_NOT_A_NUMBER, path, "expected a number, got %s",
+                       kind_of(ps));
+                goto rescan;
+            }
+            if (ndim < 0) {
+                ndim = level;
+            } else if (level != ndim) {
+                record(ps, LR_ERR_RAGGED, path, "expected an array, got a number");
+                goto rescan;
+            }
+            if (parse_number(ps, &v, &range) != 0)
+                return -1;
+            if (range) {
+                record(ps, LR_ERR_NUMBER_RANGE, path, "number outside the range of a double");
+                goto rescan;
+            }
+            if (tensor_push(t, v) != 0)
+                return fail(ps, LR_ERR_NO_MEMORY, NULL, "out of memory reading %s", name);
+            count[level]++;
+            state = AFTER;
+            break;
+        case AFTER: /* after an element: ',' or ']' */
+            skip_ws(ps);
+            if (at(ps, ',')) {
+                ps->p++;
+                skip_ws(ps);
+                state = ELEMENT;
+            } else if (at(ps, ']')) {
+                state = CLOSE;
+            } else {
+                return unexpected(ps, "',' or ']'");
+            }
+            break;
+        case CLOSE: { /* at ']' */
+            size_t n = count[level];
+            ps->p++;
+            element_path(path, sizeof path, name, count, level - 1);
+            if (n == 0) {
+                if (ndim < 0) {
+                    ndim = level;
+                } else if (ndim != level) {
+                    record(ps, LR_ERR_RAGGED, path, "expected an array, got []");
+                    goto rescan;
+                }
+            }
+            if (!known[level - 1]) {
+                known[level - 1] = 1;
+                shape[level - 1] = n;
+            } else if (shape[level - 1] != n) {
+                record(ps, LR_ERR_RAGGED, path,
+                       "array has %zu elements, unlike the ones before it (%zu)", n,
+                       shape[level - 1]);
+                goto rescan;
+            }
+            if (--level == 0) {
+                t->ndim = ndim;
+                memcpy(t->shape, shape, (size_t)ndim * sizeof shape[0]);
+                return 0;
+            }
+            count[level]++;
+            state = AFTER;
+            break;
+        }
+        }
+    }
+rescan:
+    ps->p = begin;
+    return skip_value(ps, depth);
+}
+
+static int name_is(const char *name, size_t len, const char *want)
+{
+    return len == strlen(want) && memcmp(name, want, len) == 0;
+}
+
+/* Appends `"name"` to the unknown-member list in buf (kept short). */
+static void list_unknown(char *buf, size_t cap, int *count, const char *name, int trunc)
+{
+    size_t n = strlen(buf);
+    if (++*count > 8) {
+        if (*count == 9 && n + 6 < cap)
+            memcpy(buf + n, ", ...", 6);
+        return;
+    }
+    snprintf(buf + n, cap - n, "%s\"%s%s\"", *count > 1 ? ", " : "", name,
+             trunc ? "..." : "");
+}
+
+static int parse_object(parser *ps, request_kind kind, request *req)
+{
+    char name[NAME_MAX_BYTES + 1], unknown[LR_DETAIL_MAX / 2] = "";
+    int seen_x = 0, n_unknown = 0;
+    ps->p++; /* '{' */
+    skip_ws(ps);
+    if (at(ps, '}')) {
+        ps->p++;
+        return 0;
+    }
+    for (;;) {
+        size_t len;
+        int trunc, rc;
+        if (!at(ps, '"'))
+            return unexpected(ps, "a member name (a string)");
+        if (parse_string(ps, name, sizeof name, &len, &trunc) != 0)
+            return -1;
+        skip_ws(ps);
+        if (!at(ps, ':'))
+            return unexpected(ps, "':'");
+        ps->p++;
+        skip_ws(ps);
+        int is_x = !trunc && name_is(name, len, "x");
+        int is_go = !trunc && kind == REQUEST_GRADIENT && name_is(name, len, "grad_output");
+        int is_slope = !trunc && name_is(name, len, "slope");
+        if ((is_x && seen_x) || (is_go && req->has_grad_output) || (is_slope && req->has_slope)) {
+            record(ps, LR_ERR_DUPLICATE_MEMBER, NULL, "member \"%s\" appears twice", name);
+            rc = skip_value(ps, 1);
+        } else if (is_x) {
+            seen_x = 1;
+            rc = parse_tensor(ps, &req->x, "x", 1);
+        } else if (is_go) {
+            req->has_grad_output = 1;
+            rc = parse_tensor(ps, &req->grad_output, "grad_output", 1);
+        } else if (is_slope) {
+            req->has_slope = 1;
+            if (starts_number(ps)) {
+                int range;
+                rc = parse_number(ps, &req->slope, &range);
+                if (rc == 0 && range)
+                    record(ps, LR_ERR_BAD_SLOPE, NULL,
+                           "slope is outside the range of a double");
+            } else {
+                if (starts_value(ps))
+                    record(ps, LR_ERR_BAD_SLOPE, NULL, "slope must be a number, got %s",
+                           kind_of(ps));
+                rc = skip_value(ps, 1);
+            }
+        } else {
+            list_unknown(unknown, sizeof unknown, &n_unknown, name, trunc);
+            rc = skip_value(ps, 1);
+        }
+        if (rc != 0)
+            return -1;
+        skip_ws(ps);
+        if (at(ps, ',')) {
+            ps->p++;
+            skip_ws(ps);
+            continue;
+        }
+        if (at(ps, '}')) {
+            ps->p++;
+            break;
+        }
+        return unexpected(ps, "',' or '}'");
+    }
+    if (n_unknown) {
+        ps->has_semantic = 0; /* unknown members are reported first */
+        record(ps, LR_ERR_UNKNOWN_MEMBER, NULL, "unknown member%s %s; expected %s",
+               n_unknown > 1 ? "s" : "", unknown,
+               kind == REQUEST_GRADIENT ? "\"x\", \"slope\", \"grad_output\""
+                                        : "\"x\", \"slope\"");
+    }
+    if (!seen_x)
+        record(ps, LR_ERR_MISSING_X, NULL, "the request object has no \"x\" member");
+    return 0;
+}
+
+static void shape_text(const tensor *t, char *buf, size_t len)
+{
+    int n = snprintf(buf, len, "[");
+    for (int i = 0; i < t->ndim && n >= 0 && (size_t)n < len; i++)
+        n += snprintf(buf + n, len - (size_t)n, "%s%zu", i ? ", " : "", t->shape[i]);
+    if (n >= 0 && (size_t)n < len)
+        snprintf(buf + n, len - (size_t)n, "]");
+}
+
+void request_init(request *req)
+{
+    memset(req, 0, sizeof *req);
+    tensor_init(&req->x);
+    tensor_init(&req->grad_output);
+}
+
+void request_free(request *req)
+{
+    tensor_free(&req->x);
+    tensor_free(&req->grad_output);
+    request_init(req);
+}
+
+lr_err request_parse(const char *body, size_t len, request_kind kind,
+                     request *req, lr_error *err)
+{
+    parser ps = {body, body, body + len, err, 0};
+    int rc;
+    lr_error_clear(err);
+    skip_ws(&ps);
+    if (ps.p == ps.end) {
+        lr_error_clear(err);
+        err->code = LR_ERR_EMPTY_BODY;
+        return err->code;
+    }
+    if (at(&ps, '{')) {
+        req->is_object = 1;
+        rc = parse_object(&ps, kind, req);
+    } else if (at(&ps, '[') || starts_number(&ps)) {
+        rc = parse_tensor(&ps, &req->x, "x", 0);
+    } else if (starts_value(&ps)) {
+        record(&ps, LR_ERR_BODY_TYPE, NULL,
+               "the body must be an object, an array or a number, not %s", kind_of(&ps));
+        rc = skip_value(&ps, 0);
+    } else {
+        rc = unexpected(&ps, "a JSON value");
+    }
+    if (rc != 0)
+        return err->code;
+    skip_ws(&ps);
+    if (ps.p != ps.end) {
+        fail(&ps, LR_ERR_JSON_TRAILING, ps.p, "unexpected data after the JSON value");
+        return err->code;
+    }
+    if (ps.has_semantic)
+        return err->code;
+    if (req->has_grad_output && !tensor_same_shape(&req->x, &req->grad_output)) {
+        char xs[128], gs[128];
+        shape_text(&req->x, xs, sizeof xs);
+        shape_text(&req->grad_output, gs, sizeof gs);
+        record(&ps, LR_ERR_SHAPE_MISMATCH, NULL,
+               "grad_output has shape %s but x has shape %s", gs, xs);
+    }
+    return err->code;
+}

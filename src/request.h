@@ -1,0 +1,44 @@
+/* Request bodies: JSON text -> tensors and parameters, with every error
+ * located by byte offset or element path. Knows nothing of HTTP. */
+#ifndef LEAKYRELU_REQUEST_H
+#define LEAKYRELU_REQUEST_H
+
+#include <stddef.h>
+
+#include "errors.h"
+#include "tensor.h"
+
+typedef enum request_kind {
+    REQUEST_FORWARD,  /* members: x, slope */
+    REQUEST_GRADIENT  /* members: x, slope, grad_output */
+} request_kind;
+
+typedef struct request {
+    int is_object;       /* body was {"x": ...}; else a bare array or number */
+    tensor x;
+    int has_grad_output;
+    tensor grad_output;  /* same shape as x when present */
+    int has_slope;       /* slope given in the body */
+    double slope;
+} request;
+
+/* Zeroes req; request_free releases what request_parse allocated. */
+void request_init(request *req);
+void request_free(request *req);
+
+/* Parses a request body of `len` bytes (need not be NUL-terminated) into
+ * req, which must be initialized. Accepted bodies:
+ *   {"x": X, "slope": S}               slope optional
+ *   {"x": X, "slope": S, "grad_output": G}   REQUEST_GRADIENT only
+ *   X                                  a bare number or array
+ * where X is a number or a rectangular nested array of numbers at most
+ * TENSOR_MAX_DIMS deep ([] allowed) and G has X's shape.
+ * Returns LR_ERR_OK, or an error with `err` filled in: syntax errors (400)
+ * win over request errors (422), which are reported in document order,
+ * except that unknown members are reported first and all together.
+ * On error req may hold partial data; request_free it in any case.
+ * Thread-safe; allocates only the tensors' data. */
+lr_err request_parse(const char *body, size_t len, request_kind kind,
+                     request *req, lr_error *err);
+
+#endif

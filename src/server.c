@@ -1,0 +1,340 @@
+/* libmicrohttpd adapter: reads request bodies from upload_data (never the
+ * PostProcessor), enforces the body limit, and hands complete requests to
+ * api_handle. */
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api.h"
+
+/* At most this many query parameters are handed to the API; any request
+ * with more than one is already invalid (only "slope" exists). */
+#define MAX_PARAMS 8
+
+/* Served when even an error body cannot be allocated. */
+static char oom_body[] =
+    "{\"error\": \"the server is out of memory; retry later\", \"code\": \"out_of_memory\"}";
+
+struct server {
+    struct MHD_Daemon *daemon;
+    size_t max_body;
+    unsigned port;
+    atomic_int draining;
+    pthread_mutex_t lock;
+    pthread_cond_t idle;
+    unsigned in_flight; /* requests between the first callback and completion */
+};
+
+/* One request's state, kept in MHD's per-request pointer. */
+typedef struct exchange {
+    api_route route;
+    int routed;     /* api_begin accepted the request */
+    char *body;
+    size_t len, cap;
+    lr_err early;   /* BODY_TOO_LARGE or NO_MEMORY found while reading */
+    size_t discarded;
+} exchange;
+
+typedef struct params {
+    api_param items[MAX_PARAMS];
+    size_t n;
+} params;
+
+static void in_flight_add(server *s, int delta)
+{
+    pthread_mutex_lock(&s->lock);
+    s->in_flight += (unsigned)delta;
+    if (s->in_flight == 0)
+        pthread_cond_broadcast(&s->idle);
+    pthread_mutex_unlock(&s->lock);
+}
+
+static enum MHD_Result send_response(server *s, struct MHD_Connection *c, api_response *resp)
+{
+    struct MHD_Response *r;
+    int status = resp->status;
+    if (resp->body) {
+        r = MHD_create_response_from_buffer(resp->len, resp->body, MHD_RESPMEM_MUST_FREE);
+        if (!r) {
+            free(resp->body);
+            resp->body = NULL;
+        }
+    } else {
+        r = NULL;
+    }
+    if (!r) {
+        status = MHD_HTTP_SERVICE_UNAVAILABLE;
+        r = MHD_create_response_from_buffer(sizeof oom_body - 1, oom_body,
+                                            MHD_RESPMEM_PERSISTENT);
+        if (!r)
+            return MHD_NO;
+    }
+    enum MHD_Result ok =
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    if (ok == MHD_YES && resp->allow)
+        ok = MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, resp->allow);
+    if (ok == MHD_YES && atomic_load(&s->draining))
+        ok = MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+    if (ok == MHD_YES)
+        ok = MHD_queue_response(c, (unsigned)status, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
+static enum MHD_Result send_error(server *s, struct MHD_Connection *c, lr_err code,
+                                  const char *detail)
+{
+    lr_error err;
+    api_response resp;
+    lr_error_clear(&err);
+    err.code = code;
+    if (detail)
+        snprintf(err.detail, sizeof err.detail, "%s", detail);
+    api_error(&err, &resp);
+    return send_response(s, c, &resp);
+}
+
+static enum MHD_Result collect_param(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    (void)kind;
+    params *p = cls;
+    if (p->n < MAX_PARAMS) {
+        p->items[p->n].key = key;
+        p->items[p->n].value = value;
+        p->n++;
+    }
+    return MHD_YES;
+}
+
+/* First callback of a request: route, headers, Content-Length. */
+static enum MHD_Result begin(server *s, struct MHD_Connection *c, exchange *ex,
+                             const char *url, const char *method)
+{
+    api_response resp;
+    const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    if (!api_begin(method, url, ct, &ex->route, &resp))
+        return send_response(s, c, &resp);
+    ex->routed = 1;
+    if (!api_route_has_body(ex->route))
+        return MHD_YES;
+    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl) {
+        char msg[128];
+        char *end;
+        errno = 0;
+        unsigned long long n = strtoull(cl, &end, 10);
+        if (errno == 0 && *end == '\0' && n > s->max_body) {
+            snprintf(msg, sizeof msg,
+                     "the request body (%llu bytes) is larger than the limit of %zu bytes",
+                     n, s->max_body);
+            return send_error(s, c, LR_ERR_BODY_TOO_LARGE, msg);
+        }
+        if (errno == 0 && *end == '\0' && n > 0) {
+            ex->body = malloc((size_t)n + 1);
+            if (!ex->body)
+                return send_error(s, c, LR_ERR_NO_MEMORY, NULL);
+            ex->cap = (size_t)n + 1;
+        }
+    }
+    return MHD_YES;
+}
+
+/* Appends a piece of the body, or counts it as discarded after an error. */
+static enum MHD_Result receive(server *s, exchange *ex, const char *data, size_t n)
+{
+    if (!ex->routed || !api_route_has_body(ex->route) || ex->early) {
+        /* Not stored. Stop reading a body that never ends. */
+        ex->discarded += n;
+        return ex->discarded > s->max_body ? MHD_NO : MHD_YES;
+    }
+    if (n > s->max_body - ex->len) {
+        ex->early = LR_ERR_BODY_TOO_LARGE;
+        free(ex->body);
+        ex->body = NULL;
+        ex->len = ex->cap = 0;
+        ex->discarded = n;
+        return MHD_YES;
+    }
+    if (ex->len + n + 1 > ex->cap) {
+        size_t cap = ex->cap ? ex->cap : 4096;
+        while (cap < ex->len + n + 1)
+            cap = cap > s->max_body / 2 ? s->max_body + 1 : cap * 2;
+        char *b = realloc(ex->body, cap);
+        if (!b) {
+            ex->early = LR_ERR_NO_MEMORY;
+            free(ex->body);
+            ex->body = NULL;
+            ex->len = ex->cap = 0;
+            return MHD_YES;
+        }
+        ex->body = b;
+        ex->cap = cap;
+    }
+    memcpy(ex->body + ex->len, data, n);
+    ex->len += n;
+    return MHD_YES;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **req_cls)
+{
+    (void)version;
+    server *s = cls;
+    exchange *ex = *req_cls;
+    if (!ex) {
+        ex = calloc(1, sizeof *ex);
+        if (!ex)
+            return MHD_NO;
+        *req_cls = ex;
+        in_flight_add(s, 1);
+        return begin(s, c, ex, url, method);
+    }
+    if (*upload_data_size) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        return receive(s, ex, upload_data, n);
+    }
+    if (ex->early == LR_ERR_BODY_TOO_LARGE) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "the request body is larger than the limit of %zu bytes",
+                 s->max_body);
+        return send_error(s, c, ex->early, msg);
+    }
+    if (ex->early)
+        return send_error(s, c, ex->early, NULL);
+
+    params p = {.n = 0};
+    if (MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_param, &p) < 0)
+        return MHD_NO;
+    api_request req = {
+        .route = ex->route,
+        .params = p.items,
+        .nparams = p.n,
+        .body = ex->body ? ex->body : "",
+        .body_len = ex->len,
+        .draining = atomic_load(&s->draining),
+    };
+    api_response resp;
+    api_handle(&req, &resp);
+    return send_response(s, c, &resp);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)c;
+    (void)toe;
+    exchange *ex = *req_cls;
+    if (!ex)
+        return;
+    free(ex->body);
+    free(ex);
+    *req_cls = NULL;
+    in_flight_add(cls, -1);
+}
+
+server *server_start(const config *cfg, char *err, size_t errlen)
+{
+    struct sockaddr_storage addr;
+    memset(&addr, 0, sizeof addr);
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+                     MHD_USE_ERROR_LOG;
+    struct sockaddr_in *v4 = (struct sockaddr_in *)&addr;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&addr;
+    if (inet_pton(AF_INET, cfg->bind, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)cfg->port);
+    } else if (inet_pton(AF_INET6, cfg->bind, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)cfg->port);
+        flags |= MHD_USE_IPv6;
+    } else {
+        snprintf(err, errlen, "invalid bind address \"%s\"", cfg->bind);
+        return NULL;
+    }
+
+    server *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->max_body = cfg->max_body;
+    atomic_init(&s->draining, 0);
+    if (pthread_mutex_init(&s->lock, NULL) != 0)
+        goto fail_mutex;
+    if (pthread_cond_init(&s->idle, NULL) != 0)
+        goto fail_cond;
+    s->daemon = MHD_start_daemon(
+        flags, (uint16_t)cfg->port, NULL, NULL, on_request, s,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->timeout_s,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_END);
+    if (!s->daemon) {
+        snprintf(err, errlen, "cannot listen on %s port %u (in use, or not permitted?)",
+                 cfg->bind, cfg->port);
+        goto fail_daemon;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = info ? info->port : cfg->port;
+    return s;
+
+fail_daemon:
+    pthread_cond_destroy(&s->idle);
+fail_cond:
+    pthread_mutex_destroy(&s->lock);
+fail_mutex:
+    free(s);
+    if (!err[0])
+        snprintf(err, errlen, "cannot initialise the server");
+    return NULL;
+}
+
+unsigned server_port(const server *s) { return s->port; }
+
+void server_drain(server *s)
+{
+    atomic_store(&s->draining, 1);
+    MHD_socket fd = MHD_quiesce_daemon(s->daemon);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
+}
+
+unsigned server_wait_idle(server *s, unsigned seconds)
+{
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += seconds;
+    pthread_mutex_lock(&s->lock);
+    while (s->in_flight > 0)
+        if (pthread_cond_timedwait(&s->idle, &s->lock, &deadline) == ETIMEDOUT)
+            break;
+    unsigned left = s->in_flight;
+    pthread_mutex_unlock(&s->lock);
+    return left;
+}
+
+void server_stop(server *s)
+{
+    MHD_stop_daemon(s->daemon);
+    pthread_cond_destroy(&s->idle);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}

@@ -1,0 +1,102 @@
+/* Dense float64 tensors and their JSON writer. */
+#include "tensor.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "numfmt.h"
+
+void tensor_init(tensor *t)
+{
+    memset(t, 0, sizeof *t);
+}
+
+void tensor_free(tensor *t)
+{
+    free(t->data);
+    tensor_init(t);
+}
+
+int tensor_push(tensor *t, double v)
+{
+    if (t->count == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 64;
+        if (cap > SIZE_MAX / sizeof(double))
+            return -1;
+        double *d = realloc(t->data, cap * sizeof(double));
+        if (!d)
+            return -1;
+        t->data = d;
+        t->cap = cap;
+    }
+    t->data[t->count++] = v;
+    return 0;
+}
+
+int tensor_same_shape(const tensor *a, const tensor *b)
+{
+    if (a->ndim != b->ndim)
+        return 0;
+    for (int i = 0; i < a->ndim; i++)
+        if (a->shape[i] != b->shape[i])
+            return 0;
+    return 1;
+}
+
+static size_t add_sat(size_t a, size_t b) { return a > SIZE_MAX - b ? SIZE_MAX : a + b; }
+
+static size_t mul_sat(size_t a, size_t b)
+{
+    return b != 0 && a > SIZE_MAX / b ? SIZE_MAX : a * b;
+}
+
+size_t tensor_json_bound(const tensor *t)
+{
+    /* Each number takes at most NUMFMT_F64_MAX bytes plus ", "; each array
+     * two brackets plus ", ". */
+    size_t arrays = 0, outer = 1;
+    for (int k = 0; k < t->ndim; k++) {
+        arrays = add_sat(arrays, outer);
+        outer = mul_sat(outer, t->shape[k]);
+    }
+    size_t n = t->ndim == 0 ? 1 : t->count;
+    return add_sat(mul_sat(n, NUMFMT_F64_MAX + 2), mul_sat(arrays, 4));
+}
+
+static char *write_dim(const tensor *t, int dim, const double **v, char *p)
+{
+    if (dim == t->ndim)
+        return numfmt_f64(*(*v)++, p);
+    *p++ = '[';
+    for (size_t i = 0; i < t->shape[dim]; i++) {
+        if (i) {
+            *p++ = ',';
+            *p++ = ' ';
+        }
+        p = write_dim(t, dim + 1, v, p);
+    }
+    *p++ = ']';
+    return p;
+}
+
+char *tensor_write_json(const tensor *t, char *out)
+{
+    const double *v = t->data;
+    return write_dim(t, 0, &v, out);
+}
+
+void tensor_path(const tensor *t, size_t i, const char *name, char *buf,
+                 size_t len)
+{
+    size_t idx[TENSOR_MAX_DIMS];
+    for (int k = t->ndim - 1; k >= 0; k--) {
+        size_t s = t->shape[k] ? t->shape[k] : 1;
+        idx[k] = i % s;
+        i /= s;
+    }
+    int n = snprintf(buf, len, "%s", name);
+    for (int k = 0; k < t->ndim && n >= 0 && (size_t)n < len; k++)
+        n += snprintf(buf + n, len - (size_t)n, "[%zu]", idx[k]);
+}

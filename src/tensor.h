@@ -1,0 +1,46 @@
+/* A dense, row-major float64 array of up to 32 dimensions, and its JSON
+ * text form. Knows nothing of HTTP. */
+#ifndef LEAKYRELU_TENSOR_H
+#define LEAKYRELU_TENSOR_H
+
+#include <stddef.h>
+
+#define TENSOR_MAX_DIMS 32
+
+typedef struct tensor {
+    double *data; /* `count` elements, owned (malloc) */
+    size_t count;
+    size_t cap;
+    int ndim;     /* 0 for a bare number */
+    size_t shape[TENSOR_MAX_DIMS];
+} tensor;
+
+/* An empty scalar-less tensor: no data, ndim 0, count 0. */
+void tensor_init(tensor *t);
+
+/* Frees the data and re-initializes; safe on an initialized tensor. */
+void tensor_free(tensor *t);
+
+/* Appends one element, growing the buffer geometrically. Returns 0, or -1
+ * when memory runs out (the tensor is unchanged). */
+int tensor_push(tensor *t, double v);
+
+/* 1 when a and b have the same ndim and shape, else 0. */
+int tensor_same_shape(const tensor *a, const tensor *b);
+
+/* An upper bound of the bytes tensor_write_json writes for t; SIZE_MAX if
+ * it does not fit in size_t. */
+size_t tensor_json_bound(const tensor *t);
+
+/* Writes t as JSON laid out as Python's json.dumps (", " between elements,
+ * numbers as numfmt_f64 writes them): a bare number for ndim 0, nested
+ * arrays otherwise. `out` must hold tensor_json_bound(t) bytes. Returns a
+ * pointer one past the last byte written; does not allocate. */
+char *tensor_write_json(const tensor *t, char *out);
+
+/* Writes the element path of flat index i into buf ("x[1][2]" for name
+ * "x"), truncated to len bytes with a NUL. */
+void tensor_path(const tensor *t, size_t i, const char *name, char *buf,
+                 size_t len);
+
+#endif

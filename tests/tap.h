@@ -1,0 +1,52 @@
+/* A minimal TAP harness: one binary, tests listed in tests.h, runnable by
+ * name; assertions print both sides on failure and let the test go on. */
+#ifndef LEAKYRELU_TAP_H
+#define LEAKYRELU_TAP_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+extern int tap_failed;  /* failures in the running test */
+
+/* Prints one failure line (the first 20 of a test) and counts it. */
+void tap_fail(const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Path of a file under tests/data (TEST_DATA_DIR or "tests/data"). */
+const char *tap_data_path(const char *name, char *buf, size_t len);
+
+#define ASSERT(cond)                                                           \
+    do {                                                                       \
+        if (!(cond))                                                           \
+            tap_fail(__FILE__, __LINE__, "assertion failed: %s", #cond);       \
+    } while (0)
+
+#define ASSERT_EQ(a, b)                                                        \
+    do {                                                                       \
+        long long a_ = (long long)(a), b_ = (long long)(b);                    \
+        if (a_ != b_)                                                          \
+            tap_fail(__FILE__, __LINE__, "%s == %s: %lld != %lld", #a, #b, a_, \
+                     b_);                                                      \
+    } while (0)
+
+#define ASSERT_STR_EQ(a, b)                                                    \
+    do {                                                                       \
+        const char *a_ = (a), *b_ = (b);                                       \
+        if (a_ == NULL || b_ == NULL || strcmp(a_, b_) != 0)                   \
+            tap_fail(__FILE__, __LINE__, "%s == %s: \"%s\" != \"%s\"", #a, #b, \
+                     a_ ? a_ : "(null)", b_ ? b_ : "(null)");                  \
+    } while (0)
+
+/* Compares doubles bit for bit (so -0.0 != 0.0); prints both with %a. */
+#define ASSERT_BITS_EQ(a, b)                                                   \
+    do {                                                                       \
+        double a_ = (a), b_ = (b);                                             \
+        uint64_t ua_, ub_;                                                     \
+        memcpy(&ua_, &a_, 8);                                                  \
+        memcpy(&ub_, &b_, 8);                                                  \
+        if (ua_ != ub_)                                                        \
+            tap_fail(__FILE__, __LINE__, "%s == %s: %a != %a", #a, #b, a_, b_); \
+    } while (0)
+
+#endif

@@ -1,0 +1,241 @@
+/* Number codec tests: the shared vectors, the JSON grammar, random
+ * round trips with a fixed seed. */
+#include <math.h>
+#include <regex.h>
+#include <stdlib.h>
+
+#include "../src/numfmt.h"
+#include "../src/numparse.h"
+#include "tap.h"
+#include "tests.h"
+
+static double from_bits(uint64_t u)
+{
+    double d;
+    memcpy(&d, &u, 8);
+    return d;
+}
+
+static uint64_t to_bits(double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, 8);
+    return u;
+}
+
+static FILE *open_data(const char *name)
+{
+    char path[512];
+    FILE *f = fopen(tap_data_path(name, path, sizeof path), "r");
+    if (!f)
+        tap_fail(__FILE__, __LINE__, "cannot open %s", path);
+    return f;
+}
+
+/* Parses all of s; returns the status, or NUMPARSE_SYNTAX if it stops early. */
+static numparse_status parse_all(const char *s, double *out)
+{
+    const char *stop;
+    size_t len = strlen(s);
+    numparse_status st = numparse_f64(s, s + len, out, &stop);
+    if (st != NUMPARSE_SYNTAX && stop != s + len)
+        return NUMPARSE_SYNTAX;
+    return st;
+}
+
+static void format_into(double v, char *out)
+{
+    char buf[NUMFMT_F64_MAX];
+    char *end = numfmt_f64(v, buf);
+    memcpy(out, buf, (size_t)(end - buf));
+    out[end - buf] = '\0';
+}
+
+void test_numfmt_vectors(void)
+{
+    FILE *f = open_data("format_f64.txt");
+    if (!f)
+        return;
+    char line[256], text[64], got[64];
+    unsigned long long bits;
+    int cases = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (line[0] == '#' || sscanf(line, "%llx %63s", &bits, text) != 2)
+            continue;
+        format_into(from_bits(bits), got);
+        if (strcmp(got, text) != 0)
+            tap_fail(__FILE__, __LINE__, "bits %016llx: want \"%s\", got \"%s\"",
+                     bits, text, got);
+        cases++;
+    }
+    fclose(f);
+    ASSERT_EQ(cases, 20000);
+}
+
+void test_numfmt_layout(void)
+{
+    static const struct {
+        double v;
+        const char *text;
+    } cases[] = {
+        {0.0, "0.0"}, {-0.0, "-0.0"}, {1.0, "1.0"}, {2.0, "2.0"}, {0.1, "0.1"},
+        {-0.25, "-0.25"}, {1e-5, "1e-05"}, {1e-4, "0.0001"}, {1e16, "1e+16"},
+        {1e15, "1000000000000000.0"}, {123456789012345680.0, "1.2345678901234568e+17"},
+        {5e-324, "5e-324"}, {1.7976931348623157e308, "1.7976931348623157e+308"},
+        {2.2250738585072014e-308, "2.2250738585072014e-308"}, {1e100, "1e+100"},
+        {9007199254740993.0, "9007199254740992.0"}, {0.3, "0.3"}, {1.5e-7, "1.5e-07"},
+        {NAN, "NaN"}, {INFINITY, "Infinity"}, {-INFINITY, "-Infinity"},
+    };
+    char got[64];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        format_into(cases[i].v, got);
+        ASSERT_STR_EQ(got, cases[i].text);
+    }
+}
+
+void test_numparse_vectors(void)
+{
+    FILE *f = open_data("parse_f64.txt");
+    if (!f)
+        return;
+    char line[256], text[128], want[32];
+    int cases = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (line[0] == '#' || sscanf(line, "%127s %31s", text, want) != 2)
+            continue;
+        double got = 0;
+        numparse_status st = parse_all(text, &got);
+        if (strcmp(want, "overflow") == 0) {
+            if (st != NUMPARSE_RANGE)
+                tap_fail(__FILE__, __LINE__, "%s: want overflow, got status %d", text, st);
+        } else if (st != NUMPARSE_OK || to_bits(got) != strtoull(want, NULL, 16)) {
+            tap_fail(__FILE__, __LINE__, "%s: want %s, got status %d bits %016llx",
+                     text, want, st, (unsigned long long)to_bits(got));
+        }
+        cases++;
+    }
+    fclose(f);
+    ASSERT_EQ(cases, 20000);
+}
+
+/* The fxx files mix JSON and non-JSON texts; an independent regex decides
+ * which must be accepted. */
+static void check_fxx_file(const char *name, regex_t *json_number, int *cases)
+{
+    char path[128];
+    snprintf(path, sizeof path, "fxx/%s", name);
+    FILE *f = open_data(path);
+    if (!f)
+        return;
+    char line[4096], text[4000];
+    unsigned f16, f32;
+    unsigned long long f64;
+    while (fgets(line, sizeof line, f)) {
+        if (sscanf(line, "%x %x %llx %3999s", &f16, &f32, &f64, text) != 4)
+            continue;
+        double got = 0;
+        numparse_status st = parse_all(text, &got);
+        int valid = regexec(json_number, text, 0, NULL, 0) == 0;
+        if (!valid) {
+            if (st != NUMPARSE_SYNTAX)
+                tap_fail(__FILE__, __LINE__, "%s: %s is not JSON but was accepted",
+                         name, text);
+        } else if (isinf(from_bits(f64))) {
+            if (st != NUMPARSE_RANGE)
+                tap_fail(__FILE__, __LINE__, "%s: %s: want overflow, got %d", name,
+                         text, st);
+        } else if (st != NUMPARSE_OK || to_bits(got) != f64) {
+            tap_fail(__FILE__, __LINE__, "%s: %s: want %016llx, got status %d %016llx",
+                     name, text, f64, st, (unsigned long long)to_bits(got));
+        }
+        (*cases)++;
+    }
+    fclose(f);
+}
+
+void test_numparse_fxx(void)
+{
+    static const char *files[] = {
+        "exhaustive-float16.txt", "freetype-2-7.txt", "google-wuffs.txt",
+        "lemire-fast-float.txt",  "more-test-cases.txt", "tencent-rapidjson.txt",
+    };
+    regex_t re;
+    int rc = regcomp(&re, "^-?(0|[1-9][0-9]*)(\\.[0-9]+)?([eE][+-]?[0-9]+)?$",
+                     REG_EXTENDED | REG_NOSUB);
+    ASSERT_EQ(rc, 0);
+    if (rc != 0)
+        return;
+    int cases = 0;
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+        check_fxx_file(files[i], &re, &cases);
+    regfree(&re);
+    ASSERT_EQ(cases, 52977);
+}
+
+void test_numparse_grammar(void)
+{
+    static const struct {
+        const char *text;
+        int stop; /* offset of the offending byte */
+    } bad[] = {
+        {"01", 1}, {"-01", 2}, {".5", 0}, {"1.", 2}, {"+1", 0}, {"0x10", -1},
+        {"1e", 2}, {"1e+", 3}, {"-", 1}, {"--1", 1}, {"1.e5", 2}, {"NaN", 0},
+        {"Infinity", 0}, {"-Infinity", 1}, {"00", 1}, {"1E-", 3},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *s = bad[i].text, *stop = NULL;
+        double v;
+        numparse_status st = numparse_f64(s, s + strlen(s), &v, &stop);
+        if (bad[i].stop < 0) { /* parses a prefix; the caller rejects the rest */
+            ASSERT(st == NUMPARSE_OK && stop < s + strlen(s));
+            continue;
+        }
+        if (st != NUMPARSE_SYNTAX || stop - s != bad[i].stop)
+            tap_fail(__FILE__, __LINE__, "\"%s\": want syntax error at %d, got %d at %d",
+                     s, bad[i].stop, st, (int)(stop - s));
+    }
+    static const struct {
+        const char *text;
+        double v;
+    } good[] = {
+        {"0", 0.0}, {"-0", -0.0}, {"-0.0", -0.0}, {"1E5", 1e5}, {"1e+5", 1e5},
+        {"2.5e-3", 2.5e-3}, {"1000000000000000000000000000000", 1e30},
+        {"1e-400", 0.0}, {"-1e-400", -0.0}, {"4.9e-324", 5e-324},
+        {"0.000000000000000000000000000001", 1e-30},
+        {"1e99999999999999999999", 0}, /* overflow, checked below */
+    };
+    for (size_t i = 0; i + 1 < sizeof good / sizeof good[0]; i++) {
+        double v = 42;
+        ASSERT_EQ(parse_all(good[i].text, &v), NUMPARSE_OK);
+        ASSERT_BITS_EQ(v, good[i].v);
+    }
+    double v;
+    ASSERT_EQ(parse_all("1e99999999999999999999", &v), NUMPARSE_RANGE);
+    ASSERT_EQ(parse_all("-1e400", &v), NUMPARSE_RANGE);
+    ASSERT_EQ(parse_all("1.8e308", &v), NUMPARSE_RANGE);
+    ASSERT_EQ(parse_all("0e99999999999999999999", &v), NUMPARSE_OK);
+    ASSERT_BITS_EQ(v, 0.0);
+}
+
+/* Random bit patterns (fixed seed) must format and read back exactly. */
+void test_numcodec_roundtrip(void)
+{
+    uint64_t state = 0x9E3779B97F4A7C15u;
+    char buf[NUMFMT_F64_MAX];
+    for (int i = 0; i < 200000; i++) {
+        state ^= state << 13; /* xorshift64 (Marsaglia 2003) */
+        state ^= state >> 7;
+        state ^= state << 17;
+        double v = from_bits(state);
+        if (!isfinite(v))
+            continue;
+        const char *stop;
+        char *end = numfmt_f64(v, buf);
+        double back = 0;
+        numparse_status st = numparse_f64(buf, end, &back, &stop);
+        if (st != NUMPARSE_OK || stop != end || to_bits(back) != to_bits(v))
+            tap_fail(__FILE__, __LINE__, "%016llx -> \"%.*s\" -> %016llx",
+                     (unsigned long long)state, (int)(end - buf), buf,
+                     (unsigned long long)to_bits(back));
+    }
+}

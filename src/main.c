@@ -42,10 +42,10 @@ int main(int argc, char **argv)
     int sig = 0;
     if (sigwait(&stop, &sig) != 0)
         sig = SIGTERM;
-    printf("leakyrelu: %s received; draining (grace %u s)\n",
+    server_drain(s);
+    printf("leakyrelu: %s received; not accepting connections, draining (grace %u s)\n",
            sig == SIGINT ? "SIGINT" : "SIGTERM", cfg.grace_s);
     fflush(stdout);
-    server_drain(s);
     unsigned left = server_wait_idle(s, cfg.grace_s);
     if (left)
         fprintf(stderr, "leakyrelu: grace period over; closing %u unfinished request(s)\n",

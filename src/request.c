@@ -534,11 +534,10 @@ static int parse_object(parser *ps, request_kind kind, request *req)
     int seen_x = 0, n_unknown = 0;
     ps->p++; /* '{' */
     skip_ws(ps);
-    if (at(ps, '}')) {
-        ps->p++;
-        return 0;
-    }
-    for (;;) {
+    int more = !at(ps, '}');
+    if (!more)
+        ps->p++; /* {} */
+    while (more) {
         size_t len;
         int trunc, rc;
         if (!at(ps, '"'))
@@ -588,11 +587,10 @@ static int parse_object(parser *ps, request_kind kind, request *req)
             skip_ws(ps);
             continue;
         }
-        if (at(ps, '}')) {
-            ps->p++;
-            break;
-        }
-        return unexpected(ps, "',' or '}'");
+        if (!at(ps, '}'))
+            return unexpected(ps, "',' or '}'");
+        ps->p++;
+        more = 0;
     }
     if (n_unknown) {
         ps->has_semantic = 0; /* unknown members are reported first */

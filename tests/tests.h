@@ -8,10 +8,34 @@
     X(numparse_grammar)                                                        \
     X(numparse_vectors)                                                        \
     X(numparse_fxx)                                                            \
-    X(numcodec_roundtrip)
+    X(numcodec_roundtrip)                                                      \
+    X(errors_table)                                                            \
+    X(kernel_scalar)                                                           \
+    X(request_decode)                                                          \
+    X(request_shapes)                                                          \
+    X(api_compute)                                                             \
+    X(api_routes)                                                              \
+    X(api_torch_cases)                                                         \
+    X(config)                                                                  \
+    X(http_endpoints)                                                          \
+    X(http_compute)                                                            \
+    X(http_errors)                                                             \
+    X(http_body_limit)                                                         \
+    X(http_torch_cases)                                                        \
+    X(http_keepalive)                                                          \
+    X(http_concurrent)                                                         \
+    X(http_garbage)                                                            \
+    X(http_timeout)                                                            \
+    X(http_shutdown)                                                           \
+    X(http_flags)
 
 #define TEST_DECLARE(name) void test_##name(void);
 TEST_LIST(TEST_DECLARE)
 #undef TEST_DECLARE
+
+/* test_core.c: builds request `req` and the exact reply `want` (len bytes
+ * each) for line `line` of torch_cases.jsonl; which: 0 forward, 1 gradient,
+ * 2 backward. Returns 0, or -1 for an unreadable line. */
+int torch_case(const char *line, int which, char *req, char *want, size_t len);
 
 #endif

@@ -1,0 +1,422 @@
+/* Unit tests of the kernel, the error table, request decoding, the API
+ * handlers and configuration, all without sockets. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "../src/api.h"
+#include "../src/config.h"
+#include "../src/errors.h"
+#include "../src/lrelu.h"
+#include "../src/request.h"
+#include "tap.h"
+#include "tests.h"
+
+void test_errors_table(void)
+{
+    for (int i = 1; i < LR_ERR__COUNT; i++) {
+        int st = lr_err_status((lr_err)i);
+        ASSERT(st >= 400 && st <= 599);
+        ASSERT(strlen(lr_err_message((lr_err)i)) > 0);
+        for (int j = 1; j < i; j++)
+            if (strcmp(lr_err_code((lr_err)i), lr_err_code((lr_err)j)) == 0)
+                tap_fail(__FILE__, __LINE__, "code %s used twice", lr_err_code((lr_err)i));
+    }
+    ASSERT_EQ(lr_err_status(LR_ERR_OK), 200);
+}
+
+void test_kernel_scalar(void)
+{
+    static const double slopes[] = {0.01, 0.0, 1.0, 2.5, -0.5, -0.0};
+    static const double xs[] = {3.0, -3.0, 0.0, -0.0, 1e-310, -1e-310, 1e308, -1e308,
+                                0.5, -0.25};
+    size_t n = sizeof xs / sizeof xs[0];
+    for (size_t s = 0; s < sizeof slopes / sizeof slopes[0]; s++) {
+        double a = slopes[s], y[16], g[16], dx[16], dy[16];
+        for (size_t i = 0; i < n; i++)
+            dy[i] = (double)i - 4.5;
+        lrelu_forward_f64(xs, y, n, a);
+        lrelu_gradient_f64(xs, g, n, a);
+        lrelu_backward_f64(xs, dy, dx, n, a);
+        for (size_t i = 0; i < n; i++) {
+            double x = xs[i];
+            ASSERT_BITS_EQ(y[i], x > 0 ? x : a * x);
+            ASSERT_BITS_EQ(g[i], x > 0 ? 1.0 : a);
+            ASSERT_BITS_EQ(dx[i], dy[i] * (x > 0 ? 1.0 : a));
+        }
+    }
+    /* The documented special values. */
+    double x[3] = {-0.0, 0.0, -2.0}, y[3];
+    lrelu_forward_f64(x, y, 3, 0.01);
+    ASSERT_BITS_EQ(y[0], -0.0);
+    ASSERT_BITS_EQ(y[1], 0.0);
+    ASSERT_BITS_EQ(y[2], -0.02);
+    lrelu_forward_f64(x, y, 3, 0.0);
+    ASSERT_BITS_EQ(y[2], -0.0);
+    lrelu_forward_f64(x, y, 3, 2.0); /* slope > 1: not max(a*x, x) */
+    ASSERT_BITS_EQ(y[2], -4.0);
+    lrelu_gradient_f64(x, y, 3, 0.2);
+    ASSERT_BITS_EQ(y[0], 0.2);
+    ASSERT_BITS_EQ(y[1], 0.2);
+    /* In place. */
+    lrelu_forward_f64(x, x, 3, 0.5);
+    ASSERT_BITS_EQ(x[2], -1.0);
+    ASSERT_EQ(lrelu_find_nonfinite_f64(x, 3), 3);
+    double inf[2] = {1.0, INFINITY};
+    ASSERT_EQ(lrelu_find_nonfinite_f64(inf, 2), 1);
+    ASSERT_EQ(lrelu_find_nonfinite_f64(inf, 0), 0);
+}
+
+/* Decoding cases: body, kind, expected error, offset (-1: none), path. */
+static const struct {
+    const char *body;
+    request_kind kind;
+    lr_err code;
+    long offset;
+    const char *path;
+} decode_cases[] = {
+    {"", REQUEST_FORWARD, LR_ERR_EMPTY_BODY, -1, ""},
+    {"  \n", REQUEST_FORWARD, LR_ERR_EMPTY_BODY, -1, ""},
+    {"[1, 2", REQUEST_FORWARD, LR_ERR_JSON_SYNTAX, 5, ""},
+    {"[1,]", REQUEST_FORWARD, LR_ERR_JSON_SYNTAX, 3, ""},
+    {"[1 2]", REQUEST_FORWARD, LR_ERR_JSON_SYNTAX, 3, ""},
+    {"[NaN]", REQUEST_FORWARD, LR_ERR_JSON_NUMBER, 1, ""},
+    {"[-Infinity]", REQUEST_FORWARD, LR_ERR_JSON_NUMBER, 1, ""},
+    {"[Infinity]", REQUEST_FORWARD, LR_ERR_JSON_NUMBER, 1, ""},
+    {"[01]", REQUEST_FORWARD, LR_ERR_JSON_NUMBER, 2, ""},
+    {"[.5]", REQUEST_FORWARD, LR_ERR_JSON_NUMBER, 1, ""},
+    {"[1.]", REQUEST_FORWARD, LR_ERR_JSON_NUMBER, 3, ""},
+    {"[+1]", REQUEST_FORWARD, LR_ERR_JSON_NUMBER, 1, ""},
+    {"[0x10]", REQUEST_FORWARD, LR_ERR_JSON_SYNTAX, 2, ""},
+    {"[1e]", REQUEST_FORWARD, LR_ERR_JSON_NUMBER, 3, ""},
+    {"[1] x", REQUEST_FORWARD, LR_ERR_JSON_TRAILING, 4, ""},
+    {"{\"x\": [1]}}", REQUEST_FORWARD, LR_ERR_JSON_TRAILING, 10, ""},
+    {"{\"x\": \"\xff\"}", REQUEST_FORWARD, LR_ERR_JSON_UTF8, 7, ""},
+    {"{\"x\": \"\xc0\xaf\"}", REQUEST_FORWARD, LR_ERR_JSON_UTF8, 7, ""},
+    {"{\"x\": \"\xed\xa0\x80\"}", REQUEST_FORWARD, LR_ERR_JSON_UTF8, 7, ""},
+    {"{\"x\\ud800\": 1}", REQUEST_FORWARD, LR_ERR_JSON_SYNTAX, 3, ""},
+    {"{\"x\\q\": 1}", REQUEST_FORWARD, LR_ERR_JSON_SYNTAX, 3, ""},
+    {"{\"x\": [1], \"a\": \"\x01\"}", REQUEST_FORWARD, LR_ERR_JSON_SYNTAX, 17, ""},
+    {"{\"x\": [1], \"a\": [1, tru]}", REQUEST_FORWARD, LR_ERR_JSON_SYNTAX, 20, ""},
+    {"{\"x\" [1]}", REQUEST_FORWARD, LR_ERR_JSON_SYNTAX, 5, ""},
+    {"{x: [1]}", REQUEST_FORWARD, LR_ERR_JSON_SYNTAX, 1, ""},
+    /* A syntax error after a request error still wins (400 over 422). */
+    {"{\"x\": [\"a\"], \"slope\": 1,}", REQUEST_FORWARD, LR_ERR_JSON_SYNTAX, 24, ""},
+    {"\"text\"", REQUEST_FORWARD, LR_ERR_BODY_TYPE, -1, ""},
+    {"null", REQUEST_FORWARD, LR_ERR_BODY_TYPE, -1, ""},
+    {"{}", REQUEST_FORWARD, LR_ERR_MISSING_X, -1, ""},
+    {"{\"slope\": 0.1}", REQUEST_FORWARD, LR_ERR_MISSING_X, -1, ""},
+    {"[1, \"2\"]", REQUEST_FORWARD, LR_ERR_NOT_A_NUMBER, -1, "x[1]"},
+    {"[[1, 2], [3, null]]", REQUEST_FORWARD, LR_ERR_NOT_A_NUMBER, -1, "x[1][1]"},
+    {"{\"x\": true}", REQUEST_FORWARD, LR_ERR_NOT_A_NUMBER, -1, "x"},
+    {"[[1, 2], [3]]", REQUEST_FORWARD, LR_ERR_RAGGED, -1, "x[1]"},
+    {"[[1, 2], [3, 4, 5]]", REQUEST_FORWARD, LR_ERR_RAGGED, -1, "x[1]"},
+    {"[[1, 2], 3]", REQUEST_FORWARD, LR_ERR_RAGGED, -1, "x[1]"},
+    {"[1, [2]]", REQUEST_FORWARD, LR_ERR_RAGGED, -1, "x[1]"},
+    {"[[], [1]]", REQUEST_FORWARD, LR_ERR_RAGGED, -1, "x[1]"},
+    {"[[1], []]", REQUEST_FORWARD, LR_ERR_RAGGED, -1, "x[1]"},
+    {"[[[]], []]", REQUEST_FORWARD, LR_ERR_RAGGED, -1, "x[1]"},
+    {"[1, 1e400]", REQUEST_FORWARD, LR_ERR_NUMBER_RANGE, -1, "x[1]"},
+    {"[[-1e999]]", REQUEST_FORWARD, LR_ERR_NUMBER_RANGE, -1, "x[0][0]"},
+    {"{\"x\": [1], \"slope\": \"0.1\"}", REQUEST_FORWARD, LR_ERR_BAD_SLOPE, -1, ""},
+    {"{\"x\": [1], \"slope\": 1e400}", REQUEST_FORWARD, LR_ERR_BAD_SLOPE, -1, ""},
+    {"{\"x\": [1], \"slope\": null}", REQUEST_FORWARD, LR_ERR_BAD_SLOPE, -1, ""},
+    {"{\"x\": [1], \"y\": 2}", REQUEST_FORWARD, LR_ERR_UNKNOWN_MEMBER, -1, ""},
+    {"{\"x\": [1], \"grad_output\": [2]}", REQUEST_FORWARD, LR_ERR_UNKNOWN_MEMBER, -1, ""},
+    {"{\"x\": [\"a\"], \"z\": 2}", REQUEST_FORWARD, LR_ERR_UNKNOWN_MEMBER, -1, ""},
+    {"{\"x\": [1], \"x\": [2]}", REQUEST_FORWARD, LR_ERR_DUPLICATE_MEMBER, -1, ""},
+    {"{\"x\": [1, 2], \"grad_output\": [1]}", REQUEST_GRADIENT, LR_ERR_SHAPE_MISMATCH, -1, ""},
+    {"{\"x\": [[1, 2]], \"grad_output\": [1, 2]}", REQUEST_GRADIENT, LR_ERR_SHAPE_MISMATCH, -1, ""},
+    {"{\"x\": [1], \"grad_output\": [\"a\"]}", REQUEST_GRADIENT, LR_ERR_NOT_A_NUMBER, -1,
+     "grad_output[0]"},
+    /* Valid requests. */
+    {"[]", REQUEST_FORWARD, LR_ERR_OK, -1, ""},
+    {"{\"x\": [[1, 2], [3, 4]], \"slope\": 2}", REQUEST_FORWARD, LR_ERR_OK, -1, ""},
+    {"{\"\\u0078\": 1}", REQUEST_FORWARD, LR_ERR_OK, -1, ""},
+    {" {\"x\":[[],[]],\"a\\u00e9\\ud83d\\ude00\":0}", REQUEST_FORWARD, LR_ERR_UNKNOWN_MEMBER, -1, ""},
+    {"{\"x\": [1], \"grad_output\": [2]}", REQUEST_GRADIENT, LR_ERR_OK, -1, ""},
+};
+
+void test_request_decode(void)
+{
+    for (size_t i = 0; i < sizeof decode_cases / sizeof decode_cases[0]; i++) {
+        request req;
+        lr_error err;
+        request_init(&req);
+        const char *b = decode_cases[i].body;
+        lr_err rc = request_parse(b, strlen(b), decode_cases[i].kind, &req, &err);
+        long off = err.offset == LR_NO_OFFSET ? -1 : (long)err.offset;
+        if (rc != decode_cases[i].code || err.code != rc || off != decode_cases[i].offset ||
+            strcmp(err.path, decode_cases[i].path) != 0)
+            tap_fail(__FILE__, __LINE__,
+                     "case %zu %s: want %s at %ld \"%s\", got %s at %ld \"%s\" (%s)", i, b,
+                     lr_err_code(decode_cases[i].code), decode_cases[i].offset,
+                     decode_cases[i].path, lr_err_code(rc), off, err.path, err.detail);
+        request_free(&req);
+    }
+}
+
+void test_request_shapes(void)
+{
+    request req;
+    lr_error err;
+    const char *b = "{\"x\": [[[1, -2, 3], [4, 5, 6]]], \"slope\": -0.5}";
+    request_init(&req);
+    ASSERT_EQ(request_parse(b, strlen(b), REQUEST_FORWARD, &req, &err), LR_ERR_OK);
+    ASSERT_EQ(req.x.ndim, 3);
+    ASSERT_EQ(req.x.shape[0], 1);
+    ASSERT_EQ(req.x.shape[1], 2);
+    ASSERT_EQ(req.x.shape[2], 3);
+    ASSERT_EQ(req.x.count, 6);
+    ASSERT(req.has_slope && req.slope == -0.5 && req.is_object);
+    ASSERT_BITS_EQ(req.x.data[1], -2.0);
+    request_free(&req);
+
+    b = "[[], [], []]";
+    request_init(&req);
+    ASSERT_EQ(request_parse(b, strlen(b), REQUEST_FORWARD, &req, &err), LR_ERR_OK);
+    ASSERT_EQ(req.x.ndim, 2);
+    ASSERT_EQ(req.x.shape[0], 3);
+    ASSERT_EQ(req.x.shape[1], 0);
+    ASSERT_EQ(req.x.count, 0);
+    request_free(&req);
+
+    b = "-0";
+    request_init(&req);
+    ASSERT_EQ(request_parse(b, strlen(b), REQUEST_FORWARD, &req, &err), LR_ERR_OK);
+    ASSERT_EQ(req.x.ndim, 0);
+    ASSERT_EQ(req.x.count, 1);
+    ASSERT_BITS_EQ(req.x.data[0], -0.0);
+    ASSERT(!req.is_object);
+    request_free(&req);
+
+    /* 32 levels are fine, 33 are too deep; 100 levels stop the scan. */
+    static const int depths[] = {32, 33, 100};
+    char deep[512];
+    for (size_t d = 0; d < 3; d++) {
+        int n = 0, depth = depths[d];
+        for (int i = 0; i < depth; i++)
+            deep[n++] = '[';
+        deep[n++] = '1';
+        for (int i = 0; i < depth; i++)
+            deep[n++] = ']';
+        request_init(&req);
+        lr_err rc = request_parse(deep, (size_t)n, REQUEST_FORWARD, &req, &err);
+        ASSERT_EQ(rc, depth == 32 ? LR_ERR_OK : LR_ERR_TOO_DEEP);
+        if (depth == 32)
+            ASSERT_EQ(req.x.ndim, 32);
+        request_free(&req);
+    }
+}
+
+/* Runs one request through the API and returns the response body. */
+static char *call(api_route route, const char *body, const char *slope, int *status)
+{
+    api_param p = {"slope", slope};
+    api_request req = {route, &p, slope ? 1 : 0, body, strlen(body), 0};
+    api_response resp;
+    api_handle(&req, &resp);
+    *status = resp.status;
+    return resp.body;
+}
+
+void test_api_compute(void)
+{
+    static const struct {
+        api_route route;
+        const char *body, *slope;
+        int status;
+        const char *reply;
+    } cases[] = {
+        {API_FORWARD, "{\"x\": [[1, -2], [3, -4]], \"slope\": 0.1}", NULL, 200,
+         "{\"y\": [[1.0, -0.2], [3.0, -0.4]]}"},
+        {API_FORWARD, "[1, -2, 3]", "0.1", 200, "[1.0, -0.2, 3.0]"},
+        {API_FORWARD, "[-0, 0, -1e-05]", NULL, 200, "[-0.0, 0.0, -1.0000000000000001e-07]"},
+        {API_FORWARD, "{\"x\": []}", NULL, 200, "{\"y\": []}"},
+        {API_FORWARD, "{\"x\": [[], []]}", NULL, 200, "{\"y\": [[], []]}"},
+        {API_FORWARD, "-2", "3", 200, "-6.0"},
+        {API_FORWARD, "{\"x\": -2}", "3", 200, "{\"y\": -6.0}"},
+        {API_FORWARD, "[1000000000000000000000000000000, 1e16, 123]", NULL, 200,
+         "[1e+30, 1e+16, 123.0]"},
+        {API_GRADIENT, "[2, 0, -0, -3]", "0.25", 200, "[1.0, 0.25, 0.25, 0.25]"},
+        {API_GRADIENT, "{\"x\": [2, -3], \"grad_output\": [0.5, 4], \"slope\": 0.5}", NULL,
+         200, "{\"grad\": [0.5, 2.0]}"},
+        {API_FORWARD, "{\"x\": [1], \"slope\": 2}", "2", 422, NULL},
+        {API_FORWARD, "[1]", "abc", 422, NULL},
+        {API_FORWARD, "[1]", "", 422, NULL},
+        {API_FORWARD, "[1]", "1e400", 422, NULL},
+        {API_FORWARD, "[1, -1e300]", "1e10", 422, NULL},
+        {API_FORWARD, "[1, 2", "abc", 400, NULL},
+        {API_FORWARD, "{\"x\": [-1e300]}", "1e10", 422, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int status;
+        char *body = call(cases[i].route, cases[i].body, cases[i].slope, &status);
+        ASSERT_EQ(status, cases[i].status);
+        ASSERT(body != NULL);
+        if (cases[i].reply)
+            ASSERT_STR_EQ(body, cases[i].reply);
+        free(body);
+    }
+    int status;
+    char *body = call(API_FORWARD, "[1, -1e300]", "1e10", &status);
+    ASSERT_STR_EQ(body, "{\"error\": \"the result overflows to infinity (slope * x) at x[1]\", "
+                        "\"code\": \"result_not_finite\", \"path\": \"x[1]\"}");
+    free(body);
+    body = call(API_FORWARD, "{\"x\": [1, 2,, 3]}", NULL, &status);
+    ASSERT_STR_EQ(body, "{\"error\": \"unexpected ','; expected a number or an array at byte "
+                        "12\", \"code\": \"invalid_json\", \"offset\": 12}");
+    free(body);
+}
+
+void test_api_routes(void)
+{
+    static const struct {
+        const char *method, *path, *ct;
+        int ok, status;
+        const char *allow;
+    } cases[] = {
+        {"POST", "/forward", NULL, 1, 0, NULL},
+        {"POST", "/gradient", "application/json; charset=utf-8", 1, 0, NULL},
+        {"POST", "/forward", "application/x-www-form-urlencoded", 1, 0, NULL},
+        {"POST", "/forward", "Application/JSON", 1, 0, NULL},
+        {"POST", "/forward", "text/plain", 0, 415, NULL},
+        {"POST", "/forward", "application/jsonx", 0, 415, NULL},
+        {"GET", "/forward", NULL, 0, 405, "POST"},
+        {"PUT", "/gradient", NULL, 0, 405, "POST"},
+        {"POST", "/healthz", NULL, 0, 405, "GET, HEAD"},
+        {"GET", "/healthz", NULL, 1, 0, NULL},
+        {"HEAD", "/readyz", NULL, 1, 0, NULL},
+        {"GET", "/nope", NULL, 0, 404, NULL},
+        {"GET", "/forward/", NULL, 0, 404, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        api_route route;
+        api_response resp;
+        int ok = api_begin(cases[i].method, cases[i].path, cases[i].ct, &route, &resp);
+        ASSERT_EQ(ok, cases[i].ok);
+        if (!ok) {
+            ASSERT_EQ(resp.status, cases[i].status);
+            ASSERT(resp.body && strstr(resp.body, "\"code\""));
+            if (cases[i].allow)
+                ASSERT_STR_EQ(resp.allow, cases[i].allow);
+            free(resp.body);
+        }
+    }
+    api_request req = {API_READYZ, NULL, 0, "", 0, 1};
+    api_response resp;
+    api_handle(&req, &resp);
+    ASSERT_EQ(resp.status, 503);
+    free(resp.body);
+    req.draining = 0;
+    api_handle(&req, &resp);
+    ASSERT_EQ(resp.status, 200);
+    ASSERT_STR_EQ(resp.body, "{\"status\": \"ok\"}");
+    free(resp.body);
+}
+
+/* Extracts the raw text of member `key` from a line written by Python's
+ * json module: values there never contain ', "'. */
+static int torch_field(const char *line, const char *key, char *out, size_t len)
+{
+    char pat[32];
+    snprintf(pat, sizeof pat, "\"%s\": ", key);
+    const char *s = strstr(line, pat);
+    if (!s)
+        return -1;
+    s += strlen(pat);
+    const char *e = strstr(s, ", \"");
+    if (!e)
+        e = strrchr(s, '}');
+    if (!e || (size_t)(e - s) >= len)
+        return -1;
+    memcpy(out, s, (size_t)(e - s));
+    out[e - s] = '\0';
+    return 0;
+}
+
+/* For each PyTorch case, the request and the exact reply text expected for
+ * forward, gradient and backward. Shared with the integration tests. */
+int torch_case(const char *line, int which, char *req, char *want, size_t len)
+{
+    static char x[1 << 16], slope[64], val[1 << 16], go[1 << 16];
+    static const char *const keys[] = {"y", "grad", "grad_input"};
+    if (torch_field(line, "x", x, sizeof x) || torch_field(line, "slope", slope, sizeof slope) ||
+        torch_field(line, keys[which], val, sizeof val) ||
+        torch_field(line, "grad_output", go, sizeof go))
+        return -1;
+    if (which == 2)
+        snprintf(req, len, "{\"x\": %s, \"slope\": %s, \"grad_output\": %s}", x, slope, go);
+    else
+        snprintf(req, len, "{\"x\": %s, \"slope\": %s}", x, slope);
+    snprintf(want, len, "{\"%s\": %s}", which == 0 ? "y" : "grad", val);
+    return 0;
+}
+
+void test_api_torch_cases(void)
+{
+    char path[512];
+    FILE *f = fopen(tap_data_path("torch_cases.jsonl", path, sizeof path), "r");
+    ASSERT(f != NULL);
+    if (!f)
+        return;
+    static char line[1 << 18], req[1 << 18], want[1 << 18];
+    int cases = 0;
+    while (fgets(line, sizeof line, f)) {
+        for (int which = 0; which < 3; which++) {
+            if (torch_case(line, which, req, want, sizeof req) != 0) {
+                tap_fail(__FILE__, __LINE__, "case %d: cannot read the line", cases);
+                continue;
+            }
+            int status;
+            char *got = call(which == 0 ? API_FORWARD : API_GRADIENT, req, NULL, &status);
+            if (status != 200 || !got || strcmp(got, want) != 0)
+                tap_fail(__FILE__, __LINE__, "case %d/%d: status %d\n#   want %.200s\n#   got  %.200s",
+                         cases, which, status, want, got ? got : "(null)");
+            free(got);
+        }
+        cases++;
+    }
+    fclose(f);
+    ASSERT_EQ(cases, 200);
+}
+
+void test_config(void)
+{
+    config cfg;
+    FILE *devnull = fopen("/dev/null", "w");
+    ASSERT(devnull != NULL);
+    if (!devnull)
+        return;
+    char *ok[] = {"x", "--port", "0", "--bind=::1", "--threads", "3", "--max-body", "2M",
+                  "--timeout", "5", "--grace=1", NULL};
+    ASSERT_EQ(config_load(&cfg, 11, ok, devnull, devnull), -1);
+    ASSERT_EQ(cfg.port, 0);
+    ASSERT_STR_EQ(cfg.bind, "::1");
+    ASSERT_EQ(cfg.threads, 3);
+    ASSERT_EQ(cfg.max_body, 2 << 20);
+    ASSERT_EQ(cfg.timeout_s, 5);
+    ASSERT_EQ(cfg.grace_s, 1);
+    char *bad[][3] = {{"x", "--port", "65536"}, {"x", "--bind", "localhost:1"},
+                      {"x", "--threads", "0"},  {"x", "--max-body", "12Q"},
+                      {"x", "--nope", "1"},     {"x", "--timeout", "-1"},
+                      {"x", "--port", ""}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ASSERT_EQ(config_load(&cfg, 3, bad[i], devnull, devnull), 2);
+    char *help[] = {"x", "--help", NULL};
+    ASSERT_EQ(config_load(&cfg, 2, help, devnull, devnull), 0);
+    fclose(devnull);
+
+    size_t n;
+    ASSERT_EQ(config_parse_size("1024", &n), 0);
+    ASSERT_EQ(n, 1024);
+    ASSERT_EQ(config_parse_size("64M", &n), 0);
+    ASSERT_EQ(n, 64 << 20);
+    ASSERT_EQ(config_parse_size("1GiB", &n), 0);
+    ASSERT_EQ(n, 1 << 30);
+    ASSERT_EQ(config_parse_size("8k", &n), 0);
+    ASSERT_EQ(n, 8192);
+    ASSERT_EQ(config_parse_size("0", &n), -1);
+    ASSERT_EQ(config_parse_size("-5", &n), -1);
+    ASSERT_EQ(config_parse_size("5T", &n), -1);
+    ASSERT_EQ(config_parse_size("99999999999999999999", &n), -1);
+}

@@ -28,6 +28,8 @@ static const char usage[] =
     "                       (LEAKYRELU_GRACE; default 10)\n"
     "  --max-connections N  concurrent connections (LEAKYRELU_MAX_CONNECTIONS;\n"
     "                       default 1024)\n"
+    "  --check              GET /healthz on the configured port; exit 0 if it\n"
+    "                       answers 200, else 1 (a container HEALTHCHECK)\n"
     "  --help               print this help and exit\n"
     "  --version            print the version and exit\n";
 
@@ -77,7 +79,7 @@ static int valid_address(const char *s)
 }
 
 enum { OPT_PORT = 1, OPT_BIND, OPT_THREADS, OPT_MAX_BODY, OPT_TIMEOUT, OPT_GRACE,
-       OPT_MAX_CONN, OPT_HELP, OPT_VERSION };
+       OPT_MAX_CONN, OPT_HELP, OPT_VERSION, OPT_CHECK };
 
 static const struct {
     int opt;
@@ -125,6 +127,7 @@ int config_load(config *cfg, int argc, char **argv, FILE *out, FILE *err)
         {"max-connections", required_argument, NULL, OPT_MAX_CONN},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
+        {"check", no_argument, NULL, OPT_CHECK},
         {NULL, 0, NULL, 0},
     };
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -156,6 +159,10 @@ int config_load(config *cfg, int argc, char **argv, FILE *out, FILE *err)
         if (opt == OPT_VERSION) {
             fprintf(out, "leakyrelu-server %s\n", api_version());
             return 0;
+        }
+        if (opt == OPT_CHECK) {
+            cfg->check = 1;
+            continue;
         }
         if (opt == ':' || opt == '?') {
             fprintf(err, "leakyrelu-server: %s: %s\n", argv[optind - 1],

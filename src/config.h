@@ -14,6 +14,7 @@ typedef struct config {
     unsigned timeout_s;       /* idle connection timeout; 0 = none */
     unsigned grace_s;         /* shutdown grace period */
     unsigned max_connections;
+    int check;                /* --check: probe a running server and exit */
 } config;
 
 /* Fills cfg with defaults, then the environment, then argv. Returns -1 when

@@ -6,6 +6,7 @@
 
 #include "api.h"
 #include "config.h"
+#include "healthcheck.h"
 #include "lrelu.h"
 #include "server.h"
 
@@ -15,6 +16,8 @@ int main(int argc, char **argv)
     int rc = config_load(&cfg, argc, argv, stdout, stderr);
     if (rc >= 0)
         return rc;
+    if (cfg.check)
+        return healthcheck_run(&cfg, stderr);
 
     /* Block the stop signals before any thread starts so that every pool
      * thread inherits the mask and only sigwait below receives them. */

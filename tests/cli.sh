@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The HTTP contract through the curl command line, as README users call it.
+# Usage: tests/cli.sh path/to/leakyrelu-server      (prints TAP)
+set -u
+server=${1:-build/leakyrelu-server}
+n=0
+failed=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+ok() { # ok NAME GOT WANT
+    n=$((n + 1))
+    if [ "$2" == "$3" ]; then
+        echo "ok $n - $1"
+    else
+        echo "not ok $n - $1"
+        echo "#   want: $3"
+        echo "#   got:  $2"
+        failed=$((failed + 1))
+    fi
+}
+
+# Start the server on a free port and read the address it prints.
+exec 3< <(exec "$server" --port 0 --threads 2 --max-body 4K)
+pid=$!
+read -r line <&3
+base=$(echo "$line" | grep -o 'http://[^ ]*')
+[ -n "$base" ] || { echo "Bail out! server did not start: $line"; exit 1; }
+
+code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
+
+echo "1..19"
+ok "forward, object form" "$(curl -s -d '{"x": [[1, -2], [3, -4]], "slope": 0.1}' "$base/forward")" \
+   '{"y": [[1.0, -0.2], [3.0, -0.4]]}'
+ok "forward, bare array with query slope" "$(curl -s -d '[1, -2, 3]' "$base/forward?slope=0.1")" \
+   '[1.0, -0.2, 3.0]'
+ok "forward, JSON content type" \
+   "$(curl -s -H 'Content-Type: application/json' -d '[-0, 1e16]' "$base/forward")" '[-0.0, 1e+16]'
+ok "gradient" "$(curl -s -d '{"x": [2, 0, -1], "slope": 0.2}' "$base/gradient")" \
+   '{"grad": [1.0, 0.2, 0.2]}'
+ok "backward" "$(curl -s -d '{"x": [2, -1], "grad_output": [5, 5]}' "$base/gradient")" \
+   '{"grad": [5.0, 0.05]}'
+echo '{"x": [0.1, -0.3]}' > "$tmp/req.json"
+ok "body from a file" "$(curl -s --data-binary @"$tmp/req.json" "$base/forward")" \
+   '{"y": [0.1, -0.003]}'
+ok "healthz" "$(curl -s "$base/healthz")" '{"status": "ok"}'
+ok "livez" "$(code "$base/livez")" 200
+ok "readyz" "$(code "$base/readyz")" 200
+ok "version" "$(curl -s "$base/version" | grep -c '"version"')" 1
+ok "400 malformed JSON" "$(curl -s -d '[1, 2' "$base/forward")" \
+   '{"error": "unexpected end of input; expected '"','"' or '"']'"' at byte 5", "code": "invalid_json", "offset": 5}'
+ok "404 unknown path" "$(code "$base/backward")" 404
+ok "405 with Allow" "$(curl -s -D - -o /dev/null "$base/forward" | tr -d '\r' | grep '^Allow:')" \
+   'Allow: POST'
+ok "413 by Content-Length" "$(head -c 5000 /dev/zero | tr '\0' ' ' | code --data-binary @- "$base/forward")" 413
+ok "413 chunked" "$(head -c 5000 /dev/zero | tr '\0' ' ' |
+   code -H 'Transfer-Encoding: chunked' --data-binary @- "$base/forward")" 413
+ok "415 other content type" "$(code -H 'Content-Type: text/csv' -d '1,2' "$base/forward")" 415
+ok "422 names the element" "$(curl -s -d '[[1, 2], [3, "4"]]' "$base/forward")" \
+   '{"error": "expected a number, got a string at x[1][1]", "code": "not_a_number", "path": "x[1][1]"}'
+
+kill -TERM "$pid"
+wait "$pid"
+ok "SIGTERM exits 0" "$?" 0
+ok "no connection after exit" "$(code "$base/healthz")" 000
+exit $((failed > 0))

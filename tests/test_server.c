@@ -734,4 +734,9 @@ void test_http_flags(void)
     snprintf(port, sizeof port, "%u", shared_port());
     const char *const taken[] = {"--port", port, NULL};
     ASSERT_EQ(run_status(taken, NULL), 1);
+    /* --check: the container HEALTHCHECK. */
+    const char *const check[] = {"--check", "--port", port, NULL};
+    ASSERT_EQ(run_status(check, NULL), 0);
+    const char *const check_none[] = {"--check", "--port", "1", NULL};
+    ASSERT_EQ(run_status(check_none, NULL), 1);
 }

@@ -3,9 +3,9 @@
 #ifndef LEAKYRELU_NUMFMT_H
 #define LEAKYRELU_NUMFMT_H
 
-/* Longest text numfmt_f64 writes ("-2.2250738585072014e-308" is 24 bytes),
- * rounded up; no terminating NUL is written. */
-#define NUMFMT_F64_MAX 32
+/* Longest text numfmt_f64 writes: a sign, 17 digits, a point and "e-308"
+ * ("-2.2250738585072014e-308"). No terminating NUL is written. */
+#define NUMFMT_F64_MAX 24
 
 /* Writes v into buf as CPython's repr(float) / json.dumps does and returns a
  * pointer one past the last byte written (no NUL).

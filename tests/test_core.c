@@ -1,5 +1,6 @@
 /* Unit tests of the kernel, the error table, request decoding, the API
  * handlers and configuration, all without sockets. */
+#include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -22,6 +23,31 @@ void test_errors_table(void)
                 tap_fail(__FILE__, __LINE__, "code %s used twice", lr_err_code((lr_err)i));
     }
     ASSERT_EQ(lr_err_status(LR_ERR_OK), 200);
+}
+
+/* Every error renders as {"error", "code", ...} with its table status. */
+void test_errors_render(void)
+{
+    for (int i = 1; i < LR_ERR__COUNT; i++) {
+        lr_error err;
+        api_response resp;
+        lr_error_clear(&err);
+        err.code = (lr_err)i;
+        if (i % 2) {
+            err.offset = 7;
+            strcpy(err.path, "x[1]");
+        }
+        api_error(&err, &resp);
+        ASSERT_EQ(resp.status, lr_err_status((lr_err)i));
+        json_t *j = resp.body ? json_loads(resp.body, 0, NULL) : NULL;
+        ASSERT(j != NULL);
+        ASSERT_STR_EQ(json_string_value(json_object_get(j, "code")), lr_err_code((lr_err)i));
+        ASSERT(json_is_string(json_object_get(j, "error")));
+        ASSERT_EQ(json_integer_value(json_object_get(j, "offset")), i % 2 ? 7 : 0);
+        ASSERT_EQ(json_object_get(j, "path") != NULL, i % 2);
+        json_decref(j);
+        free(resp.body);
+    }
 }
 
 void test_kernel_scalar(void)

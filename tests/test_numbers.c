@@ -233,6 +233,7 @@ void test_numcodec_roundtrip(void)
         char *end = numfmt_f64(v, buf);
         double back = 0;
         numparse_status st = numparse_f64(buf, end, &back, &stop);
+        ASSERT(end - buf <= NUMFMT_F64_MAX);
         if (st != NUMPARSE_OK || stop != end || to_bits(back) != to_bits(v))
             tap_fail(__FILE__, __LINE__, "%016llx -> \"%.*s\" -> %016llx",
                      (unsigned long long)state, (int)(end - buf), buf,

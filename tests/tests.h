@@ -10,6 +10,7 @@
     X(numparse_fxx)                                                            \
     X(numcodec_roundtrip)                                                      \
     X(errors_table)                                                            \
+    X(errors_render)                                                           \
     X(kernel_scalar)                                                           \
     X(request_decode)                                                          \
     X(request_shapes)                                                          \

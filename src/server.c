@@ -262,7 +262,8 @@ server *server_start(const config *cfg, char *err, size_t errlen)
     } else if (inet_pton(AF_INET6, cfg->bind, &v6->sin6_addr) == 1) {
         v6->sin6_family = AF_INET6;
         v6->sin6_port = htons((uint16_t)cfg->port);
-        flags |= MHD_USE_IPv6;
+        /* "::" also serves IPv4 clients, as users of "0.0.0.0" expect. */
+        flags |= IN6_IS_ADDR_UNSPECIFIED(&v6->sin6_addr) ? MHD_USE_DUAL_STACK : MHD_USE_IPv6;
     } else {
         snprintf(err, errlen, "invalid bind address \"%s\"", cfg->bind);
         return NULL;

@@ -45,7 +45,7 @@ endif
 PKGS_BUILD := gcc make libc6-dev libmicrohttpd-dev libjansson-dev
 PKGS_TEST := $(PKGS_BUILD) libcurl4-openssl-dev curl
 
-.PHONY: all run test unit integration install clean deps-build deps-test valgrind
+.PHONY: all run test install clean deps-build deps-test valgrind tables
 
 all: $(SERVER)
 
@@ -88,6 +88,10 @@ valgrind: deps-test
 install: $(SERVER)
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(SERVER) $(DESTDIR)$(PREFIX)/bin/leakyrelu-server
+
+# Regenerates the committed power tables of the number codec.
+tables:
+	python3 tools/gen_numtables.py > src/numtables.c
 
 clean:
 	rm -rf build

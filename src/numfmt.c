@@ -1,123 +1,154 @@
-/* Correct-first shortest formatting: finds the shortest correctly rounded
- * decimal that round-trips by bisection over precision with the C library's
- * exact printf and strtod. The next issue replaces the digit search with
- * Schubfach; the layout code and contract stay. */
+/* Shortest round-trip formatting of doubles with Schubfach: R. Giulietti,
+ * "The Schubfach way to render doubles" (2020, revised 2022). The decimal
+ * significand is computed with three 128-bit products against the table
+ * g(k) of numtables.c, then laid out as CPython's repr(float). No
+ * allocation, no printf. */
 #include "numfmt.h"
 
-#include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
-/* Digits of a positive finite double: `digits` holds n ASCII digits, no
- * leading zero, and v ~= 0.digits * 10^k. */
-typedef struct decimal {
-    char digits[24];
-    int n;
-    int k;
-} decimal;
+#include "numtables.h"
 
-/* The correctly rounded n-digit decimal of v (v > 0). */
-static void round_to(double v, int n, decimal *d)
+/* floor(log10(2^e)) for |e| <= 2620 (Giulietti, section 9: 1262611 / 2^22
+ * approximates log10(2) closely enough on that range). */
+static int floor_log10_pow2(int e) { return (e * 1262611) >> 22; }
+
+/* floor(log10(3/4 * 2^e)) for |e| <= 2620; 524031 / 2^22 ~ -log10(3/4). */
+static int floor_log10_three_quarters_pow2(int e) { return (e * 1262611 - 524031) >> 22; }
+
+/* floor(log2(10^e)) for |e| <= 1233; 1741647 / 2^19 ~ log2(10). */
+static int floor_log2_pow10(int e) { return (e * 1741647) >> 19; }
+
+/* The "round to odd" product of the paper, section 9: floor(g * cp / 2^128)
+ * with its lowest bit set when the discarded part is not (close to) zero,
+ * g = {hi, lo} >= 2^127. */
+static uint64_t round_to_odd(const uint64_t g[2], uint64_t cp)
 {
-    char tmp[40];
-    snprintf(tmp, sizeof tmp, "%.*e", n - 1, v); /* d.ddde[+-]XX */
-    const char *s = tmp;
-    int len = 0;
-    for (; *s != 'e'; s++)
-        if (*s != '.')
-            d->digits[len++] = *s;
-    d->n = len;
-    d->k = atoi(s + 1) + 1;
+    unsigned __int128 x = (unsigned __int128)g[1] * cp;
+    unsigned __int128 y = (unsigned __int128)g[0] * cp + (uint64_t)(x >> 64);
+    uint64_t y1 = (uint64_t)(y >> 64), y0 = (uint64_t)y;
+    return y1 | (y0 > 1);
 }
 
-static double value_of(const decimal *d)
+/* The shortest decimal d * 10^e in the rounding interval of the positive
+ * finite double with significand field m and exponent field be (closest
+ * to it when there are several; ties to even). */
+static void schubfach(uint64_t m, int be, uint64_t *d, int *e)
 {
-    char tmp[48];
-    memcpy(tmp, "0.", 2);
-    memcpy(tmp + 2, d->digits, (size_t)d->n);
-    snprintf(tmp + 2 + d->n, sizeof tmp - 2 - (size_t)d->n, "e%d", d->k);
-    return strtod(tmp, NULL);
-}
-
-/* The next n-digit decimal above d. */
-static void step_up(decimal *d)
-{
-    int i = d->n - 1;
-    while (i >= 0 && d->digits[i] == '9')
-        d->digits[i--] = '0';
-    if (i >= 0) {
-        d->digits[i]++;
-    } else { /* 999 -> 1000: one more digit position, same digit count */
-        d->digits[0] = '1';
-        d->k++;
+    uint64_t c;
+    int q;
+    if (be != 0) {
+        c = m | (uint64_t)1 << 52;
+        q = be - 1075;
+        /* Integers below 2^53 are their own shortest decimal. */
+        if (q <= 0 && q >= -52 && (c & (((uint64_t)1 << -q) - 1)) == 0) {
+            *d = c >> -q;
+            *e = 0;
+            return;
+        }
+    } else {
+        c = m;
+        q = -1074;
     }
+    int even = (c & 1) == 0;
+    int lower_closer = m == 0 && be > 1;
+    uint64_t cbl = 4 * c - 2 + (uint64_t)lower_closer, cb = 4 * c, cbr = 4 * c + 2;
+    int k = lower_closer ? floor_log10_three_quarters_pow2(q) : floor_log10_pow2(q);
+    int h = q + floor_log2_pow10(-k) + 1; /* 1 <= h <= 4 */
+    const uint64_t *g = numtables_pow10[-k - NUMTABLES_POW10_MIN];
+    uint64_t vbl = round_to_odd(g, cbl << h);
+    uint64_t vb = round_to_odd(g, cb << h);
+    uint64_t vbr = round_to_odd(g, cbr << h);
+    uint64_t lower = vbl + !even, upper = vbr - !even;
+
+    uint64_t s = vb >> 2;
+    if (s >= 10) { /* one digit shorter: s' = 10 * floor(s / 10) */
+        uint64_t sp = s / 10;
+        int up_in = lower <= 40 * sp, wp_in = 40 * sp + 40 <= upper;
+        if (up_in != wp_in) {
+            *d = sp + (uint64_t)wp_in;
+            *e = k + 1;
+            return;
+        }
+    }
+    int u_in = lower <= 4 * s, w_in = 4 * s + 4 <= upper;
+    if (u_in != w_in) {
+        *d = s + (uint64_t)w_in;
+        *e = k;
+        return;
+    }
+    uint64_t mid = 4 * s + 2;
+    *d = s + (uint64_t)(vb > mid || (vb == mid && (s & 1) != 0));
+    *e = k;
 }
 
-/* The closest n-digit decimal that reads back as v, if any. The correctly
- * rounded one is closest; when it lies below v and fails, the gap below v
- * may be the narrower one (v a power of two), so the next decimal up may
- * still round-trip. */
-static int shortest_at(double v, int n, decimal *d)
+static const char digit_pairs[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+/* Writes the decimal digits of d (no leading zeros) ending at `end`;
+ * returns the number of digits. */
+static int write_digits(uint64_t d, char *end)
 {
-    round_to(v, n, d);
-    double r = value_of(d);
-    if (r == v)
-        return 1;
-    if (r < v) {
-        step_up(d);
-        return value_of(d) == v;
+    char *p = end;
+    while (d >= 100) {
+        unsigned r = (unsigned)(d % 100);
+        d /= 100;
+        p -= 2;
+        memcpy(p, digit_pairs + 2 * r, 2);
     }
-    return 0;
+    if (d >= 10) {
+        p -= 2;
+        memcpy(p, digit_pairs + 2 * d, 2);
+    } else {
+        *--p = (char)('0' + d);
+    }
+    return (int)(end - p);
 }
 
 char *numfmt_f64(double v, char *buf)
 {
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
     char *p = buf;
-    if (isnan(v)) {
-        memcpy(p, "NaN", 3);
-        return p + 3;
-    }
-    if (signbit(v)) {
-        *p++ = '-';
-        v = -v;
-    }
-    if (isinf(v)) {
+    uint64_t m = bits & (((uint64_t)1 << 52) - 1);
+    int be = (int)(bits >> 52 & 0x7FF);
+    if (be == 0x7FF) {
+        if (m) {
+            memcpy(p, "NaN", 3);
+            return p + 3;
+        }
+        if (bits >> 63)
+            *p++ = '-';
         memcpy(p, "Infinity", 8);
         return p + 8;
     }
-    if (v == 0.0) {
+    if (bits >> 63)
+        *p++ = '-';
+    if (be == 0 && m == 0) {
         memcpy(p, "0.0", 3);
         return p + 3;
     }
 
-    /* Round-tripping is monotone in the digit count (a shorter decimal that
-     * works pads with zeros into a longer one), so bisect over 1..17. */
-    decimal best, cand;
-    int lo = 1, hi = 17;
-    round_to(v, 17, &best);
-    while (lo < hi) {
-        int mid = (lo + hi) / 2;
-        if (shortest_at(v, mid, &cand)) {
-            best = cand;
-            hi = mid;
-        } else {
-            lo = mid + 1;
-        }
+    uint64_t d;
+    int e;
+    schubfach(m, be, &d, &e);
+    while (d % 10 == 0) { /* at most 16 times; the value is d * 10^e */
+        d /= 10;
+        e++;
     }
-    if (best.n != lo)
-        shortest_at(v, lo, &best);
-    while (best.n > 1 && best.digits[best.n - 1] == '0')
-        best.n--;
+    char tmp[24];
+    int n = write_digits(d, tmp + sizeof tmp);
+    const char *dg = tmp + sizeof tmp - n;
+    int k = e + n; /* v = 0.d1d2...dn * 10^k */
 
-    const char *dg = best.digits;
-    int n = best.n, k = best.k;
+    /* CPython's float_repr_style 'r': positional when -4 < k <= 16. */
     if (k > -4 && k <= 16) {
         if (k <= 0) {
-            memcpy(p, "0.", 2);
-            p += 2;
-            memset(p, '0', (size_t)-k);
-            p += -k;
+            memcpy(p, "0.000", (size_t)(2 - k));
+            p += 2 - k;
             memcpy(p, dg, (size_t)n);
             p += n;
         } else if (k < n) {
@@ -142,14 +173,15 @@ char *numfmt_f64(double v, char *buf)
         memcpy(p, dg + 1, (size_t)(n - 1));
         p += n - 1;
     }
-    int e = k - 1;
+    int x = k - 1;
     *p++ = 'e';
-    *p++ = e < 0 ? '-' : '+';
-    if (e < 0)
-        e = -e;
-    if (e >= 100)
-        *p++ = (char)('0' + e / 100);
-    *p++ = (char)('0' + e / 10 % 10);
-    *p++ = (char)('0' + e % 10);
-    return p;
+    *p++ = x < 0 ? '-' : '+';
+    if (x < 0)
+        x = -x;
+    if (x >= 100) {
+        *p++ = (char)('0' + x / 100);
+        x %= 100;
+    }
+    memcpy(p, digit_pairs + 2 * x, 2);
+    return p + 2;
 }

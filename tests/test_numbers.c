@@ -240,3 +240,94 @@ void test_numcodec_roundtrip(void)
                      (unsigned long long)to_bits(back));
     }
 }
+
+/* Random doubles of every kind against the printf/strtod reference. */
+void test_numfmt_vs_reference(void)
+{
+    uint64_t state = 0x2545F4914F6CDD1Du;
+    char a[64], b[64];
+    for (int i = 0; i < 300000; i++) {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        uint64_t bits = state;
+        switch (i % 4) {
+        case 1: bits &= 0x800FFFFFFFFFFFFFu; break;         /* subnormals */
+        case 2: bits &= 0xFFF0000000000000u | (bits >> 40); break; /* short */
+        case 3: bits = (bits & 0x8000000000000000u) | /* powers of two */
+                       ((bits >> 1) & 0x7FF0000000000000u); break;
+        default: break;
+        }
+        double v = from_bits(bits);
+        if (v != v || v - v != 0)
+            continue;
+        char *ea = numfmt_f64(v, a), *eb = ref_numfmt_f64(v, b);
+        *ea = *eb = '\0';
+        if (strcmp(a, b) != 0)
+            tap_fail(__FILE__, __LINE__, "%016llx: got %s, reference %s",
+                     (unsigned long long)bits, a, b);
+    }
+}
+
+/* Halfway cases decided by a digit far beyond the 780 the slow path
+ * keeps: the exact midpoint between 1 and the next double rounds to even
+ * (1.0); any nonzero digit after it rounds up. */
+void test_numparse_sticky(void)
+{
+    static const char mid[] = "1.00000000000000011102230246251565404236316680908203125";
+    static char text[2048];
+    double v;
+    for (int tail = 0; tail < 3; tail++) {
+        int n = snprintf(text, sizeof text, "%s", mid);
+        memset(text + n, '0', 1500);
+        n += 1500;
+        text[n++] = tail == 1 ? '1' : '0';
+        n += snprintf(text + n, sizeof text - (size_t)n, "%s", tail == 2 ? "e-0" : "");
+        ASSERT_EQ(parse_all(text, &v), NUMPARSE_OK);
+        ASSERT_BITS_EQ(v, tail == 1 ? nextafter(1.0, 2.0) : 1.0);
+    }
+    /* The same with the digits before the point: 10^1500 times bigger. */
+    text[0] = '1';
+    memset(text + 1, '0', 1500);
+    snprintf(text + 1501, sizeof text - 1501, "e-1500");
+    ASSERT_EQ(parse_all(text, &v), NUMPARSE_OK);
+    ASSERT_BITS_EQ(v, 1.0);
+}
+
+/* Decimal texts of every length against strtod: short, 17 digits, long
+ * exact expansions of doubles and of midpoints between neighbours (the
+ * halfway cases), with and without exponents. */
+void test_numparse_vs_strtod(void)
+{
+    uint64_t state = 0x9E3779B97F4A7C15u;
+    static char text[1024];
+    for (int i = 0; i < 60000; i++) {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        double v = from_bits(state & 0x7FFFFFFFFFFFFFFFu);
+        if (v != v || v - v != 0)
+            continue;
+        switch (i % 6) {
+        case 0: snprintf(text, sizeof text, "%.17g", v); break;
+        case 1: snprintf(text, sizeof text, "%.3g", v); break;
+        case 2: snprintf(text, sizeof text, "%.25e", v); break;
+        case 3: { /* the exact midpoint to the next double up, all digits */
+            long double mid = ((long double)v + (long double)nextafter(v, INFINITY)) / 2;
+            snprintf(text, sizeof text, "%.780Le", mid);
+            break;
+        }
+        case 4: snprintf(text, sizeof text, "%.40f", v / 1e280); break;
+        default: snprintf(text, sizeof text, "%llu", (unsigned long long)(state >> (i % 64)));
+        }
+        /* strtod accepts a superset of JSON; the texts above are JSON but
+         * for a '+' in the exponent, which JSON allows too. */
+        double got = 0, want = strtod(text, NULL);
+        numparse_status st = parse_all(text, &got);
+        if (isinf(want) ? st != NUMPARSE_RANGE
+                        : (st != NUMPARSE_OK || to_bits(got) != to_bits(want)))
+            tap_fail(__FILE__, __LINE__, "%.60s...: got status %d %016llx, strtod %016llx",
+                     text, st, (unsigned long long)to_bits(got),
+                     (unsigned long long)to_bits(want));
+    }
+}

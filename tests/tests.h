@@ -2,6 +2,8 @@
 #ifndef LEAKYRELU_TESTS_H
 #define LEAKYRELU_TESTS_H
 
+#include <stddef.h>
+
 #define TEST_LIST(X)                                                           \
     X(numfmt_layout)                                                           \
     X(numfmt_vectors)                                                          \
@@ -9,6 +11,9 @@
     X(numparse_vectors)                                                        \
     X(numparse_fxx)                                                            \
     X(numcodec_roundtrip)                                                      \
+    X(numfmt_vs_reference)                                                     \
+    X(numparse_vs_strtod)                                                      \
+    X(numparse_sticky)                                                         \
     X(errors_table)                                                            \
     X(errors_render)                                                           \
     X(kernel_scalar)                                                           \
@@ -38,5 +43,9 @@ TEST_LIST(TEST_DECLARE)
  * each) for line `line` of torch_cases.jsonl; which: 0 forward, 1 gradient,
  * 2 backward. Returns 0, or -1 for an unreadable line. */
 int torch_case(const char *line, int which, char *req, char *want, size_t len);
+
+/* ref_numfmt.c: the same text as numfmt_f64, found the slow way with printf
+ * and strtod; buf holds 32 bytes. Returns one past the last byte. */
+char *ref_numfmt_f64(double v, char *buf);
 
 #endif

@@ -55,6 +55,13 @@ $(BUILD)/obj/%.o: src/%.c
 $(BUILD)/tests/%.o: tests/%.c
 	$(call say,CC,$<)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) -c -o $@ $<
 
+# One file per instruction set, each compiled for its own ISA; lrelu.c
+# picks the best one the CPU runs at start-up.
+ifeq ($(shell $(CC) -dumpmachine | cut -d- -f1),x86_64)
+$(BUILD)/obj/lrelu_avx2.o: ALL_CFLAGS += -mavx2
+$(BUILD)/obj/lrelu_avx512f.o: ALL_CFLAGS += -mavx512f
+endif
+
 $(SERVER): $(BUILD)/obj/main.o $(OBJ)
 	$(call say,LINK,$@)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
 

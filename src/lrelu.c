@@ -1,9 +1,10 @@
-/* Scalar Leaky ReLU kernels: the specification of the operation. */
+/* The scalar Leaky ReLU kernels, which specify the operation, and the
+ * choice of the fastest variant this CPU runs. */
 #include "lrelu.h"
 
 #include <math.h>
 
-void lrelu_forward_f64(const double *x, double *y, size_t n, double slope)
+void lrelu_forward_f64__scalar(const double *x, double *y, size_t n, double slope)
 {
     for (size_t i = 0; i < n; i++) {
         double v = x[i];
@@ -11,19 +12,76 @@ void lrelu_forward_f64(const double *x, double *y, size_t n, double slope)
     }
 }
 
-void lrelu_gradient_f64(const double *x, double *g, size_t n, double slope)
+void lrelu_gradient_f64__scalar(const double *x, double *g, size_t n, double slope)
 {
     for (size_t i = 0; i < n; i++)
         g[i] = x[i] > 0.0 ? 1.0 : slope;
 }
 
+void lrelu_backward_f64__scalar(const double *x, const double *dy, double *dx, size_t n,
+                                double slope)
+{
+    for (size_t i = 0; i < n; i++)
+        dx[i] = x[i] > 0.0 ? dy[i] : dy[i] * slope;
+}
+
+static int always(void) { return 1; }
+
+#if defined(__x86_64__)
+static int has_avx2(void) { return __builtin_cpu_supports("avx2"); }
+static int has_avx512f(void) { return __builtin_cpu_supports("avx512f"); }
+#endif
+
+#define VARIANT(isa, check)                                                    \
+    {#isa, check, lrelu_forward_f64__##isa, lrelu_gradient_f64__##isa,         \
+     lrelu_backward_f64__##isa}
+
+static const lrelu__variant variants[] = {
+    VARIANT(scalar, always),
+#if defined(__x86_64__)
+    VARIANT(sse2, always), /* part of x86-64 */
+    VARIANT(avx2, has_avx2),
+    VARIANT(avx512f, has_avx512f),
+#endif
+#if defined(__aarch64__)
+    VARIANT(neon, always), /* part of AArch64 */
+#endif
+};
+
+const lrelu__variant *lrelu__variants(size_t *n)
+{
+    *n = sizeof variants / sizeof variants[0];
+    return variants;
+}
+
+static const lrelu__variant *active = &variants[0];
+
+/* Runs before main (and before any thread): picks the last supported
+ * variant, so the choice is made once and read without synchronisation. */
+__attribute__((constructor)) static void lrelu_select(void)
+{
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+#endif
+    for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++)
+        if (variants[i].supported())
+            active = &variants[i];
+}
+
+void lrelu_forward_f64(const double *x, double *y, size_t n, double slope)
+{
+    active->forward(x, y, n, slope);
+}
+
+void lrelu_gradient_f64(const double *x, double *g, size_t n, double slope)
+{
+    active->gradient(x, g, n, slope);
+}
+
 void lrelu_backward_f64(const double *x, const double *dy, double *dx, size_t n,
                         double slope)
 {
-    /* dy * 1.0 == dy exactly (also for -0.0), so this is PyTorch's
-     * grad_output * (x > 0 ? 1 : slope) bit for bit. */
-    for (size_t i = 0; i < n; i++)
-        dx[i] = x[i] > 0.0 ? dy[i] : dy[i] * slope;
+    active->backward(x, dy, dx, n, slope);
 }
 
 size_t lrelu_find_nonfinite_f64(const double *a, size_t n)
@@ -34,4 +92,4 @@ size_t lrelu_find_nonfinite_f64(const double *a, size_t n)
     return n;
 }
 
-const char *lrelu_variant(void) { return "scalar"; }
+const char *lrelu_variant(void) { return active->name; }

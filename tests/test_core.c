@@ -1,8 +1,12 @@
 /* Unit tests of the kernel, the error table, request decoding, the API
  * handlers and configuration, all without sockets. */
+#define _DEFAULT_SOURCE /* MAP_ANONYMOUS */
 #include <jansson.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "../src/api.h"
 #include "../src/config.h"
@@ -445,4 +449,81 @@ void test_config(void)
     ASSERT_EQ(config_parse_size("-5", &n), -1);
     ASSERT_EQ(config_parse_size("5T", &n), -1);
     ASSERT_EQ(config_parse_size("99999999999999999999", &n), -1);
+}
+
+/* Every SIMD variant this CPU runs equals the scalar kernel bit for bit at
+ * every tile edge, in place and out of place, for several slopes, with the
+ * array's end against an unreadable page (a read past the end faults). */
+void test_kernel_variants(void)
+{
+    static const double slopes[] = {0.01, 0.0, -0.0, 1.0, 2.5, -0.5, 1e-300, 1e300};
+    static const size_t sizes[] = {0,  1,  2,  3,  4,  5,  7,  8,  9,  15, 16,
+                                   17, 31, 32, 33, 63, 64, 65, 100, 1000, 1003};
+    enum { MAXN = 1003 };
+    long page = sysconf(_SC_PAGESIZE);
+    size_t bytes = ((MAXN * sizeof(double) * 3 + (size_t)page - 1) / (size_t)page + 1) *
+                   (size_t)page;
+    char *region = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ASSERT(region != MAP_FAILED);
+    if (region == MAP_FAILED)
+        return;
+    char *guard = region + bytes - (size_t)page;
+    ASSERT_EQ(mprotect(guard, (size_t)page, PROT_NONE), 0);
+    size_t nv;
+    const lrelu__variant *v = lrelu__variants(&nv);
+    const char *best = "scalar";
+    double x[MAXN], dy[MAXN], want[MAXN];
+    uint64_t state = 7;
+    for (size_t i = 0; i < MAXN; i++) {
+        static const double special[] = {0.0, -0.0, 5e-324, -5e-324, 1e308, -1e308, 1.0, -1.0};
+        state = state * 6364136223846793005u + 1442695040888963407u; /* Knuth's LCG */
+        double r = (double)(int64_t)state / 9.2e18 * 1000.0;
+        x[i] = i % 5 == 0 ? special[(state >> 33) % 8] : r;
+        dy[i] = (double)(int64_t)(state * 3) / 9.2e18;
+    }
+    for (size_t k = 0; k < nv; k++) {
+        if (!v[k].supported())
+            continue;
+        best = v[k].name;
+        for (size_t s = 0; s < sizeof slopes / sizeof slopes[0]; s++) {
+            for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++) {
+                size_t n = sizes[z];
+                /* Inputs and output end at the guard page. */
+                double *out = (double *)(void *)(guard - n * sizeof(double));
+                double *xin = out - n, *din = xin - n;
+                for (int op = 0; op < 3; op++) {
+                    memcpy(xin, x, n * sizeof(double));
+                    memcpy(din, dy, n * sizeof(double));
+                    if (op == 0) {
+                        lrelu_forward_f64__scalar(x, want, n, slopes[s]);
+                        v[k].forward(xin, out, n, slopes[s]);
+                    } else if (op == 1) {
+                        lrelu_gradient_f64__scalar(x, want, n, slopes[s]);
+                        v[k].gradient(xin, out, n, slopes[s]);
+                    } else {
+                        lrelu_backward_f64__scalar(x, dy, want, n, slopes[s]);
+                        v[k].backward(xin, din, out, n, slopes[s]);
+                    }
+                    if (n && memcmp(out, want, n * sizeof(double)) != 0)
+                        tap_fail(__FILE__, __LINE__, "%s op %d slope %g n %zu differs",
+                                 v[k].name, op, slopes[s], n);
+                    /* In place: the output overwrites x (or dy). */
+                    memcpy(out, x, n * sizeof(double));
+                    memcpy(din, dy, n * sizeof(double));
+                    if (op == 0)
+                        v[k].forward(out, out, n, slopes[s]);
+                    else if (op == 1)
+                        v[k].gradient(out, out, n, slopes[s]);
+                    else
+                        v[k].backward(out, din, out, n, slopes[s]);
+                    if (n && memcmp(out, want, n * sizeof(double)) != 0)
+                        tap_fail(__FILE__, __LINE__, "%s op %d slope %g n %zu in place differs",
+                                 v[k].name, op, slopes[s], n);
+                }
+            }
+        }
+        printf("#   variant %s checked\n", v[k].name);
+    }
+    ASSERT_STR_EQ(lrelu_variant(), best);
+    munmap(region, bytes);
 }

@@ -17,6 +17,7 @@
     X(errors_table)                                                            \
     X(errors_render)                                                           \
     X(kernel_scalar)                                                           \
+    X(kernel_variants)                                                         \
     X(request_decode)                                                          \
     X(request_shapes)                                                          \
     X(api_compute)                                                             \

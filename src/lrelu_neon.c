@@ -1,0 +1,46 @@
+/* Leaky ReLU kernels for NEON (baseline AArch64): 2 doubles a vector, 4
+ * vectors an iteration; the tail runs the scalar kernel. */
+#include "lrelu.h"
+
+#if defined(__aarch64__)
+#include <arm_neon.h>
+
+void lrelu_forward_f64__neon(const double *x, double *y, size_t n, double slope)
+{
+    const float64x2_t a = vdupq_n_f64(slope), zero = vdupq_n_f64(0.0);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        for (size_t j = 0; j < 8; j += 2) {
+            float64x2_t v = vld1q_f64(x + i + j);
+            vst1q_f64(y + i + j, vbslq_f64(vcgtq_f64(v, zero), v, vmulq_f64(v, a)));
+        }
+    }
+    for (; i + 2 <= n; i += 2) {
+        float64x2_t v = vld1q_f64(x + i);
+        vst1q_f64(y + i, vbslq_f64(vcgtq_f64(v, zero), v, vmulq_f64(v, a)));
+    }
+    lrelu_forward_f64__scalar(x + i, y + i, n - i, slope);
+}
+
+void lrelu_gradient_f64__neon(const double *x, double *g, size_t n, double slope)
+{
+    const float64x2_t a = vdupq_n_f64(slope), one = vdupq_n_f64(1.0), zero = vdupq_n_f64(0.0);
+    size_t i = 0;
+    for (; i + 2 <= n; i += 2)
+        vst1q_f64(g + i, vbslq_f64(vcgtq_f64(vld1q_f64(x + i), zero), one, a));
+    lrelu_gradient_f64__scalar(x + i, g + i, n - i, slope);
+}
+
+void lrelu_backward_f64__neon(const double *x, const double *dy, double *dx, size_t n,
+                              double slope)
+{
+    const float64x2_t a = vdupq_n_f64(slope), zero = vdupq_n_f64(0.0);
+    size_t i = 0;
+    for (; i + 2 <= n; i += 2) {
+        float64x2_t d = vld1q_f64(dy + i);
+        uint64x2_t m = vcgtq_f64(vld1q_f64(x + i), zero);
+        vst1q_f64(dx + i, vbslq_f64(m, d, vmulq_f64(d, a)));
+    }
+    lrelu_backward_f64__scalar(x + i, dy + i, dx + i, n - i, slope);
+}
+#endif

@@ -149,13 +149,95 @@ static const double exact_pow10[23] = {
     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 };
 
-numparse_status numparse_f64(const char *p, const char *end, double *out,
-                             const char **stop)
+/* Eight ASCII digits at once (SWAR), after D. Lemire, "Quickly parsing
+ * eight digits" (2018) and Lemire 2021, section 7: bytes are loaded little
+ * endian, so the first digit is the lowest byte. */
+static uint64_t load8(const char *s)
+{
+    uint64_t v;
+    memcpy(&v, s, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    return v;
+}
+
+/* 1 when all eight bytes are '0'..'9': the high nibble of each byte is 3,
+ * and adding 6 does not carry out of the low nibble. */
+static int all_digits8(uint64_t v)
+{
+    return (((v & 0xF0F0F0F0F0F0F0F0u) |
+             (((v + 0x0606060606060606u) & 0xF0F0F0F0F0F0F0F0u) >> 4)) ==
+            0x3333333333333333u);
+}
+
+/* The value of eight digits: pairs, then quads, then the whole, each step
+ * one multiply (10, 100 and 10000 combine the halves). */
+static uint32_t parse8(uint64_t v)
+{
+    v -= 0x3030303030303030u;
+    v = v * 10 + (v >> 8); /* each even byte: 10 * d[i] + d[i+1] */
+    v = (((v & 0x000000FF000000FFu) * (100 + (1000000ull << 32))) +
+         (((v >> 16) & 0x000000FF000000FFu) * (1 + (10000ull << 32)))) >> 32;
+    return (uint32_t)v;
+}
+
+/* Reads digits from *s while they last, accumulating into *w (wrapping
+ * past 19 digits; the caller counts digits and re-reads when too many). */
+static inline __attribute__((always_inline)) const char *
+read_digits(const char *p, const char *end, uint64_t *w)
+{
+    uint64_t v = *w;
+    while (end - p >= 8 && all_digits8(load8(p))) {
+        v = v * 100000000 + parse8(load8(p));
+        p += 8;
+    }
+    while (p < end && is_digit(*p))
+        v = v * 10 + (uint64_t)(*p++ - '0');
+    *w = v;
+    return p;
+}
+
+/* The first 19 significant digits of the digit runs [a, a_end) and
+ * [b, b_end) (integer and fraction parts), with the power of ten they
+ * stand for; *truncated is set when a nonzero digit was left out. */
+static uint64_t first19(const char *a, const char *a_end, const char *b, const char *b_end,
+                        long *q, int *truncated)
+{
+    uint64_t w = 0;
+    int nd = 0;
+    long e = 0;
+    *truncated = 0;
+    for (const char *p = a; p < a_end; p++) {
+        if (nd < 19) {
+            w = w * 10 + (uint64_t)(*p - '0');
+            nd += w != 0;
+        } else {
+            e++;
+            *truncated |= *p != '0';
+        }
+    }
+    for (const char *p = b; p < b_end; p++) {
+        if (nd < 19) {
+            w = w * 10 + (uint64_t)(*p - '0');
+            nd += w != 0;
+            e--;
+        } else {
+            *truncated |= *p != '0';
+        }
+    }
+    *q = e;
+    return w;
+}
+
+/* One number; inlined into both entry points so the run loop has no call. */
+static inline __attribute__((always_inline)) numparse_status
+parse_one(const char *p, const char *end, double *out, const char **stop)
 {
     const char *s = p;
-    int negative = 0, truncated = 0, nd = 0;
-    uint64_t w = 0;  /* the first 19 significant digits */
-    long q = 0;      /* value ~ w * 10^q */
+    int negative = 0, truncated = 0;
+    uint64_t w = 0; /* the digits, while there are at most 19 */
+    long q = 0;     /* value ~ w * 10^q */
 
     if (*s == '-') {
         negative = 1;
@@ -164,6 +246,7 @@ numparse_status numparse_f64(const char *p, const char *end, double *out,
             return NUMPARSE_SYNTAX;
         }
     }
+    const char *int_start = s;
     if (!is_digit(*s)) {
         *stop = s;
         return NUMPARSE_SYNTAX;
@@ -174,34 +257,18 @@ numparse_status numparse_f64(const char *p, const char *end, double *out,
             return NUMPARSE_SYNTAX;
         }
     } else {
-        for (; s < end && is_digit(*s); s++) {
-            if (nd < 19) {
-                w = w * 10 + (uint64_t)(*s - '0');
-                nd++;
-            } else {
-                q++;
-                truncated |= *s != '0';
-            }
-        }
+        s = read_digits(s, end, &w);
     }
+    const char *int_end = s, *frac_start = s, *frac_end = s;
     if (s < end && *s == '.') {
-        if (++s == end || !is_digit(*s)) {
+        frac_start = ++s;
+        s = read_digits(s, end, &w);
+        frac_end = s;
+        if (s == frac_start) {
             *stop = s;
             return NUMPARSE_SYNTAX;
         }
-        for (; s < end && is_digit(*s); s++) {
-            if (nd < 19) {
-                if (w == 0 && *s == '0') { /* leading zeros are not significant */
-                    q--;
-                    continue;
-                }
-                w = w * 10 + (uint64_t)(*s - '0');
-                nd++;
-                q--;
-            } else {
-                truncated |= *s != '0';
-            }
-        }
+        q = -(long)(frac_end - frac_start);
     }
     if (s < end && (*s == 'e' || *s == 'E')) {
         int eneg = 0;
@@ -219,6 +286,12 @@ numparse_status numparse_f64(const char *p, const char *end, double *out,
     }
     *stop = s;
 
+    long ndigits = (long)(int_end - int_start) + (long)(frac_end - frac_start);
+    if (ndigits > 19) { /* leading zeros do not count; more than 19 others: redo */
+        long e;
+        w = first19(int_start, int_end, frac_start, frac_end, &e, &truncated);
+        q = q + (long)(frac_end - frac_start) + e;
+    }
     uint64_t bits;
     if (w == 0) {
         bits = 0;
@@ -236,5 +309,48 @@ numparse_status numparse_f64(const char *p, const char *end, double *out,
         return NUMPARSE_RANGE;
     bits |= (uint64_t)negative << 63;
     memcpy(out, &bits, sizeof bits);
+    return NUMPARSE_OK;
+}
+
+numparse_status numparse_f64(const char *p, const char *end, double *out,
+                             const char **stop)
+{
+    return parse_one(p, end, out, stop);
+}
+
+static int is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+numparse_status numparse_f64_run(const char *p, const char *end, double *out, size_t cap,
+                                 size_t *n, const char **stop)
+{
+    size_t i = 0;
+    for (;;) {
+        const char *after;
+        numparse_status st = parse_one(p, end, &out[i], &after);
+        if (st != NUMPARSE_OK) {
+            *n = i;
+            *stop = st == NUMPARSE_SYNTAX ? after : p;
+            return st;
+        }
+        i++;
+        *stop = p = after;
+        if (i == cap)
+            break;
+        /* ", " is by far the most common separator; then any whitespace. */
+        if (end - p >= 2 && p[0] == ',' && p[1] == ' ') {
+            p += 2;
+        } else {
+            while (p < end && is_ws(*p))
+                p++;
+            if (p == end || *p != ',')
+                break;
+            p++;
+        }
+        while (p < end && is_ws(*p))
+            p++;
+        if (p == end || (*p != '-' && !is_digit(*p)))
+            break;
+    }
+    *n = i;
     return NUMPARSE_OK;
 }

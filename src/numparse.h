@@ -26,4 +26,16 @@ typedef enum numparse_status {
 numparse_status numparse_f64(const char *p, const char *end, double *out,
                              const char **stop);
 
+/* Reads a run of JSON numbers separated by commas (whitespace allowed
+ * around them), as inside an array, into out[0..cap): the first at p (which
+ * must start a number), then more while a ',' follows and a number follows
+ * the ','. Stops after `cap` numbers, or before a ',' that is not followed
+ * by a number, or before any other byte. *n is the count stored.
+ * On NUMPARSE_OK, *stop is one past the last number read. On
+ * NUMPARSE_SYNTAX, *stop is the offending byte; on NUMPARSE_RANGE, *stop
+ * is the start of the overflowing number (out[*n] is not written).
+ * Results equal numparse_f64's. cap >= 1. Does not allocate; thread-safe. */
+numparse_status numparse_f64_run(const char *p, const char *end, double *out, size_t cap,
+                                 size_t *n, const char **stop);
+
 #endif

@@ -257,20 +257,25 @@ static int parse_string(parser *ps, char *out, size_t cap, size_t *len, int *tru
     return 0;
 }
 
+/* Reports the malformed number that starts at ps->p and goes wrong at stop. */
+static int number_syntax(parser *ps, const char *stop)
+{
+    if (stop < ps->end && (*stop == 'I' || *stop == 'N'))
+        return fail(ps, LR_ERR_JSON_NUMBER, stop[-1] == '-' ? stop - 1 : stop,
+                    "NaN and Infinity are not valid JSON");
+    if (stop < ps->end && *stop >= '0' && *stop <= '9')
+        return fail(ps, LR_ERR_JSON_NUMBER, stop, "leading zeros are not allowed in JSON numbers");
+    return fail(ps, LR_ERR_JSON_NUMBER, stop, "malformed number: expected a digit");
+}
+
 /* Reads a number at ps->p; *range is set when it overflows a double. */
 static int parse_number(parser *ps, double *v, int *range)
 {
     const char *stop;
+    *range = 0;
     numparse_status st = numparse_f64(ps->p, ps->end, v, &stop);
-    if (st == NUMPARSE_SYNTAX) {
-        if (stop < ps->end && (*stop == 'I' || *stop == 'N'))
-            return fail(ps, LR_ERR_JSON_NUMBER, ps->p, "NaN and Infinity are not valid JSON");
-        if (stop < ps->end && *stop >= '0' && *stop <= '9')
-            return fail(ps, LR_ERR_JSON_NUMBER, stop,
-                        "leading zeros are not allowed in JSON numbers");
-        return fail(ps, LR_ERR_JSON_NUMBER, stop,
-                    "malformed number: expected a digit");
-    }
+    if (st == NUMPARSE_SYNTAX)
+        return number_syntax(ps, stop);
     *range = st == NUMPARSE_RANGE;
     ps->p = stop;
     return 0;
@@ -385,6 +390,8 @@ static int parse_tensor(parser *ps, tensor *t, const char *name, int depth)
     int level = 0, ndim = -1, range;
     char path[LR_PATH_MAX];
     double v;
+/* The path of the element at `level`, written only when an error needs it. */
+#define PATH_TO(k) (element_path(path, sizeof path, name, count, (k)), path)
 
     if (starts_number(ps)) {
         if (parse_number(ps, &v, &range) != 0)
@@ -409,14 +416,12 @@ static int parse_tensor(parser *ps, tensor *t, const char *name, int depth)
         switch (state) {
         case OPEN: /* at '[' */
             if (level == TENSOR_MAX_DIMS) {
-                element_path(path, sizeof path, name, count, level);
-                record(ps, LR_ERR_TOO_DEEP, path, "arrays are nested deeper than %d levels",
+                record(ps, LR_ERR_TOO_DEEP, PATH_TO(level), "arrays are nested deeper than %d levels",
                        TENSOR_MAX_DIMS);
                 goto rescan;
             }
             if (ndim >= 0 && level + 1 > ndim) {
-                element_path(path, sizeof path, name, count, level);
-                record(ps, LR_ERR_RAGGED, path, "expected a number, got an array");
+                record(ps, LR_ERR_RAGGED, PATH_TO(level), "expected a number, got an array");
                 goto rescan;
             }
             count[++level] = 0;
@@ -426,8 +431,7 @@ static int parse_tensor(parser *ps, tensor *t, const char *name, int depth)
             break;
         case ELEMENT: /* at the start of an element of the array at `level` */
             if (known[level - 1] && count[level] >= shape[level - 1]) {
-                element_path(path, sizeof path, name, count, level - 1);
-                record(ps, LR_ERR_RAGGED, path,
+                record(ps, LR_ERR_RAGGED, PATH_TO(level - 1),
                        "array has more than %zu elements, unlike the ones before it",
                        shape[level - 1]);
                 goto rescan;
@@ -436,29 +440,45 @@ static int parse_tensor(parser *ps, tensor *t, const char *name, int depth)
                 state = OPEN;
                 break;
             }
-            element_path(path, sizeof path, name, count, level);
             if (!starts_value(ps))
                 return unexpected(ps, "a number or an array");
             if (!starts_number(ps)) {
-                record(ps, LR_ERR_NOT_A_NUMBER, path, "expected a number, got %s",
+                record(ps, LR_ERR_NOT_A_NUMBER, PATH_TO(level), "expected a number, got %s",
                        kind_of(ps));
                 goto rescan;
             }
             if (ndim < 0) {
                 ndim = level;
             } else if (level != ndim) {
-                record(ps, LR_ERR_RAGGED, path, "expected an array, got a number");
+                record(ps, LR_ERR_RAGGED, PATH_TO(level), "expected an array, got a number");
                 goto rescan;
             }
-            if (parse_number(ps, &v, &range) != 0)
-                return -1;
-            if (range) {
-                record(ps, LR_ERR_NUMBER_RANGE, path, "number outside the range of a double");
-                goto rescan;
+            /* The hot path: a run of numbers at the leaf level, straight
+             * into the tensor, bounded by the room left and, once the
+             * shape is known, by the elements this array may still take. */
+            {
+                size_t room, n;
+                const char *stop;
+                if (t->count == t->cap && tensor_reserve(t, t->count + 1) != 0)
+                    return fail(ps, LR_ERR_NO_MEMORY, NULL, "out of memory reading %s", name);
+                room = t->cap - t->count;
+                if (known[level - 1] && shape[level - 1] - count[level] < room)
+                    room = shape[level - 1] - count[level];
+                numparse_status st = numparse_f64_run(ps->p, ps->end, t->data + t->count, room,
+                                                      &n, &stop);
+                t->count += n;
+                count[level] += n;
+                if (st == NUMPARSE_SYNTAX) {
+                    ps->p = stop;
+                    return number_syntax(ps, stop);
+                }
+                ps->p = stop;
+                if (st == NUMPARSE_RANGE) {
+                    record(ps, LR_ERR_NUMBER_RANGE, PATH_TO(level),
+                           "number outside the range of a double");
+                    goto rescan;
+                }
             }
-            if (tensor_push(t, v) != 0)
-                return fail(ps, LR_ERR_NO_MEMORY, NULL, "out of memory reading %s", name);
-            count[level]++;
             state = AFTER;
             break;
         case AFTER: /* after an element: ',' or ']' */
@@ -476,12 +496,11 @@ static int parse_tensor(parser *ps, tensor *t, const char *name, int depth)
         case CLOSE: { /* at ']' */
             size_t n = count[level];
             ps->p++;
-            element_path(path, sizeof path, name, count, level - 1);
             if (n == 0) {
                 if (ndim < 0) {
                     ndim = level;
                 } else if (ndim != level) {
-                    record(ps, LR_ERR_RAGGED, path, "expected an array, got []");
+                    record(ps, LR_ERR_RAGGED, PATH_TO(level - 1), "expected an array, got []");
                     goto rescan;
                 }
             }
@@ -489,7 +508,7 @@ static int parse_tensor(parser *ps, tensor *t, const char *name, int depth)
                 known[level - 1] = 1;
                 shape[level - 1] = n;
             } else if (shape[level - 1] != n) {
-                record(ps, LR_ERR_RAGGED, path,
+                record(ps, LR_ERR_RAGGED, PATH_TO(level - 1),
                        "array has %zu elements, unlike the ones before it (%zu)", n,
                        shape[level - 1]);
                 goto rescan;

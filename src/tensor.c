@@ -19,18 +19,28 @@ void tensor_free(tensor *t)
     tensor_init(t);
 }
 
+int tensor_reserve(tensor *t, size_t n)
+{
+    if (n <= t->cap)
+        return 0;
+    size_t cap = t->cap ? t->cap : 64;
+    while (cap < n) {
+        if (cap > SIZE_MAX / 2 / sizeof(double))
+            return -1;
+        cap *= 2;
+    }
+    double *d = realloc(t->data, cap * sizeof(double));
+    if (!d)
+        return -1;
+    t->data = d;
+    t->cap = cap;
+    return 0;
+}
+
 int tensor_push(tensor *t, double v)
 {
-    if (t->count == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 64;
-        if (cap > SIZE_MAX / sizeof(double))
-            return -1;
-        double *d = realloc(t->data, cap * sizeof(double));
-        if (!d)
-            return -1;
-        t->data = d;
-        t->cap = cap;
-    }
+    if (t->count == t->cap && tensor_reserve(t, t->count + 1) != 0)
+        return -1;
     t->data[t->count++] = v;
     return 0;
 }

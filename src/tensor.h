@@ -21,8 +21,11 @@ void tensor_init(tensor *t);
 /* Frees the data and re-initializes; safe on an initialized tensor. */
 void tensor_free(tensor *t);
 
-/* Appends one element, growing the buffer geometrically. Returns 0, or -1
- * when memory runs out (the tensor is unchanged). */
+/* Makes room for at least `n` elements in all, growing geometrically.
+ * Returns 0, or -1 when memory runs out (the tensor is unchanged). */
+int tensor_reserve(tensor *t, size_t n);
+
+/* Appends one element. Returns 0, or -1 when memory runs out. */
 int tensor_push(tensor *t, double v);
 
 /* 1 when a and b have the same ndim and shape, else 0. */

@@ -1,0 +1,225 @@
+/* Codec and kernel benchmarks, one process, one table:
+ *   decode: request_parse vs jansson json_loadb vs a strtod loop
+ *   encode: tensor_write_json vs jansson json_dumps vs snprintf("%.17g")
+ *   kernels: forward/gradient vs memcpy at 8 KB, 8 MB, 128 MB
+ * Also writes request bodies for the HTTP benchmark: --gen N FILE. */
+#define _DEFAULT_SOURCE
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../src/lrelu.h"
+#include "../src/numfmt.h"
+#include "../src/request.h"
+#include "../src/tensor.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static uint64_t rng = 88172645463325252u;
+static uint64_t next(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
+enum { KIND_RANDOM17, KIND_SHORT, KIND_INT };
+
+/* "[v, v, ...]" with n numbers of the given kind; *len its length. */
+static char *make_body(size_t n, int kind, size_t *len)
+{
+    size_t cap = n * 28 + 16;
+    char *b = malloc(cap), *p = b;
+    if (!b)
+        exit(1);
+    *p++ = '[';
+    for (size_t i = 0; i < n; i++) {
+        if (i) {
+            *p++ = ',';
+            *p++ = ' ';
+        }
+        double v;
+        switch (kind) {
+        case KIND_RANDOM17:
+            v = ((double)(next() >> 11) / 9007199254740992.0 - 0.5) *
+                (double)(1u << (next() % 20));
+            p += snprintf(p, 32, "%.17g", v);
+            break;
+        case KIND_SHORT:
+            p += snprintf(p, 32, "%.2f", (double)((int64_t)(next() % 2001) - 1000) / 100.0);
+            break;
+        default:
+            p += snprintf(p, 32, "%lld", (long long)(next() % 2000000001) - 1000000000);
+        }
+    }
+    *p++ = ']';
+    *p = '\0';
+    *len = (size_t)(p - b);
+    return b;
+}
+
+/* Best wall time of `reps` runs of fn(arg). */
+#define BEST(reps, stmt)                                                       \
+    ({                                                                         \
+        double best_ = 1e30;                                                   \
+        for (int r_ = 0; r_ < (reps); r_++) {                                  \
+            double t0_ = now();                                                \
+            stmt;                                                              \
+            double t_ = now() - t0_;                                           \
+            if (t_ < best_)                                                    \
+                best_ = t_;                                                    \
+        }                                                                      \
+        best_;                                                                 \
+    })
+
+static volatile double sink;
+
+static double strtod_loop(const char *b)
+{
+    double s = 0;
+    const char *p = b + 1;
+    char *end;
+    while (*p && *p != ']') {
+        s += strtod(p, &end);
+        p = end;
+        while (*p == ',' || *p == ' ')
+            p++;
+    }
+    return s;
+}
+
+static void bench_decode(void)
+{
+    static const char *const names[] = {"17-digit doubles", "short decimals", "integers"};
+    size_t n = 1000000;
+    printf("\n%-28s %12s %12s %12s %10s %10s\n", "decode (1M numbers)", "ours MB/s",
+           "jansson MB/s", "strtod MB/s", "vs jansson", "vs strtod");
+    for (int kind = 0; kind < 3; kind++) {
+        size_t len;
+        char *body = make_body(n, kind, &len);
+        double t_ours = BEST(5, {
+            request req;
+            lr_error err;
+            request_init(&req);
+            if (request_parse(body, len, REQUEST_FORWARD, &req, &err) != LR_ERR_OK)
+                exit(2);
+            sink = req.x.data[n - 1];
+            request_free(&req);
+        });
+        double t_jansson = BEST(2, {
+            json_t *j = json_loadb(body, len, 0, NULL);
+            if (!j)
+                exit(3);
+            json_decref(j);
+        });
+        double t_strtod = BEST(3, sink = strtod_loop(body));
+        double mb = (double)len / 1e6;
+        printf("%-28s %12.0f %12.1f %12.0f %9.1fx %9.1fx\n", names[kind], mb / t_ours,
+               mb / t_jansson, mb / t_strtod, t_jansson / t_ours, t_strtod / t_ours);
+        free(body);
+    }
+}
+
+static void bench_encode(void)
+{
+    static const char *const names[] = {"17-digit doubles", "short decimals", "integers"};
+    size_t n = 1000000;
+    printf("\n%-28s %12s %12s %12s %10s %10s\n", "encode (1M numbers)", "ours MB/s",
+           "jansson MB/s", "%.17g MB/s", "vs jansson", "vs printf");
+    for (int kind = 0; kind < 3; kind++) {
+        size_t len;
+        char *body = make_body(n, kind, &len);
+        request req;
+        lr_error err;
+        request_init(&req);
+        if (request_parse(body, len, REQUEST_FORWARD, &req, &err) != LR_ERR_OK)
+            exit(2);
+        char *out = malloc(tensor_json_bound(&req.x));
+        size_t out_len = 0;
+        double t_ours = BEST(5, out_len = (size_t)(tensor_write_json(&req.x, out) - out));
+        json_t *arr = json_array();
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(arr, json_real(req.x.data[i]));
+        double t_jansson = BEST(2, {
+            char *s = json_dumps(arr, 0);
+            free(s);
+        });
+        double t_printf = BEST(3, {
+            char *p = out;
+            for (size_t i = 0; i < n; i++)
+                p += snprintf(p, 32, "%.17g, ", req.x.data[i]);
+        });
+        json_decref(arr);
+        double mb = (double)out_len / 1e6;
+        printf("%-28s %12.0f %12.1f %12.0f %9.1fx %9.1fx\n", names[kind], mb / t_ours,
+               mb / t_jansson, mb / t_printf, t_jansson / t_ours, t_printf / t_ours);
+        free(out);
+        request_free(&req);
+        free(body);
+    }
+}
+
+static void bench_kernels(void)
+{
+    static const size_t sizes[] = {8 << 10, 8 << 20, 128 << 20};
+    printf("\n%-28s %12s %12s %12s %10s %10s\n", "kernels (GB/s of input)", "forward",
+           "gradient", "memcpy", "fwd/memcpy", "grad/mcpy");
+    for (int s = 0; s < 3; s++) {
+        size_t bytes = sizes[s], n = bytes / sizeof(double);
+        double *x = malloc(bytes), *y = malloc(bytes);
+        if (!x || !y)
+            exit(1);
+        for (size_t i = 0; i < n; i++)
+            x[i] = (double)(int64_t)next() / 9.2e18;
+        memcpy(y, x, bytes);
+        int reps = bytes < (1 << 20) ? 20000 : bytes < (64 << 20) ? 40 : 5;
+        /* Time a batch for small sizes so the clock resolution does not matter. */
+        int batch = bytes < (1 << 20) ? 100 : 1;
+        double tf = BEST(reps / batch + 1, for (int b = 0; b < batch; b++)
+                                                lrelu_forward_f64(x, y, n, 0.01));
+        double tg = BEST(reps / batch + 1, for (int b = 0; b < batch; b++)
+                                                lrelu_gradient_f64(x, y, n, 0.01));
+        double tm = BEST(reps / batch + 1, for (int b = 0; b < batch; b++) {
+            memcpy(y, x, bytes);
+            __asm__ volatile("" ::: "memory");
+        });
+        double gb = (double)bytes * batch / 1e9;
+        char label[64];
+        snprintf(label, sizeof label, "%zu %s", bytes >= (1 << 20) ? bytes >> 20 : bytes >> 10,
+                 bytes >= (1 << 20) ? "MB" : "KB");
+        printf("%-28s %12.1f %12.1f %12.1f %9.2fx %9.2fx\n", label, gb / tf, gb / tg, gb / tm,
+               tm / tf, tm / tg);
+        free(x);
+        free(y);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 4 && strcmp(argv[1], "--gen") == 0) {
+        size_t len, n = strtoull(argv[2], NULL, 10);
+        char *b = make_body(n, KIND_RANDOM17, &len);
+        FILE *f = fopen(argv[3], "w");
+        if (!f || fwrite(b, 1, len, f) != len || fclose(f) != 0)
+            return 1;
+        free(b);
+        return 0;
+    }
+    printf("kernel variant: %s\n", lrelu_variant());
+    if (argc < 2 || strstr(argv[1], "decode"))
+        bench_decode();
+    if (argc < 2 || strstr(argv[1], "encode"))
+        bench_encode();
+    if (argc < 2 || strstr(argv[1], "kernel"))
+        bench_kernels();
+    return 0;
+}

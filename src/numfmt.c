@@ -88,24 +88,72 @@ static const char digit_pairs[201] =
     "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
     "8081828384858687888990919293949596979899";
 
-/* Writes the decimal digits of d (no leading zeros) ending at `end`;
- * returns the number of digits. */
-static int write_digits(uint64_t d, char *end)
+/* Eight digits of v < 10^8, leading zeros included: two independent
+ * halves of four, each two pairs from the table. */
+static void write8(char *p, uint32_t v)
 {
-    char *p = end;
-    while (d >= 100) {
-        unsigned r = (unsigned)(d % 100);
-        d /= 100;
-        p -= 2;
-        memcpy(p, digit_pairs + 2 * r, 2);
+    uint32_t a = v / 10000, b = v % 10000;
+    memcpy(p, digit_pairs + 2 * (a / 100), 2);
+    memcpy(p + 2, digit_pairs + 2 * (a % 100), 2);
+    memcpy(p + 4, digit_pairs + 2 * (b / 100), 2);
+    memcpy(p + 6, digit_pairs + 2 * (b % 100), 2);
+}
+
+static const uint64_t pow10_u64[20] = {
+    1u, 10u, 100u, 1000u, 10000u, 100000u, 1000000u, 10000000u, 100000000u,
+    1000000000u, 10000000000u, 100000000000u, 1000000000000u, 10000000000000u,
+    100000000000000u, 1000000000000000u, 10000000000000000u, 100000000000000000u,
+    1000000000000000000u, 10000000000000000000u,
+};
+
+/* Number of decimal digits of d > 0: log10 from the bit length (1233/4096
+ * ~ log10(2); S. E. Anderson, "Bit Twiddling Hacks"), corrected by one
+ * comparison. */
+static int count_digits(uint64_t d)
+{
+    int guess = ((64 - __builtin_clzll(d)) * 1233) >> 12;
+    return guess + (d >= pow10_u64[guess]);
+}
+
+/* Writes the n digits of d < 10^17 ending at `end` (24 bytes before it
+ * are available). */
+static void write_digits(uint64_t d, char *end)
+{
+    if (d < 100000000) {
+        write8(end - 8, (uint32_t)d);
+        return;
     }
-    if (d >= 10) {
-        p -= 2;
-        memcpy(p, digit_pairs + 2 * d, 2);
+    uint64_t hi = d / 100000000;
+    write8(end - 8, (uint32_t)(d % 100000000));
+    if (hi < 100000000) {
+        write8(end - 16, (uint32_t)hi);
     } else {
-        *--p = (char)('0' + d);
+        write8(end - 16, (uint32_t)(hi % 100000000));
+        end[-17] = (char)('0' + hi / 100000000);
     }
-    return (int)(end - p);
+}
+
+/* Removes the trailing zeros of d != 0, adding their count to *e: at most
+ * 16, taken in steps of 8, 4, 2 and 1. */
+static uint64_t strip_zeros(uint64_t d, int *e)
+{
+    while (d % 100000000 == 0) {
+        d /= 100000000;
+        *e += 8;
+    }
+    if (d % 10000 == 0) {
+        d /= 10000;
+        *e += 4;
+    }
+    if (d % 100 == 0) {
+        d /= 100;
+        *e += 2;
+    }
+    if (d % 10 == 0) {
+        d /= 10;
+        *e += 1;
+    }
+    return d;
 }
 
 char *numfmt_f64(double v, char *buf)
@@ -134,13 +182,11 @@ char *numfmt_f64(double v, char *buf)
 
     uint64_t d;
     int e;
-    schubfach(m, be, &d, &e);
-    while (d % 10 == 0) { /* at most 16 times; the value is d * 10^e */
-        d /= 10;
-        e++;
-    }
+    schubfach(m, be, &d, &e); /* the value is d * 10^e */
+    d = strip_zeros(d, &e);
     char tmp[24];
-    int n = write_digits(d, tmp + sizeof tmp);
+    int n = count_digits(d);
+    write_digits(d, tmp + sizeof tmp);
     const char *dg = tmp + sizeof tmp - n;
     int k = e + n; /* v = 0.d1d2...dn * 10^k */
 

@@ -3,6 +3,7 @@
 #   make run        install missing packages, build, serve on 127.0.0.1:8080
 #   make test       install missing packages, build, run unit + integration tests
 #   make install    PREFIX=/usr/local DESTDIR=
+#   make bench      codec, kernel and HTTP benchmarks against baselines
 # Options: V=1 (show commands), WERROR=1, SANITIZE=address,undefined,
 #          CFLAGS=..., PORT=8080 for make run.
 
@@ -45,7 +46,7 @@ endif
 PKGS_BUILD := gcc make libc6-dev libmicrohttpd-dev libjansson-dev
 PKGS_TEST := $(PKGS_BUILD) libcurl4-openssl-dev curl
 
-.PHONY: all run test install clean deps-build deps-test valgrind tables
+.PHONY: all run test install clean deps-build deps-test valgrind tables bench
 
 all: $(SERVER)
 
@@ -67,6 +68,23 @@ $(SERVER): $(BUILD)/obj/main.o $(OBJ)
 
 $(TESTBIN): $(TEST_OBJ) $(OBJ)
 	$(call say,LINK,$@)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS) -lcurl
+
+BENCH_BIN := $(BUILD)/bench_codec $(BUILD)/bench_jansson_server $(BUILD)/bench_ok_server
+
+$(BUILD)/bench_codec: $(BUILD)/bench/bench_codec.o $(OBJ)
+	$(call say,LINK,$@)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+
+$(BUILD)/bench_%_server: $(BUILD)/bench/%_server.o
+	$(call say,LINK,$@)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+
+$(BUILD)/bench/%.o: bench/%.c
+	$(call say,CC,$<)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# Codec, kernel and end-to-end benchmarks with baselines, in one run.
+bench: deps-build
+	$(Q)./tools/ensure-packages wrk
+	$(Q)$(MAKE) --no-print-directory $(SERVER) $(BENCH_BIN)
+	./bench/run.sh $(BUILD)
 
 deps-build:
 	$(Q)./tools/ensure-packages $(PKGS_BUILD)
@@ -103,4 +121,4 @@ tables:
 clean:
 	rm -rf build
 
--include $(OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/obj/main.d
+-include $(OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/obj/main.d $(wildcard $(BUILD)/bench/*.d)

@@ -1,4 +1,7 @@
 /* leakyrelu-server: flags, signals, start and graceful stop. */
+#if defined(__GLIBC__) || defined(__linux__)
+#include <malloc.h>
+#endif
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,6 +21,14 @@ int main(int argc, char **argv)
         return rc;
     if (cfg.check)
         return healthcheck_run(&cfg, stderr);
+
+#if defined(M_MMAP_THRESHOLD)
+    /* Request-sized buffers (bodies, arrays, replies) come from mmap and go
+     * back to the system when freed, and realloc grows them with mremap,
+     * without copying. glibc would otherwise raise this threshold after
+     * the first large free and keep the memory in the heap. */
+    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+#endif
 
     /* Block the stop signals before any thread starts so that every pool
      * thread inherits the mask and only sigwait below receives them. */

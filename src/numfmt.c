@@ -88,15 +88,23 @@ static const char digit_pairs[201] =
     "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
     "8081828384858687888990919293949596979899";
 
-/* Eight digits of v < 10^8, leading zeros included: two independent
- * halves of four, each two pairs from the table. */
-static void write8(char *p, uint32_t v)
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "numfmt.c builds digit strings in registers for little-endian targets"
+#endif
+
+typedef unsigned __int128 u128;
+
+/* The eight ASCII digits of v < 10^8 as a little-endian word (the first
+ * digit in the lowest byte), from two independent halves of four. */
+static uint64_t ascii8(uint32_t v)
 {
     uint32_t a = v / 10000, b = v % 10000;
-    memcpy(p, digit_pairs + 2 * (a / 100), 2);
-    memcpy(p + 2, digit_pairs + 2 * (a % 100), 2);
-    memcpy(p + 4, digit_pairs + 2 * (b / 100), 2);
-    memcpy(p + 6, digit_pairs + 2 * (b % 100), 2);
+    uint16_t p0, p1, p2, p3;
+    memcpy(&p0, digit_pairs + 2 * (a / 100), 2);
+    memcpy(&p1, digit_pairs + 2 * (a % 100), 2);
+    memcpy(&p2, digit_pairs + 2 * (b / 100), 2);
+    memcpy(&p3, digit_pairs + 2 * (b % 100), 2);
+    return p0 | (uint64_t)p1 << 16 | (uint64_t)p2 << 32 | (uint64_t)p3 << 48;
 }
 
 static const uint64_t pow10_u64[20] = {
@@ -115,46 +123,20 @@ static int count_digits(uint64_t d)
     return guess + (d >= pow10_u64[guess]);
 }
 
-/* Writes the n digits of d < 10^17 ending at `end` (24 bytes before it
- * are available). */
-static void write_digits(uint64_t d, char *end)
+#define ASCII_ZEROS (((u128)0x3030303030303030u << 64) | 0x3030303030303030u)
+
+/* The 17 digits of D in [10^16, 10^17): the first as a character, the
+ * other 16 as a little-endian 128-bit string. Nothing goes through memory,
+ * so the stores that follow never wait on loads of fresh digits. */
+static void digits17(uint64_t D, char *first, u128 *rest)
 {
-    if (d < 100000000) {
-        write8(end - 8, (uint32_t)d);
-        return;
-    }
-    uint64_t hi = d / 100000000;
-    write8(end - 8, (uint32_t)(d % 100000000));
-    if (hi < 100000000) {
-        write8(end - 16, (uint32_t)hi);
-    } else {
-        write8(end - 16, (uint32_t)(hi % 100000000));
-        end[-17] = (char)('0' + hi / 100000000);
-    }
+    uint64_t hi = D / 100000000; /* 9 digits */
+    *first = (char)('0' + hi / 100000000);
+    *rest = ascii8((uint32_t)(hi % 100000000)) |
+            (u128)ascii8((uint32_t)(D % 100000000)) << 64;
 }
 
-/* Removes the trailing zeros of d != 0, adding their count to *e: at most
- * 16, taken in steps of 8, 4, 2 and 1. */
-static uint64_t strip_zeros(uint64_t d, int *e)
-{
-    while (d % 100000000 == 0) {
-        d /= 100000000;
-        *e += 8;
-    }
-    if (d % 10000 == 0) {
-        d /= 10000;
-        *e += 4;
-    }
-    if (d % 100 == 0) {
-        d /= 100;
-        *e += 2;
-    }
-    if (d % 10 == 0) {
-        d /= 10;
-        *e += 1;
-    }
-    return d;
-}
+static void store16(char *p, u128 v) { memcpy(p, &v, 16); }
 
 char *numfmt_f64(double v, char *buf)
 {
@@ -183,41 +165,47 @@ char *numfmt_f64(double v, char *buf)
     uint64_t d;
     int e;
     schubfach(m, be, &d, &e); /* the value is d * 10^e */
-    d = strip_zeros(d, &e);
-    char tmp[24];
-    int n = count_digits(d);
-    write_digits(d, tmp + sizeof tmp);
-    const char *dg = tmp + sizeof tmp - n;
-    int k = e + n; /* v = 0.d1d2...dn * 10^k */
+    int nd = count_digits(d);
+    int k = e + nd; /* v = 0.d1d2...dn * 10^k */
+    /* Left-align to 17 digits; the trailing zeros (of d, or added) end up
+     * as '0' bytes at the top of `rest`, and count as such. */
+    char c0;
+    u128 rest;
+    digits17(d * pow10_u64[17 - nd], &c0, &rest);
+    u128 nz = rest ^ ASCII_ZEROS;
+    uint64_t nz_hi = (uint64_t)(nz >> 64), nz_lo = (uint64_t)nz;
+    int zeros = nz_hi ? __builtin_clzll(nz_hi) / 8
+                      : nz_lo ? 8 + __builtin_clzll(nz_lo) / 8 : 16;
+    int n = 17 - zeros; /* significant digits */
 
-    /* CPython's float_repr_style 'r': positional when -4 < k <= 16. */
+    /* CPython's float_repr_style 'r': positional when -4 < k <= 16.
+     * Writes are fixed-size; only p advances by the real length. */
     if (k > -4 && k <= 16) {
-        if (k <= 0) {
-            memcpy(p, "0.000", (size_t)(2 - k));
+        if (k <= 0) { /* 0.000ddd */
+            memcpy(p, "0.000000", 8);
             p += 2 - k;
-            memcpy(p, dg, (size_t)n);
-            p += n;
-        } else if (k < n) {
-            memcpy(p, dg, (size_t)k);
-            p += k;
-            *p++ = '.';
-            memcpy(p, dg + k, (size_t)(n - k));
-            p += n - k;
-        } else {
-            memcpy(p, dg, (size_t)n);
-            p += n;
-            memset(p, '0', (size_t)(k - n));
-            p += k - n;
-            memcpy(p, ".0", 2);
-            p += 2;
+            p[0] = c0;
+            store16(p + 1, rest);
+            return p + n;
         }
-        return p;
+        p[0] = c0;
+        store16(p + 1, rest);
+        if (k < n) { /* ddd.ddd: the digits from k on move one right */
+            store16(p + k + 1, rest >> (8 * (k - 1)));
+            p[k] = '.';
+            return p + n + 1;
+        }
+        p += k; /* ddd000.0: the zeros are already there */
+        memcpy(p, ".0", 2);
+        return p + 2;
     }
-    *p++ = dg[0];
+    p[0] = c0; /* d.ddde+XX */
     if (n > 1) {
-        *p++ = '.';
-        memcpy(p, dg + 1, (size_t)(n - 1));
-        p += n - 1;
+        p[1] = '.';
+        store16(p + 2, rest);
+        p += n + 1;
+    } else {
+        p += 1;
     }
     int x = k - 1;
     *p++ = 'e';

@@ -7,6 +7,10 @@
  * ("-2.2250738585072014e-308"). No terminating NUL is written. */
 #define NUMFMT_F64_MAX 24
 
+/* Bytes numfmt_f64 may touch from buf: it writes with fixed-size copies
+ * and leaves scratch bytes after the text (up to this many in all). */
+#define NUMFMT_F64_BUF 40
+
 /* Writes v into buf as CPython's repr(float) / json.dumps does and returns a
  * pointer one past the last byte written (no NUL).
  * Digits: the shortest decimal that reads back to exactly v; among several of
@@ -18,7 +22,8 @@
  *                 "1e-05", "1e+16", "1.5e+300".
  * Specials: "0.0", "-0.0"; NaN and infinities as Python's json module writes
  * them ("NaN", "Infinity", "-Infinity"), though the service never emits them.
- * `buf` must hold NUMFMT_F64_MAX bytes. Does not allocate; thread-safe. */
+ * `buf` must hold NUMFMT_F64_BUF bytes; the bytes after the returned
+ * pointer are scratch. Does not allocate; thread-safe. */
 char *numfmt_f64(double v, char *buf);
 
 #endif

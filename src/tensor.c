@@ -72,20 +72,31 @@ size_t tensor_json_bound(const tensor *t)
         outer = mul_sat(outer, t->shape[k]);
     }
     size_t n = t->ndim == 0 ? 1 : t->count;
-    return add_sat(mul_sat(n, NUMFMT_F64_MAX + 2), mul_sat(arrays, 4));
+    return add_sat(add_sat(mul_sat(n, NUMFMT_F64_MAX + 2), mul_sat(arrays, 4)),
+                   NUMFMT_F64_BUF - NUMFMT_F64_MAX);
 }
 
 static char *write_dim(const tensor *t, int dim, const double **v, char *p)
 {
-    if (dim == t->ndim)
-        return numfmt_f64(*(*v)++, p);
+    size_t n = t->shape[dim];
     *p++ = '[';
-    for (size_t i = 0; i < t->shape[dim]; i++) {
-        if (i) {
-            *p++ = ',';
-            *p++ = ' ';
+    if (dim + 1 == t->ndim) { /* the innermost arrays: the numbers */
+        const double *x = *v;
+        for (size_t i = 0; i < n; i++) {
+            p = numfmt_f64(x[i], p);
+            memcpy(p, ", ", 2);
+            p += 2;
         }
-        p = write_dim(t, dim + 1, v, p);
+        *v = x + n;
+        p -= n ? 2 : 0;
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            if (i) {
+                memcpy(p, ", ", 2);
+                p += 2;
+            }
+            p = write_dim(t, dim + 1, v, p);
+        }
     }
     *p++ = ']';
     return p;
@@ -94,7 +105,7 @@ static char *write_dim(const tensor *t, int dim, const double **v, char *p)
 char *tensor_write_json(const tensor *t, char *out)
 {
     const double *v = t->data;
-    return write_dim(t, 0, &v, out);
+    return t->ndim == 0 ? numfmt_f64(v[0], out) : write_dim(t, 0, &v, out);
 }
 
 void tensor_path(const tensor *t, size_t i, const char *name, char *buf,

@@ -45,7 +45,7 @@ static numparse_status parse_all(const char *s, double *out)
 
 static void format_into(double v, char *out)
 {
-    char buf[NUMFMT_F64_MAX];
+    char buf[NUMFMT_F64_BUF];
     char *end = numfmt_f64(v, buf);
     memcpy(out, buf, (size_t)(end - buf));
     out[end - buf] = '\0';
@@ -221,7 +221,7 @@ void test_numparse_grammar(void)
 void test_numcodec_roundtrip(void)
 {
     uint64_t state = 0x9E3779B97F4A7C15u;
-    char buf[NUMFMT_F64_MAX];
+    char buf[NUMFMT_F64_BUF];
     for (int i = 0; i < 200000; i++) {
         state ^= state << 13; /* xorshift64 (Marsaglia 2003) */
         state ^= state >> 7;

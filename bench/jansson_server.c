@@ -1,0 +1,110 @@
+/* Baseline for `make bench`: the obvious libmicrohttpd + jansson Leaky ReLU
+ * server (one json_t per element). POST /forward?slope=S with a JSON array
+ * body; answers the array of results. Same thread pool setup as ours.
+ * Usage: bench_jansson_server --port N --threads N */
+#define _DEFAULT_SOURCE
+#include <jansson.h>
+#include <microhttpd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct body {
+    char *data;
+    size_t len;
+} body;
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, char *text)
+{
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", "application/json");
+    enum MHD_Result ok = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload, size_t *upload_size, void **req_cls)
+{
+    (void)cls, (void)url, (void)method, (void)version;
+    body *b = *req_cls;
+    if (!b) {
+        *req_cls = calloc(1, sizeof(body));
+        return *req_cls ? MHD_YES : MHD_NO;
+    }
+    if (*upload_size) {
+        char *d = realloc(b->data, b->len + *upload_size);
+        if (!d)
+            return MHD_NO;
+        memcpy(d + b->len, upload, *upload_size);
+        b->data = d;
+        b->len += *upload_size;
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    const char *s = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "slope");
+    double slope = s ? atof(s) : 0.01;
+    json_error_t err;
+    json_t *in = json_loadb(b->data ? b->data : "", b->len, 0, &err);
+    if (!json_is_array(in)) {
+        json_decref(in);
+        return reply(c, 400, strdup("{\"error\": \"bad json\"}"));
+    }
+    json_t *out = json_array();
+    size_t i;
+    json_t *v;
+    json_array_foreach(in, i, v) {
+        double x = json_number_value(v);
+        json_array_append_new(out, json_real(x > 0 ? x : slope * x));
+    }
+    char *text = json_dumps(out, 0);
+    json_decref(in);
+    json_decref(out);
+    return reply(c, 200, text);
+}
+
+static void on_done(void *cls, struct MHD_Connection *c, void **req_cls,
+                    enum MHD_RequestTerminationCode toe)
+{
+    (void)cls, (void)c, (void)toe;
+    body *b = *req_cls;
+    if (b) {
+        free(b->data);
+        free(b);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    unsigned port = 0, threads = 2;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--port") == 0)
+            port = (unsigned)atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--threads") == 0)
+            threads = (unsigned)atoi(argv[i + 1]);
+    }
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    struct MHD_Daemon *d = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, (uint16_t)port, NULL, NULL,
+        on_request, NULL, MHD_OPTION_THREAD_POOL_SIZE, threads,
+        MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL, MHD_OPTION_END);
+    if (!d)
+        return 1;
+    printf("jansson baseline listening on http://127.0.0.1:%u\n",
+           MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT)->port);
+    fflush(stdout);
+    int sig;
+    sigwait(&set, &sig);
+    MHD_stop_daemon(d);
+    return 0;
+}

@@ -1,6 +1,6 @@
 /* Baseline for `make bench`: the obvious libmicrohttpd + jansson Leaky ReLU
  * server (one json_t per element). POST /forward?slope=S with a JSON array
- * body; answers the array of results. Same thread pool setup as ours.
+ * body; answers the array of results. Same daemon options as ours.
  * Usage: bench_jansson_server --port N --threads N */
 #define _DEFAULT_SOURCE
 #include <jansson.h>
@@ -95,8 +95,9 @@ int main(int argc, char **argv)
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, (uint16_t)port, NULL, NULL,
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC, (uint16_t)port, NULL, NULL,
         on_request, NULL, MHD_OPTION_THREAD_POOL_SIZE, threads,
+        MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_CONNECTION_LIMIT, 1024u,
         MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL, MHD_OPTION_END);
     if (!d)
         return 1;

@@ -1,5 +1,6 @@
 /* Baseline for `make bench`: a bare libmicrohttpd server that reads the
- * body and answers "ok", with the same thread pool setup as ours: the
+ * body and answers "ok", with the same daemon options as ours (epoll
+ * thread pool, timeout, connection limit): the
  * ceiling for small-request throughput.
  * Usage: bench_ok_server --port N --threads N */
 #define _DEFAULT_SOURCE
@@ -48,8 +49,9 @@ int main(int argc, char **argv)
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, (uint16_t)port, NULL, NULL,
-        on_request, NULL, MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_END);
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC, (uint16_t)port, NULL, NULL,
+        on_request, NULL, MHD_OPTION_THREAD_POOL_SIZE, threads,
+        MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_CONNECTION_LIMIT, 1024u, MHD_OPTION_END);
     if (!d)
         return 1;
     printf("ok baseline listening on http://127.0.0.1:%u\n",

@@ -233,6 +233,9 @@ static void handle_compute(const api_request *hr, api_response *resp)
     lr_err rc = request_parse(hr->body, hr->body_len,
                               hr->route == API_FORWARD ? REQUEST_FORWARD : REQUEST_GRADIENT,
                               &req, &err);
+    /* The text is no longer needed: a large body's memory is returned
+     * before the reply's is taken. */
+    free(hr->body_owned);
     int has_query_slope;
     double slope = DEFAULT_SLOPE, qslope = 0;
     if (rc != LR_ERR_OK && lr_err_status(rc) != 422) {
@@ -260,6 +263,14 @@ void api_handle(const api_request *req, api_response *resp)
     case API_FORWARD:
     case API_GRADIENT:
         handle_compute(req, resp);
+        return;
+    default:
+        free(req->body_owned);
+        break;
+    }
+    switch (req->route) {
+    case API_FORWARD:
+    case API_GRADIENT:
         return;
     case API_READYZ:
         if (req->draining) {

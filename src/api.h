@@ -47,10 +47,14 @@ typedef struct api_request {
     size_t nparams;
     const char *body;        /* need not be NUL-terminated */
     size_t body_len;
+    void *body_owned;        /* when not NULL: the malloc'd block holding the
+                                body, which api_handle frees as soon as the
+                                body is read (before the reply is written) */
     int draining;            /* shutting down: /readyz answers 503 */
 } api_request;
 
-/* Answers a request that passed api_begin. Thread-safe. */
+/* Answers a request that passed api_begin; frees req->body_owned.
+ * Thread-safe. */
 void api_handle(const api_request *req, api_response *resp);
 
 /* Fills resp with the JSON error body for err:

@@ -31,9 +31,12 @@ struct server {
     size_t max_body;
     unsigned port;
     atomic_int draining;
+    /* Requests between their first callback and their completion. Counted
+     * without a lock; the lock and condition only serve the shutdown
+     * waiter, woken by the completion that brings the count to zero. */
+    atomic_uint in_flight;
     pthread_mutex_t lock;
     pthread_cond_t idle;
-    unsigned in_flight; /* requests between the first callback and completion */
 };
 
 /* One request's state, kept in MHD's per-request pointer. */
@@ -51,13 +54,18 @@ typedef struct params {
     size_t n;
 } params;
 
-static void in_flight_add(server *s, int delta)
+static void in_flight_begin(server *s) { atomic_fetch_add(&s->in_flight, 1); }
+
+static void in_flight_end(server *s)
 {
-    pthread_mutex_lock(&s->lock);
-    s->in_flight += (unsigned)delta;
-    if (s->in_flight == 0)
+    /* The waiter sets `draining` before it reads the count under the lock,
+     * so either it sees zero, or this sees `draining` and takes the lock
+     * (which it cannot get while the waiter is between check and wait). */
+    if (atomic_fetch_sub(&s->in_flight, 1) == 1 && atomic_load(&s->draining)) {
+        pthread_mutex_lock(&s->lock);
         pthread_cond_broadcast(&s->idle);
-    pthread_mutex_unlock(&s->lock);
+        pthread_mutex_unlock(&s->lock);
+    }
 }
 
 static enum MHD_Result send_response(server *s, struct MHD_Connection *c, api_response *resp)
@@ -201,7 +209,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (!ex)
             return MHD_NO;
         *req_cls = ex;
-        in_flight_add(s, 1);
+        in_flight_begin(s);
         return begin(s, c, ex, url, method);
     }
     if (*upload_data_size) {
@@ -227,8 +235,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         .nparams = p.n,
         .body = ex->body ? ex->body : "",
         .body_len = ex->len,
+        .body_owned = ex->body,
         .draining = atomic_load(&s->draining),
     };
+    ex->body = NULL; /* api_handle frees it */
     api_response resp;
     api_handle(&req, &resp);
     return send_response(s, c, &resp);
@@ -245,7 +255,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
     free(ex->body);
     free(ex);
     *req_cls = NULL;
-    in_flight_add(cls, -1);
+    in_flight_end(cls);
 }
 
 server *server_start(const config *cfg, char *err, size_t errlen)
@@ -276,6 +286,7 @@ server *server_start(const config *cfg, char *err, size_t errlen)
     }
     s->max_body = cfg->max_body;
     atomic_init(&s->draining, 0);
+    atomic_init(&s->in_flight, 0);
     if (pthread_mutex_init(&s->lock, NULL) != 0)
         goto fail_mutex;
     if (pthread_cond_init(&s->idle, NULL) != 0)
@@ -324,10 +335,10 @@ unsigned server_wait_idle(server *s, unsigned seconds)
     clock_gettime(CLOCK_REALTIME, &deadline);
     deadline.tv_sec += seconds;
     pthread_mutex_lock(&s->lock);
-    while (s->in_flight > 0)
+    while (atomic_load(&s->in_flight) > 0)
         if (pthread_cond_timedwait(&s->idle, &s->lock, &deadline) == ETIMEDOUT)
             break;
-    unsigned left = s->in_flight;
+    unsigned left = atomic_load(&s->in_flight);
     pthread_mutex_unlock(&s->lock);
     return left;
 }

@@ -242,7 +242,7 @@ void test_request_shapes(void)
 static char *call(api_route route, const char *body, const char *slope, int *status)
 {
     api_param p = {"slope", slope};
-    api_request req = {route, &p, slope ? 1 : 0, body, strlen(body), 0};
+    api_request req = {.route = route, .params = &p, .nparams = slope ? 1 : 0, .body = body, .body_len = strlen(body)};
     api_response resp;
     api_handle(&req, &resp);
     *status = resp.status;
@@ -332,7 +332,7 @@ void test_api_routes(void)
             free(resp.body);
         }
     }
-    api_request req = {API_READYZ, NULL, 0, "", 0, 1};
+    api_request req = {.route = API_READYZ, .body = "", .draining = 1};
     api_response resp;
     api_handle(&req, &resp);
     ASSERT_EQ(resp.status, 503);

@@ -162,15 +162,6 @@ static uint64_t load8(const char *s)
     return v;
 }
 
-/* 1 when all eight bytes are '0'..'9': the high nibble of each byte is 3,
- * and adding 6 does not carry out of the low nibble. */
-static int all_digits8(uint64_t v)
-{
-    return (((v & 0xF0F0F0F0F0F0F0F0u) |
-             (((v + 0x0606060606060606u) & 0xF0F0F0F0F0F0F0F0u) >> 4)) ==
-            0x3333333333333333u);
-}
-
 /* The value of eight digits: pairs, then quads, then the whole, each step
  * one multiply (10, 100 and 10000 combine the halves). */
 static uint32_t parse8(uint64_t v)
@@ -182,15 +173,44 @@ static uint32_t parse8(uint64_t v)
     return (uint32_t)v;
 }
 
-/* Reads digits from *s while they last, accumulating into *w (wrapping
- * past 19 digits; the caller counts digits and re-reads when too many). */
+static const uint64_t pow10_u64[9] = {1,      10,      100,      1000,     10000,
+                                       100000, 1000000, 10000000, 100000000};
+
+#define ASCII_ZEROS8 0x3030303030303030u
+
+/* A word with a nonzero byte at each position of v that is not a digit
+ * (exact up to the first such byte; later bytes may be disturbed by the
+ * carry of the + 6, which does not matter to the callers). */
+static uint64_t nondigits8(uint64_t v)
+{
+    return ((v & 0xF0F0F0F0F0F0F0F0u) ^ ASCII_ZEROS8) |
+           (((v + 0x0606060606060606u) & 0xF0F0F0F0F0F0F0F0u) ^ ASCII_ZEROS8);
+}
+
+/* Reads digits from p while they last, accumulating into *w (wrapping
+ * past 19 digits; the caller counts digits and re-reads when too many).
+ * Eight at a time, then the rest of the run in one step: its length from
+ * the first non-digit byte, its value from parse8 after shifting it to the
+ * top of the word behind '0' padding. No branch depends on the length. */
 static inline __attribute__((always_inline)) const char *
 read_digits(const char *p, const char *end, uint64_t *w)
 {
     uint64_t v = *w;
-    while (end - p >= 8 && all_digits8(load8(p))) {
-        v = v * 100000000 + parse8(load8(p));
-        p += 8;
+    while (end - p >= 8) {
+        uint64_t x = load8(p), bad = nondigits8(x);
+        if (bad == 0) {
+            v = v * 100000000 + parse8(x);
+            p += 8;
+            continue;
+        }
+        unsigned len = (unsigned)__builtin_ctzll(bad) / 8; /* 0..7 */
+        if (len) {
+            uint64_t top = (x << (8 * (8 - len))) | (ASCII_ZEROS8 >> (8 * len));
+            v = v * pow10_u64[len] + parse8(top);
+            p += len;
+        }
+        *w = v;
+        return p;
     }
     while (p < end && is_digit(*p))
         v = v * 10 + (uint64_t)(*p++ - '0');
@@ -239,15 +259,10 @@ parse_one(const char *p, const char *end, double *out, const char **stop)
     uint64_t w = 0; /* the digits, while there are at most 19 */
     long q = 0;     /* value ~ w * 10^q */
 
-    if (*s == '-') {
-        negative = 1;
-        if (++s == end) {
-            *stop = s;
-            return NUMPARSE_SYNTAX;
-        }
-    }
+    negative = *s == '-';
+    s += negative;
     const char *int_start = s;
-    if (!is_digit(*s)) {
+    if (s == end || !is_digit(*s)) {
         *stop = s;
         return NUMPARSE_SYNTAX;
     }

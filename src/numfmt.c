@@ -171,7 +171,13 @@ char *numfmt_f64(double v, char *buf)
      * as '0' bytes at the top of `rest`, and count as such. */
     char c0;
     u128 rest;
-    digits17(d * pow10_u64[17 - nd], &c0, &rest);
+    if (nd <= 9) { /* short: one ascii8 for the digits after the first */
+        uint64_t D = d * pow10_u64[9 - nd];
+        c0 = (char)('0' + D / 100000000);
+        rest = ascii8((uint32_t)(D % 100000000)) | (u128)0x3030303030303030u << 64;
+    } else {
+        digits17(d * pow10_u64[17 - nd], &c0, &rest);
+    }
     u128 nz = rest ^ ASCII_ZEROS;
     uint64_t nz_hi = (uint64_t)(nz >> 64), nz_lo = (uint64_t)nz;
     int zeros = nz_hi ? __builtin_clzll(nz_hi) / 8

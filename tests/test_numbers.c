@@ -331,3 +331,55 @@ void test_numparse_vs_strtod(void)
                      (unsigned long long)to_bits(want));
     }
 }
+
+/* numparse_f64_run: separators, the cap, where it stops, errors. */
+void test_numparse_run(void)
+{
+    double out[8];
+    size_t n;
+    const char *stop;
+    static const struct {
+        const char *text;
+        size_t cap, n;
+        int stop, status; /* stop: offset */
+    } cases[] = {
+        {"1, 2,3 ,\t4\n]", 8, 4, 10, NUMPARSE_OK},
+        {"1, 2, 3]", 2, 2, 4, NUMPARSE_OK},         /* cap reached */
+        {"1, [2]", 8, 1, 1, NUMPARSE_OK},            /* ',' not followed by a number */
+        {"1, -", 8, 1, 4, NUMPARSE_SYNTAX},          /* '-' starts a bad number */
+        {"1, 2, 1e999, 3", 8, 2, 6, NUMPARSE_RANGE}, /* stop: start of 1e999 */
+        {"1, 01", 8, 1, 4, NUMPARSE_SYNTAX},
+        {"-0.5", 8, 1, 4, NUMPARSE_OK},               /* the end of the input */
+        {"7 x", 8, 1, 1, NUMPARSE_OK},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *t = cases[i].text;
+        numparse_status st = numparse_f64_run(t, t + strlen(t), out, cases[i].cap, &n, &stop);
+        if ((int)st != cases[i].status || n != cases[i].n || stop - t != cases[i].stop)
+            tap_fail(__FILE__, __LINE__, "\"%s\": want %d n=%zu stop=%d, got %d n=%zu stop=%d",
+                     t, cases[i].status, cases[i].n, cases[i].stop, st, n, (int)(stop - t));
+    }
+    const char *t = "1, 2,3 ,\t4\n]";
+    numparse_f64_run(t, t + strlen(t), out, 8, &n, &stop);
+    ASSERT_BITS_EQ(out[0], 1.0);
+    ASSERT_BITS_EQ(out[3], 4.0);
+    /* Digit runs of every length, split at every position of the 8-byte
+     * blocks, against strtod. */
+    char buf[64];
+    for (int ilen = 1; ilen <= 20; ilen++) {
+        for (int flen = 0; flen <= 20; flen++) {
+            int k = 0;
+            for (int j = 0; j < ilen; j++)
+                buf[k++] = (char)('1' + (j * 7 + flen) % 9);
+            if (flen) {
+                buf[k++] = '.';
+                for (int j = 0; j < flen; j++)
+                    buf[k++] = (char)('0' + (j * 3 + ilen) % 10);
+            }
+            buf[k] = '\0';
+            double got = 0;
+            ASSERT_EQ(parse_all(buf, &got), NUMPARSE_OK);
+            ASSERT_BITS_EQ(got, strtod(buf, NULL));
+        }
+    }
+}

@@ -14,6 +14,7 @@
     X(numfmt_vs_reference)                                                     \
     X(numparse_vs_strtod)                                                      \
     X(numparse_sticky)                                                         \
+    X(numparse_run)                                                            \
     X(errors_table)                                                            \
     X(errors_render)                                                           \
     X(kernel_scalar)                                                           \

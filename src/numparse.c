@@ -312,9 +312,12 @@ parse_one(const char *p, const char *end, double *out, const char **stop)
         bits = 0;
     } else if (!truncated && q >= -22 && q <= 22 && w <= (uint64_t)1 << 53 &&
                FLT_EVAL_METHOD == 0) {
+        /* Never infinite (at most 2^53 * 10^22), so nothing but the store
+         * waits on the product or quotient. */
         double v = (double)w;
         v = q < 0 ? v / exact_pow10[-q] : v * exact_pow10[q];
-        memcpy(&bits, &v, sizeof bits);
+        *out = negative ? -v : v;
+        return NUMPARSE_OK;
     } else {
         bits = eisel_lemire(q, w);
         if (truncated && eisel_lemire(q, w + 1) != bits)

@@ -4,6 +4,7 @@
 #   make test       install missing packages, build, run unit + integration tests
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make bench      codec, kernel and HTTP benchmarks against baselines
+#   make fuzz       libFuzzer on the request decoder and codec (FUZZ_SECONDS=60)
 # Options: V=1 (show commands), WERROR=1, SANITIZE=address,undefined,
 #          CFLAGS=..., PORT=8080 for make run.
 
@@ -30,7 +31,7 @@ LIBS := -lmicrohttpd -ljansson -lm -lpthread
 
 SRC := $(filter-out src/main.c,$(wildcard src/*.c))
 OBJ := $(SRC:src/%.c=$(BUILD)/obj/%.o)
-TEST_OBJ := $(patsubst tests/%.c,$(BUILD)/tests/%.o,$(wildcard tests/*.c))
+TEST_OBJ := $(patsubst tests/%.c,$(BUILD)/tests/%.o,$(filter-out tests/fuzz_%.c,$(wildcard tests/*.c)))
 SERVER := $(BUILD)/leakyrelu-server
 TESTBIN := $(BUILD)/leakyrelu-test
 
@@ -46,7 +47,7 @@ endif
 PKGS_BUILD := gcc make libc6-dev libmicrohttpd-dev libjansson-dev
 PKGS_TEST := $(PKGS_BUILD) libcurl4-openssl-dev curl
 
-.PHONY: all run test install clean deps-build deps-test valgrind tables bench
+.PHONY: all run test install clean deps-build deps-test valgrind tables bench fuzz
 
 all: $(SERVER)
 
@@ -85,6 +86,32 @@ bench: deps-build
 	$(Q)./tools/ensure-packages wrk
 	$(Q)$(MAKE) --no-print-directory $(SERVER) $(BENCH_BIN)
 	./bench/run.sh $(BUILD)
+
+# Coverage-guided fuzzing of the request decoder, the API and the number
+# codec with libFuzzer + ASan/UBSan (clang): FUZZ_SECONDS=60 by default.
+FUZZ_SECONDS ?= 60
+FUZZ_DIR := build/fuzz
+FUZZ_FLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -fsanitize=address,undefined \
+              -fno-sanitize-recover=all
+FUZZ_OBJ := $(patsubst src/%.c,$(FUZZ_DIR)/obj/%.o,$(filter-out src/main.c src/server.c,$(wildcard src/*.c)))
+
+$(FUZZ_DIR)/obj/%.o: src/%.c
+	$(call say,CLANG,$<)mkdir -p $(@D) && clang $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $(FUZZ_ISA) -c -o $@ $<
+
+ifeq ($(shell $(CC) -dumpmachine | cut -d- -f1),x86_64)
+$(FUZZ_DIR)/obj/lrelu_avx2.o: FUZZ_ISA := -mavx2
+$(FUZZ_DIR)/obj/lrelu_avx512f.o: FUZZ_ISA := -mavx512f
+endif
+
+$(FUZZ_DIR)/fuzz_request: tests/fuzz_request.c $(FUZZ_OBJ)
+	$(call say,CLANG,$@)clang $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $^ -ljansson -lm
+
+fuzz:
+	$(Q)./tools/ensure-packages clang libclang-rt-14-dev libjansson-dev
+	$(Q)$(MAKE) --no-print-directory $(FUZZ_DIR)/fuzz_request
+	mkdir -p $(FUZZ_DIR)/corpus && cp tests/fuzz_corpus/* $(FUZZ_DIR)/corpus/
+	$(FUZZ_DIR)/fuzz_request -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
+	    $(FUZZ_DIR)/corpus
 
 deps-build:
 	$(Q)./tools/ensure-packages $(PKGS_BUILD)

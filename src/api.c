@@ -13,6 +13,7 @@
 #include "lrelu.h"
 #include "numparse.h"
 #include "request.h"
+#include "utf8.h"
 
 #ifndef LEAKYRELU_VERSION
 #define LEAKYRELU_VERSION "0.0.0-dev"
@@ -57,14 +58,17 @@ static void respond_json(api_response *resp, int status, json_t *obj)
 
 void api_error(const lr_error *err, api_response *resp)
 {
-    char msg[LR_DETAIL_MAX + LR_PATH_MAX + 64];
+    char msg[LR_DETAIL_MAX + LR_PATH_MAX + 64], safe[sizeof msg];
     int n = snprintf(msg, sizeof msg, "%s",
                      err->detail[0] ? err->detail : lr_err_message(err->code));
     if (err->path[0] && n >= 0 && (size_t)n < sizeof msg)
         n += snprintf(msg + n, sizeof msg - (size_t)n, " at %s", err->path);
     if (err->offset != LR_NO_OFFSET && n >= 0 && (size_t)n < sizeof msg)
         snprintf(msg + n, sizeof msg - (size_t)n, " at byte %zu", err->offset);
-    json_t *obj = json_pack("{s:s, s:s}", "error", msg, "code", lr_err_code(err->code));
+    /* Messages quote client bytes (names, escapes, headers, the path):
+     * make them valid, printable UTF-8 or jansson refuses the string. */
+    utf8_sanitize(msg, safe, sizeof safe);
+    json_t *obj = json_pack("{s:s, s:s}", "error", safe, "code", lr_err_code(err->code));
     if (obj && err->offset != LR_NO_OFFSET &&
         json_object_set_new(obj, "offset", json_integer((json_int_t)err->offset)) != 0) {
         json_decref(obj);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "numparse.h"
+#include "utf8.h"
 
 /* Nesting allowed in members we skip; deeper documents are refused as
  * too deep rather than recursed into. */
@@ -67,37 +68,6 @@ static void record(parser *ps, lr_err code, const char *path, const char *fmt, .
     va_end(ap);
 }
 
-/* Length of the valid UTF-8 sequence at s (RFC 3629, table 3-7 of Unicode:
- * no overlongs, no surrogates, nothing past U+10FFFF), or 0. */
-static size_t utf8_len(const unsigned char *s, const unsigned char *end)
-{
-    unsigned char c = s[0], lo = 0x80, hi = 0xBF;
-    size_t need;
-    if (c >= 0xC2 && c <= 0xDF) {
-        need = 1;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        need = 2;
-        if (c == 0xE0)
-            lo = 0xA0;
-        if (c == 0xED)
-            hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        need = 3;
-        if (c == 0xF0)
-            lo = 0x90;
-        if (c == 0xF4)
-            hi = 0x8F;
-    } else {
-        return 0;
-    }
-    if ((size_t)(end - s) <= need || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i <= need; i++)
-        if (s[i] < 0x80 || s[i] > 0xBF)
-            return 0;
-    return need + 1;
-}
-
 /* Reports the unexpected byte at ps->p with the most helpful message. */
 static int unexpected(parser *ps, const char *what)
 {
@@ -110,7 +80,7 @@ static int unexpected(parser *ps, const char *what)
     if (c == '.' || c == '+')
         return fail(ps, LR_ERR_JSON_NUMBER, p,
                     "a JSON number starts with a digit or '-', not '%c'", c);
-    if (c >= 0x80 && utf8_len((const unsigned char *)p, (const unsigned char *)ps->end) == 0)
+    if (c >= 0x80 && utf8_seq_len((const unsigned char *)p, (const unsigned char *)ps->end) == 0)
         return fail(ps, LR_ERR_JSON_UTF8, p, "invalid UTF-8 byte 0x%02X", c);
     if (c < 0x20 || c >= 0x7F)
         return fail(ps, LR_ERR_JSON_SYNTAX, p, "unexpected byte 0x%02X; expected %s", c, what);
@@ -234,7 +204,7 @@ static int parse_string(parser *ps, char *out, size_t cap, size_t *len, int *tru
                 k = utf8_encode(cp, b);
                 break;
             }
-            default:
+            default: /* the message quotes it; api_error makes it printable */
                 return fail(ps, LR_ERR_JSON_SYNTAX, esc, "invalid escape '\\%c'", s[-1]);
             }
             emit(out, cap, &n, &cut, b, k);
@@ -242,7 +212,7 @@ static int parse_string(parser *ps, char *out, size_t cap, size_t *len, int *tru
             emit(out, cap, &n, &cut, (const char *)s, 1);
             s++;
         } else {
-            size_t k = utf8_len((const unsigned char *)s, (const unsigned char *)end);
+            size_t k = utf8_seq_len((const unsigned char *)s, (const unsigned char *)end);
             if (k == 0)
                 return fail(ps, LR_ERR_JSON_UTF8, s, "invalid UTF-8 byte 0x%02X in a string", c);
             emit(out, cap, &n, &cut, s, k);

@@ -13,6 +13,7 @@
 #include "../src/errors.h"
 #include "../src/lrelu.h"
 #include "../src/request.h"
+#include "../src/utf8.h"
 #include "tap.h"
 #include "tests.h"
 
@@ -52,6 +53,40 @@ void test_errors_render(void)
         json_decref(j);
         free(resp.body);
     }
+}
+
+/* Client bytes quoted in messages always come out as valid UTF-8 JSON
+ * (found by the fuzzer: an invalid escape of byte 0x8B). */
+void test_errors_quote_bytes(void)
+{
+    char out[64];
+    utf8_sanitize("ok \xc3\xa9 \xff\x01 \xe2\x82", out, sizeof out);
+    ASSERT_STR_EQ(out, "ok \xc3\xa9 \\xFF\\x01 \\xE2\\x82");
+    utf8_sanitize("\xc3\xa9\xc3\xa9", out, 4); /* cut on a character boundary */
+    ASSERT_STR_EQ(out, "\xc3\xa9");
+    static const char *const bodies[] = {"{\"x\": [1], \"a\\\x8b\": 1}", "[1, \"\\\xff\"]"};
+    for (int i = 0; i < 2; i++) {
+        int status;
+        api_request req = {.route = API_FORWARD, .body = bodies[i], .body_len = strlen(bodies[i])};
+        api_response resp;
+        api_handle(&req, &resp);
+        status = resp.status;
+        ASSERT_EQ(status, 400);
+        json_t *j = resp.body ? json_loads(resp.body, 0, NULL) : NULL;
+        ASSERT(j != NULL);
+        json_decref(j);
+        free(resp.body);
+    }
+    api_route route;
+    api_response resp;
+    ASSERT_EQ(api_begin("GET", "/\xff\xfe", NULL, &route, &resp), 0);
+    ASSERT_EQ(resp.status, 404);
+    ASSERT(resp.body && strstr(resp.body, "\\\\xFF"));
+    free(resp.body);
+    ASSERT_EQ(api_begin("POST", "/forward", "text/\xff", &route, &resp), 0);
+    ASSERT_EQ(resp.status, 415);
+    ASSERT(resp.body != NULL);
+    free(resp.body);
 }
 
 void test_kernel_scalar(void)

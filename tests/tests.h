@@ -17,6 +17,7 @@
     X(numparse_run)                                                            \
     X(errors_table)                                                            \
     X(errors_render)                                                           \
+    X(errors_quote_bytes)                                                      \
     X(kernel_scalar)                                                           \
     X(kernel_variants)                                                         \
     X(request_decode)                                                          \

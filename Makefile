@@ -5,7 +5,8 @@
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make bench      codec, kernel and HTTP benchmarks against baselines
 #   make fuzz       libFuzzer on the request decoder and codec (FUZZ_SECONDS=60)
-# Options: V=1 (show commands), WERROR=1, SANITIZE=address,undefined,
+# Options: V=1 (show commands), WERROR=1, SANITIZE=address,undefined (with
+#          CC=clang for clang's sanitizers; builds into build/sanitize-$(CC)),
 #          CFLAGS=..., PORT=8080 for make run.
 
 VERSION := 0.1.0
@@ -13,7 +14,7 @@ PREFIX ?= /usr/local
 PORT ?= 8080
 BUILD := build
 ifneq ($(SANITIZE),)
-BUILD := build/sanitize
+BUILD := build/sanitize-$(notdir $(CC))
 SAN_FLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
 
@@ -47,7 +48,7 @@ endif
 PKGS_BUILD := gcc make libc6-dev libmicrohttpd-dev libjansson-dev
 PKGS_TEST := $(PKGS_BUILD) libcurl4-openssl-dev curl
 
-.PHONY: all run test install clean deps-build deps-test valgrind tables bench fuzz
+.PHONY: all run test install clean deps-build deps-test valgrind tables bench fuzz fuzz-check
 
 all: $(SERVER)
 
@@ -112,6 +113,12 @@ fuzz:
 	mkdir -p $(FUZZ_DIR)/corpus && cp tests/fuzz_corpus/* $(FUZZ_DIR)/corpus/
 	$(FUZZ_DIR)/fuzz_request -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
 	    $(FUZZ_DIR)/corpus
+
+# Replays the seeds and every input that once crashed (tests/fuzz_corpus/).
+fuzz-check:
+	$(Q)./tools/ensure-packages clang libclang-rt-14-dev libjansson-dev
+	$(Q)$(MAKE) --no-print-directory $(FUZZ_DIR)/fuzz_request
+	$(FUZZ_DIR)/fuzz_request tests/fuzz_corpus/*
 
 deps-build:
 	$(Q)./tools/ensure-packages $(PKGS_BUILD)

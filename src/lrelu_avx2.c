@@ -24,7 +24,8 @@ void lrelu_forward_f64__avx2(const double *x, double *y, size_t n, double slope)
         __m256d v = _mm256_loadu_pd(x + i);
         _mm256_storeu_pd(y + i, _mm256_blendv_pd(_mm256_mul_pd(v, a), v, GT0(v)));
     }
-    lrelu_forward_f64__scalar(x + i, y + i, n - i, slope);
+    if (i < n) /* also keeps NULL + 0 out when n == 0 */
+        lrelu_forward_f64__scalar(x + i, y + i, n - i, slope);
 }
 
 void lrelu_gradient_f64__avx2(const double *x, double *g, size_t n, double slope)
@@ -41,7 +42,8 @@ void lrelu_gradient_f64__avx2(const double *x, double *g, size_t n, double slope
     }
     for (; i + 4 <= n; i += 4)
         _mm256_storeu_pd(g + i, _mm256_blendv_pd(a, one, GT0(_mm256_loadu_pd(x + i))));
-    lrelu_gradient_f64__scalar(x + i, g + i, n - i, slope);
+    if (i < n)
+        lrelu_gradient_f64__scalar(x + i, g + i, n - i, slope);
 }
 
 void lrelu_backward_f64__avx2(const double *x, const double *dy, double *dx, size_t n,
@@ -60,6 +62,7 @@ void lrelu_backward_f64__avx2(const double *x, const double *dy, double *dx, siz
         __m256d m = GT0(_mm256_loadu_pd(x + i));
         _mm256_storeu_pd(dx + i, _mm256_blendv_pd(_mm256_mul_pd(d, a), d, m));
     }
-    lrelu_backward_f64__scalar(x + i, dy + i, dx + i, n - i, slope);
+    if (i < n)
+        lrelu_backward_f64__scalar(x + i, dy + i, dx + i, n - i, slope);
 }
 #endif

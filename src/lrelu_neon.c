@@ -19,7 +19,8 @@ void lrelu_forward_f64__neon(const double *x, double *y, size_t n, double slope)
         float64x2_t v = vld1q_f64(x + i);
         vst1q_f64(y + i, vbslq_f64(vcgtq_f64(v, zero), v, vmulq_f64(v, a)));
     }
-    lrelu_forward_f64__scalar(x + i, y + i, n - i, slope);
+    if (i < n) /* also keeps NULL + 0 out when n == 0 */
+        lrelu_forward_f64__scalar(x + i, y + i, n - i, slope);
 }
 
 void lrelu_gradient_f64__neon(const double *x, double *g, size_t n, double slope)
@@ -28,7 +29,8 @@ void lrelu_gradient_f64__neon(const double *x, double *g, size_t n, double slope
     size_t i = 0;
     for (; i + 2 <= n; i += 2)
         vst1q_f64(g + i, vbslq_f64(vcgtq_f64(vld1q_f64(x + i), zero), one, a));
-    lrelu_gradient_f64__scalar(x + i, g + i, n - i, slope);
+    if (i < n)
+        lrelu_gradient_f64__scalar(x + i, g + i, n - i, slope);
 }
 
 void lrelu_backward_f64__neon(const double *x, const double *dy, double *dx, size_t n,
@@ -41,6 +43,7 @@ void lrelu_backward_f64__neon(const double *x, const double *dy, double *dx, siz
         uint64x2_t m = vcgtq_f64(vld1q_f64(x + i), zero);
         vst1q_f64(dx + i, vbslq_f64(m, d, vmulq_f64(d, a)));
     }
-    lrelu_backward_f64__scalar(x + i, dy + i, dx + i, n - i, slope);
+    if (i < n)
+        lrelu_backward_f64__scalar(x + i, dy + i, dx + i, n - i, slope);
 }
 #endif

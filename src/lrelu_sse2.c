@@ -27,7 +27,8 @@ void lrelu_forward_f64__sse2(const double *x, double *y, size_t n, double slope)
         __m128d v = _mm_loadu_pd(x + i);
         _mm_storeu_pd(y + i, select_pd(_mm_cmpgt_pd(v, zero), v, _mm_mul_pd(v, a)));
     }
-    lrelu_forward_f64__scalar(x + i, y + i, n - i, slope);
+    if (i < n) /* also keeps NULL + 0 out when n == 0 */
+        lrelu_forward_f64__scalar(x + i, y + i, n - i, slope);
 }
 
 void lrelu_gradient_f64__sse2(const double *x, double *g, size_t n, double slope)
@@ -46,7 +47,8 @@ void lrelu_gradient_f64__sse2(const double *x, double *g, size_t n, double slope
     }
     for (; i + 2 <= n; i += 2)
         _mm_storeu_pd(g + i, select_pd(_mm_cmpgt_pd(_mm_loadu_pd(x + i), zero), one, a));
-    lrelu_gradient_f64__scalar(x + i, g + i, n - i, slope);
+    if (i < n)
+        lrelu_gradient_f64__scalar(x + i, g + i, n - i, slope);
 }
 
 void lrelu_backward_f64__sse2(const double *x, const double *dy, double *dx, size_t n,
@@ -61,6 +63,7 @@ void lrelu_backward_f64__sse2(const double *x, const double *dy, double *dx, siz
         _mm_storeu_pd(dx + i, select_pd(m0, d0, _mm_mul_pd(d0, a)));
         _mm_storeu_pd(dx + i + 2, select_pd(m1, d1, _mm_mul_pd(d1, a)));
     }
-    lrelu_backward_f64__scalar(x + i, dy + i, dx + i, n - i, slope);
+    if (i < n)
+        lrelu_backward_f64__scalar(x + i, dy + i, dx + i, n - i, slope);
 }
 #endif

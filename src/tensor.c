@@ -87,8 +87,10 @@ static char *write_dim(const tensor *t, int dim, const double **v, char *p)
             memcpy(p, ", ", 2);
             p += 2;
         }
-        *v = x + n;
-        p -= n ? 2 : 0;
+        if (n) { /* data is NULL when the tensor is empty */
+            *v = x + n;
+            p -= 2;
+        }
     } else {
         for (size_t i = 0; i < n; i++) {
             if (i) {

@@ -520,6 +520,9 @@ void test_kernel_variants(void)
         if (!v[k].supported())
             continue;
         best = v[k].name;
+        v[k].forward(NULL, NULL, 0, 0.5); /* n == 0: the pointers may be NULL */
+        v[k].gradient(NULL, NULL, 0, 0.5);
+        v[k].backward(NULL, NULL, NULL, 0, 0.5);
         for (size_t s = 0; s < sizeof slopes / sizeof slopes[0]; s++) {
             for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++) {
                 size_t n = sizes[z];

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "lrelu.h"
+#include "mem.h"
 #include "numparse.h"
 #include "request.h"
 #include "utf8.h"
@@ -217,6 +218,7 @@ static void compute(const api_request *hr, request *req, double slope, api_respo
         error_response(resp, LR_ERR_NO_MEMORY, NULL);
         return;
     }
+    mem_hint_large(out, bound + 32);
     char *p = out;
     if (req->is_object)
         p += sprintf(p, "{\"%s\": ", key);

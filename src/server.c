@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "mem.h"
 
 /* At most this many query parameters are handed to the API; any request
  * with more than one is already invalid (only "slope" exists). */
@@ -154,6 +155,7 @@ static enum MHD_Result begin(server *s, struct MHD_Connection *c, exchange *ex,
             ex->body = malloc((size_t)n + 1);
             if (!ex->body)
                 return send_error(s, c, LR_ERR_NO_MEMORY, NULL);
+            mem_hint_large(ex->body, (size_t)n + 1);
             ex->cap = (size_t)n + 1;
         }
     }
@@ -190,6 +192,7 @@ static enum MHD_Result receive(server *s, exchange *ex, const char *data, size_t
         }
         ex->body = b;
         ex->cap = cap;
+        mem_hint_large(b, cap);
     }
     memcpy(ex->body + ex->len, data, n);
     ex->len += n;

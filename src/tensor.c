@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mem.h"
 #include "numfmt.h"
 
 void tensor_init(tensor *t)
@@ -34,6 +35,7 @@ int tensor_reserve(tensor *t, size_t n)
         return -1;
     t->data = d;
     t->cap = cap;
+    mem_hint_large(d, cap * sizeof(double));
     return 0;
 }
 

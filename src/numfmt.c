@@ -95,16 +95,18 @@ static const char digit_pairs[201] =
 typedef unsigned __int128 u128;
 
 /* The eight ASCII digits of v < 10^8 as a little-endian word (the first
- * digit in the lowest byte), from two independent halves of four. */
+ * digit in the lowest byte), by division in parallel lanes: two 4-digit
+ * halves in 32-bit lanes, split into pairs (x * 10486 >> 20 is x / 100 for
+ * x < 43699), then into digits (x * 103 >> 10 is x / 10 for x < 179); no
+ * lane's product reaches the next lane. */
 static uint64_t ascii8(uint32_t v)
 {
-    uint32_t a = v / 10000, b = v % 10000;
-    uint16_t p0, p1, p2, p3;
-    memcpy(&p0, digit_pairs + 2 * (a / 100), 2);
-    memcpy(&p1, digit_pairs + 2 * (a % 100), 2);
-    memcpy(&p2, digit_pairs + 2 * (b / 100), 2);
-    memcpy(&p3, digit_pairs + 2 * (b % 100), 2);
-    return p0 | (uint64_t)p1 << 16 | (uint64_t)p2 << 32 | (uint64_t)p3 << 48;
+    uint64_t x = v / 10000 | (uint64_t)(v % 10000) << 32;
+    uint64_t hundreds = ((x * 10486) >> 20) & 0x0000007F0000007Fu;
+    x = ((x - hundreds * 100) << 16) | hundreds;
+    uint64_t tens = ((x * 103) >> 10) & 0x000F000F000F000Fu;
+    x = ((x - tens * 10) << 8) | tens;
+    return x | 0x3030303030303030u;
 }
 
 static const uint64_t pow10_u64[20] = {

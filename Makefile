@@ -76,7 +76,7 @@ BENCH_BIN := $(BUILD)/bench_codec $(BUILD)/bench_jansson_server $(BUILD)/bench_o
 $(BUILD)/bench_codec: $(BUILD)/bench/bench_codec.o $(OBJ)
 	$(call say,LINK,$@)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
 
-$(BUILD)/bench_%_server: $(BUILD)/bench/%_server.o
+$(BUILD)/bench_%_server: $(BUILD)/bench/%_server.o $(BUILD)/bench/baseline.o
 	$(call say,LINK,$@)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
 
 $(BUILD)/bench/%.o: bench/%.c

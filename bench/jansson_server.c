@@ -1,11 +1,10 @@
 /* Baseline for `make bench`: the obvious libmicrohttpd + jansson Leaky ReLU
  * server (one json_t per element). POST /forward?slope=S with a JSON array
  * body; answers the array of results. Same daemon options as ours.
- * Usage: bench_jansson_server --port N --threads N */
+ * Usage: bench_jansson_server --port N --threads N (see baseline.h) */
 #define _DEFAULT_SOURCE
 #include <jansson.h>
-#include <microhttpd.h>
-#include <signal.h>
+#include "baseline.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,30 +81,5 @@ static void on_done(void *cls, struct MHD_Connection *c, void **req_cls,
 
 int main(int argc, char **argv)
 {
-    unsigned port = 0, threads = 2;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "--port") == 0)
-            port = (unsigned)atoi(argv[i + 1]);
-        else if (strcmp(argv[i], "--threads") == 0)
-            threads = (unsigned)atoi(argv[i + 1]);
-    }
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC, (uint16_t)port, NULL, NULL,
-        on_request, NULL, MHD_OPTION_THREAD_POOL_SIZE, threads,
-        MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_CONNECTION_LIMIT, 1024u,
-        MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL, MHD_OPTION_END);
-    if (!d)
-        return 1;
-    printf("jansson baseline listening on http://127.0.0.1:%u\n",
-           MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT)->port);
-    fflush(stdout);
-    int sig;
-    sigwait(&set, &sig);
-    MHD_stop_daemon(d);
-    return 0;
+    return baseline_run(argc, argv, "jansson baseline", on_request, on_done);
 }

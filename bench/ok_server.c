@@ -2,10 +2,9 @@
  * body and answers "ok", with the same daemon options as ours (epoll
  * thread pool, timeout, connection limit): the
  * ceiling for small-request throughput.
- * Usage: bench_ok_server --port N --threads N */
+ * Usage: bench_ok_server --port N --threads N (see baseline.h) */
 #define _DEFAULT_SOURCE
-#include <microhttpd.h>
-#include <signal.h>
+#include "baseline.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,29 +35,5 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 int main(int argc, char **argv)
 {
-    unsigned port = 0, threads = 2;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "--port") == 0)
-            port = (unsigned)atoi(argv[i + 1]);
-        else if (strcmp(argv[i], "--threads") == 0)
-            threads = (unsigned)atoi(argv[i + 1]);
-    }
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC, (uint16_t)port, NULL, NULL,
-        on_request, NULL, MHD_OPTION_THREAD_POOL_SIZE, threads,
-        MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_CONNECTION_LIMIT, 1024u, MHD_OPTION_END);
-    if (!d)
-        return 1;
-    printf("ok baseline listening on http://127.0.0.1:%u\n",
-           MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT)->port);
-    fflush(stdout);
-    int sig;
-    sigwait(&set, &sig);
-    MHD_stop_daemon(d);
-    return 0;
+    return baseline_run(argc, argv, "ok baseline", on_request, NULL);
 }

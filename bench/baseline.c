@@ -1,0 +1,39 @@
+/* Shared main loop of the benchmark's baseline servers. */
+#define _DEFAULT_SOURCE
+#include "baseline.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int baseline_run(int argc, char **argv, const char *name, MHD_AccessHandlerCallback handler,
+                 MHD_RequestCompletedCallback done)
+{
+    unsigned port = 0, threads = 2;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--port") == 0)
+            port = (unsigned)atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--threads") == 0)
+            threads = (unsigned)atoi(argv[i + 1]);
+    }
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    struct MHD_Daemon *d = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC, (uint16_t)port, NULL,
+        NULL, handler, NULL, MHD_OPTION_THREAD_POOL_SIZE, threads,
+        MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_CONNECTION_LIMIT, 1024u,
+        MHD_OPTION_NOTIFY_COMPLETED, done, NULL, MHD_OPTION_END);
+    if (!d)
+        return 1;
+    printf("%s listening on http://127.0.0.1:%u\n", name,
+           MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT)->port);
+    fflush(stdout);
+    int sig;
+    sigwait(&set, &sig);
+    MHD_stop_daemon(d);
+    return 0;
+}

@@ -109,9 +109,14 @@ static int media_type_ok(const char *ct)
         return 1;
     while (*ct == ' ' || *ct == '\t')
         ct++;
+    if (*ct == '\0')
+        return 1; /* an empty header is no header */
     size_t n = strcspn(ct, "; \t");
-    if (n == 0)
-        return 1;
+    const char *rest = ct + n;
+    while (*rest == ' ' || *rest == '\t')
+        rest++;
+    if (*rest != '\0' && *rest != ';')
+        return 0; /* "application/json garbage" */
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
         if (n == strlen(ok[i]) && strncasecmp(ct, ok[i], n) == 0)
             return 1;
@@ -154,7 +159,8 @@ static lr_err query_slope(const api_request *req, int *has, double *slope, lr_er
     *has = 0;
     for (size_t i = 0; i < req->nparams; i++) {
         const char *k = req->params[i].key, *v = req->params[i].value;
-        if (strcmp(k, "slope") != 0) {
+        size_t vlen = req->params[i].value_len;
+        if (req->params[i].key_len != 5 || memcmp(k, "slope", 5) != 0) {
             err->code = LR_ERR_UNKNOWN_PARAM;
             snprintf(err->detail, sizeof err->detail,
                      "unknown query parameter \"%.100s\"; expected \"slope\"", k);
@@ -166,9 +172,9 @@ static lr_err query_slope(const api_request *req, int *has, double *slope, lr_er
             return err->code;
         }
         const char *stop = v;
-        numparse_status st = v && *v ? numparse_f64(v, v + strlen(v), slope, &stop)
-                                     : NUMPARSE_SYNTAX;
-        if (st != NUMPARSE_OK || *stop != '\0') {
+        numparse_status st = v && vlen ? numparse_f64(v, v + vlen, slope, &stop)
+                                       : NUMPARSE_SYNTAX;
+        if (st != NUMPARSE_OK || stop != v + vlen) {
             err->code = LR_ERR_BAD_SLOPE;
             snprintf(err->detail, sizeof err->detail,
                      st == NUMPARSE_RANGE

@@ -17,8 +17,10 @@ typedef enum api_route {
 } api_route;
 
 typedef struct api_param {
-    const char *key;
+    const char *key;   /* decoded; may contain NUL bytes, hence the lengths */
+    size_t key_len;
     const char *value; /* NULL for "?key" without '=' */
+    size_t value_len;
 } api_param;
 
 typedef struct api_response {

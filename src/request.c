@@ -4,6 +4,8 @@
 #include "request.h"
 
 #include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -68,16 +70,18 @@ static void record(parser *ps, lr_err code, const char *path, const char *fmt, .
     va_end(ap);
 }
 
-/* Reports the unexpected byte at ps->p with the most helpful message. */
-static int unexpected(parser *ps, const char *what)
+/* Reports the unexpected byte at ps->p with the most helpful message;
+ * where a value may start (`value`), NaN, Infinity, ".5" and "+1" get
+ * their own. */
+static int unexpected(parser *ps, const char *what, int value)
 {
     const char *p = ps->p;
     if (p == ps->end)
         return fail(ps, LR_ERR_JSON_SYNTAX, p, "unexpected end of input; expected %s", what);
     unsigned char c = (unsigned char)*p;
-    if (c == 'N' || c == 'I')
+    if (value && (c == 'N' || c == 'I'))
         return fail(ps, LR_ERR_JSON_NUMBER, p, "NaN and Infinity are not valid JSON");
-    if (c == '.' || c == '+')
+    if (value && (c == '.' || c == '+'))
         return fail(ps, LR_ERR_JSON_NUMBER, p,
                     "a JSON number starts with a digit or '-', not '%c'", c);
     if (c >= 0x80 && utf8_seq_len((const unsigned char *)p, (const unsigned char *)ps->end) == 0)
@@ -238,6 +242,19 @@ static int number_syntax(parser *ps, const char *stop)
     return fail(ps, LR_ERR_JSON_NUMBER, stop, "malformed number: expected a digit");
 }
 
+/* Skips a member name (ps->p at '"'), the ':' and the whitespace after. */
+static int parse_member_name(parser *ps)
+{
+    if (parse_string(ps, NULL, 0, NULL, NULL) != 0)
+        return -1;
+    skip_ws(ps);
+    if (!at(ps, ':'))
+        return unexpected(ps, "':'", 0);
+    ps->p++;
+    skip_ws(ps);
+    return 0;
+}
+
 /* Reads a number at ps->p; *range is set when it overflows a double. */
 static int parse_number(parser *ps, double *v, int *range)
 {
@@ -261,61 +278,109 @@ static int parse_literal(parser *ps)
             return 0;
         }
     }
-    return unexpected(ps, "a JSON value");
+    return unexpected(ps, "a JSON value", 1);
 }
 
-/* Validates and skips any JSON value at ps->p. */
+/* Validates and skips any JSON value at ps->p, without recursion: the kind
+ * of each open container is one bit of a stack (on the heap past 256
+ * levels), so any depth is checked to the end. Containers deeper than
+ * DOC_DEPTH_MAX in the document (`depth` is the level of this value) are
+ * a request error (too_deep, 422), recorded while validation goes on, so
+ * that a later syntax error is still reported (400 before 422). */
 static int skip_value(parser *ps, int depth)
 {
-    if (ps->p == ps->end)
-        return unexpected(ps, "a JSON value");
-    char c = *ps->p;
-    if (c == '{' || c == '[') {
-        char close = c == '{' ? '}' : ']';
-        if (depth >= DOC_DEPTH_MAX)
-            return fail(ps, LR_ERR_TOO_DEEP, ps->p,
-                        "the JSON document is nested deeper than %d levels", DOC_DEPTH_MAX);
-        ps->p++;
-        skip_ws(ps);
-        if (at(ps, close)) {
-            ps->p++;
-            return 0;
+    uint64_t inline_bits[4], *objects = inline_bits; /* bit set: an object */
+    size_t level = 0, cap = 256;
+    int rc = -1;
+    for (;;) {
+        /* A value is expected at ps->p. */
+        if (ps->p == ps->end) {
+            unexpected(ps, "a JSON value", 1);
+            goto done;
         }
-        for (;;) {
-            if (c == '{') {
-                if (!at(ps, '"'))
-                    return unexpected(ps, "a member name (a string)");
-                if (parse_string(ps, NULL, 0, NULL, NULL) != 0)
-                    return -1;
-                skip_ws(ps);
-                if (!at(ps, ':'))
-                    return unexpected(ps, "':'");
-                ps->p++;
-                skip_ws(ps);
+        char c = *ps->p;
+        if (c == '{' || c == '[') {
+            if ((size_t)depth + level >= DOC_DEPTH_MAX)
+                record(ps, LR_ERR_TOO_DEEP, NULL,
+                       "the JSON document is nested deeper than %d levels", DOC_DEPTH_MAX);
+            if (level == cap) {
+                uint64_t *grown = malloc(cap / 32 * sizeof *grown); /* twice the bits */
+                if (!grown) {
+                    fail(ps, LR_ERR_NO_MEMORY, NULL, "out of memory checking nesting");
+                    goto done;
+                }
+                memcpy(grown, objects, cap / 8);
+                if (objects != inline_bits)
+                    free(objects);
+                objects = grown;
+                cap *= 2;
             }
-            if (skip_value(ps, depth + 1) != 0)
-                return -1;
+            if (c == '{')
+                objects[level / 64] |= (uint64_t)1 << (level % 64);
+            else
+                objects[level / 64] &= ~((uint64_t)1 << (level % 64));
+            level++;
+            ps->p++;
             skip_ws(ps);
-            if (at(ps, ',')) {
+            if (at(ps, c == '{' ? '}' : ']')) {
                 ps->p++;
-                skip_ws(ps);
+                level--;
+            } else {
+                if (c == '{') {
+                    if (!at(ps, '"')) {
+                        unexpected(ps, "a member name (a string)", 0);
+                        goto done;
+                    }
+                    if (parse_member_name(ps) != 0)
+                        goto done;
+                }
                 continue;
             }
-            if (at(ps, close)) {
-                ps->p++;
-                return 0;
+        } else if (c == '"') {
+            if (parse_string(ps, NULL, 0, NULL, NULL) != 0)
+                goto done;
+        } else if (starts_number(ps)) {
+            double v;
+            int range;
+            if (parse_number(ps, &v, &range) != 0)
+                goto done;
+        } else if (parse_literal(ps) != 0) {
+            goto done;
+        }
+        /* After a value: close containers, or go on after a ','. */
+        for (;;) {
+            if (level == 0) {
+                rc = 0;
+                goto done;
             }
-            return unexpected(ps, c == '{' ? "',' or '}'" : "',' or ']'");
+            int object = (objects[(level - 1) / 64] >> ((level - 1) % 64)) & 1;
+            skip_ws(ps);
+            if (at(ps, object ? '}' : ']')) {
+                ps->p++;
+                level--;
+                continue;
+            }
+            if (!at(ps, ',')) {
+                unexpected(ps, object ? "',' or '}'" : "',' or ']'", 0);
+                goto done;
+            }
+            ps->p++;
+            skip_ws(ps);
+            if (object) {
+                if (!at(ps, '"')) {
+                    unexpected(ps, "a member name (a string)", 0);
+                    goto done;
+                }
+                if (parse_member_name(ps) != 0)
+                    goto done;
+            }
+            break;
         }
     }
-    if (c == '"')
-        return parse_string(ps, NULL, 0, NULL, NULL);
-    if (starts_number(ps)) {
-        double v;
-        int range;
-        return parse_number(ps, &v, &range);
-    }
-    return parse_literal(ps);
+done:
+    if (objects != inline_bits)
+        free(objects);
+    return rc;
 }
 
 /* "a string", "an object", ... for the value at ps->p (a valid start). */
@@ -333,7 +398,7 @@ static const char *kind_of(parser *ps)
 
 static int starts_value(parser *ps)
 {
-    return ps->p < ps->end && strchr("\"{[tfn-0123456789", *ps->p) != NULL;
+    return ps->p < ps->end && *ps->p != '\0' && strchr("\"{[tfn-0123456789", *ps->p) != NULL;
 }
 
 /* name[i1][i2]...[ik] */
@@ -377,7 +442,7 @@ static int parse_tensor(parser *ps, tensor *t, const char *name, int depth)
     }
     if (!at(ps, '[')) {
         if (!starts_value(ps))
-            return unexpected(ps, "a number or an array");
+            return unexpected(ps, "a number or an array", 1);
         record(ps, LR_ERR_NOT_A_NUMBER, name,
                "expected a number or an array of numbers, got %s", kind_of(ps));
         goto rescan;
@@ -411,7 +476,7 @@ static int parse_tensor(parser *ps, tensor *t, const char *name, int depth)
                 break;
             }
             if (!starts_value(ps))
-                return unexpected(ps, "a number or an array");
+                return unexpected(ps, "a number or an array", 1);
             if (!starts_number(ps)) {
                 record(ps, LR_ERR_NOT_A_NUMBER, PATH_TO(level), "expected a number, got %s",
                        kind_of(ps));
@@ -460,7 +525,7 @@ static int parse_tensor(parser *ps, tensor *t, const char *name, int depth)
             } else if (at(ps, ']')) {
                 state = CLOSE;
             } else {
-                return unexpected(ps, "',' or ']'");
+                return unexpected(ps, "',' or ']'", 0);
             }
             break;
         case CLOSE: { /* at ']' */
@@ -530,12 +595,12 @@ static int parse_object(parser *ps, request_kind kind, request *req)
         size_t len;
         int trunc, rc;
         if (!at(ps, '"'))
-            return unexpected(ps, "a member name (a string)");
+            return unexpected(ps, "a member name (a string)", 0);
         if (parse_string(ps, name, sizeof name, &len, &trunc) != 0)
             return -1;
         skip_ws(ps);
         if (!at(ps, ':'))
-            return unexpected(ps, "':'");
+            return unexpected(ps, "':'", 0);
         ps->p++;
         skip_ws(ps);
         int is_x = !trunc && name_is(name, len, "x");
@@ -577,7 +642,7 @@ static int parse_object(parser *ps, request_kind kind, request *req)
             continue;
         }
         if (!at(ps, '}'))
-            return unexpected(ps, "',' or '}'");
+            return unexpected(ps, "',' or '}'", 0);
         ps->p++;
         more = 0;
     }
@@ -638,7 +703,7 @@ lr_err request_parse(const char *body, size_t len, request_kind kind,
                "the body must be an object, an array or a number, not %s", kind_of(&ps));
         rc = skip_value(&ps, 0);
     } else {
-        rc = unexpected(&ps, "a JSON value");
+        rc = unexpected(&ps, "a JSON value", 1);
     }
     if (rc != 0)
         return err->code;

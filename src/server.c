@@ -23,6 +23,9 @@
  * with more than one is already invalid (only "slope" exists). */
 #define MAX_PARAMS 8
 
+/* The most body memory reserved before the bytes arrive. */
+#define RESERVE_MAX ((size_t)1 << 20)
+
 /* Served when even an error body cannot be allocated. */
 static char oom_body[] =
     "{\"error\": \"the server is out of memory; retry later\", \"code\": \"out_of_memory\"}";
@@ -46,8 +49,8 @@ typedef struct exchange {
     int routed;     /* api_begin accepted the request */
     char *body;
     size_t len, cap;
+    size_t announced; /* Content-Length, 0 when not given */
     lr_err early;   /* BODY_TOO_LARGE or NO_MEMORY found while reading */
-    size_t discarded;
 } exchange;
 
 typedef struct params {
@@ -114,14 +117,20 @@ static enum MHD_Result send_error(server *s, struct MHD_Connection *c, lr_err co
     return send_response(s, c, &resp);
 }
 
+/* Collects decoded query parameters with their lengths ("?slope=1%00x"
+ * must not read as "1"); empty names ("?&slope=1") are ignored. */
 static enum MHD_Result collect_param(void *cls, enum MHD_ValueKind kind, const char *key,
-                                     const char *value)
+                                     size_t key_size, const char *value, size_t value_size)
 {
     (void)kind;
     params *p = cls;
+    if (key_size == 0 && value_size == 0)
+        return MHD_YES;
     if (p->n < MAX_PARAMS) {
         p->items[p->n].key = key;
+        p->items[p->n].key_len = key_size;
         p->items[p->n].value = value;
+        p->items[p->n].value_len = value ? value_size : 0;
         p->n++;
     }
     return MHD_YES;
@@ -152,36 +161,41 @@ static enum MHD_Result begin(server *s, struct MHD_Connection *c, exchange *ex,
             return send_error(s, c, LR_ERR_BODY_TOO_LARGE, msg);
         }
         if (errno == 0 && *end == '\0' && n > 0) {
-            ex->body = malloc((size_t)n + 1);
+            /* Reserve what was announced, up to 1 MiB: the rest grows as
+             * the bytes arrive, so idle connections that announce large
+             * bodies hold no large reservations. */
+            size_t cap = n < RESERVE_MAX ? (size_t)n + 1 : RESERVE_MAX;
+            ex->announced = (size_t)n;
+            ex->body = malloc(cap);
             if (!ex->body)
                 return send_error(s, c, LR_ERR_NO_MEMORY, NULL);
-            mem_hint_large(ex->body, (size_t)n + 1);
-            ex->cap = (size_t)n + 1;
+            ex->cap = cap;
         }
     }
     return MHD_YES;
 }
 
-/* Appends a piece of the body, or counts it as discarded after an error. */
+/* Appends a piece of the body, or drops it after an error or on routes
+ * without a body. Dropped bodies are read to their end, since
+ * libmicrohttpd 0.9.75 can only answer once the upload is complete; a
+ * client that stalls is cut off by --timeout. */
 static enum MHD_Result receive(server *s, exchange *ex, const char *data, size_t n)
 {
-    if (!ex->routed || !api_route_has_body(ex->route) || ex->early) {
-        /* Not stored. Stop reading a body that never ends. */
-        ex->discarded += n;
-        return ex->discarded > s->max_body ? MHD_NO : MHD_YES;
-    }
+    if (!ex->routed || !api_route_has_body(ex->route) || ex->early)
+        return MHD_YES;
     if (n > s->max_body - ex->len) {
         ex->early = LR_ERR_BODY_TOO_LARGE;
         free(ex->body);
         ex->body = NULL;
         ex->len = ex->cap = 0;
-        ex->discarded = n;
         return MHD_YES;
     }
     if (ex->len + n + 1 > ex->cap) {
         size_t cap = ex->cap ? ex->cap : 4096;
         while (cap < ex->len + n + 1)
             cap = cap > s->max_body / 2 ? s->max_body + 1 : cap * 2;
+        if (ex->announced >= ex->len + n && cap > ex->announced + 1)
+            cap = ex->announced + 1; /* no more than Content-Length said */
         char *b = realloc(ex->body, cap);
         if (!b) {
             ex->early = LR_ERR_NO_MEMORY;
@@ -230,7 +244,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return send_error(s, c, ex->early, NULL);
 
     params p = {.n = 0};
-    if (MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_param, &p) < 0)
+    if (MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, collect_param, &p) < 0)
         return MHD_NO;
     api_request req = {
         .route = ex->route,

@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(body, data, size);
 
     for (int route = 0; route < 2; route++) {
-        api_param p = {"slope", "0.5"};
+        api_param p = {"slope", 5, "0.5", 3};
         api_request req = {.route = route ? API_GRADIENT : API_FORWARD,
                            .params = &p,
                            .nparams = (size & 1),

@@ -273,10 +273,72 @@ void test_request_shapes(void)
     }
 }
 
+/* Builds prefix + depth '[' + middle + depth ']' (or fewer: `close`) +
+ * suffix into a malloc'd string. */
+static char *nest(const char *prefix, int depth, const char *middle, int close,
+                  const char *suffix)
+{
+    size_t n = strlen(prefix) + strlen(middle) + strlen(suffix) + 2 * (size_t)depth + 1;
+    char *b = malloc(n), *p = b;
+    if (!b)
+        return NULL;
+    p += sprintf(p, "%s", prefix);
+    memset(p, '[', (size_t)depth);
+    p += depth;
+    p += sprintf(p, "%s", middle);
+    memset(p, ']', (size_t)close);
+    p += close;
+    sprintf(p, "%s", suffix);
+    return b;
+}
+
+/* Deep nesting is a request error (422) that never hides a syntax error
+ * (400) or an unknown member; found by review. */
+void test_request_deep(void)
+{
+    static const struct {
+        const char *prefix;
+        int depth;
+        const char *middle;
+        int close;
+        const char *suffix;
+        lr_err code;
+    } cases[] = {
+        {"{\"x\": [1], \"a\": ", 70, "", 70, "} garbage", LR_ERR_JSON_TRAILING},
+        {"{\"x\": [1], \"a\": ", 70, "", 0, "", LR_ERR_JSON_SYNTAX},
+        {"{\"x\": [1], \"a\": ", 70, "", 70, "}", LR_ERR_UNKNOWN_MEMBER},
+        {"{\"x\": [1], \"a\": ", 300, "{\"k\": [true]}", 300, "}", LR_ERR_UNKNOWN_MEMBER},
+        {"{\"x\": [1], \"a\": ", 300, "{\"k\" [true]}", 300, "}", LR_ERR_JSON_SYNTAX},
+        {"", 70, "1", 69, "", LR_ERR_JSON_SYNTAX},
+        {"", 70, "1", 70, "", LR_ERR_TOO_DEEP},
+        {"{\"x\": ", 40, "1", 40, "}", LR_ERR_TOO_DEEP},
+        {"{\"x\": ", 300, "1", 300, "}", LR_ERR_TOO_DEEP},
+        {"{\"x\": ", 300, "1", 300, "", LR_ERR_JSON_SYNTAX},
+        /* Where no value can start, N, I, '.' and '+' are plain syntax errors. */
+        {"{Nope}", 0, "", 0, "", LR_ERR_JSON_SYNTAX},
+        {"", 1, "1 .5", 1, "", LR_ERR_JSON_SYNTAX},
+        {"{\"x\": [1] N}", 0, "", 0, "", LR_ERR_JSON_SYNTAX},
+        {"", 1, "1, .5", 1, "", LR_ERR_JSON_NUMBER},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *b = nest(cases[i].prefix, cases[i].depth, cases[i].middle, cases[i].close,
+                       cases[i].suffix);
+        request req;
+        lr_error err;
+        request_init(&req);
+        lr_err rc = b ? request_parse(b, strlen(b), REQUEST_FORWARD, &req, &err) : LR_ERR_NO_MEMORY;
+        if (rc != cases[i].code)
+            tap_fail(__FILE__, __LINE__, "case %zu: want %s, got %s (%s)", i,
+                     lr_err_code(cases[i].code), lr_err_code(rc), err.detail);
+        request_free(&req);
+        free(b);
+    }
+}
+
 /* Runs one request through the API and returns the response body. */
 static char *call(api_route route, const char *body, const char *slope, int *status)
 {
-    api_param p = {"slope", slope};
+    api_param p = {"slope", 5, slope, slope ? strlen(slope) : 0};
     api_request req = {.route = route, .params = &p, .nparams = slope ? 1 : 0, .body = body, .body_len = strlen(body)};
     api_response resp;
     api_handle(&req, &resp);
@@ -346,6 +408,10 @@ void test_api_routes(void)
         {"POST", "/forward", "Application/JSON", 1, 0, NULL},
         {"POST", "/forward", "text/plain", 0, 415, NULL},
         {"POST", "/forward", "application/jsonx", 0, 415, NULL},
+        {"POST", "/forward", "application/json garbage", 0, 415, NULL},
+        {"POST", "/forward", ";charset=utf-8", 0, 415, NULL},
+        {"POST", "/forward", "  ", 1, 0, NULL},
+        {"POST", "/forward", "application/json ; charset=utf-8", 1, 0, NULL},
         {"GET", "/forward", NULL, 0, 405, "POST"},
         {"PUT", "/gradient", NULL, 0, 405, "POST"},
         {"POST", "/healthz", NULL, 0, 405, "GET, HEAD"},

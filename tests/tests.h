@@ -22,6 +22,7 @@
     X(kernel_variants)                                                         \
     X(request_decode)                                                          \
     X(request_shapes)                                                          \
+    X(request_deep)                                                            \
     X(api_compute)                                                             \
     X(api_routes)                                                              \
     X(api_torch_cases)                                                         \

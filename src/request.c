@@ -242,9 +242,11 @@ static int number_syntax(parser *ps, const char *stop)
     return fail(ps, LR_ERR_JSON_NUMBER, stop, "malformed number: expected a digit");
 }
 
-/* Skips a member name (ps->p at '"'), the ':' and the whitespace after. */
+/* Skips a member name, the ':' and the whitespace after. */
 static int parse_member_name(parser *ps)
 {
+    if (!at(ps, '"'))
+        return unexpected(ps, "a member name (a string)", 0);
     if (parse_string(ps, NULL, 0, NULL, NULL) != 0)
         return -1;
     skip_ws(ps);
@@ -326,14 +328,8 @@ static int skip_value(parser *ps, int depth)
                 ps->p++;
                 level--;
             } else {
-                if (c == '{') {
-                    if (!at(ps, '"')) {
-                        unexpected(ps, "a member name (a string)", 0);
-                        goto done;
-                    }
-                    if (parse_member_name(ps) != 0)
-                        goto done;
-                }
+                if (c == '{' && parse_member_name(ps) != 0)
+                    goto done;
                 continue;
             }
         } else if (c == '"') {
@@ -366,14 +362,8 @@ static int skip_value(parser *ps, int depth)
             }
             ps->p++;
             skip_ws(ps);
-            if (object) {
-                if (!at(ps, '"')) {
-                    unexpected(ps, "a member name (a string)", 0);
-                    goto done;
-                }
-                if (parse_member_name(ps) != 0)
-                    goto done;
-            }
+            if (object && parse_member_name(ps) != 0)
+                goto done;
             break;
         }
     }

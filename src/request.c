@@ -242,12 +242,13 @@ static int number_syntax(parser *ps, const char *stop)
     return fail(ps, LR_ERR_JSON_NUMBER, stop, "malformed number: expected a digit");
 }
 
-/* Skips a member name, the ':' and the whitespace after. */
-static int parse_member_name(parser *ps)
+/* Reads a member name (decoded into out as parse_string does, when out is
+ * not NULL), the ':' and the whitespace around it. */
+static int parse_member_name(parser *ps, char *out, size_t cap, size_t *len, int *trunc)
 {
     if (!at(ps, '"'))
         return unexpected(ps, "a member name (a string)", 0);
-    if (parse_string(ps, NULL, 0, NULL, NULL) != 0)
+    if (parse_string(ps, out, cap, len, trunc) != 0)
         return -1;
     skip_ws(ps);
     if (!at(ps, ':'))
@@ -328,7 +329,7 @@ static int skip_value(parser *ps, int depth)
                 ps->p++;
                 level--;
             } else {
-                if (c == '{' && parse_member_name(ps) != 0)
+                if (c == '{' && parse_member_name(ps, NULL, 0, NULL, NULL) != 0)
                     goto done;
                 continue;
             }
@@ -362,7 +363,7 @@ static int skip_value(parser *ps, int depth)
             }
             ps->p++;
             skip_ws(ps);
-            if (object && parse_member_name(ps) != 0)
+            if (object && parse_member_name(ps, NULL, 0, NULL, NULL) != 0)
                 goto done;
             break;
         }
@@ -552,6 +553,7 @@ static int parse_tensor(parser *ps, tensor *t, const char *name, int depth)
 rescan:
     ps->p = begin;
     return skip_value(ps, depth);
+#undef PATH_TO
 }
 
 static int name_is(const char *name, size_t len, const char *want)
@@ -584,15 +586,8 @@ static int parse_object(parser *ps, request_kind kind, request *req)
     while (more) {
         size_t len;
         int trunc, rc;
-        if (!at(ps, '"'))
-            return unexpected(ps, "a member name (a string)", 0);
-        if (parse_string(ps, name, sizeof name, &len, &trunc) != 0)
+        if (parse_member_name(ps, name, sizeof name, &len, &trunc) != 0)
             return -1;
-        skip_ws(ps);
-        if (!at(ps, ':'))
-            return unexpected(ps, "':'", 0);
-        ps->p++;
-        skip_ws(ps);
         int is_x = !trunc && name_is(name, len, "x");
         int is_go = !trunc && kind == REQUEST_GRADIENT && name_is(name, len, "grad_output");
         int is_slope = !trunc && name_is(name, len, "slope");

@@ -7,6 +7,9 @@
 
 #include <stdint.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "numtables.h"
 
@@ -41,8 +44,10 @@ static void schubfach(uint64_t m, int be, uint64_t *d, int *e)
     if (be != 0) {
         c = m | (uint64_t)1 << 52;
         q = be - 1075;
-        /* Integers below 2^53 are their own shortest decimal. */
-        if (q <= 0 && q >= -52 && (c & (((uint64_t)1 << -q) - 1)) == 0) {
+        /* Integers below 2^53 are their own shortest decimal: -52 <= q <= 0
+         * and no set bit below 2^-q (one test, no chain of branches). */
+        unsigned frac_bits = (unsigned)-q;
+        if ((frac_bits <= 52) & ((unsigned)__builtin_ctzll(c) >= frac_bits)) {
             *d = c >> -q;
             *e = 0;
             return;
@@ -62,25 +67,22 @@ static void schubfach(uint64_t m, int be, uint64_t *d, int *e)
     uint64_t vbr = round_to_odd(g, cbr << h);
     uint64_t lower = vbl + !even, upper = vbr - !even;
 
-    uint64_t s = vb >> 2;
-    if (s >= 10) { /* one digit shorter: s' = 10 * floor(s / 10) */
-        uint64_t sp = s / 10;
-        int up_in = lower <= 40 * sp, wp_in = 40 * sp + 40 <= upper;
-        if (up_in != wp_in) {
-            *d = sp + (uint64_t)wp_in;
-            *e = k + 1;
-            return;
-        }
-    }
+    /* The paper's three outcomes, each computed, then one chosen without
+     * branches (they would be mispredicted on random data):
+     *  1. one digit shorter, s' = 10 * floor(s / 10), when exactly one of
+     *     s' and s' + 10 lies in the interval;
+     *  2. else s or s + 1 when exactly one of them lies in it;
+     *  3. else the closer of the two, ties to even. */
+    uint64_t s = vb >> 2, sp = s / 10;
+    int up_in = lower <= 40 * sp, wp_in = 40 * sp + 40 <= upper;
     int u_in = lower <= 4 * s, w_in = 4 * s + 4 <= upper;
-    if (u_in != w_in) {
-        *d = s + (uint64_t)w_in;
-        *e = k;
-        return;
-    }
     uint64_t mid = 4 * s + 2;
-    *d = s + (uint64_t)(vb > mid || (vb == mid && (s & 1) != 0));
-    *e = k;
+    int round_up = (vb > mid) | ((vb == mid) & (int)(s & 1));
+    int shorter = (s >= 10) & (up_in != wp_in);
+    int one_in = u_in != w_in;
+    uint64_t near = s + (uint64_t)((one_in & w_in) | ((!one_in) & round_up));
+    *d = shorter ? sp + (uint64_t)wp_in : near;
+    *e = k + shorter;
 }
 
 static const char digit_pairs[201] =
@@ -93,21 +95,6 @@ static const char digit_pairs[201] =
 #endif
 
 typedef unsigned __int128 u128;
-
-/* The eight ASCII digits of v < 10^8 as a little-endian word (the first
- * digit in the lowest byte), by division in parallel lanes: two 4-digit
- * halves in 32-bit lanes, split into pairs (x * 10486 >> 20 is x / 100 for
- * x < 43699), then into digits (x * 103 >> 10 is x / 10 for x < 179); no
- * lane's product reaches the next lane. */
-static uint64_t ascii8(uint32_t v)
-{
-    uint64_t x = v / 10000 | (uint64_t)(v % 10000) << 32;
-    uint64_t hundreds = ((x * 10486) >> 20) & 0x0000007F0000007Fu;
-    x = ((x - hundreds * 100) << 16) | hundreds;
-    uint64_t tens = ((x * 103) >> 10) & 0x000F000F000F000Fu;
-    x = ((x - tens * 10) << 8) | tens;
-    return x | 0x3030303030303030u;
-}
 
 static const uint64_t pow10_u64[20] = {
     1u, 10u, 100u, 1000u, 10000u, 100000u, 1000000u, 10000000u, 100000000u,
@@ -127,6 +114,55 @@ static int count_digits(uint64_t d)
 
 #define ASCII_ZEROS (((u128)0x3030303030303030u << 64) | 0x3030303030303030u)
 
+#if defined(__SSE2__)
+/* The 16 ASCII digits of hi * 10^8 + lo (hi, lo < 10^8) in parallel
+ * 16-bit lanes, after W. Mula, "SSE: conversion integers to decimal
+ * representation" (2011): four 4-digit groups x, each pre-scaled by 4 and
+ * spread over four lanes, become x / 1000, x / 100, x / 10 and x by two
+ * high-half multiplies (the second one a per-lane right shift), and digit
+ * i is q[i] - 10 * q[i - 1]. x * 8389 >> 23, x * 5243 >> 19 and
+ * x * 52429 >> 19 are x / 1000, x / 100 and x / 10 for every x < 10^4
+ * (checked exhaustively; no 16-bit product of 4x overflows 32 bits). */
+static u128 ascii16(uint32_t hi, uint32_t lo)
+{
+    uint64_t a = hi / 10000, b = hi % 10000, c = lo / 10000, d = lo % 10000;
+    __m128i x = _mm_cvtsi64_si128((long long)((a | b << 16 | c << 32 | d << 48) << 2));
+    x = _mm_unpacklo_epi16(x, x);                  /* a a b b c c d d */
+    __m128i ab = _mm_unpacklo_epi32(x, x);         /* a a a a b b b b */
+    __m128i cd = _mm_unpackhi_epi32(x, x);         /* c c c c d d d d */
+    const __m128i div = _mm_setr_epi16(8389, 5243, (short)52429, (short)32768, 8389, 5243,
+                                       (short)52429, (short)32768);
+    const __m128i shift = _mm_setr_epi16(1 << 7, 1 << 11, 1 << 11, (short)(1 << 15), 1 << 7,
+                                         1 << 11, 1 << 11, (short)(1 << 15));
+    const __m128i ten = _mm_set1_epi16(10);
+    ab = _mm_mulhi_epu16(_mm_mulhi_epu16(ab, div), shift);
+    cd = _mm_mulhi_epu16(_mm_mulhi_epu16(cd, div), shift);
+    ab = _mm_sub_epi16(ab, _mm_mullo_epi16(_mm_slli_epi64(ab, 16), ten));
+    cd = _mm_sub_epi16(cd, _mm_mullo_epi16(_mm_slli_epi64(cd, 16), ten));
+    __m128i digits = _mm_add_epi8(_mm_packus_epi16(ab, cd), _mm_set1_epi8('0'));
+    u128 out;
+    memcpy(&out, &digits, sizeof out);
+    return out;
+}
+#else
+/* The eight ASCII digits of v < 10^8 as a little-endian word (the first
+ * digit in the lowest byte), by division in parallel lanes: two 4-digit
+ * halves in 32-bit lanes, split into pairs (x * 10486 >> 20 is x / 100 for
+ * x < 43699), then into digits (x * 103 >> 10 is x / 10 for x < 179); no
+ * lane's product reaches the next lane. */
+static uint64_t ascii8(uint32_t v)
+{
+    uint64_t x = v / 10000 | (uint64_t)(v % 10000) << 32;
+    uint64_t hundreds = ((x * 10486) >> 20) & 0x0000007F0000007Fu;
+    x = ((x - hundreds * 100) << 16) | hundreds;
+    uint64_t tens = ((x * 103) >> 10) & 0x000F000F000F000Fu;
+    x = ((x - tens * 10) << 8) | tens;
+    return x | 0x3030303030303030u;
+}
+
+static u128 ascii16(uint32_t hi, uint32_t lo) { return ascii8(hi) | (u128)ascii8(lo) << 64; }
+#endif
+
 /* The 17 digits of D in [10^16, 10^17): the first as a character, the
  * other 16 as a little-endian 128-bit string. Nothing goes through memory,
  * so the stores that follow never wait on loads of fresh digits. */
@@ -134,8 +170,7 @@ static void digits17(uint64_t D, char *first, u128 *rest)
 {
     uint64_t hi = D / 100000000; /* 9 digits */
     *first = (char)('0' + hi / 100000000);
-    *rest = ascii8((uint32_t)(hi % 100000000)) |
-            (u128)ascii8((uint32_t)(D % 100000000)) << 64;
+    *rest = ascii16((uint32_t)(hi % 100000000), (uint32_t)(D % 100000000));
 }
 
 static void store16(char *p, u128 v) { memcpy(p, &v, 16); }
@@ -157,9 +192,9 @@ char *numfmt_f64(double v, char *buf)
         memcpy(p, "Infinity", 8);
         return p + 8;
     }
-    if (bits >> 63)
-        *p++ = '-';
-    if (be == 0 && m == 0) {
+    *p = '-'; /* kept only for negatives: a random sign is no branch */
+    p += bits >> 63;
+    if ((bits << 1) == 0) {
         memcpy(p, "0.0", 3);
         return p + 3;
     }
@@ -173,13 +208,7 @@ char *numfmt_f64(double v, char *buf)
      * as '0' bytes at the top of `rest`, and count as such. */
     char c0;
     u128 rest;
-    if (nd <= 9) { /* short: one ascii8 for the digits after the first */
-        uint64_t D = d * pow10_u64[9 - nd];
-        c0 = (char)('0' + D / 100000000);
-        rest = ascii8((uint32_t)(D % 100000000)) | (u128)0x3030303030303030u << 64;
-    } else {
-        digits17(d * pow10_u64[17 - nd], &c0, &rest);
-    }
+    digits17(d * pow10_u64[17 - nd], &c0, &rest);
     u128 nz = rest ^ ASCII_ZEROS;
     uint64_t nz_hi = (uint64_t)(nz >> 64), nz_lo = (uint64_t)nz;
     int zeros = nz_hi ? __builtin_clzll(nz_hi) / 8

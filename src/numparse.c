@@ -144,6 +144,12 @@ static uint64_t slow_path(const char *p, const char *end)
     return bits;
 }
 
+/* Clinger's path is exact for any w <= 2^53; it is taken only below 10^15
+ * so that the choice depends on the digit count, not on the leading digits:
+ * runs of 16- and 17-digit numbers (a coin toss against 2^53) then always
+ * take Eisel-Lemire, and the branch is predicted. */
+#define CLINGER_MAX_W 1000000000000000u
+
 static const double exact_pow10[23] = {
     1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
     1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
@@ -310,9 +316,9 @@ parse_one(const char *p, const char *end, double *out, const char **stop)
     uint64_t bits;
     if (w == 0) {
         bits = 0;
-    } else if (!truncated && q >= -22 && q <= 22 && w <= (uint64_t)1 << 53 &&
+    } else if (!truncated && q >= -22 && q <= 22 && w < CLINGER_MAX_W &&
                FLT_EVAL_METHOD == 0) {
-        /* Never infinite (at most 2^53 * 10^22), so nothing but the store
+        /* Never infinite (below 10^15 * 10^22), so nothing but the store
          * waits on the product or quotient. */
         double v = (double)w;
         v = q < 0 ? v / exact_pow10[-q] : v * exact_pow10[q];

@@ -272,13 +272,39 @@ parse_one(const char *p, const char *end, double *out, const char **stop)
         *stop = s;
         return NUMPARSE_SYNTAX;
     }
-    if (*s == '0') {
-        if (++s < end && is_digit(*s)) {
-            *stop = s;
-            return NUMPARSE_SYNTAX;
+    /* The integer part, from one 8-byte load when it is shorter than 8
+     * digits. Short decimals such as 12.375 (at most 7 digits, a '.', no
+     * exponent) are finished from that same word: the '.' is squeezed out,
+     * one parse8 converts the digits and Clinger's division the value.
+     * Anything else continues on the general path. */
+    uint64_t x8 = 0, bad8 = 0;
+    if (end - s >= 8 && (x8 = load8(s), bad8 = nondigits8(x8)) != 0) {
+        unsigned ni = (unsigned)__builtin_ctzll(bad8) / 8; /* 1..7 */
+        if (((x8 >> (8 * ni)) & 0xFF) == '.' && ((*s != '0') | (ni == 1)) &&
+            FLT_EVAL_METHOD == 0) {
+            uint64_t low = ((uint64_t)1 << (8 * ni)) - 1;
+            uint64_t y = (x8 & low) | ((x8 >> 8) & ~low); /* top byte 0: a non-digit */
+            unsigned nt = (unsigned)__builtin_ctzll(nondigits8(y)) / 8;
+            /* nt <= 6: the byte that ended the digits was in the word. */
+            if (nt > ni && nt <= 6 && ((s[nt + 1] | 0x20) != 'e')) {
+                uint64_t top = (y << (8 * (8 - nt))) | (ASCII_ZEROS8 >> (8 * nt));
+                double v = (double)parse8(top) / exact_pow10[nt - ni];
+                *out = negative ? -v : v;
+                *stop = s + nt + 1;
+                return NUMPARSE_OK;
+            }
         }
+        w = parse8((x8 << (8 * (8 - ni))) | (ASCII_ZEROS8 >> (8 * ni)));
+        s += ni;
+    } else if (end - s >= 8) { /* eight digits or more */
+        w = parse8(x8);
+        s = read_digits(s + 8, end, &w);
     } else {
         s = read_digits(s, end, &w);
+    }
+    if ((*int_start == '0') & (s - int_start > 1)) { /* a leading zero */
+        *stop = int_start + 1;
+        return NUMPARSE_SYNTAX;
     }
     const char *int_end = s, *frac_start = s, *frac_end = s;
     if (s < end && *s == '.') {

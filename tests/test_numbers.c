@@ -32,12 +32,37 @@ static FILE *open_data(const char *name)
     return f;
 }
 
+/* What follows a number inside a body; the reader's 8-byte fast paths
+ * only run when at least 8 bytes remain. */
+#define CONTEXT ", 9.75e1, 123]"
+
+/* numparse_f64 on s alone and on s followed by CONTEXT: both must agree
+ * on the status, the value and the stop offset. */
+static numparse_status parse_both(const char *s, double *out, const char **stop)
+{
+    char buf[1024];
+    size_t len = strlen(s);
+    numparse_status st = numparse_f64(s, s + len, out, stop);
+    if (len + sizeof CONTEXT > sizeof buf)
+        return st;
+    memcpy(buf, s, len);
+    memcpy(buf + len, CONTEXT, sizeof CONTEXT);
+    double v = 0, want = *out;
+    const char *stop2;
+    numparse_status st2 = numparse_f64(buf, buf + len + strlen(CONTEXT), &v, &stop2);
+    if (st2 != st || stop2 - buf != *stop - s ||
+        (st == NUMPARSE_OK && memcmp(&v, &want, sizeof v) != 0))
+        tap_fail(__FILE__, __LINE__, "\"%.60s\": alone %d stop %d, with context %d stop %d", s,
+                 st, (int)(*stop - s), st2, (int)(stop2 - buf));
+    return st;
+}
+
 /* Parses all of s; returns the status, or NUMPARSE_SYNTAX if it stops early. */
 static numparse_status parse_all(const char *s, double *out)
 {
     const char *stop;
     size_t len = strlen(s);
-    numparse_status st = numparse_f64(s, s + len, out, &stop);
+    numparse_status st = parse_both(s, out, &stop);
     if (st != NUMPARSE_SYNTAX && stop != s + len)
         return NUMPARSE_SYNTAX;
     return st;
@@ -181,11 +206,14 @@ void test_numparse_grammar(void)
         {"01", 1}, {"-01", 2}, {".5", 0}, {"1.", 2}, {"+1", 0}, {"0x10", -1},
         {"1e", 2}, {"1e+", 3}, {"-", 1}, {"--1", 1}, {"1.e5", 2}, {"NaN", 0},
         {"Infinity", 0}, {"-Infinity", 1}, {"00", 1}, {"1E-", 3},
+        /* the short-decimal path's edges */
+        {"00.5", 1}, {"-012.5", 2}, {"1.5.", -1}, {"12.e3", 3}, {"1.5e", 4},
+        {"123456.7e", 9}, {"1234567.", 8},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         const char *s = bad[i].text, *stop = NULL;
         double v;
-        numparse_status st = numparse_f64(s, s + strlen(s), &v, &stop);
+        numparse_status st = parse_both(s, &v, &stop);
         if (bad[i].stop < 0) { /* parses a prefix; the caller rejects the rest */
             ASSERT(st == NUMPARSE_OK && stop < s + strlen(s));
             continue;
@@ -202,6 +230,9 @@ void test_numparse_grammar(void)
         {"2.5e-3", 2.5e-3}, {"1000000000000000000000000000000", 1e30},
         {"1e-400", 0.0}, {"-1e-400", -0.0}, {"4.9e-324", 5e-324},
         {"0.000000000000000000000000000001", 1e-30},
+        {"0.5", 0.5}, {"-0.0000", -0.0}, {"12.375", 12.375}, {"-99999.9", -99999.9},
+        {"123456.7", 123456.7}, {"1234567.8", 1234567.8}, {"1.5e3", 1500.0},
+        {"1.5E-3", 0.0015}, {"9.999999", 9.999999},
         {"1e99999999999999999999", 0}, /* overflow, checked below */
     };
     for (size_t i = 0; i + 1 < sizeof good / sizeof good[0]; i++) {

@@ -32,7 +32,7 @@ static uint64_t next(void)
     return rng;
 }
 
-enum { KIND_RANDOM17, KIND_SHORT, KIND_INT };
+enum { KIND_RANDOM17, KIND_SHORT, KIND_INT, KIND_GRADIENT };
 
 /* "[v, v, ...]" with n numbers of the given kind; *len its length. */
 static char *make_body(size_t n, int kind, size_t *len)
@@ -57,8 +57,11 @@ static char *make_body(size_t n, int kind, size_t *len)
         case KIND_SHORT:
             p += snprintf(p, 32, "%.2f", (double)((int64_t)(next() % 2001) - 1000) / 100.0);
             break;
-        default:
+        case KIND_INT:
             p += snprintf(p, 32, "%lld", (long long)(next() % 2000000001) - 1000000000);
+            break;
+        default: /* what /gradient answers: 1 or the slope */
+            p += snprintf(p, 32, "%s", next() & 1 ? "1.0" : "0.01");
         }
     }
     *p++ = ']';
@@ -106,7 +109,7 @@ static void bench_decode(void)
     for (int kind = 0; kind < 3; kind++) {
         size_t len;
         char *body = make_body(n, kind, &len);
-        double t_ours = BEST(5, {
+        double t_ours = BEST(11, {
             request req;
             lr_error err;
             request_init(&req);
@@ -131,11 +134,12 @@ static void bench_decode(void)
 
 static void bench_encode(void)
 {
-    static const char *const names[] = {"17-digit doubles", "short decimals", "integers"};
+    static const char *const names[] = {"17-digit doubles", "short decimals", "integers",
+                                        "gradient (1.0, 0.01)"};
     size_t n = 1000000;
     printf("\n%-28s %12s %12s %12s %10s %10s\n", "encode (1M numbers)", "ours MB/s",
            "jansson MB/s", "%.17g MB/s", "vs jansson", "vs printf");
-    for (int kind = 0; kind < 3; kind++) {
+    for (int kind = 0; kind < 4; kind++) {
         size_t len;
         char *body = make_body(n, kind, &len);
         request req;
@@ -145,7 +149,7 @@ static void bench_encode(void)
             exit(2);
         char *out = malloc(tensor_json_bound(&req.x));
         size_t out_len = 0;
-        double t_ours = BEST(5, out_len = (size_t)(tensor_write_json(&req.x, out) - out));
+        double t_ours = BEST(11, out_len = (size_t)(tensor_write_json(&req.x, out) - out));
         json_t *arr = json_array();
         for (size_t i = 0; i < n; i++)
             json_array_append_new(arr, json_real(req.x.data[i]));

@@ -78,14 +78,49 @@ size_t tensor_json_bound(const tensor *t)
                    NUMFMT_F64_BUF - NUMFMT_F64_MAX);
 }
 
-static char *write_dim(const tensor *t, int dim, const double **v, char *p)
+/* The last two distinct values written and where their text is. Replies
+ * repeat values a lot (a gradient holds only 1 and the slope; zeros are
+ * common), and copying a text back costs far less than formatting it. */
+typedef struct {
+    uint64_t bits[2];
+    const char *text[2];
+    size_t len[2];
+    unsigned next; /* the entry to replace */
+} repeat_memo;
+
+/* Writes x at p through the memo; returns one past its text. A copy reads
+ * NUMFMT_F64_BUF bytes at an earlier text, which may reach into bytes
+ * written after it or not yet written: all are inside the buffer (see
+ * tensor_json_bound), and only the value's own bytes are kept. */
+static char *write_number(repeat_memo *m, double x, char *p)
+{
+    uint64_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    for (unsigned k = 0; k < 2; k++) {
+        if (bits == m->bits[k]) {
+            char tmp[NUMFMT_F64_BUF]; /* the texts may overlap */
+            memcpy(tmp, m->text[k], sizeof tmp);
+            memcpy(p, tmp, sizeof tmp);
+            return p + m->len[k];
+        }
+    }
+    char *end = numfmt_f64(x, p);
+    m->bits[m->next] = bits;
+    m->text[m->next] = p;
+    m->len[m->next] = (size_t)(end - p);
+    m->next ^= 1;
+    return end;
+}
+
+static char *write_dim(const tensor *t, int dim, const double **v, repeat_memo *memo,
+                       char *p)
 {
     size_t n = t->shape[dim];
     *p++ = '[';
     if (dim + 1 == t->ndim) { /* the innermost arrays: the numbers */
         const double *x = *v;
         for (size_t i = 0; i < n; i++) {
-            p = numfmt_f64(x[i], p);
+            p = write_number(memo, x[i], p);
             memcpy(p, ", ", 2);
             p += 2;
         }
@@ -99,7 +134,7 @@ static char *write_dim(const tensor *t, int dim, const double **v, char *p)
                 memcpy(p, ", ", 2);
                 p += 2;
             }
-            p = write_dim(t, dim + 1, v, p);
+            p = write_dim(t, dim + 1, v, memo, p);
         }
     }
     *p++ = ']';
@@ -109,7 +144,10 @@ static char *write_dim(const tensor *t, int dim, const double **v, char *p)
 char *tensor_write_json(const tensor *t, char *out)
 {
     const double *v = t->data;
-    return t->ndim == 0 ? numfmt_f64(v[0], out) : write_dim(t, 0, &v, out);
+    /* Both entries start as +0.0, whose text is ready. */
+    static const char zero_text[NUMFMT_F64_BUF] = "0.0";
+    repeat_memo memo = {{0, 0}, {zero_text, zero_text}, {3, 3}, 0};
+    return t->ndim == 0 ? numfmt_f64(v[0], out) : write_dim(t, 0, &v, &memo, out);
 }
 
 void tensor_path(const tensor *t, size_t i, const char *name, char *buf,

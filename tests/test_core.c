@@ -12,7 +12,9 @@
 #include "../src/config.h"
 #include "../src/errors.h"
 #include "../src/lrelu.h"
+#include "../src/numfmt.h"
 #include "../src/request.h"
+#include "../src/tensor.h"
 #include "../src/utf8.h"
 #include "tap.h"
 #include "tests.h"
@@ -630,4 +632,57 @@ void test_kernel_variants(void)
     }
     ASSERT_STR_EQ(lrelu_variant(), best);
     munmap(region, bytes);
+}
+
+/* The writer copies the text of a value seen among the last two distinct
+ * ones instead of formatting it again: the reply must be exactly what
+ * formatting every element gives, for runs, alternations, long texts and
+ * values that differ only in sign. */
+void test_tensor_write_repeats(void)
+{
+    static const double pool[] = {1.0, 0.01, -0.0, 0.0, -1.2345678901234567e-300,
+                                  123456.789, 1e22, -2.5, 5e-324};
+    enum { ROWS = 7, COLS = 300 };
+    tensor t;
+    tensor_init(&t);
+    ASSERT_EQ(tensor_reserve(&t, ROWS * COLS), 0);
+    uint64_t state = 12345;
+    for (size_t i = 0; i < ROWS * COLS; i++) {
+        state = state * 6364136223846793005u + 1442695040888963407u;
+        /* long runs, then two alternating values, then anything */
+        size_t pick = i < 200 ? 4 : i < 900 ? (state >> 60) % 2 : (state >> 59) % 9;
+        t.data[i] = pool[pick];
+    }
+    t.count = ROWS * COLS;
+    t.ndim = 2;
+    t.shape[0] = ROWS;
+    t.shape[1] = COLS;
+    size_t bound = tensor_json_bound(&t);
+    char *got = malloc(bound), *want = malloc(bound);
+    ASSERT(got && want);
+    char *end = tensor_write_json(&t, got);
+    char *w = want;
+    for (size_t r = 0; r < ROWS; r++) {
+        *w++ = r ? ',' : '[';
+        if (r)
+            *w++ = ' ';
+        *w++ = '[';
+        for (size_t c = 0; c < COLS; c++) {
+            if (c) {
+                memcpy(w, ", ", 2);
+                w += 2;
+            }
+            char buf[NUMFMT_F64_BUF];
+            char *e = numfmt_f64(t.data[r * COLS + c], buf);
+            memcpy(w, buf, (size_t)(e - buf));
+            w += e - buf;
+        }
+        *w++ = ']';
+    }
+    *w++ = ']';
+    ASSERT_EQ((size_t)(end - got), (size_t)(w - want));
+    ASSERT(memcmp(got, want, (size_t)(w - want)) == 0);
+    free(got);
+    free(want);
+    tensor_free(&t);
 }

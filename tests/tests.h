@@ -20,6 +20,7 @@
     X(errors_quote_bytes)                                                      \
     X(kernel_scalar)                                                           \
     X(kernel_variants)                                                         \
+    X(tensor_write_repeats)                                                    \
     X(request_decode)                                                          \
     X(request_shapes)                                                          \
     X(request_deep)                                                            \

@@ -14,6 +14,7 @@
 #include "mem.h"
 #include "numparse.h"
 #include "request.h"
+#include "tensor.h"
 #include "utf8.h"
 
 #ifndef LEAKYRELU_VERSION
@@ -45,6 +46,7 @@ static void respond(api_response *resp, int status, char *body)
     resp->status = status;
     resp->body = body;
     resp->len = body ? strlen(body) : 0;
+    resp->stream = NULL;
 }
 
 static void respond_json(api_response *resp, int status, json_t *obj)
@@ -188,6 +190,76 @@ static lr_err query_slope(const api_request *req, int *has, double *slope, lr_er
     return LR_ERR_OK;
 }
 
+/* A reply written piece by piece as the connection asks for it: the
+ * result tensor, taken over from the request, and where its text stands.
+ * Reads of at least STREAM_FILL_MIN bytes are written straight into the
+ * caller's buffer; smaller ones go through `stage`. */
+#define STREAM_FILL_MIN (TENSOR_PIECE_MIN + 16)
+#define STREAM_STAGE 4096
+
+struct api_stream {
+    tensor x;
+    tensor_cursor cur;
+    char head[16]; /* {"y":  or {"grad":  for object bodies */
+    size_t head_len;
+    int tail;      /* the closing '}' is still to write */
+    size_t staged, staged_off;
+    char stage[STREAM_STAGE];
+};
+
+static api_stream *stream_new(tensor *x, const char *key)
+{
+    api_stream *st = malloc(sizeof *st);
+    if (!st)
+        return NULL;
+    st->x = *x; /* the data moves to the stream */
+    tensor_init(x);
+    tensor_cursor_init(&st->cur, &st->x, 0, st->x.count);
+    st->head_len = key ? (size_t)snprintf(st->head, sizeof st->head, "{\"%s\": ", key) : 0;
+    st->tail = key != NULL;
+    st->staged = st->staged_off = 0;
+    return st;
+}
+
+/* The next bytes of the reply into out (cap >= STREAM_FILL_MIN); 0 at
+ * the end. */
+static size_t stream_fill(api_stream *st, char *out, size_t cap)
+{
+    size_t n = st->head_len;
+    memcpy(out, st->head, n);
+    st->head_len = 0;
+    n += tensor_write_piece(&st->cur, out + n, cap - n);
+    if (st->cur.closed && st->tail && n < cap) {
+        out[n++] = '}';
+        st->tail = 0;
+    }
+    return n;
+}
+
+ptrdiff_t api_stream_read(api_stream *st, char *buf, size_t max)
+{
+    if (st->staged_off == st->staged) {
+        if (max >= STREAM_FILL_MIN)
+            return (ptrdiff_t)stream_fill(st, buf, max);
+        st->staged = stream_fill(st, st->stage, sizeof st->stage);
+        st->staged_off = 0;
+    }
+    size_t n = st->staged - st->staged_off;
+    if (n > max)
+        n = max;
+    memcpy(buf, st->stage + st->staged_off, n);
+    st->staged_off += n;
+    return (ptrdiff_t)n;
+}
+
+void api_stream_free(api_stream *st)
+{
+    if (!st)
+        return;
+    tensor_free(&st->x);
+    free(st);
+}
+
 /* Runs the kernel in place on x and writes {"y": ...} / {"grad": ...}, or
  * the bare result for bare bodies. */
 static void compute(const api_request *hr, request *req, double slope, api_response *resp)
@@ -212,6 +284,16 @@ static void compute(const api_request *hr, request *req, double slope, api_respo
         snprintf(err.detail, sizeof err.detail, "the result overflows to infinity (%s)",
                  req->has_grad_output ? "grad_output * slope" : "slope * x");
         api_error(&err, resp);
+        return;
+    }
+    if (x->count >= API_STREAM_MIN && x->ndim > 0) {
+        api_stream *st = stream_new(x, req->is_object ? key : NULL);
+        if (!st) {
+            error_response(resp, LR_ERR_NO_MEMORY, NULL);
+            return;
+        }
+        resp->status = 200;
+        resp->stream = st;
         return;
     }
     size_t bound = tensor_json_bound(x);

@@ -23,11 +23,21 @@ typedef struct api_param {
     size_t value_len;
 } api_param;
 
+/* A reply body written in pieces as the connection takes them (large
+ * results), so the whole text is never held. */
+typedef struct api_stream api_stream;
+
+/* Replies of at least this many elements are streamed. */
+#define API_STREAM_MIN 4096
+
 typedef struct api_response {
     int status;
-    char *body;        /* JSON, malloc'd, owned by the caller; NULL only when
-                          memory ran out (then answer 503 with no body) */
+    char *body;        /* JSON, malloc'd, owned by the caller; NULL when
+                          `stream` is set, or when memory ran out (then
+                          answer 503 with no body) */
     size_t len;
+    api_stream *stream; /* when not NULL the body, of unknown length, comes
+                           from api_stream_read; owned by the caller */
     const char *allow; /* the Allow header for 405, else NULL (static) */
 } api_response;
 
@@ -58,6 +68,14 @@ typedef struct api_request {
 /* Answers a request that passed api_begin; frees req->body_owned.
  * Thread-safe. */
 void api_handle(const api_request *req, api_response *resp);
+
+/* Copies the next bytes of a streamed body into buf (at most max > 0);
+ * returns how many, 0 at the end of the body. Never fails: everything
+ * that could go wrong was checked before the status was chosen. */
+ptrdiff_t api_stream_read(api_stream *st, char *buf, size_t max);
+
+/* Frees a stream, read to its end or not; NULL is ignored. */
+void api_stream_free(api_stream *st);
 
 /* Fills resp with the JSON error body for err:
  *   {"error": "<message>", "code": "<code>", "offset": N, "path": "x[1]"}

@@ -72,11 +72,34 @@ static void in_flight_end(server *s)
     }
 }
 
+/* MHD's content reader over an api_stream: never fails, never waits. */
+static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    if (max == 0)
+        return 0;
+    ptrdiff_t n = api_stream_read(cls, buf, max);
+    return n > 0 ? (ssize_t)n : MHD_CONTENT_READER_END_OF_STREAM;
+}
+
+static void stream_free(void *cls) { api_stream_free(cls); }
+
+/* The block size asked of MHD for streamed replies: each read formats at
+ * most this much, so a connection holds at most this much reply text. */
+#define STREAM_BLOCK (64 * 1024)
+
 static enum MHD_Result send_response(server *s, struct MHD_Connection *c, api_response *resp)
 {
     struct MHD_Response *r;
     int status = resp->status;
-    if (resp->body) {
+    if (resp->stream) {
+        /* Unknown length: chunked for HTTP/1.1, closed at the end for 1.0. */
+        r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK, stream_reader,
+                                              resp->stream, stream_free);
+        if (!r)
+            api_stream_free(resp->stream);
+        resp->stream = NULL;
+    } else if (resp->body) {
         r = MHD_create_response_from_buffer(resp->len, resp->body, MHD_RESPMEM_MUST_FREE);
         if (!r) {
             free(resp->body);
@@ -108,7 +131,7 @@ static enum MHD_Result send_error(server *s, struct MHD_Connection *c, lr_err co
                                   const char *detail)
 {
     lr_error err;
-    api_response resp;
+    api_response resp = {0};
     lr_error_clear(&err);
     err.code = code;
     if (detail)
@@ -140,7 +163,7 @@ static enum MHD_Result collect_param(void *cls, enum MHD_ValueKind kind, const c
 static enum MHD_Result begin(server *s, struct MHD_Connection *c, exchange *ex,
                              const char *url, const char *method)
 {
-    api_response resp;
+    api_response resp = {0};
     const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
     if (!api_begin(method, url, ct, &ex->route, &resp))
         return send_response(s, c, &resp);
@@ -256,7 +279,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         .draining = atomic_load(&s->draining),
     };
     ex->body = NULL; /* api_handle frees it */
-    api_response resp;
+    api_response resp = {0};
     api_handle(&req, &resp);
     return send_response(s, c, &resp);
 }

@@ -141,13 +141,76 @@ static char *write_dim(const tensor *t, int dim, const double **v, repeat_memo *
     return p;
 }
 
+/* Both entries start as +0.0, whose text is ready. */
+static const char zero_text[NUMFMT_F64_BUF] = "0.0";
+
+static void memo_init(repeat_memo *m)
+{
+    *m = (repeat_memo){{0, 0}, {zero_text, zero_text}, {3, 3}, 0};
+}
+
 char *tensor_write_json(const tensor *t, char *out)
 {
     const double *v = t->data;
-    /* Both entries start as +0.0, whose text is ready. */
-    static const char zero_text[NUMFMT_F64_BUF] = "0.0";
-    repeat_memo memo = {{0, 0}, {zero_text, zero_text}, {3, 3}, 0};
+    repeat_memo memo;
+    memo_init(&memo);
     return t->ndim == 0 ? numfmt_f64(v[0], out) : write_dim(t, 0, &v, &memo, out);
+}
+
+/* The most one element adds: closing and opening brackets of every
+ * dimension, ", ", and the number with numfmt's scratch (or a memo copy). */
+#define PIECE_STEP (2 * TENSOR_MAX_DIMS + 2 + NUMFMT_F64_BUF)
+
+void tensor_cursor_init(tensor_cursor *c, const tensor *t, size_t begin, size_t end)
+{
+    memset(c, 0, sizeof *c);
+    c->t = t;
+    c->next = begin;
+    c->end = end;
+    c->closed = begin == end; /* an empty range writes nothing */
+    for (int k = t->ndim - 1; k >= 0; k--) { /* the multi-index of `begin` */
+        c->idx[k] = begin % t->shape[k];
+        begin /= t->shape[k];
+    }
+}
+
+size_t tensor_write_piece(tensor_cursor *c, char *out, size_t cap)
+{
+    const tensor *t = c->t;
+    const int nd = t->ndim, last = nd - 1;
+    char *p = out, *stop = out + cap - PIECE_STEP;
+    repeat_memo memo; /* its texts must lie in this piece */
+    memo_init(&memo);
+    while (c->next < c->end && p <= stop) {
+        if (c->idx[last] != 0) { /* inside the innermost array */
+            memcpy(p, ", ", 2);
+            p += 2;
+        } else { /* the first of an innermost array: brackets */
+            int open = 1; /* dimensions that start here */
+            while (open < nd && c->idx[last - open] == 0)
+                open++;
+            if (c->next == 0) {
+                open = nd;
+            } else {
+                memset(p, ']', (size_t)open);
+                p += open;
+                memcpy(p, ", ", 2);
+                p += 2;
+            }
+            memset(p, '[', (size_t)open);
+            p += open;
+        }
+        p = write_number(&memo, t->data[c->next], p);
+        c->next++;
+        for (int k = last; k >= 0 && ++c->idx[k] == t->shape[k] && k > 0; k--)
+            c->idx[k] = 0;
+    }
+    if (c->next == t->count && !c->closed && p + nd <= out + cap) {
+        memset(p, ']', (size_t)nd);
+        p += nd;
+        c->closed = 1;
+    }
+    return (size_t)(p - out);
 }
 
 void tensor_path(const tensor *t, size_t i, const char *name, char *buf,

@@ -41,6 +41,33 @@ size_t tensor_json_bound(const tensor *t);
  * pointer one past the last byte written; does not allocate. */
 char *tensor_write_json(const tensor *t, char *out);
 
+/* Where a piece-by-piece writing of a tensor's JSON text stands. */
+typedef struct tensor_cursor {
+    const struct tensor *t;
+    size_t next;                   /* the next element to write */
+    size_t end;                    /* one past the last element to write */
+    size_t idx[TENSOR_MAX_DIMS];   /* the multi-index of `next` */
+    int closed;                    /* the final brackets are written */
+} tensor_cursor;
+
+/* The least `cap` tensor_write_piece accepts. */
+#define TENSOR_PIECE_MIN 256
+
+/* Starts writing elements [begin, end) of t, which has ndim >= 1 and
+ * count >= 1 (no dimension of size 0), begin <= end <= count. An empty
+ * range writes nothing. */
+void tensor_cursor_init(tensor_cursor *c, const tensor *t, size_t begin, size_t end);
+
+/* Writes the next whole elements of the cursor's range, each with the
+ * brackets and ", " before it, into out (at most cap >= TENSOR_PIECE_MIN
+ * bytes; a few more are used as scratch, within cap), and the closing
+ * brackets after the tensor's last element. Returns the bytes written, 0
+ * when the range is done. The pieces of [0, count), joined, are exactly
+ * tensor_write_json's text; ranges [a, b) and [b, c) written separately
+ * join into [a, c)'s pieces, so the ranges can be written by different
+ * threads. Does not allocate. */
+size_t tensor_write_piece(tensor_cursor *c, char *out, size_t cap);
+
 /* Writes the element path of flat index i into buf ("x[1][2]" for name
  * "x"), truncated to len bytes with a NUL. */
 void tensor_path(const tensor *t, size_t i, const char *name, char *buf,

@@ -686,3 +686,178 @@ void test_tensor_write_repeats(void)
     free(want);
     tensor_free(&t);
 }
+
+/* Writes elements [begin, end) of t in pieces of at most cap bytes,
+ * appending to *w; checks every piece's size. */
+static void write_range_in_pieces(const tensor *t, size_t begin, size_t end, size_t cap,
+                                  char **w)
+{
+    tensor_cursor c;
+    tensor_cursor_init(&c, t, begin, end);
+    char *piece = malloc(cap);
+    ASSERT(piece != NULL);
+    size_t n;
+    while ((n = tensor_write_piece(&c, piece, cap)) > 0) {
+        ASSERT(n <= cap);
+        memcpy(*w, piece, n);
+        *w += n;
+    }
+    free(piece);
+}
+
+/* Pieces of every size, of whole tensors and of ranges written apart,
+ * join into exactly tensor_write_json's text, for all kinds of shapes. */
+void test_tensor_write_pieces(void)
+{
+    static const double pool[] = {1.0, 0.01, -0.0, -1.2345678901234567e-300, 123456.789,
+                                  1e22, -2.5, 5e-324, 0.1};
+    static const size_t shapes[][5] = { /* ndim, then the shape */
+        {1, 1}, {1, 5}, {1, 1000}, {2, 3, 4}, {3, 2, 1, 3}, {4, 1, 1, 1, 1}, {2, 7, 300},
+        {3, 1000, 1, 2}, {4, 2, 1, 3, 1},
+    };
+    static const size_t caps[] = {TENSOR_PIECE_MIN, TENSOR_PIECE_MIN + 1, 300, 1000, 65536};
+    uint64_t state = 99;
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+        tensor t;
+        tensor_init(&t);
+        t.ndim = (int)shapes[si][0];
+        size_t count = 1;
+        for (int k = 0; k < t.ndim; k++)
+            count *= (t.shape[k] = shapes[si][k + 1]);
+        ASSERT_EQ(tensor_reserve(&t, count), 0);
+        for (size_t i = 0; i < count; i++) {
+            state = state * 6364136223846793005u + 1442695040888963407u;
+            t.data[i] = pool[(state >> 33) % (sizeof pool / sizeof pool[0])];
+        }
+        t.count = count;
+        size_t bound = tensor_json_bound(&t);
+        char *want = malloc(bound), *got = malloc(bound + TENSOR_PIECE_MIN);
+        ASSERT(want && got);
+        size_t want_len = (size_t)(tensor_write_json(&t, want) - want);
+        for (size_t ci = 0; ci < sizeof caps / sizeof caps[0]; ci++) {
+            char *w = got;
+            write_range_in_pieces(&t, 0, count, caps[ci], &w);
+            if ((size_t)(w - got) != want_len || memcmp(got, want, want_len) != 0)
+                tap_fail(__FILE__, __LINE__, "shape %zu, cap %zu: pieces differ", si, caps[ci]);
+            /* the same in three ranges, as worker threads write them */
+            size_t a = count / 3, b = count - count / 4;
+            w = got;
+            write_range_in_pieces(&t, 0, a, caps[ci], &w);
+            write_range_in_pieces(&t, a, b, caps[ci], &w);
+            write_range_in_pieces(&t, b, count, caps[ci], &w);
+            if ((size_t)(w - got) != want_len || memcmp(got, want, want_len) != 0)
+                tap_fail(__FILE__, __LINE__, "shape %zu, cap %zu: ranges differ", si, caps[ci]);
+        }
+        free(want);
+        free(got);
+        tensor_free(&t);
+    }
+}
+
+/* A body of n random doubles (as "%.17g", so they parse back exactly) in
+ * the given shape, bare or as {"x": ...}; *want gets the /forward reply
+ * for slope 0.01, from the kernel's definition and tensor_write_json. */
+char *test_big_body(const size_t *shape, int ndim, int object, char **want)
+{
+    tensor y;
+    tensor_init(&y);
+    y.ndim = ndim;
+    size_t n = 1;
+    for (int k = 0; k < ndim; k++)
+        n *= (y.shape[k] = shape[k]);
+    ASSERT_EQ(tensor_reserve(&y, n), 0);
+    y.count = n;
+    char *body = malloc(n * 32 + 64), *p = body;
+    ASSERT(body != NULL);
+    uint64_t state = n;
+    p += sprintf(p, "%s", object ? "{\"x\": " : "");
+    for (size_t i = 0; i < n; i++) {
+        state = state * 6364136223846793005u + 1442695040888963407u;
+        double x = ((double)(state >> 11) / 9007199254740992.0 - 0.5) * 1000;
+        size_t rest = i, opens = 0;
+        for (int k = ndim - 1; k >= 0 && rest % shape[k] == 0; k--, opens++)
+            rest /= shape[k];
+        if (i) {
+            memset(p, ']', opens);
+            p += opens;
+            p += sprintf(p, ", ");
+        } else {
+            opens = (size_t)ndim;
+        }
+        memset(p, '[', opens);
+        p += opens;
+        p += sprintf(p, "%.17g", x);
+        y.data[i] = x > 0 ? x : 0.01 * x;
+    }
+    memset(p, ']', (size_t)ndim);
+    p += ndim;
+    p += sprintf(p, "%s", object ? "}" : "");
+    *want = malloc(tensor_json_bound(&y) + 16);
+    ASSERT(*want != NULL);
+    char *w = *want;
+    w += sprintf(w, "%s", object ? "{\"y\": " : "");
+    w = tensor_write_json(&y, w);
+    sprintf(w, "%s", object ? "}" : "");
+    tensor_free(&y);
+    return body;
+}
+
+/* Large replies come as a stream: read with sizes from 1 byte up, its
+ * text is exactly the reply, head and tail included. */
+void test_api_stream(void)
+{
+    static const size_t shapes[][3] = {{API_STREAM_MIN, 1, 1}, {120, 50, 1}, {10, 41, 13}};
+    static const int ndims[] = {1, 2, 3};
+    static const size_t reads[] = {1, 7, 300, 65536, 259, 260, 4096, 2};
+    for (int si = 0; si < 3; si++) {
+        for (int object = 0; object < 2; object++) {
+            char *want, *body = test_big_body(shapes[si], ndims[si], object, &want);
+            api_request req = {.route = API_FORWARD, .body = body, .body_len = strlen(body)};
+            api_response resp;
+            api_handle(&req, &resp);
+            ASSERT_EQ(resp.status, 200);
+            if (resp.body != NULL || resp.stream == NULL) {
+                tap_fail(__FILE__, __LINE__, "shape %d: the reply is not streamed", si);
+                free(resp.body);
+                free(want);
+                free(body);
+                continue;
+            }
+            size_t want_len = strlen(want), got_len = 0;
+            char *got = malloc(want_len + 65536);
+            ASSERT(got != NULL);
+            for (size_t r = 0;; r++) {
+                size_t max = reads[r % (sizeof reads / sizeof reads[0])];
+                if (got_len + max > want_len + 65536) {
+                    tap_fail(__FILE__, __LINE__, "the stream runs past the reply's length");
+                    break;
+                }
+                ptrdiff_t n = api_stream_read(resp.stream, got + got_len, max);
+                if (n < 0 || (size_t)n > max) {
+                    tap_fail(__FILE__, __LINE__, "read %td bytes of at most %zu", n, max);
+                    break;
+                }
+                if (n == 0)
+                    break;
+                got_len += (size_t)n;
+            }
+            ASSERT_EQ(got_len, want_len);
+            ASSERT(memcmp(got, want, want_len) == 0);
+            api_stream_free(resp.stream);
+            free(got);
+            free(want);
+            free(body);
+        }
+    }
+    /* one element fewer than API_STREAM_MIN: a plain body */
+    size_t shape = API_STREAM_MIN - 1;
+    char *want, *body = test_big_body(&shape, 1, 0, &want);
+    api_request req = {.route = API_FORWARD, .body = body, .body_len = strlen(body)};
+    api_response resp;
+    api_handle(&req, &resp);
+    ASSERT(resp.stream == NULL && resp.body != NULL);
+    ASSERT_STR_EQ(resp.body, want);
+    free(resp.body);
+    free(want);
+    free(body);
+}

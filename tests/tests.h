@@ -21,6 +21,8 @@
     X(kernel_scalar)                                                           \
     X(kernel_variants)                                                         \
     X(tensor_write_repeats)                                                    \
+    X(tensor_write_pieces)                                                     \
+    X(api_stream)                                                              \
     X(request_decode)                                                          \
     X(request_shapes)                                                          \
     X(request_deep)                                                            \
@@ -33,6 +35,8 @@
     X(http_errors)                                                             \
     X(http_body_limit)                                                         \
     X(http_torch_cases)                                                        \
+    X(http_stream)                                                             \
+    X(http_stream_slow_reader)                                                 \
     X(http_keepalive)                                                          \
     X(http_concurrent)                                                         \
     X(http_garbage)                                                            \
@@ -48,6 +52,11 @@ TEST_LIST(TEST_DECLARE)
  * each) for line `line` of torch_cases.jsonl; which: 0 forward, 1 gradient,
  * 2 backward. Returns 0, or -1 for an unreadable line. */
 int torch_case(const char *line, int which, char *req, char *want, size_t len);
+
+/* test_core.c: a body of random doubles of the given shape (bare, or as
+ * {"x": ...}) and, in *want, its exact /forward reply for slope 0.01; both
+ * malloc'd. */
+char *test_big_body(const size_t *shape, int ndim, int object, char **want);
 
 /* ref_numfmt.c: the same text as numfmt_f64, found the slow way with printf
  * and strtod; buf holds 32 bytes. Returns one past the last byte. */

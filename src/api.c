@@ -3,6 +3,7 @@
 #include "api.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -12,7 +13,9 @@
 
 #include "lrelu.h"
 #include "mem.h"
+#include "numfmt.h"
 #include "numparse.h"
+#include "pool.h"
 #include "request.h"
 #include "tensor.h"
 #include "utf8.h"
@@ -190,45 +193,140 @@ static lr_err query_slope(const api_request *req, int *has, double *slope, lr_er
     return LR_ERR_OK;
 }
 
-/* A reply written piece by piece as the connection asks for it: the
- * result tensor, taken over from the request, and where its text stands.
- * Reads of at least STREAM_FILL_MIN bytes are written straight into the
- * caller's buffer; smaller ones go through `stage`. */
+/* A reply written piece by piece as the connection asks for it, owning
+ * the result tensor taken over from the request.
+ *
+ * Alone (no worker pool), each read formats the next whole elements:
+ * straight into the caller's buffer when it holds at least
+ * STREAM_FILL_MIN bytes, else through `stage`.
+ *
+ * With workers, the elements are cut into ranges whose text is certain to
+ * fit in SLOT_BYTES, and a ring of slots (one per worker, plus two) is
+ * formatted ahead on the pool; reads copy out of the slots in order and
+ * hand each emptied slot the next range. Memory stays at the ring's size
+ * however slowly the client reads, and every slot buffer is allocated
+ * before the status is chosen, so nothing can fail mid-reply. */
 #define STREAM_FILL_MIN (TENSOR_PIECE_MIN + 16)
 #define STREAM_STAGE 4096
+#define SLOT_BYTES (256 * 1024)
+
+typedef struct stream_slot {
+    pool_task task;
+    struct api_stream *st;
+    size_t begin, end; /* its range of elements; empty: nothing left */
+    size_t len;        /* text bytes, once done */
+    int done;          /* formatted (under st->lock) */
+    char *buf;         /* SLOT_BYTES */
+} stream_slot;
 
 struct api_stream {
     tensor x;
-    tensor_cursor cur;
     char head[16]; /* {"y":  or {"grad":  for object bodies */
-    size_t head_len;
+    size_t head_len, head_off;
     int tail;      /* the closing '}' is still to write */
+    /* alone */
+    tensor_cursor cur;
     size_t staged, staged_off;
     char stage[STREAM_STAGE];
+    /* with workers */
+    pool *workers;
+    pthread_mutex_t lock;
+    pthread_cond_t ready;
+    size_t per_slot, next_begin;
+    unsigned nslots, reading, busy; /* busy: slots queued or being formatted */
+    size_t read_off;
+    int failed;
+    stream_slot slots[];
 };
 
-static api_stream *stream_new(tensor *x, const char *key)
+/* Elements per range so that a range's text, with its brackets and the
+ * writer's scratch, fits in SLOT_BYTES: each number takes at most
+ * NUMFMT_F64_MAX + 2 bytes, each start of an innermost array (at most
+ * n / L + 2 in a range of n, L its length) at most 2 * ndim + 2. */
+static size_t slot_elements(const tensor *x)
 {
-    api_stream *st = malloc(sizeof *st);
+    size_t brackets = 2 * (size_t)x->ndim + 2, len = x->shape[x->ndim - 1];
+    size_t per = NUMFMT_F64_MAX + 2 + (brackets + len - 1) / len;
+    return (SLOT_BYTES - TENSOR_PIECE_MIN - 2 * brackets - (size_t)x->ndim) / per;
+}
+
+static void slot_format(void *arg)
+{
+    stream_slot *sl = arg;
+    api_stream *st = sl->st;
+    tensor_cursor c;
+    tensor_cursor_init(&c, &st->x, sl->begin, sl->end);
+    size_t len = tensor_write_piece(&c, sl->buf, SLOT_BYTES);
+    int whole = c.next == sl->end && (sl->end < st->x.count || c.closed);
+    pthread_mutex_lock(&st->lock);
+    sl->len = len;
+    sl->done = 1;
+    st->failed |= !whole; /* cannot happen (slot_elements); never send a hole */
+    st->busy--;
+    pthread_cond_broadcast(&st->ready);
+    pthread_mutex_unlock(&st->lock);
+}
+
+/* Gives slot sl the next range, if any, and queues it; under st->lock. */
+static void slot_assign(api_stream *st, stream_slot *sl)
+{
+    sl->begin = sl->end = st->next_begin;
+    sl->len = 0;
+    sl->done = 0;
+    if (st->next_begin == st->x.count)
+        return;
+    sl->end = st->x.count - st->next_begin > st->per_slot ? st->next_begin + st->per_slot
+                                                          : st->x.count;
+    st->next_begin = sl->end;
+    st->busy++;
+    sl->task = (pool_task){.fn = slot_format, .arg = sl};
+    pool_submit(st->workers, &sl->task);
+}
+
+static api_stream *stream_new(tensor *x, const char *key, pool *workers)
+{
+    unsigned nslots = workers ? pool_threads(workers) + 2 : 0;
+    api_stream *st = calloc(1, sizeof *st + nslots * sizeof(stream_slot));
     if (!st)
         return NULL;
+    for (unsigned i = 0; i < nslots; i++) {
+        st->slots[i].st = st;
+        st->slots[i].buf = malloc(SLOT_BYTES);
+        if (!st->slots[i].buf) {
+            while (i-- > 0)
+                free(st->slots[i].buf);
+            free(st);
+            return NULL;
+        }
+    }
+    if (workers && pthread_mutex_init(&st->lock, NULL) != 0)
+        workers = NULL; /* then format alone; the buffers go unused */
+    if (workers && pthread_cond_init(&st->ready, NULL) != 0) {
+        pthread_mutex_destroy(&st->lock);
+        workers = NULL;
+    }
     st->x = *x; /* the data moves to the stream */
     tensor_init(x);
-    tensor_cursor_init(&st->cur, &st->x, 0, st->x.count);
     st->head_len = key ? (size_t)snprintf(st->head, sizeof st->head, "{\"%s\": ", key) : 0;
     st->tail = key != NULL;
-    st->staged = st->staged_off = 0;
+    st->nslots = nslots;
+    tensor_cursor_init(&st->cur, &st->x, 0, st->x.count);
+    st->workers = workers;
+    if (workers) {
+        st->per_slot = slot_elements(&st->x);
+        pthread_mutex_lock(&st->lock); /* the first workers start at once */
+        for (unsigned i = 0; i < nslots; i++)
+            slot_assign(st, &st->slots[i]);
+        pthread_mutex_unlock(&st->lock);
+    }
     return st;
 }
 
-/* The next bytes of the reply into out (cap >= STREAM_FILL_MIN); 0 at
- * the end. */
+/* Alone: the next bytes of the elements and the tail into out (cap >=
+ * STREAM_FILL_MIN); 0 at the end. */
 static size_t stream_fill(api_stream *st, char *out, size_t cap)
 {
-    size_t n = st->head_len;
-    memcpy(out, st->head, n);
-    st->head_len = 0;
-    n += tensor_write_piece(&st->cur, out + n, cap - n);
+    size_t n = tensor_write_piece(&st->cur, out, cap);
     if (st->cur.closed && st->tail && n < cap) {
         out[n++] = '}';
         st->tail = 0;
@@ -236,7 +334,16 @@ static size_t stream_fill(api_stream *st, char *out, size_t cap)
     return n;
 }
 
-ptrdiff_t api_stream_read(api_stream *st, char *buf, size_t max)
+/* Copies what is left of src[*off, len) into buf, at most max bytes. */
+static ptrdiff_t copy_out(char *buf, size_t max, const char *src, size_t len, size_t *off)
+{
+    size_t n = len - *off < max ? len - *off : max;
+    memcpy(buf, src + *off, n);
+    *off += n;
+    return (ptrdiff_t)n;
+}
+
+static ptrdiff_t read_alone(api_stream *st, char *buf, size_t max)
 {
     if (st->staged_off == st->staged) {
         if (max >= STREAM_FILL_MIN)
@@ -244,20 +351,99 @@ ptrdiff_t api_stream_read(api_stream *st, char *buf, size_t max)
         st->staged = stream_fill(st, st->stage, sizeof st->stage);
         st->staged_off = 0;
     }
-    size_t n = st->staged - st->staged_off;
-    if (n > max)
-        n = max;
-    memcpy(buf, st->stage + st->staged_off, n);
-    st->staged_off += n;
-    return (ptrdiff_t)n;
+    return copy_out(buf, max, st->stage, st->staged, &st->staged_off);
+}
+
+static ptrdiff_t read_slots(api_stream *st, char *buf, size_t max)
+{
+    pthread_mutex_lock(&st->lock);
+    stream_slot *sl = &st->slots[st->reading];
+    while (!sl->done && sl->begin < sl->end && !st->failed)
+        pthread_cond_wait(&st->ready, &st->lock);
+    if (st->failed) {
+        pthread_mutex_unlock(&st->lock);
+        return -1;
+    }
+    if (sl->begin == sl->end) { /* every range is read: the tail */
+        pthread_mutex_unlock(&st->lock);
+        if (!st->tail)
+            return 0;
+        st->tail = 0;
+        buf[0] = '}';
+        return 1;
+    }
+    pthread_mutex_unlock(&st->lock);
+    /* Done: the worker no longer writes to the slot. */
+    ptrdiff_t n = copy_out(buf, max, sl->buf, sl->len, &st->read_off);
+    if (st->read_off == sl->len) { /* emptied: on to the next range */
+        st->read_off = 0;
+        pthread_mutex_lock(&st->lock);
+        slot_assign(st, sl);
+        pthread_mutex_unlock(&st->lock);
+        st->reading = (st->reading + 1) % st->nslots;
+    }
+    return n;
+}
+
+ptrdiff_t api_stream_read(api_stream *st, char *buf, size_t max)
+{
+    if (st->head_off < st->head_len)
+        return copy_out(buf, max, st->head, st->head_len, &st->head_off);
+    return st->workers ? read_slots(st, buf, max) : read_alone(st, buf, max);
 }
 
 void api_stream_free(api_stream *st)
 {
     if (!st)
         return;
+    if (st->workers) {
+        /* Take back the queued ranges, wait for those being formatted. */
+        for (unsigned i = 0; i < st->nslots; i++) {
+            if (pool_cancel(st->workers, &st->slots[i].task)) {
+                pthread_mutex_lock(&st->lock);
+                st->busy--;
+                pthread_mutex_unlock(&st->lock);
+            }
+        }
+        pthread_mutex_lock(&st->lock);
+        while (st->busy > 0)
+            pthread_cond_wait(&st->ready, &st->lock);
+        pthread_mutex_unlock(&st->lock);
+        pthread_cond_destroy(&st->ready);
+        pthread_mutex_destroy(&st->lock);
+    }
+    for (unsigned i = 0; i < st->nslots; i++)
+        free(st->slots[i].buf);
     tensor_free(&st->x);
     free(st);
+}
+
+/* The kernel over a range of a request's array, for pool_run. */
+#define KERNEL_PART (256 * 1024)
+
+typedef struct kernel_job {
+    int op; /* 0 forward, 1 gradient, 2 backward */
+    double *x;
+    const double *grad_output;
+    size_t count;
+    double slope;
+    size_t per_part;
+} kernel_job;
+
+static void kernel_part(void *arg, size_t i)
+{
+    const kernel_job *k = arg;
+    size_t begin = i * k->per_part;
+    if (begin >= k->count)
+        return;
+    size_t n = k->count - begin < k->per_part ? k->count - begin : k->per_part;
+    double *x = k->x + begin;
+    if (k->op == 0)
+        lrelu_forward_f64(x, x, n, k->slope);
+    else if (k->op == 1)
+        lrelu_gradient_f64(x, x, n, k->slope);
+    else
+        lrelu_backward_f64(x, k->grad_output + begin, x, n, k->slope);
 }
 
 /* Runs the kernel in place on x and writes {"y": ...} / {"grad": ...}, or
@@ -265,16 +451,18 @@ void api_stream_free(api_stream *st)
 static void compute(const api_request *hr, request *req, double slope, api_response *resp)
 {
     tensor *x = &req->x;
-    const char *key = "y";
-    if (hr->route == API_FORWARD) {
-        lrelu_forward_f64(x->data, x->data, x->count, slope);
-    } else if (req->has_grad_output) {
-        lrelu_backward_f64(x->data, req->grad_output.data, x->data, x->count, slope);
-        key = "grad";
-    } else {
-        lrelu_gradient_f64(x->data, x->data, x->count, slope);
-        key = "grad";
-    }
+    const char *key = hr->route == API_FORWARD ? "y" : "grad";
+    kernel_job job = {hr->route == API_FORWARD ? 0 : req->has_grad_output ? 2 : 1, x->data,
+                      req->grad_output.data, x->count, slope, 0};
+    /* Large arrays are cut in parts of at least KERNEL_PART elements (a
+     * multiple of 8: whole cache lines), run on the workers too. */
+    size_t parts = x->count / KERNEL_PART;
+    if (hr->workers && parts > pool_threads(hr->workers) + 1)
+        parts = pool_threads(hr->workers) + 1;
+    if (!hr->workers || parts < 2)
+        parts = 1;
+    job.per_part = (x->count / parts + 7) & ~(size_t)7;
+    pool_run(parts > 1 ? hr->workers : NULL, parts, kernel_part, &job);
     size_t bad = lrelu_find_nonfinite_f64(x->data, x->count);
     if (bad < x->count) {
         lr_error err;
@@ -287,7 +475,7 @@ static void compute(const api_request *hr, request *req, double slope, api_respo
         return;
     }
     if (x->count >= API_STREAM_MIN && x->ndim > 0) {
-        api_stream *st = stream_new(x, req->is_object ? key : NULL);
+        api_stream *st = stream_new(x, req->is_object ? key : NULL, hr->workers);
         if (!st) {
             error_response(resp, LR_ERR_NO_MEMORY, NULL);
             return;

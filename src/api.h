@@ -63,6 +63,7 @@ typedef struct api_request {
                                 body, which api_handle frees as soon as the
                                 body is read (before the reply is written) */
     int draining;            /* shutting down: /readyz answers 503 */
+    struct pool *workers;    /* for large requests' parallel parts; may be NULL */
 } api_request;
 
 /* Answers a request that passed api_begin; frees req->body_owned.
@@ -70,8 +71,9 @@ typedef struct api_request {
 void api_handle(const api_request *req, api_response *resp);
 
 /* Copies the next bytes of a streamed body into buf (at most max > 0);
- * returns how many, 0 at the end of the body. Never fails: everything
- * that could go wrong was checked before the status was chosen. */
+ * returns how many, 0 at the end of the body. Everything that could fail
+ * was checked before the status was chosen; -1 (then close the
+ * connection) would mean a broken invariant, never a client's doing. */
 ptrdiff_t api_stream_read(api_stream *st, char *buf, size_t max);
 
 /* Frees a stream, read to its end or not; NULL is ignored. */

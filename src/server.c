@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "pool.h"
 #include "mem.h"
 
 /* At most this many query parameters are handed to the API; any request
@@ -41,6 +42,7 @@ struct server {
     atomic_uint in_flight;
     pthread_mutex_t lock;
     pthread_cond_t idle;
+    pool *workers; /* large requests' parallel parts (--threads of them) */
 };
 
 /* One request's state, kept in MHD's per-request pointer. */
@@ -72,13 +74,16 @@ static void in_flight_end(server *s)
     }
 }
 
-/* MHD's content reader over an api_stream: never fails, never waits. */
+/* MHD's content reader over an api_stream. It may wait for a worker to
+ * finish a range, never for the client. */
 static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 {
     (void)pos;
     if (max == 0)
         return 0;
     ptrdiff_t n = api_stream_read(cls, buf, max);
+    if (n < 0)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
     return n > 0 ? (ssize_t)n : MHD_CONTENT_READER_END_OF_STREAM;
 }
 
@@ -277,6 +282,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         .body_len = ex->len,
         .body_owned = ex->body,
         .draining = atomic_load(&s->draining),
+        .workers = s->workers,
     };
     ex->body = NULL; /* api_handle frees it */
     api_response resp = {0};
@@ -331,6 +337,11 @@ server *server_start(const config *cfg, char *err, size_t errlen)
         goto fail_mutex;
     if (pthread_cond_init(&s->idle, NULL) != 0)
         goto fail_cond;
+    s->workers = pool_new(cfg->threads);
+    if (!s->workers) {
+        snprintf(err, errlen, "cannot start %u worker threads", cfg->threads);
+        goto fail_pool;
+    }
     s->daemon = MHD_start_daemon(
         flags, (uint16_t)cfg->port, NULL, NULL, on_request, s,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
@@ -349,6 +360,8 @@ server *server_start(const config *cfg, char *err, size_t errlen)
     return s;
 
 fail_daemon:
+    pool_free(s->workers);
+fail_pool:
     pthread_cond_destroy(&s->idle);
 fail_cond:
     pthread_mutex_destroy(&s->lock);
@@ -385,7 +398,8 @@ unsigned server_wait_idle(server *s, unsigned seconds)
 
 void server_stop(server *s)
 {
-    MHD_stop_daemon(s->daemon);
+    MHD_stop_daemon(s->daemon); /* frees the streams, which use the workers */
+    pool_free(s->workers);
     pthread_cond_destroy(&s->idle);
     pthread_mutex_destroy(&s->lock);
     free(s);

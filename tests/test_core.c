@@ -13,6 +13,7 @@
 #include "../src/errors.h"
 #include "../src/lrelu.h"
 #include "../src/numfmt.h"
+#include "../src/pool.h"
 #include "../src/request.h"
 #include "../src/tensor.h"
 #include "../src/utf8.h"
@@ -640,7 +641,7 @@ void test_kernel_variants(void)
  * values that differ only in sign. */
 void test_tensor_write_repeats(void)
 {
-    static const double pool[] = {1.0, 0.01, -0.0, 0.0, -1.2345678901234567e-300,
+    static const double values[] = {1.0, 0.01, -0.0, 0.0, -1.2345678901234567e-300,
                                   123456.789, 1e22, -2.5, 5e-324};
     enum { ROWS = 7, COLS = 300 };
     tensor t;
@@ -651,7 +652,7 @@ void test_tensor_write_repeats(void)
         state = state * 6364136223846793005u + 1442695040888963407u;
         /* long runs, then two alternating values, then anything */
         size_t pick = i < 200 ? 4 : i < 900 ? (state >> 60) % 2 : (state >> 59) % 9;
-        t.data[i] = pool[pick];
+        t.data[i] = values[pick];
     }
     t.count = ROWS * COLS;
     t.ndim = 2;
@@ -709,7 +710,7 @@ static void write_range_in_pieces(const tensor *t, size_t begin, size_t end, siz
  * join into exactly tensor_write_json's text, for all kinds of shapes. */
 void test_tensor_write_pieces(void)
 {
-    static const double pool[] = {1.0, 0.01, -0.0, -1.2345678901234567e-300, 123456.789,
+    static const double values[] = {1.0, 0.01, -0.0, -1.2345678901234567e-300, 123456.789,
                                   1e22, -2.5, 5e-324, 0.1};
     static const size_t shapes[][5] = { /* ndim, then the shape */
         {1, 1}, {1, 5}, {1, 1000}, {2, 3, 4}, {3, 2, 1, 3}, {4, 1, 1, 1, 1}, {2, 7, 300},
@@ -727,7 +728,7 @@ void test_tensor_write_pieces(void)
         ASSERT_EQ(tensor_reserve(&t, count), 0);
         for (size_t i = 0; i < count; i++) {
             state = state * 6364136223846793005u + 1442695040888963407u;
-            t.data[i] = pool[(state >> 33) % (sizeof pool / sizeof pool[0])];
+            t.data[i] = values[(state >> 33) % (sizeof values / sizeof values[0])];
         }
         t.count = count;
         size_t bound = tensor_json_bound(&t);
@@ -809,10 +810,15 @@ void test_api_stream(void)
     static const size_t shapes[][3] = {{API_STREAM_MIN, 1, 1}, {120, 50, 1}, {10, 41, 13}};
     static const int ndims[] = {1, 2, 3};
     static const size_t reads[] = {1, 7, 300, 65536, 259, 260, 4096, 2};
-    for (int si = 0; si < 3; si++) {
-        for (int object = 0; object < 2; object++) {
+    pool *workers = pool_new(2);
+    ASSERT(workers != NULL);
+    for (int run = 0; run < 6; run++) {
+        int si = run % 3, object = run / 3;
+        /* alone, then on workers; the slot ring turns many times */
+        for (int use = 0; use < 2; use++) {
             char *want, *body = test_big_body(shapes[si], ndims[si], object, &want);
-            api_request req = {.route = API_FORWARD, .body = body, .body_len = strlen(body)};
+            api_request req = {.route = API_FORWARD, .body = body, .body_len = strlen(body),
+                               .workers = use ? workers : NULL};
             api_response resp;
             api_handle(&req, &resp);
             ASSERT_EQ(resp.status, 200);
@@ -849,9 +855,67 @@ void test_api_stream(void)
             free(body);
         }
     }
+    /* Freed half read, with ranges still queued or being formatted. */
+    size_t many[] = {200000};
+    char *want, *body = test_big_body(many, 1, 1, &want);
+    for (int k = 0; k < 3; k++) {
+        api_request req = {.route = API_FORWARD, .body = body, .body_len = strlen(body),
+                           .workers = workers};
+        api_response resp;
+        api_handle(&req, &resp);
+        ASSERT(resp.stream != NULL);
+        char buf[1000];
+        for (int r = 0; r < k * 300 && resp.stream; r++)
+            ASSERT(api_stream_read(resp.stream, buf, sizeof buf) > 0);
+        api_stream_free(resp.stream);
+    }
+    free(want);
+    free(body);
+
+    /* Arrays large enough for the kernel to run in parts on the workers:
+     * forward against its definition; gradient and backward against the
+     * same request run alone. */
+    size_t large[] = {3 * 256 * 1024 + 5};
+    body = test_big_body(large, 1, 1, &want);
+    const char *array = strchr(body, '[');
+    size_t array_len = strlen(array) - 1; /* without the object's '}' */
+    char *backward = malloc(2 * array_len + 64);
+    ASSERT(backward != NULL);
+    sprintf(backward, "{\"x\": %.*s, \"grad_output\": %.*s}", (int)array_len, array,
+            (int)array_len, array);
+    const struct {
+        api_route route;
+        const char *text;
+    } big[] = {{API_FORWARD, body}, {API_GRADIENT, body}, {API_GRADIENT, backward}};
+    for (int b = 0; b < 3; b++) {
+        char *text[2] = {NULL, NULL};
+        size_t len[2] = {0, 0};
+        for (int use = 0; use < 2; use++) {
+            api_request req = {.route = big[b].route, .body = big[b].text,
+                               .body_len = strlen(big[b].text), .workers = use ? workers : NULL};
+            api_response resp;
+            api_handle(&req, &resp);
+            ASSERT(resp.status == 200 && resp.stream != NULL);
+            text[use] = malloc(strlen(big[b].text) + 65536);
+            ptrdiff_t n;
+            while (resp.stream && text[use] &&
+                   (n = api_stream_read(resp.stream, text[use] + len[use], 65536)) > 0)
+                len[use] += (size_t)n;
+            api_stream_free(resp.stream);
+        }
+        ASSERT(text[0] && text[1] && len[0] == len[1] && memcmp(text[0], text[1], len[0]) == 0);
+        if (b == 0)
+            ASSERT(len[1] == strlen(want) && memcmp(text[1], want, len[1]) == 0);
+        free(text[0]);
+        free(text[1]);
+    }
+    free(backward);
+    free(want);
+    free(body);
+    pool_free(workers);
     /* one element fewer than API_STREAM_MIN: a plain body */
     size_t shape = API_STREAM_MIN - 1;
-    char *want, *body = test_big_body(&shape, 1, 0, &want);
+    body = test_big_body(&shape, 1, 0, &want);
     api_request req = {.route = API_FORWARD, .body = body, .body_len = strlen(body)};
     api_response resp;
     api_handle(&req, &resp);
@@ -860,4 +924,58 @@ void test_api_stream(void)
     free(resp.body);
     free(want);
     free(body);
+}
+
+typedef struct pool_probe {
+    int hits[1000];
+    pool_task tasks[100];
+    int ran[100];
+} pool_probe;
+
+static void probe_part(void *arg, size_t i)
+{
+    ((pool_probe *)arg)->hits[i]++;
+}
+
+static void probe_task(void *arg)
+{
+    (*(int *)arg)++;
+}
+
+/* pool_run calls every part once, whatever the part count; submitted
+ * tasks run once each by pool_free at the latest; a queued task taken
+ * back with pool_cancel never runs. */
+void test_pool(void)
+{
+    static pool_probe probe;
+    for (unsigned threads = 1; threads <= 3; threads++) {
+        pool *p = pool_new(threads);
+        ASSERT(p != NULL);
+        if (!p)
+            return;
+        ASSERT_EQ(pool_threads(p), threads);
+        static const size_t counts[] = {0, 1, 2, 3, 7, 1000};
+        for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++) {
+            memset(probe.hits, 0, sizeof probe.hits);
+            pool_run(p, counts[c], probe_part, &probe);
+            for (size_t i = 0; i < 1000; i++)
+                ASSERT_EQ(probe.hits[i], i < counts[c] ? 1 : 0);
+        }
+        memset(probe.ran, 0, sizeof probe.ran);
+        int cancelled = 0;
+        for (int i = 0; i < 100; i++) {
+            probe.tasks[i] = (pool_task){.fn = probe_task, .arg = &probe.ran[i]};
+            pool_submit(p, &probe.tasks[i]);
+        }
+        for (int i = 99; i >= 90; i--)
+            cancelled += pool_cancel(p, &probe.tasks[i]) ? 1 : 0;
+        pool_free(p); /* runs what is still queued */
+        int ran = 0;
+        for (int i = 0; i < 100; i++) {
+            ASSERT(probe.ran[i] <= 1);
+            ran += probe.ran[i];
+        }
+        ASSERT_EQ(ran + cancelled, 100);
+    }
+    pool_run(NULL, 5, probe_part, &probe); /* no pool: all on the caller */
 }

@@ -23,6 +23,7 @@
     X(tensor_write_repeats)                                                    \
     X(tensor_write_pieces)                                                     \
     X(api_stream)                                                              \
+    X(pool)                                                                    \
     X(request_decode)                                                          \
     X(request_shapes)                                                          \
     X(request_deep)                                                            \

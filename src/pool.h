@@ -1,0 +1,42 @@
+/* A fixed pool of worker threads for the parts of one large request that
+ * can run side by side (formatting a reply, the kernel over a big array).
+ * Tasks are intrusive: the caller owns their memory, so submitting never
+ * allocates and never fails. Knows nothing of HTTP. */
+#ifndef LEAKYRELU_POOL_H
+#define LEAKYRELU_POOL_H
+
+#include <stddef.h>
+
+typedef struct pool pool;
+
+typedef struct pool_task {
+    void (*fn)(void *arg);
+    void *arg;
+    struct pool_task *next; /* the queue's link; the pool's business */
+} pool_task;
+
+/* Starts `threads` workers (>= 1). Returns NULL when a thread or the
+ * memory cannot be had (nothing is left running). */
+pool *pool_new(unsigned threads);
+
+/* Runs the tasks still queued, then stops and joins the workers. NULL is
+ * ignored. The tasks must not submit more. */
+void pool_free(pool *p);
+
+/* The number of workers. */
+unsigned pool_threads(const pool *p);
+
+/* Queues t (fn and arg set) to run once on some worker, in FIFO order. t
+ * must stay valid until fn has returned. Thread-safe. */
+void pool_submit(pool *p, pool_task *t);
+
+/* Takes t back if no worker has started it yet: returns 1 (t will not
+ * run), else 0 (it is running or has run). Thread-safe. */
+int pool_cancel(pool *p, pool_task *t);
+
+/* Calls fn(arg, i) for every i in [0, parts), on the workers and the
+ * calling thread together, and returns when all calls have returned.
+ * With p NULL, or parts 1, everything runs on the caller. */
+void pool_run(pool *p, size_t parts, void (*fn)(void *arg, size_t i), void *arg);
+
+#endif

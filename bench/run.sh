@@ -22,10 +22,10 @@ echo "leakyrelu benchmark, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs: $(grep -m
 sizes=(4 1000 1000000)
 for n in "${sizes[@]}"; do "$build/bench_codec" --gen "$n" "$tmp/body$n.json"; done
 
-# start NAME CMD...: starts a server on a free port, sets $port and $pid.
+# start NAME THREADS CMD...: starts a server on a free port, sets $port and $pid.
 start() {
-    local name=$1; shift
-    exec {fd}< <(exec "$@" --port 0 --threads 2 2>/dev/null)
+    local name=$1 threads=$2; shift 2
+    exec {fd}< <(exec "$@" --port 0 --threads "$threads" 2>/dev/null)
     pid=$!
     pids+=("$pid")
     local line
@@ -39,9 +39,9 @@ kb() { awk -v k="$2" '$1 == k":" {print $2}' "/proc/$1/status"; }
 declare -A rps mbps peak pidof portof base
 for server in ours jansson ok; do
     case $server in
-        ours) start ours "$build/leakyrelu-server" ;;
-        jansson) start jansson "$build/bench_jansson_server" ;;
-        ok) start ok "$build/bench_ok_server" ;;
+        ours) start ours 2 "$build/leakyrelu-server" ;;
+        jansson) start jansson 2 "$build/bench_jansson_server" ;;
+        ok) start ok 2 "$build/bench_ok_server" ;;
     esac
     pidof[$server]=$pid
     portof[$server]=$port
@@ -99,3 +99,54 @@ echo
 bytes=$(stat -c %s "$tmp/body1000000.json")
 echo "peak extra RSS over a 1M-element run (body $(awk -v b="$bytes" 'BEGIN {printf "%.1f MB", b / 1e6}')):"
 for server in ours jansson ok; do printf "  %-10s %s\n" "$server" "${peak[$server]}"; done
+
+# One large request at a time on our server, with 2 threads and with 1:
+# wall time per request and the server's CPU time over that wall time.
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
+declare -A wall ratio
+for threads in 2 1; do
+    start "ours$threads" "$threads" "$build/leakyrelu-server"
+    best=""
+    for round in 1 2 3; do
+        c0=$(ticks "$pid"); t0=$(date +%s.%N)
+        for i in 1 2 3 4 5; do
+            curl -sf -o /dev/null -H 'Content-Type: application/json' \
+                 --data-binary @"$tmp/body1000000.json" "http://127.0.0.1:$port/forward?slope=0.01"
+        done
+        t1=$(date +%s.%N); c1=$(ticks "$pid")
+        w=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.4f", (b - a) / 5}')
+        if [ -z "$best" ] || awk -v a="$w" -v b="$best" 'BEGIN {exit !(a < b)}'; then
+            best=$w
+            ratio[$threads]=$(awk -v c=$((c1 - c0)) -v h="$hz" -v a="$t0" -v b="$t1" \
+                              'BEGIN {printf "%.2f", c / h / (b - a)}')
+        fi
+    done
+    wall[$threads]=$best
+    kill "$pid"
+done
+echo
+echo "one 1M-element /forward at a time (curl; best of 3 rounds of 5):"
+for threads in 2 1; do
+    printf "  --threads %s   %.3f s per request, server CPU/wall %s\n" "$threads" \
+        "${wall[$threads]}" "${ratio[$threads]}"
+done
+awk -v a="${wall[1]}" -v b="${wall[2]}" 'BEGIN {printf "  2 threads vs 1: %.2fx faster\n", a / b}'
+
+# Ten million elements (about 200 MB of text), --max-body raised: peak
+# extra memory of one request.
+"$build/bench_codec" --gen 10000000 "$tmp/body10m.json"
+start ours10m 2 "$build/leakyrelu-server" --max-body 1G
+base10m=$(kb "$pid" VmRSS)
+echo 5 > "/proc/$pid/clear_refs" 2>/dev/null || true
+t0=$(date +%s.%N)
+curl -sf -o /dev/null -H 'Content-Type: application/json' \
+     --data-binary @"$tmp/body10m.json" "http://127.0.0.1:$port/forward?slope=0.01"
+t1=$(date +%s.%N)
+hwm=$(kb "$pid" VmHWM)
+bytes=$(stat -c %s "$tmp/body10m.json")
+kill "$pid"
+awk -v h="$hwm" -v b="$base10m" -v s="$bytes" -v a="$t0" -v e="$t1" 'BEGIN {
+    printf "10M elements (body %.0f MB): peak extra RSS %.1f MB (%.2fx the body), %.2f s\n",
+           s / 1e6, (h - b) / 1024, (h - b) * 1024 / s, e - a }'
+rm -f "$tmp/body10m.json"

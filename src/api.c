@@ -512,9 +512,9 @@ static void handle_compute(const api_request *hr, api_response *resp)
     request req;
     lr_error err, qerr;
     request_init(&req);
-    lr_err rc = request_parse(hr->body, hr->body_len,
-                              hr->route == API_FORWARD ? REQUEST_FORWARD : REQUEST_GRADIENT,
-                              &req, &err);
+    lr_err rc = request_parse_on(hr->body, hr->body_len,
+                                 hr->route == API_FORWARD ? REQUEST_FORWARD : REQUEST_GRADIENT,
+                                 hr->workers, &req, &err);
     /* The text is no longer needed: a large body's memory is returned
      * before the reply's is taken. */
     free(hr->body_owned);

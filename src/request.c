@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "numparse.h"
+#include "pool.h"
 #include "utf8.h"
 
 /* Nesting allowed in members we skip; deeper documents are refused as
@@ -22,6 +23,7 @@ typedef struct parser {
     const char *start, *p, *end;
     lr_error *err;
     int has_semantic; /* a 422 is recorded in err; keep scanning for 400s */
+    pool *workers;    /* for long runs of numbers; may be NULL */
 } parser;
 
 static int is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
@@ -400,6 +402,115 @@ static void element_path(char *buf, size_t len, const char *name, const size_t *
         n += snprintf(buf + n, len - (size_t)n, "[%zu]", idx[i]);
 }
 
+/* Runs of numbers at least this long are read in parts on the workers. */
+#define PARALLEL_RUN_BYTES (1024 * 1024)
+#define RUN_PARTS_MAX 65
+
+typedef struct run_part {
+    const char *begin, *end; /* numbers separated by commas, nothing else */
+    size_t count;            /* commas + 1 */
+    size_t offset;           /* where its numbers go in out */
+    int ok;
+} run_part;
+
+typedef struct run_job {
+    run_part part[RUN_PARTS_MAX];
+    double *out;
+} run_job;
+
+static void count_part(void *arg, size_t i)
+{
+    run_part *r = &((run_job *)arg)->part[i];
+    size_t commas = 0;
+    for (const char *c = r->begin; c < r->end; c++)
+        commas += *c == ',';
+    r->count = commas + 1;
+}
+
+static void parse_part(void *arg, size_t i)
+{
+    run_job *job = arg;
+    run_part *r = &job->part[i];
+    const char *p = r->begin, *stop;
+    while (p < r->end && is_ws(*p))
+        p++;
+    size_t n = 0;
+    r->ok = p < r->end && (*p == '-' || (*p >= '0' && *p <= '9')) &&
+            numparse_f64_run(p, r->end, job->out + r->offset, r->count, &n, &stop) ==
+                NUMPARSE_OK &&
+            n == r->count;
+    if (r->ok) {
+        while (stop < r->end && is_ws(*stop))
+            stop++;
+        r->ok = stop == r->end;
+    }
+}
+
+/* The run of numbers at ps->p (a number's start) up to the next ']', read
+ * in parts on the workers and the calling thread when it is long: the
+ * text is cut at commas, each part's commas counted (giving where its
+ * numbers go), then each part read by numparse_f64_run, so the values are
+ * exactly the sequential reader's. At most `room` numbers are taken.
+ * Returns the count read, with ps->p at the ']'; or 0 when the run is
+ * short, or anything in it is not plainly "number, number, ...", or it
+ * holds more than `room`: then the caller reads it the usual way, which
+ * finds and reports whatever is wrong. */
+static size_t parse_run_parallel(parser *ps, tensor *t, size_t room)
+{
+    if (!ps->workers || ps->end - ps->p < PARALLEL_RUN_BYTES)
+        return 0;
+    const char *close = memchr(ps->p, ']', (size_t)(ps->end - ps->p));
+    if (!close || close - ps->p < PARALLEL_RUN_BYTES)
+        return 0;
+    static run_job zero_job;
+    run_job *job = malloc(sizeof *job);
+    if (!job)
+        return 0;
+    *job = zero_job;
+    size_t parts = pool_threads(ps->workers) + 1, len = (size_t)(close - ps->p), used = 0;
+    if (parts > RUN_PARTS_MAX)
+        parts = RUN_PARTS_MAX;
+    const char *from = ps->p;
+    for (size_t k = 1; k <= parts; k++) {
+        const char *cut = close;
+        if (k < parts) { /* the first comma at or after the k-th share */
+            const char *target = ps->p + len / parts * k;
+            if (target < from)
+                target = from;
+            cut = memchr(target, ',', (size_t)(close - target));
+            if (!cut)
+                cut = close;
+        }
+        job->part[used].begin = from;
+        job->part[used].end = cut;
+        used++;
+        if (cut == close)
+            break;
+        from = cut + 1;
+    }
+    pool_run(ps->workers, used, count_part, job);
+    size_t total = 0;
+    for (size_t k = 0; k < used; k++) {
+        job->part[k].offset = total;
+        total += job->part[k].count;
+    }
+    size_t n = 0;
+    if (total <= room && tensor_reserve(t, t->count + total) == 0) {
+        job->out = t->data + t->count;
+        pool_run(ps->workers, used, parse_part, job);
+        n = total;
+        for (size_t k = 0; k < used; k++)
+            if (!job->part[k].ok)
+                n = 0;
+    }
+    free(job);
+    if (n) {
+        t->count += n;
+        ps->p = close;
+    }
+    return n;
+}
+
 /* Reads a number or a rectangular nested array of numbers into t. On a
  * request error the value is recorded, then re-scanned for syntax only.
  * Arrays are tracked with an explicit stack, not recursion: count[l] is the
@@ -485,6 +596,12 @@ static int parse_tensor(parser *ps, tensor *t, const char *name, int depth)
             {
                 size_t room, n;
                 const char *stop;
+                size_t limit = known[level - 1] ? shape[level - 1] - count[level] : SIZE_MAX;
+                if ((n = parse_run_parallel(ps, t, limit)) > 0) {
+                    count[level] += n;
+                    state = AFTER;
+                    break;
+                }
                 if (t->count == t->cap && tensor_reserve(t, t->count + 1) != 0)
                     return fail(ps, LR_ERR_NO_MEMORY, NULL, "out of memory reading %s", name);
                 room = t->cap - t->count;
@@ -669,7 +786,13 @@ void request_free(request *req)
 lr_err request_parse(const char *body, size_t len, request_kind kind,
                      request *req, lr_error *err)
 {
-    parser ps = {body, body, body + len, err, 0};
+    return request_parse_on(body, len, kind, NULL, req, err);
+}
+
+lr_err request_parse_on(const char *body, size_t len, request_kind kind, pool *workers,
+                        request *req, lr_error *err)
+{
+    parser ps = {body, body, body + len, err, 0, workers};
     int rc;
     lr_error_clear(err);
     skip_ws(&ps);

@@ -41,4 +41,13 @@ void request_free(request *req);
 lr_err request_parse(const char *body, size_t len, request_kind kind,
                      request *req, lr_error *err);
 
+struct pool;
+
+/* request_parse, reading long runs of numbers (a megabyte or more of an
+ * innermost array) in parts on `workers` and the calling thread; the
+ * result, errors included, is exactly request_parse's. workers may be
+ * NULL. */
+lr_err request_parse_on(const char *body, size_t len, request_kind kind, struct pool *workers,
+                        request *req, lr_error *err);
+
 #endif

@@ -979,3 +979,91 @@ void test_pool(void)
     }
     pool_run(NULL, 5, probe_part, &probe); /* no pool: all on the caller */
 }
+
+/* Long runs of numbers read in parts on workers give exactly what the
+ * sequential reader gives: the same values, and for broken bodies the
+ * same error (code, offset, path, message), wherever the flaw sits. */
+void test_request_parallel_runs(void)
+{
+    enum { N = 70000 }; /* about 1.4 MB of text per run */
+    pool *workers = pool_new(3);
+    ASSERT(workers != NULL);
+    char *body = malloc((size_t)N * 2 * 32 + 256);
+    ASSERT(body != NULL);
+    static const char *const flaws[] = {
+        NULL, "1,,2", "\"a]\"", "[3]", "1e999", "01", "-", "1 2", "true", "1.5e+3\n", NULL,
+    };
+    for (int f = 0; f < (int)(sizeof flaws / sizeof flaws[0]); f++) {
+        for (int rows = 1; rows <= 2; rows++) {
+            uint64_t state = 7;
+            char *p = body;
+            p += sprintf(p, "{\"x\": %s", rows == 2 ? "[" : "");
+            for (int r = 0; r < rows; r++) {
+                *p++ = r ? ',' : '[';
+                if (r)
+                    p += sprintf(p, " [");
+                int extra = f == 10 && r == 1; /* the second row longer: ragged */
+                for (int i = 0; i < N + extra; i++) {
+                    state = state * 6364136223846793005u + 1442695040888963407u;
+                    const char *sep = i == 0 ? "" : (i % 1000 == 999 ? ",\n\t" : ", ");
+                    if (flaws[f] && i == (f * 7919) % N && r == rows - 1)
+                        p += sprintf(p, "%s%s", sep, flaws[f]);
+                    else
+                        p += sprintf(p, "%s%.17g", sep,
+                                     ((double)(state >> 11) / 9007199254740992.0 - 0.5) * 1e6);
+                }
+                *p++ = ']';
+            }
+            p += sprintf(p, "%s}", rows == 2 ? "]" : "");
+            size_t len = (size_t)(p - body);
+            request a, b;
+            lr_error ea, eb;
+            request_init(&a);
+            request_init(&b);
+            lr_err ra = request_parse(body, len, REQUEST_FORWARD, &a, &ea);
+            lr_err rb = request_parse_on(body, len, REQUEST_FORWARD, workers, &b, &eb);
+            if (ra != rb || ea.offset != eb.offset || strcmp(ea.path, eb.path) != 0 ||
+                strcmp(ea.detail, eb.detail) != 0)
+                tap_fail(__FILE__, __LINE__, "flaw %d, %d rows: alone %d \"%s\", on workers %d \"%s\"",
+                         f, rows, ra, ea.detail, rb, eb.detail);
+            int valid = f == 0 || f == 9 || (f == 10 && rows == 1); /* 9: a fine number */
+            ASSERT_EQ(ra == LR_ERR_OK, valid);
+            if (ra == LR_ERR_OK) {
+                ASSERT(a.x.count == b.x.count && a.x.ndim == b.x.ndim);
+                ASSERT(a.x.count == (size_t)N * (size_t)rows);
+                ASSERT(memcmp(a.x.data, b.x.data, a.x.count * sizeof(double)) == 0);
+                ASSERT(memcmp(a.x.shape, b.x.shape, sizeof a.x.shape) == 0);
+            }
+            request_free(&a);
+            request_free(&b);
+        }
+    }
+    /* A flaw that follows a whole number ("7 x") as the last element of a
+     * part: numbers of one width put the parts' cuts (the first comma
+     * after each quarter of the bytes, with 3 workers) at known places. */
+    for (int cut = 1; cut <= 3; cut++) {
+        for (int d = -2; d <= 2; d++) {
+            char *p = body;
+            p += sprintf(p, "[");
+            for (int i = 0; i < N; i++)
+                p += sprintf(p, "%s%s", i ? ", " : "",
+                             i == cut * N / 4 + d ? "7.0000000000000000 x" : "1.2345678901234567");
+            p += sprintf(p, "]");
+            request a, b;
+            lr_error ea, eb;
+            request_init(&a);
+            request_init(&b);
+            lr_err ra = request_parse(body, (size_t)(p - body), REQUEST_FORWARD, &a, &ea);
+            lr_err rb = request_parse_on(body, (size_t)(p - body), REQUEST_FORWARD, workers, &b,
+                                         &eb);
+            ASSERT(ra != LR_ERR_OK);
+            if (ra != rb || ea.offset != eb.offset)
+                tap_fail(__FILE__, __LINE__, "cut %d%+d: alone %d at %zu, on workers %d at %zu",
+                         cut, d, ra, ea.offset, rb, eb.offset);
+            request_free(&a);
+            request_free(&b);
+        }
+    }
+    free(body);
+    pool_free(workers);
+}

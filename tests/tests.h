@@ -27,6 +27,7 @@
     X(request_decode)                                                          \
     X(request_shapes)                                                          \
     X(request_deep)                                                            \
+    X(request_parallel_runs)                                                   \
     X(api_compute)                                                             \
     X(api_routes)                                                              \
     X(api_torch_cases)                                                         \

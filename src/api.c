@@ -283,9 +283,18 @@ static void slot_assign(api_stream *st, stream_slot *sl)
     pool_submit(st->workers, &sl->task);
 }
 
+/* The most slots a stream keeps: its memory, whatever --threads says. */
+#define STREAM_SLOTS_MAX 8
+
 static api_stream *stream_new(tensor *x, const char *key, pool *workers)
 {
+    /* One slot per worker plus two, no more than the ranges there are. */
+    size_t per_slot = slot_elements(x), ranges = (x->count + per_slot - 1) / per_slot;
     unsigned nslots = workers ? pool_threads(workers) + 2 : 0;
+    if (nslots > STREAM_SLOTS_MAX)
+        nslots = STREAM_SLOTS_MAX;
+    if (nslots > ranges)
+        nslots = (unsigned)ranges;
     api_stream *st = calloc(1, sizeof *st + nslots * sizeof(stream_slot));
     if (!st)
         return NULL;
@@ -313,7 +322,7 @@ static api_stream *stream_new(tensor *x, const char *key, pool *workers)
     tensor_cursor_init(&st->cur, &st->x, 0, st->x.count);
     st->workers = workers;
     if (workers) {
-        st->per_slot = slot_elements(&st->x);
+        st->per_slot = per_slot;
         pthread_mutex_lock(&st->lock); /* the first workers start at once */
         for (unsigned i = 0; i < nslots; i++)
             slot_assign(st, &st->slots[i]);
@@ -461,7 +470,7 @@ static void compute(const api_request *hr, request *req, double slope, api_respo
         parts = pool_threads(hr->workers) + 1;
     if (!hr->workers || parts < 2)
         parts = 1;
-    job.per_part = (x->count / parts + 7) & ~(size_t)7;
+    job.per_part = ((x->count + parts - 1) / parts + 7) & ~(size_t)7; /* covers count */
     pool_run(parts > 1 ? hr->workers : NULL, parts, kernel_part, &job);
     size_t bad = lrelu_find_nonfinite_f64(x->data, x->count);
     if (bad < x->count) {

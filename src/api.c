@@ -202,10 +202,12 @@ static lr_err query_slope(const api_request *req, int *has, double *slope, lr_er
  *
  * With workers, the elements are cut into ranges whose text is certain to
  * fit in SLOT_BYTES, and a ring of slots (one per worker, plus two) is
- * formatted ahead on the pool; reads copy out of the slots in order and
- * hand each emptied slot the next range. Memory stays at the ring's size
- * however slowly the client reads, and every slot buffer is allocated
- * before the status is chosen, so nothing can fail mid-reply. */
+ * formatted ahead on the pool; reads copy out of the slots in order, hand
+ * each emptied slot the next range, and format a slot themselves when no
+ * worker has started it yet (so the connection's thread works too).
+ * Memory stays at the ring's size however slowly the client reads, and
+ * every slot buffer is allocated before the status is chosen, so nothing
+ * can fail mid-reply. */
 #define STREAM_FILL_MIN (TENSOR_PIECE_MIN + 16)
 #define STREAM_STAGE 4096
 #define SLOT_BYTES (256 * 1024)
@@ -367,6 +369,12 @@ static ptrdiff_t read_slots(api_stream *st, char *buf, size_t max)
 {
     pthread_mutex_lock(&st->lock);
     stream_slot *sl = &st->slots[st->reading];
+    if (!sl->done && sl->begin < sl->end && pool_cancel(st->workers, &sl->task)) {
+        /* No worker has started it: format it here rather than wait. */
+        pthread_mutex_unlock(&st->lock);
+        slot_format(sl);
+        pthread_mutex_lock(&st->lock);
+    }
     while (!sl->done && sl->begin < sl->end && !st->failed)
         pthread_cond_wait(&st->ready, &st->lock);
     if (st->failed) {

@@ -42,7 +42,7 @@ struct server {
     atomic_uint in_flight;
     pthread_mutex_t lock;
     pthread_cond_t idle;
-    pool *workers; /* large requests' parallel parts (--threads of them) */
+    pool *workers; /* large requests' parallel parts: --threads - 1, or NULL */
 };
 
 /* One request's state, kept in MHD's per-request pointer. */
@@ -337,19 +337,23 @@ server *server_start(const config *cfg, char *err, size_t errlen)
         goto fail_mutex;
     if (pthread_cond_init(&s->idle, NULL) != 0)
         goto fail_cond;
-    s->workers = pool_new(cfg->threads);
-    if (!s->workers) {
-        snprintf(err, errlen, "cannot start %u worker threads", cfg->threads);
+    /* The connection's own thread is one of the --threads that work on a
+     * large request; with --threads 1 it works alone. */
+    s->workers = cfg->threads > 1 ? pool_new(cfg->threads - 1) : NULL;
+    if (cfg->threads > 1 && !s->workers) {
+        snprintf(err, errlen, "cannot start %u worker threads", cfg->threads - 1);
         goto fail_pool;
     }
+    /* With one thread, no pool option at all: MHD warns about a pool of
+     * one (or zero) threads, and its single polling thread is the same. */
     s->daemon = MHD_start_daemon(
         flags, (uint16_t)cfg->port, NULL, NULL, on_request, s,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->timeout_s,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-        MHD_OPTION_END);
+        cfg->threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
+        (unsigned)cfg->threads, MHD_OPTION_END);
     if (!s->daemon) {
         snprintf(err, errlen, "cannot listen on %s port %u (in use, or not permitted?)",
                  cfg->bind, cfg->port);

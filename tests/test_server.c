@@ -527,6 +527,21 @@ void test_http_stream(void)
         free(body);
     }
     curl_easy_cleanup(h);
+    /* --threads 1: no workers, the connection's thread formats alone. */
+    static const char *const one[] = {"--threads", "1", NULL};
+    srv s;
+    if (srv_start(&s, one) != 0)
+        return;
+    char *want, *body = test_big_body(shape, 2, 1, &want);
+    reply r;
+    http(NULL, s.port, "POST", "/forward", body, "application/json", &r);
+    ASSERT_EQ(r.status, 200);
+    ASSERT_STR_EQ(r.transfer_encoding, "chunked");
+    ASSERT(r.body && strcmp(r.body, want) == 0);
+    reply_free(&r);
+    free(want);
+    free(body);
+    ASSERT_EQ(srv_stop(&s), 0);
 }
 
 /* The server's resident memory in kB, from /proc. */

@@ -17,8 +17,8 @@
 #include <unistd.h>
 
 #include "api.h"
-#include "pool.h"
 #include "mem.h"
+#include "pool.h"
 
 /* At most this many query parameters are handed to the API; any request
  * with more than one is already invalid (only "slope" exists). */
@@ -89,8 +89,8 @@ static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 
 static void stream_free(void *cls) { api_stream_free(cls); }
 
-/* The block size asked of MHD for streamed replies: each read formats at
- * most this much, so a connection holds at most this much reply text. */
+/* The block size asked of MHD for streamed replies: each read fills at
+ * most this much of MHD's buffer for the connection. */
 #define STREAM_BLOCK (64 * 1024)
 
 static enum MHD_Result send_response(server *s, struct MHD_Connection *c, api_response *resp)

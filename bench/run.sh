@@ -101,32 +101,25 @@ echo "peak extra RSS over a 1M-element run (body $(awk -v b="$bytes" 'BEGIN {pri
 for server in ours jansson ok; do printf "  %-10s %s\n" "$server" "${peak[$server]}"; done
 
 # One large request at a time on our server, with 2 threads and with 1:
-# wall time per request and the server's CPU time over that wall time.
+# wrk with one connection for secs_large seconds; wall time per request,
+# and the server's CPU time over that wall time.
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 declare -A wall ratio
 for threads in 2 1; do
     start "ours$threads" "$threads" "$build/leakyrelu-server"
-    best=""
-    for round in 1 2 3; do
-        c0=$(ticks "$pid"); t0=$(date +%s.%N)
-        for i in 1 2 3 4 5; do
-            curl -sf -o /dev/null -H 'Content-Type: application/json' \
-                 --data-binary @"$tmp/body1000000.json" "http://127.0.0.1:$port/forward?slope=0.01"
-        done
-        t1=$(date +%s.%N); c1=$(ticks "$pid")
-        w=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.4f", (b - a) / 5}')
-        if [ -z "$best" ] || awk -v a="$w" -v b="$best" 'BEGIN {exit !(a < b)}'; then
-            best=$w
-            ratio[$threads]=$(awk -v c=$((c1 - c0)) -v h="$hz" -v a="$t0" -v b="$t1" \
-                              'BEGIN {printf "%.2f", c / h / (b - a)}')
-        fi
-    done
-    wall[$threads]=$best
+    c0=$(ticks "$pid"); t0=$(date +%s.%N)
+    out=$(BODY="$tmp/body1000000.json" wrk -t1 -c1 -d"${secs_large}s" --timeout 60s \
+          -s bench/post.lua "http://127.0.0.1:$port/forward?slope=0.01" 2>&1)
+    t1=$(date +%s.%N); c1=$(ticks "$pid")
+    r=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+    wall[$threads]=$(awk -v r="$r" 'BEGIN {printf "%.4f", 1 / r}')
+    ratio[$threads]=$(awk -v c=$((c1 - c0)) -v h="$hz" -v a="$t0" -v b="$t1" \
+                      'BEGIN {printf "%.2f", c / h / (b - a)}')
     kill "$pid"
 done
 echo
-echo "one 1M-element /forward at a time (curl; best of 3 rounds of 5):"
+echo "one 1M-element /forward at a time (wrk, one connection):"
 for threads in 2 1; do
     printf "  --threads %s   %.3f s per request, server CPU/wall %s\n" "$threads" \
         "${wall[$threads]}" "${ratio[$threads]}"

@@ -19,12 +19,28 @@
 /* Bytes of a member name kept for error messages. */
 #define NAME_MAX_BYTES 64
 
+struct checkpoint;
+
 typedef struct parser {
     const char *start, *p, *end;
     lr_error *err;
     int has_semantic; /* a 422 is recorded in err; keep scanning for 400s */
     pool *workers;    /* for long runs of numbers; may be NULL */
+    size_t base;      /* the body offset of start: the text before is gone */
+    int partial;      /* more text may follow end */
+    int starved;      /* stopped at end for want of text, which is no error */
+    struct checkpoint *ckpt; /* where resume points are saved; may be NULL */
+    struct object_state *obj; /* the request object being read, if any */
+    request *req;
 } parser;
+
+/* Out of text before the value could be decided, while more may come:
+ * no error; the reader resumes from its last checkpoint. Returns -1. */
+static int starve(parser *ps)
+{
+    ps->starved = 1;
+    return -1;
+}
 
 static int is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
@@ -48,7 +64,7 @@ static int fail(parser *ps, lr_err code, const char *where, const char *fmt, ...
     lr_error_clear(ps->err);
     ps->err->code = code;
     if (where)
-        ps->err->offset = (size_t)(where - ps->start);
+        ps->err->offset = (size_t)(where - ps->start) + ps->base;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(ps->err->detail, sizeof ps->err->detail, fmt, ap);
@@ -78,6 +94,8 @@ static void record(parser *ps, lr_err code, const char *path, const char *fmt, .
 static int unexpected(parser *ps, const char *what, int value)
 {
     const char *p = ps->p;
+    if (p == ps->end && ps->partial)
+        return starve(ps);
     if (p == ps->end)
         return fail(ps, LR_ERR_JSON_SYNTAX, p, "unexpected end of input; expected %s", what);
     unsigned char c = (unsigned char)*p;
@@ -86,8 +104,11 @@ static int unexpected(parser *ps, const char *what, int value)
     if (value && (c == '.' || c == '+'))
         return fail(ps, LR_ERR_JSON_NUMBER, p,
                     "a JSON number starts with a digit or '-', not '%c'", c);
-    if (c >= 0x80 && utf8_seq_len((const unsigned char *)p, (const unsigned char *)ps->end) == 0)
+    if (c >= 0x80 && utf8_seq_len((const unsigned char *)p, (const unsigned char *)ps->end) == 0) {
+        if (ps->partial && ps->end - p < 4) /* maybe a character cut short */
+            return starve(ps);
         return fail(ps, LR_ERR_JSON_UTF8, p, "invalid UTF-8 byte 0x%02X", c);
+    }
     if (c < 0x20 || c >= 0x7F)
         return fail(ps, LR_ERR_JSON_SYNTAX, p, "unexpected byte 0x%02X; expected %s", c, what);
     return fail(ps, LR_ERR_JSON_SYNTAX, p, "unexpected '%c'; expected %s", c, what);
@@ -167,7 +188,8 @@ static int parse_string(parser *ps, char *out, size_t cap, size_t *len, int *tru
         out[0] = '\0';
     for (;;) {
         if (s == end)
-            return fail(ps, LR_ERR_JSON_SYNTAX, open, "unterminated string");
+            return ps->partial ? starve(ps)
+                               : fail(ps, LR_ERR_JSON_SYNTAX, open, "unterminated string");
         unsigned char c = (unsigned char)*s;
         if (c == '"') {
             s++;
@@ -181,7 +203,8 @@ static int parse_string(parser *ps, char *out, size_t cap, size_t *len, int *tru
             char b[4];
             size_t k = 1;
             if (s == end)
-                return fail(ps, LR_ERR_JSON_SYNTAX, open, "unterminated string");
+                return ps->partial ? starve(ps)
+                                   : fail(ps, LR_ERR_JSON_SYNTAX, open, "unterminated string");
             switch (*s++) {
             case '"': b[0] = '"'; break;
             case '\\': b[0] = '\\'; break;
@@ -193,6 +216,8 @@ static int parse_string(parser *ps, char *out, size_t cap, size_t *len, int *tru
             case 't': b[0] = '\t'; break;
             case 'u': {
                 unsigned cp, lo;
+                if (ps->partial && end - s < 10) /* \uXXXX and maybe \uXXXX */
+                    return starve(ps);
                 if (hex4(s, end, &cp) != 0)
                     return fail(ps, LR_ERR_JSON_SYNTAX, esc,
                                 "\\u must be followed by four hex digits");
@@ -219,6 +244,8 @@ static int parse_string(parser *ps, char *out, size_t cap, size_t *len, int *tru
             s++;
         } else {
             size_t k = utf8_seq_len((const unsigned char *)s, (const unsigned char *)end);
+            if (k == 0 && ps->partial && end - s < 4) /* maybe a character cut short */
+                return starve(ps);
             if (k == 0)
                 return fail(ps, LR_ERR_JSON_UTF8, s, "invalid UTF-8 byte 0x%02X in a string", c);
             emit(out, cap, &n, &cut, s, k);
@@ -236,6 +263,8 @@ static int parse_string(parser *ps, char *out, size_t cap, size_t *len, int *tru
 /* Reports the malformed number that starts at ps->p and goes wrong at stop. */
 static int number_syntax(parser *ps, const char *stop)
 {
+    if (stop == ps->end && ps->partial) /* "-", "1." or "1e" may go on */
+        return starve(ps);
     if (stop < ps->end && (*stop == 'I' || *stop == 'N'))
         return fail(ps, LR_ERR_JSON_NUMBER, stop[-1] == '-' ? stop - 1 : stop,
                     "NaN and Infinity are not valid JSON");
@@ -268,6 +297,8 @@ static int parse_number(parser *ps, double *v, int *range)
     numparse_status st = numparse_f64(ps->p, ps->end, v, &stop);
     if (st == NUMPARSE_SYNTAX)
         return number_syntax(ps, stop);
+    if (stop == ps->end && ps->partial) /* more digits may follow */
+        return starve(ps);
     *range = st == NUMPARSE_RANGE;
     ps->p = stop;
     return 0;
@@ -277,11 +308,13 @@ static int parse_literal(parser *ps)
 {
     static const char *const words[] = {"true", "false", "null"};
     for (int i = 0; i < 3; i++) {
-        size_t n = strlen(words[i]);
-        if ((size_t)(ps->end - ps->p) >= n && memcmp(ps->p, words[i], n) == 0) {
+        size_t n = strlen(words[i]), have = (size_t)(ps->end - ps->p);
+        if (have >= n && memcmp(ps->p, words[i], n) == 0) {
             ps->p += n;
             return 0;
         }
+        if (ps->partial && have < n && memcmp(ps->p, words[i], have) == 0)
+            return starve(ps);
     }
     return unexpected(ps, "a JSON value", 1);
 }
@@ -291,12 +324,16 @@ static int parse_literal(parser *ps)
  * levels), so any depth is checked to the end. Containers deeper than
  * DOC_DEPTH_MAX in the document (`depth` is the level of this value) are
  * a request error (too_deep, 422), recorded while validation goes on, so
- * that a later syntax error is still reported (400 before 422). */
-static int skip_value(parser *ps, int depth)
+ * that a later syntax error is still reported (400 before 422). It may
+ * also start inside `open_arrays` arrays already open, at a value or, with
+ * after_value, just after one. */
+static int skip_value_in(parser *ps, int depth, size_t open_arrays, int after_value)
 {
-    uint64_t inline_bits[4], *objects = inline_bits; /* bit set: an object */
-    size_t level = 0, cap = 256;
+    uint64_t inline_bits[4] = {0}, *objects = inline_bits; /* bit set: an object */
+    size_t level = open_arrays, cap = 256; /* open_arrays <= TENSOR_MAX_DIMS */
     int rc = -1;
+    if (after_value)
+        goto after;
     for (;;) {
         /* A value is expected at ps->p. */
         if (ps->p == ps->end) {
@@ -346,6 +383,7 @@ static int skip_value(parser *ps, int depth)
         } else if (parse_literal(ps) != 0) {
             goto done;
         }
+    after:
         /* After a value: close containers, or go on after a ','. */
         for (;;) {
             if (level == 0) {
@@ -376,6 +414,8 @@ done:
     return rc;
 }
 
+static int skip_value(parser *ps, int depth) { return skip_value_in(ps, depth, 0, 0); }
+
 /* "a string", "an object", ... for the value at ps->p (a valid start). */
 static const char *kind_of(parser *ps)
 {
@@ -400,6 +440,79 @@ static void element_path(char *buf, size_t len, const char *name, const size_t *
     int n = snprintf(buf, len, "%s", name);
     for (int i = 1; i <= k && n >= 0 && (size_t)n < len; i++)
         n += snprintf(buf + n, len - (size_t)n, "[%zu]", idx[i]);
+}
+
+/* The members of the request object read so far. */
+typedef struct object_state {
+    int seen_x, n_unknown;
+    char unknown[LR_DETAIL_MAX / 2]; /* the unknown members' names, listed */
+    int member;                      /* whose value is being read: 1 x, 2 grad_output */
+} object_state;
+
+typedef struct tensor_meta {
+    size_t count;
+    int ndim;
+    size_t shape[TENSOR_MAX_DIMS];
+} tensor_meta;
+
+/* Everything needed to go on reading from a number in an array of numbers
+ * (the array machine at ELEMENT), when the text before it is gone. */
+typedef struct checkpoint {
+    int valid;
+    size_t offset; /* in the body */
+    int in_object;
+    object_state obj;
+    int has_grad_output, has_slope;
+    double slope;
+    tensor_meta x, go;
+    int has_semantic;
+    lr_error err;
+    int level, ndim;
+    size_t count[TENSOR_MAX_DIMS + 1], shape[TENSOR_MAX_DIMS];
+    int known[TENSOR_MAX_DIMS];
+} checkpoint;
+
+static void meta_save(tensor_meta *m, const tensor *t)
+{
+    m->count = t->count;
+    m->ndim = t->ndim;
+    memcpy(m->shape, t->shape, sizeof m->shape);
+}
+
+static void meta_restore(tensor *t, const tensor_meta *m)
+{
+    t->count = m->count;
+    t->ndim = m->ndim;
+    memcpy(t->shape, m->shape, sizeof m->shape);
+}
+
+static void save_checkpoint(parser *ps, int level, int ndim, const size_t *count,
+                            const size_t *shape, const int *known)
+{
+    checkpoint *c = ps->ckpt;
+    c->valid = 1;
+    c->offset = (size_t)(ps->p - ps->start) + ps->base;
+    c->in_object = ps->obj != NULL;
+    if (ps->obj)
+        c->obj = *ps->obj;
+    c->has_grad_output = ps->req->has_grad_output;
+    c->has_slope = ps->req->has_slope;
+    c->slope = ps->req->slope;
+    meta_save(&c->x, &ps->req->x);
+    meta_save(&c->go, &ps->req->grad_output);
+    c->has_semantic = ps->has_semantic;
+    c->err = *ps->err;
+    c->level = level;
+    c->ndim = ndim;
+    memcpy(c->count, count, sizeof c->count);
+    memcpy(c->shape, shape, sizeof c->shape);
+    memcpy(c->known, known, sizeof c->known);
+}
+
+/* A number, or a partial one, the text may end in. */
+static int in_number(char c)
+{
+    return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
 }
 
 /* Runs of numbers at least this long are read in parts on the workers. */
@@ -518,17 +631,27 @@ static size_t parse_run_parallel(parser *ps, tensor *t, size_t room)
  * shape[l - 1] the length every array at level l must have once the first
  * one closed, ndim the level where numbers live once a number or an empty
  * array showed it. */
-static int parse_tensor(parser *ps, tensor *t, const char *name, int depth)
+static int parse_tensor(parser *ps, tensor *t, const char *name, int depth,
+                        const checkpoint *resume)
 {
     enum { OPEN, ELEMENT, AFTER, CLOSE } state = OPEN;
-    const char *begin = ps->p;
     size_t count[TENSOR_MAX_DIMS + 1], shape[TENSOR_MAX_DIMS];
     int known[TENSOR_MAX_DIMS] = {0};
-    int level = 0, ndim = -1, range;
+    int level = 0, ndim = -1, range, after = 0; /* after: a rescan starts after ']' */
     char path[LR_PATH_MAX];
     double v;
 /* The path of the element at `level`, written only when an error needs it. */
 #define PATH_TO(k) (element_path(path, sizeof path, name, count, (k)), path)
+
+    if (resume) { /* at a number inside the arrays, as they were */
+        level = resume->level;
+        ndim = resume->ndim;
+        memcpy(count, resume->count, sizeof count);
+        memcpy(shape, resume->shape, sizeof shape);
+        memcpy(known, resume->known, sizeof known);
+        state = ELEMENT;
+        goto machine;
+    }
 
     if (starts_number(ps)) {
         if (parse_number(ps, &v, &range) != 0)
@@ -549,6 +672,7 @@ static int parse_tensor(parser *ps, tensor *t, const char *name, int depth)
                "expected a number or an array of numbers, got %s", kind_of(ps));
         goto rescan;
     }
+machine:
     for (;;) {
         switch (state) {
         case OPEN: /* at '[' */
@@ -595,7 +719,15 @@ static int parse_tensor(parser *ps, tensor *t, const char *name, int depth)
              * shape is known, by the elements this array may still take. */
             {
                 size_t room, n;
-                const char *stop;
+                const char *stop, *run_end = ps->end;
+                if (ps->ckpt)
+                    save_checkpoint(ps, level, ndim, count, shape, known);
+                if (ps->partial) { /* leave out a number the text may cut short */
+                    while (run_end > ps->p && in_number(run_end[-1]))
+                        run_end--;
+                    if (run_end == ps->p)
+                        return starve(ps);
+                }
                 size_t limit = known[level - 1] ? shape[level - 1] - count[level] : SIZE_MAX;
                 if ((n = parse_run_parallel(ps, t, limit)) > 0) {
                     count[level] += n;
@@ -607,7 +739,7 @@ static int parse_tensor(parser *ps, tensor *t, const char *name, int depth)
                 room = t->cap - t->count;
                 if (known[level - 1] && shape[level - 1] - count[level] < room)
                     room = shape[level - 1] - count[level];
-                numparse_status st = numparse_f64_run(ps->p, ps->end, t->data + t->count, room,
+                numparse_status st = numparse_f64_run(ps->p, run_end, t->data + t->count, room,
                                                       &n, &stop);
                 t->count += n;
                 count[level] += n;
@@ -639,6 +771,7 @@ static int parse_tensor(parser *ps, tensor *t, const char *name, int depth)
         case CLOSE: { /* at ']' */
             size_t n = count[level];
             ps->p++;
+            after = 1; /* a rescan from here starts after this array */
             if (n == 0) {
                 if (ndim < 0) {
                     ndim = level;
@@ -662,14 +795,14 @@ static int parse_tensor(parser *ps, tensor *t, const char *name, int depth)
                 return 0;
             }
             count[level]++;
+            after = 0;
             state = AFTER;
             break;
         }
         }
     }
-rescan:
-    ps->p = begin;
-    return skip_value(ps, depth);
+rescan: /* the text up to here is valid: check the rest for syntax only */
+    return skip_value_in(ps, depth, (size_t)(after ? level - 1 : level), after);
 #undef PATH_TO
 }
 
@@ -691,32 +824,47 @@ static void list_unknown(char *buf, size_t cap, int *count, const char *name, in
              trunc ? "..." : "");
 }
 
-static int parse_object(parser *ps, request_kind kind, request *req)
+/* The request object at ps->p ('{'), or, resuming, from a checkpoint
+ * inside the value of x or grad_output. */
+static int parse_object(parser *ps, request_kind kind, request *req, const checkpoint *resume)
 {
-    char name[NAME_MAX_BYTES + 1], unknown[LR_DETAIL_MAX / 2] = "";
-    int seen_x = 0, n_unknown = 0;
+    char name[NAME_MAX_BYTES + 1];
+    object_state os = {0, 0, "", 0};
+    int more = 1, rc;
+    ps->obj = &os;
+    if (resume) {
+        os = resume->obj;
+        rc = os.member == 2
+                 ? parse_tensor(ps, &req->grad_output, "grad_output", 1, resume)
+                 : parse_tensor(ps, &req->x, "x", 1, resume);
+        goto value_read;
+    }
     ps->p++; /* '{' */
     skip_ws(ps);
-    int more = !at(ps, '}');
+    more = !at(ps, '}');
     if (!more)
         ps->p++; /* {} */
     while (more) {
         size_t len;
-        int trunc, rc;
+        int trunc;
         if (parse_member_name(ps, name, sizeof name, &len, &trunc) != 0)
             return -1;
         int is_x = !trunc && name_is(name, len, "x");
         int is_go = !trunc && kind == REQUEST_GRADIENT && name_is(name, len, "grad_output");
         int is_slope = !trunc && name_is(name, len, "slope");
-        if ((is_x && seen_x) || (is_go && req->has_grad_output) || (is_slope && req->has_slope)) {
+        os.member = 0;
+        if ((is_x && os.seen_x) || (is_go && req->has_grad_output) ||
+            (is_slope && req->has_slope)) {
             record(ps, LR_ERR_DUPLICATE_MEMBER, NULL, "member \"%s\" appears twice", name);
             rc = skip_value(ps, 1);
         } else if (is_x) {
-            seen_x = 1;
-            rc = parse_tensor(ps, &req->x, "x", 1);
+            os.seen_x = 1;
+            os.member = 1;
+            rc = parse_tensor(ps, &req->x, "x", 1, NULL);
         } else if (is_go) {
             req->has_grad_output = 1;
-            rc = parse_tensor(ps, &req->grad_output, "grad_output", 1);
+            os.member = 2;
+            rc = parse_tensor(ps, &req->grad_output, "grad_output", 1, NULL);
         } else if (is_slope) {
             req->has_slope = 1;
             if (starts_number(ps)) {
@@ -732,9 +880,10 @@ static int parse_object(parser *ps, request_kind kind, request *req)
                 rc = skip_value(ps, 1);
             }
         } else {
-            list_unknown(unknown, sizeof unknown, &n_unknown, name, trunc);
+            list_unknown(os.unknown, sizeof os.unknown, &os.n_unknown, name, trunc);
             rc = skip_value(ps, 1);
         }
+    value_read: /* a resumed read joins here, inside the loop */
         if (rc != 0)
             return -1;
         skip_ws(ps);
@@ -748,14 +897,15 @@ static int parse_object(parser *ps, request_kind kind, request *req)
         ps->p++;
         more = 0;
     }
-    if (n_unknown) {
+    ps->obj = NULL;
+    if (os.n_unknown) {
         ps->has_semantic = 0; /* unknown members are reported first */
         record(ps, LR_ERR_UNKNOWN_MEMBER, NULL, "unknown member%s %s; expected %s",
-               n_unknown > 1 ? "s" : "", unknown,
+               os.n_unknown > 1 ? "s" : "", os.unknown,
                kind == REQUEST_GRADIENT ? "\"x\", \"slope\", \"grad_output\""
                                         : "\"x\", \"slope\"");
     }
-    if (!seen_x)
+    if (!os.seen_x)
         record(ps, LR_ERR_MISSING_X, NULL, "the request object has no \"x\" member");
     return 0;
 }
@@ -783,6 +933,73 @@ void request_free(request *req)
     request_init(req);
 }
 
+/* Reads the body from ps->p, or from the checkpoint `resume`, to its end.
+ * Returns -1 when starved (partial text ran out), else 0 with err set. */
+static int parse_body(parser *ps, request_kind kind, request *req, const checkpoint *resume)
+{
+    lr_error *err = ps->err;
+    int rc;
+    if (resume) {
+        req->is_object = resume->in_object;
+        req->has_grad_output = resume->has_grad_output;
+        req->has_slope = resume->has_slope;
+        req->slope = resume->slope;
+        meta_restore(&req->x, &resume->x);
+        meta_restore(&req->grad_output, &resume->go);
+        ps->has_semantic = resume->has_semantic;
+        *err = resume->err;
+        rc = resume->in_object ? parse_object(ps, kind, req, resume)
+                               : parse_tensor(ps, &req->x, "x", 0, resume);
+    } else { /* from the start (again, after a starved partial read) */
+        static const tensor_meta empty;
+        req->is_object = req->has_grad_output = req->has_slope = 0;
+        req->slope = 0;
+        meta_restore(&req->x, &empty);
+        meta_restore(&req->grad_output, &empty);
+        ps->has_semantic = 0;
+        lr_error_clear(err);
+        skip_ws(ps);
+        if (ps->p == ps->end) {
+            if (ps->partial)
+                return starve(ps);
+            lr_error_clear(err);
+            err->code = LR_ERR_EMPTY_BODY;
+            return 0;
+        }
+        if (at(ps, '{')) {
+            req->is_object = 1;
+            rc = parse_object(ps, kind, req, NULL);
+        } else if (at(ps, '[') || starts_number(ps)) {
+            rc = parse_tensor(ps, &req->x, "x", 0, NULL);
+        } else if (starts_value(ps)) {
+            record(ps, LR_ERR_BODY_TYPE, NULL,
+                   "the body must be an object, an array or a number, not %s", kind_of(ps));
+            rc = skip_value(ps, 0);
+        } else {
+            rc = unexpected(ps, "a JSON value", 1);
+        }
+    }
+    if (rc != 0)
+        return ps->starved ? -1 : 0;
+    skip_ws(ps);
+    if (ps->p == ps->end && ps->partial) /* whatever follows decides */
+        return starve(ps);
+    if (ps->p != ps->end) {
+        fail(ps, LR_ERR_JSON_TRAILING, ps->p, "unexpected data after the JSON value");
+        return 0;
+    }
+    if (ps->has_semantic)
+        return 0;
+    if (req->has_grad_output && !tensor_same_shape(&req->x, &req->grad_output)) {
+        char xs[128], gs[128];
+        shape_text(&req->x, xs, sizeof xs);
+        shape_text(&req->grad_output, gs, sizeof gs);
+        record(ps, LR_ERR_SHAPE_MISMATCH, NULL,
+               "grad_output has shape %s but x has shape %s", gs, xs);
+    }
+    return 0;
+}
+
 lr_err request_parse(const char *body, size_t len, request_kind kind,
                      request *req, lr_error *err)
 {
@@ -792,42 +1009,121 @@ lr_err request_parse(const char *body, size_t len, request_kind kind,
 lr_err request_parse_on(const char *body, size_t len, request_kind kind, pool *workers,
                         request *req, lr_error *err)
 {
-    parser ps = {body, body, body + len, err, 0, workers};
-    int rc;
-    lr_error_clear(err);
-    skip_ws(&ps);
-    if (ps.p == ps.end) {
-        lr_error_clear(err);
-        err->code = LR_ERR_EMPTY_BODY;
-        return err->code;
-    }
-    if (at(&ps, '{')) {
-        req->is_object = 1;
-        rc = parse_object(&ps, kind, req);
-    } else if (at(&ps, '[') || starts_number(&ps)) {
-        rc = parse_tensor(&ps, &req->x, "x", 0);
-    } else if (starts_value(&ps)) {
-        record(&ps, LR_ERR_BODY_TYPE, NULL,
-               "the body must be an object, an array or a number, not %s", kind_of(&ps));
-        rc = skip_value(&ps, 0);
-    } else {
-        rc = unexpected(&ps, "a JSON value", 1);
-    }
-    if (rc != 0)
-        return err->code;
-    skip_ws(&ps);
-    if (ps.p != ps.end) {
-        fail(&ps, LR_ERR_JSON_TRAILING, ps.p, "unexpected data after the JSON value");
-        return err->code;
-    }
-    if (ps.has_semantic)
-        return err->code;
-    if (req->has_grad_output && !tensor_same_shape(&req->x, &req->grad_output)) {
-        char xs[128], gs[128];
-        shape_text(&req->x, xs, sizeof xs);
-        shape_text(&req->grad_output, gs, sizeof gs);
-        record(&ps, LR_ERR_SHAPE_MISMATCH, NULL,
-               "grad_output has shape %s but x has shape %s", gs, xs);
-    }
+    parser ps = {.start = body, .p = body, .end = body + len, .err = err,
+                 .workers = workers, .req = req};
+    parse_body(&ps, kind, req, NULL);
     return err->code;
+}
+
+/* The body's text from `base` on: what the last checkpoint still needs,
+ * plus what came since. */
+struct request_reader {
+    request_kind kind;
+    pool *workers;
+    request *req;
+    lr_error *err;
+    char *buf;
+    size_t len, cap, base;
+    size_t retry_at; /* run again once this much text is held */
+    size_t batch;    /* the least text worth a run */
+    checkpoint ck;   /* where the next run starts; not valid: the beginning */
+    int done;        /* the outcome is known (a 400, or out of memory) */
+};
+
+/* Text held below this is not worth a run; more is read first. */
+#define READER_BATCH (64 * 1024)
+
+request_reader *request_reader_new(request_kind kind, pool *workers, request *req,
+                                   lr_error *err)
+{
+    request_reader *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->kind = kind;
+    r->workers = workers;
+    r->req = req;
+    r->err = err;
+    r->batch = r->retry_at = READER_BATCH;
+    lr_error_clear(err);
+    return r;
+}
+
+void request_reader_set_batch(request_reader *r, size_t bytes)
+{
+    r->batch = r->retry_at = bytes;
+}
+
+/* Reads what is held, from the checkpoint; partial: more may follow. */
+static void reader_run(request_reader *r, int partial)
+{
+    checkpoint next = r->ck;
+    parser ps = {.start = r->buf, .p = r->buf + (r->ck.valid ? r->ck.offset - r->base : 0),
+                 .end = r->buf + r->len, .err = r->err, .workers = r->workers,
+                 .base = r->base, .partial = partial, .ckpt = &next, .req = r->req};
+    if (parse_body(&ps, r->kind, r->req, r->ck.valid ? &r->ck : NULL) == 0) {
+        r->done = 1;
+        return;
+    }
+    /* Starved: drop the text before the newest checkpoint; if there is
+     * none newer, wait for half as much again before trying. */
+    if (next.valid && (!r->ck.valid || next.offset > r->ck.offset)) {
+        size_t drop = next.offset - r->base;
+        memmove(r->buf, r->buf + drop, r->len - drop);
+        r->len -= drop;
+        r->base = next.offset;
+        r->ck = next;
+        r->retry_at = r->len + r->batch;
+    } else {
+        r->retry_at = r->len + (r->len / 2 > r->batch ? r->len / 2 : r->batch);
+    }
+}
+
+int request_reader_feed(request_reader *r, const char *data, size_t len)
+{
+    if (r->done || len == 0)
+        return 0;
+    if (len > r->cap - r->len) {
+        size_t cap = r->cap ? r->cap : 4096;
+        while (cap - r->len < len) {
+            if (cap > SIZE_MAX / 2) {
+                cap = 0;
+                break;
+            }
+            cap *= 2;
+        }
+        char *grown = cap ? realloc(r->buf, cap) : NULL;
+        if (!grown) {
+            lr_error_clear(r->err);
+            r->err->code = LR_ERR_NO_MEMORY;
+            snprintf(r->err->detail, sizeof r->err->detail, "out of memory reading the body");
+            r->done = 1;
+            return -1;
+        }
+        r->buf = grown;
+        r->cap = cap;
+    }
+    memcpy(r->buf + r->len, data, len);
+    r->len += len;
+    if (r->len >= r->retry_at)
+        reader_run(r, 1);
+    return 0;
+}
+
+lr_err request_reader_finish(request_reader *r)
+{
+    if (!r->done) {
+        reader_run(r, 0);
+        r->done = 1;
+    }
+    return r->err->code;
+}
+
+size_t request_reader_held(const request_reader *r) { return r->cap; }
+
+void request_reader_free(request_reader *r)
+{
+    if (!r)
+        return;
+    free(r->buf);
+    free(r);
 }

@@ -50,4 +50,33 @@ struct pool;
 lr_err request_parse_on(const char *body, size_t len, request_kind kind, struct pool *workers,
                         request *req, lr_error *err);
 
+/* Reads a body as it arrives, keeping only the text still needed: when
+ * the text runs out inside an array of numbers, the numbers read so far
+ * stay in the tensors and their text is dropped; elsewhere (strings,
+ * members skipped) the text is kept until it can be read whole. The
+ * result, errors and offsets included, is exactly request_parse_on's on
+ * the whole body, however the body is split. */
+typedef struct request_reader request_reader;
+
+/* Starts reading a body into req (initialized), errors into err. NULL
+ * when memory runs out. */
+request_reader *request_reader_new(request_kind kind, struct pool *workers, request *req,
+                                   lr_error *err);
+
+/* Reads only once `bytes` more text is held (64 KiB unless set; tests set
+ * 1 to read at every byte). */
+void request_reader_set_batch(request_reader *r, size_t bytes);
+
+/* Takes the next len bytes of the body. Returns 0, or -1 when memory ran
+ * out (err says so, and what follows is ignored). */
+int request_reader_feed(request_reader *r, const char *data, size_t len);
+
+/* The body is complete: reads what is left and returns the outcome. */
+lr_err request_reader_finish(request_reader *r);
+
+/* Bytes of text held now (its buffer's size). */
+size_t request_reader_held(const request_reader *r);
+
+void request_reader_free(request_reader *r);
+
 #endif

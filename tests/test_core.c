@@ -1071,3 +1071,157 @@ void test_request_parallel_runs(void)
     free(body);
     pool_free(workers);
 }
+
+/* Reads body through a request_reader fed in pieces ending at cuts[] (and
+ * the rest), reading after every `batch` bytes, and checks the outcome
+ * equals request_parse's on the whole body: status, error code, offset,
+ * path and message, members and tensors bit for bit. */
+static void check_reader(const char *body, size_t len, request_kind kind, const size_t *cuts,
+                         size_t ncuts, size_t batch, pool *workers, const char *what)
+{
+    request a, b;
+    lr_error ea, eb;
+    request_init(&a);
+    request_init(&b);
+    lr_err ra = request_parse(body, len, kind, &a, &ea);
+    request_reader *r = request_reader_new(kind, workers, &b, &eb);
+    ASSERT(r != NULL);
+    if (!r)
+        return;
+    request_reader_set_batch(r, batch);
+    size_t at = 0;
+    for (size_t i = 0; i < ncuts; i++) {
+        ASSERT_EQ(request_reader_feed(r, body + at, cuts[i] - at), 0);
+        at = cuts[i];
+    }
+    ASSERT_EQ(request_reader_feed(r, body + at, len - at), 0);
+    lr_err rb = request_reader_finish(r);
+    request_reader_free(r);
+    int same = ra == rb && ea.code == eb.code && ea.offset == eb.offset &&
+               strcmp(ea.path, eb.path) == 0 && strcmp(ea.detail, eb.detail) == 0;
+    if (same && ra == LR_ERR_OK) {
+        same = a.is_object == b.is_object && a.has_slope == b.has_slope &&
+               memcmp(&a.slope, &b.slope, sizeof a.slope) == 0 &&
+               a.has_grad_output == b.has_grad_output;
+        const tensor *ta[2] = {&a.x, &a.grad_output}, *tb[2] = {&b.x, &b.grad_output};
+        for (int k = 0; k < 2 && same; k++)
+            same = ta[k]->count == tb[k]->count && ta[k]->ndim == tb[k]->ndim &&
+                   memcmp(ta[k]->shape, tb[k]->shape, sizeof ta[k]->shape) == 0 &&
+                   (ta[k]->count == 0 ||
+                    memcmp(ta[k]->data, tb[k]->data, ta[k]->count * sizeof(double)) == 0);
+    }
+    if (!same)
+        tap_fail(__FILE__, __LINE__,
+                 "%s (%zu bytes, %zu cuts, first %zu): whole %s at %zu \"%s\", read in pieces "
+                 "%s at %zu \"%s\"",
+                 what, len, ncuts, ncuts ? cuts[0] : 0, lr_err_code(ra), ea.offset, ea.detail,
+                 lr_err_code(rb), eb.offset, eb.detail);
+    request_free(&a);
+    request_free(&b);
+}
+
+/* Bodies cut in two at every byte boundary (at 64 spread ones past 256
+ * bytes), and fed one byte at a time. */
+static void check_reader_everywhere(const char *body, request_kind kind, const char *what)
+{
+    size_t len = strlen(body);
+    size_t *cuts = malloc((len + 1) * sizeof *cuts);
+    ASSERT(cuts != NULL);
+    if (!cuts)
+        return;
+    size_t step = len <= 256 ? 1 : len / 64;
+    for (size_t k = 1; k < len; k += step) {
+        cuts[0] = k;
+        check_reader(body, len, kind, cuts, 1, 1, NULL, what);
+    }
+    for (size_t k = 1; k < len; k++)
+        cuts[k - 1] = k;
+    check_reader(body, len, kind, cuts, len > 0 ? len - 1 : 0, 1, NULL, what);
+    free(cuts);
+}
+
+void test_request_reader(void)
+{
+    /* every decode case, and bodies that cut strings, escapes, UTF-8,
+     * literals, exponents and skipped members in every place */
+    for (size_t i = 0; i < sizeof decode_cases / sizeof decode_cases[0]; i++)
+        check_reader_everywhere(decode_cases[i].body, decode_cases[i].kind, "decode case");
+    static const char *const more[] = {
+        "{\"x\": [[1.5e+300, -2.25E-3], [0, -0]], \"slope\": 1e-2}",
+        "{\"a\\u00e9\\ud83d\\ude00\\n\": {\"k\": [true, false, null, \"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"]}, \"x\": [1]}",
+        "{\"x\": [1, 2], \"x\": [3]}",
+        "{\"slope\": \"a\", \"x\": [[1], [2, 3]]}",
+        "{\"x\": [1, \"two\", [3]], \"slope\": 0.5, \"zz\": [[[[]]]]}",
+        "[1, 2] x",
+        "[1, 2]   ",
+        "{\"x\": [1, 1e999, 2]}",
+        "{\"x\": [[1, 2], [3, 4]], \"grad_output\": [[1, 2], [3]]}",
+        "\"text\"",
+        "{\"x\": [1, 2, 3], \"slope\": tru}",
+        "{\"x\": [1, 2, 3], \"slope\": 12.",
+        "[1, 2, \"\xc3\"]",
+        "{\"x\": [1], \"bad\": \"\\ud83d\"}",
+        "123.456e-7",
+        "[[[1, 2, 3], [4, 5, 6]], [[7, 8, 9], [10, 11, 12]]]",
+    };
+    for (size_t i = 0; i < sizeof more / sizeof more[0]; i++)
+        for (int kind = 0; kind < 2; kind++)
+            check_reader_everywhere(more[i], (request_kind)kind, "tricky body");
+
+    /* the 600 PyTorch request bodies, every cut */
+    char path[512];
+    FILE *f = fopen(tap_data_path("torch_cases.jsonl", path, sizeof path), "r");
+    ASSERT(f != NULL);
+    static char line[1 << 18], req[1 << 18], want[1 << 18];
+    while (f && fgets(line, sizeof line, f))
+        for (int which = 0; which < 3; which++)
+            if (torch_case(line, which, req, want, sizeof req) == 0)
+                check_reader_everywhere(req, which ? REQUEST_GRADIENT : REQUEST_FORWARD,
+                                        "torch case");
+    if (f)
+        fclose(f);
+
+    /* Large bodies at random cuts, with the default batch and a small one,
+     * alone and on workers; the text held stays small for valid ones. */
+    pool *workers = pool_new(2);
+    static const size_t shapes[][2] = {{200000, 1}, {400, 500}};
+    uint64_t state = 3;
+    for (int si = 0; si < 2; si++) {
+        char *want_text, *body = test_big_body(shapes[si], si + 1, si == 0, &want_text);
+        size_t len = strlen(body), cuts[4000], n = 0;
+        for (size_t at = 0; n < 4000;) {
+            state = state * 6364136223846793005u + 1442695040888963407u;
+            at += 1 + (state >> 33) % 9000;
+            if (at >= len)
+                break;
+            cuts[n++] = at;
+        }
+        check_reader(body, len, REQUEST_FORWARD, cuts, n, 64 * 1024, NULL, "large body");
+        check_reader(body, len, REQUEST_FORWARD, cuts, n, 1000, workers, "large body");
+        request q;
+        lr_error e;
+        request_init(&q);
+        request_reader *r = request_reader_new(REQUEST_FORWARD, NULL, &q, &e);
+        size_t at = 0, held = 0;
+        for (size_t i = 0; i < n && r; i++) {
+            request_reader_feed(r, body + at, cuts[i] - at);
+            at = cuts[i];
+            if (request_reader_held(r) > held)
+                held = request_reader_held(r);
+        }
+        if (r) {
+            request_reader_feed(r, body + at, len - at);
+            ASSERT_EQ(request_reader_finish(r), LR_ERR_OK);
+            request_reader_free(r);
+        }
+        if (held > 256 * 1024)
+            tap_fail(__FILE__, __LINE__, "held %zu bytes of a %zu-byte body", held, len);
+        /* a flaw late in the body: the same error, offset included */
+        body[len - 1000] = 'x';
+        check_reader(body, len, REQUEST_FORWARD, cuts, n, 64 * 1024, NULL, "flawed large body");
+        request_free(&q);
+        free(want_text);
+        free(body);
+    }
+    pool_free(workers);
+}

@@ -28,6 +28,7 @@
     X(request_shapes)                                                          \
     X(request_deep)                                                            \
     X(request_parallel_runs)                                                   \
+    X(request_reader)                                                          \
     X(api_compute)                                                             \
     X(api_routes)                                                              \
     X(api_torch_cases)                                                         \

@@ -524,35 +524,80 @@ static void compute(const api_request *hr, request *req, double slope, api_respo
     resp->len = (size_t)(p - out);
 }
 
+struct api_body {
+    request req;
+    lr_error err;
+    request_reader *reader;
+};
+
+api_body *api_body_new(api_route route, pool *workers)
+{
+    api_body *b = malloc(sizeof *b);
+    if (!b)
+        return NULL;
+    request_init(&b->req);
+    b->reader = request_reader_new(route == API_FORWARD ? REQUEST_FORWARD : REQUEST_GRADIENT,
+                                   workers, &b->req, &b->err);
+    if (!b->reader) {
+        free(b);
+        return NULL;
+    }
+    return b;
+}
+
+int api_body_feed(api_body *b, const char *data, size_t len)
+{
+    return request_reader_feed(b->reader, data, len);
+}
+
+void api_body_free(api_body *b)
+{
+    if (!b)
+        return;
+    request_reader_free(b->reader);
+    request_free(&b->req);
+    free(b);
+}
+
 static void handle_compute(const api_request *hr, api_response *resp)
 {
-    request req;
-    lr_error err, qerr;
-    request_init(&req);
-    lr_err rc = request_parse_on(hr->body, hr->body_len,
-                                 hr->route == API_FORWARD ? REQUEST_FORWARD : REQUEST_GRADIENT,
-                                 hr->workers, &req, &err);
-    /* The text is no longer needed: a large body's memory is returned
-     * before the reply's is taken. */
-    free(hr->body_owned);
+    request whole, *req = &whole;
+    lr_error whole_err, *err = &whole_err, qerr;
+    lr_err rc;
+    if (hr->parsed) { /* read as it arrived */
+        req = &hr->parsed->req;
+        err = &hr->parsed->err;
+        rc = request_reader_finish(hr->parsed->reader);
+    } else {
+        request_init(&whole);
+        rc = request_parse_on(hr->body, hr->body_len,
+                              hr->route == API_FORWARD ? REQUEST_FORWARD : REQUEST_GRADIENT,
+                              hr->workers, &whole, &whole_err);
+        /* The text is no longer needed: a large body's memory is returned
+         * before the reply's is taken. */
+        free(hr->body_owned);
+    }
     int has_query_slope;
     double slope = DEFAULT_SLOPE, qslope = 0;
     if (rc != LR_ERR_OK && lr_err_status(rc) != 422) {
-        api_error(&err, resp); /* malformed JSON wins over request errors */
+        api_error(err, resp); /* malformed JSON wins over request errors */
     } else if (query_slope(hr, &has_query_slope, &qslope, &qerr) != LR_ERR_OK) {
         api_error(&qerr, resp);
     } else if (rc != LR_ERR_OK) {
-        api_error(&err, resp);
-    } else if (has_query_slope && req.has_slope) {
+        api_error(err, resp);
+    } else if (has_query_slope && req->has_slope) {
         error_response(resp, LR_ERR_SLOPE_TWICE, NULL);
     } else {
-        if (req.has_slope)
-            slope = req.slope;
+        if (req->has_slope)
+            slope = req->slope;
         else if (has_query_slope)
             slope = qslope;
-        compute(hr, &req, slope, resp);
+        compute(hr, req, slope, resp);
     }
-    request_free(&req);
+    if (hr->parsed)
+        api_body_free(hr->parsed);
+    else
+        request_free(&whole);
 }
 
 void api_handle(const api_request *req, api_response *resp)
@@ -565,6 +610,7 @@ void api_handle(const api_request *req, api_response *resp)
         return;
     default:
         free(req->body_owned);
+        api_body_free(req->parsed);
         break;
     }
     switch (req->route) {

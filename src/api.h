@@ -53,6 +53,21 @@ int api_begin(const char *method, const char *path, const char *content_type,
 /* 1 when the route takes a request body (POST), else 0. */
 int api_route_has_body(api_route route);
 
+struct pool;
+
+/* A request body read as it arrives (see request_reader): the connection
+ * feeds it piece by piece, then hands it to api_handle. */
+typedef struct api_body api_body;
+
+/* For a route that takes a body; NULL when memory runs out. */
+api_body *api_body_new(api_route route, struct pool *workers);
+
+/* The next bytes of the body. Returns 0, or -1 when memory ran out. */
+int api_body_feed(api_body *b, const char *data, size_t len);
+
+/* Frees a body that was not handed to api_handle; NULL is ignored. */
+void api_body_free(api_body *b);
+
 typedef struct api_request {
     api_route route;
     const api_param *params; /* decoded query parameters */
@@ -62,6 +77,9 @@ typedef struct api_request {
     void *body_owned;        /* when not NULL: the malloc'd block holding the
                                 body, which api_handle frees as soon as the
                                 body is read (before the reply is written) */
+    api_body *parsed;        /* when not NULL: the body, already read as it came
+                                (body and body_len are then ignored); api_handle
+                                frees it */
     int draining;            /* shutting down: /readyz answers 503 */
     struct pool *workers;    /* for large requests' parallel parts; may be NULL */
 } api_request;

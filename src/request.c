@@ -559,7 +559,8 @@ static void parse_part(void *arg, size_t i)
     }
 }
 
-/* The run of numbers at ps->p (a number's start) up to the next ']', read
+/* The run of numbers at ps->p (a number's start) up to the next ']' (or,
+ * when more text may follow, up to the last ',' there is), read
  * in parts on the workers and the calling thread when it is long: the
  * text is cut at commas, each part's commas counted (giving where its
  * numbers go), then each part read by numparse_f64_run, so the values are
@@ -573,6 +574,11 @@ static size_t parse_run_parallel(parser *ps, tensor *t, size_t room)
     if (!ps->workers || ps->end - ps->p < PARALLEL_RUN_BYTES)
         return 0;
     const char *close = memchr(ps->p, ']', (size_t)(ps->end - ps->p));
+    if (!close && ps->partial) { /* the text so far: up to its last ',' */
+        for (close = ps->end; close > ps->p && close[-1] != ','; close--) {
+        }
+        close = close > ps->p ? close - 1 : NULL;
+    }
     if (!close || close - ps->p < PARALLEL_RUN_BYTES)
         return 0;
     static run_job zero_job;
@@ -619,7 +625,7 @@ static size_t parse_run_parallel(parser *ps, tensor *t, size_t room)
     free(job);
     if (n) {
         t->count += n;
-        ps->p = close;
+        ps->p = close; /* at the ']', or at the ',' before the next number */
     }
     return n;
 }
@@ -1043,7 +1049,9 @@ request_reader *request_reader_new(request_kind kind, pool *workers, request *re
     r->workers = workers;
     r->req = req;
     r->err = err;
-    r->batch = r->retry_at = READER_BATCH;
+    /* With workers, read in batches long enough for runs of numbers to
+     * be read in parts on them. */
+    r->batch = r->retry_at = workers ? PARALLEL_RUN_BYTES + READER_BATCH : READER_BATCH;
     lr_error_clear(err);
     return r;
 }

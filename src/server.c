@@ -17,15 +17,11 @@
 #include <unistd.h>
 
 #include "api.h"
-#include "mem.h"
 #include "pool.h"
 
 /* At most this many query parameters are handed to the API; any request
  * with more than one is already invalid (only "slope" exists). */
 #define MAX_PARAMS 8
-
-/* The most body memory reserved before the bytes arrive. */
-#define RESERVE_MAX ((size_t)1 << 20)
 
 /* Served when even an error body cannot be allocated. */
 static char oom_body[] =
@@ -49,9 +45,8 @@ struct server {
 typedef struct exchange {
     api_route route;
     int routed;     /* api_begin accepted the request */
-    char *body;
-    size_t len, cap;
-    size_t announced; /* Content-Length, 0 when not given */
+    api_body *body; /* read as it arrives */
+    size_t len;     /* bytes received */
     lr_err early;   /* BODY_TOO_LARGE or NO_MEMORY found while reading */
 } exchange;
 
@@ -188,56 +183,31 @@ static enum MHD_Result begin(server *s, struct MHD_Connection *c, exchange *ex,
                      n, s->max_body);
             return send_error(s, c, LR_ERR_BODY_TOO_LARGE, msg);
         }
-        if (errno == 0 && *end == '\0' && n > 0) {
-            /* Reserve what was announced, up to 1 MiB: the rest grows as
-             * the bytes arrive, so idle connections that announce large
-             * bodies hold no large reservations. */
-            size_t cap = n < RESERVE_MAX ? (size_t)n + 1 : RESERVE_MAX;
-            ex->announced = (size_t)n;
-            ex->body = malloc(cap);
-            if (!ex->body)
-                return send_error(s, c, LR_ERR_NO_MEMORY, NULL);
-            ex->cap = cap;
-        }
     }
+    /* The body is read as it arrives: only the text still needed is held. */
+    ex->body = api_body_new(ex->route, s->workers);
+    if (!ex->body)
+        return send_error(s, c, LR_ERR_NO_MEMORY, NULL);
     return MHD_YES;
 }
 
-/* Appends a piece of the body, or drops it after an error or on routes
+/* Reads a piece of the body, or drops it after an error or on routes
  * without a body. Dropped bodies are read to their end, since
  * libmicrohttpd 0.9.75 can only answer once the upload is complete; a
  * client that stalls is cut off by --timeout. */
 static enum MHD_Result receive(server *s, exchange *ex, const char *data, size_t n)
 {
-    if (!ex->routed || !api_route_has_body(ex->route) || ex->early)
+    if (!ex->body || ex->early)
         return MHD_YES;
-    if (n > s->max_body - ex->len) {
+    if (n > s->max_body - ex->len)
         ex->early = LR_ERR_BODY_TOO_LARGE;
-        free(ex->body);
-        ex->body = NULL;
-        ex->len = ex->cap = 0;
-        return MHD_YES;
-    }
-    if (ex->len + n + 1 > ex->cap) {
-        size_t cap = ex->cap ? ex->cap : 4096;
-        while (cap < ex->len + n + 1)
-            cap = cap > s->max_body / 2 ? s->max_body + 1 : cap * 2;
-        if (ex->announced >= ex->len + n && cap > ex->announced + 1)
-            cap = ex->announced + 1; /* no more than Content-Length said */
-        char *b = realloc(ex->body, cap);
-        if (!b) {
-            ex->early = LR_ERR_NO_MEMORY;
-            free(ex->body);
-            ex->body = NULL;
-            ex->len = ex->cap = 0;
-            return MHD_YES;
-        }
-        ex->body = b;
-        ex->cap = cap;
-        mem_hint_large(b, cap);
-    }
-    memcpy(ex->body + ex->len, data, n);
+    else if (api_body_feed(ex->body, data, n) != 0)
+        ex->early = LR_ERR_NO_MEMORY;
     ex->len += n;
+    if (ex->early) {
+        api_body_free(ex->body);
+        ex->body = NULL;
+    }
     return MHD_YES;
 }
 
@@ -278,9 +248,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         .route = ex->route,
         .params = p.items,
         .nparams = p.n,
-        .body = ex->body ? ex->body : "",
-        .body_len = ex->len,
-        .body_owned = ex->body,
+        .body = "",
+        .parsed = ex->body,
         .draining = atomic_load(&s->draining),
         .workers = s->workers,
     };
@@ -298,7 +267,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
     exchange *ex = *req_cls;
     if (!ex)
         return;
-    free(ex->body);
+    api_body_free(ex->body);
     free(ex);
     *req_cls = NULL;
     in_flight_end(cls);

@@ -1088,7 +1088,8 @@ static void check_reader(const char *body, size_t len, request_kind kind, const 
     ASSERT(r != NULL);
     if (!r)
         return;
-    request_reader_set_batch(r, batch);
+    if (batch) /* else the default */
+        request_reader_set_batch(r, batch);
     size_t at = 0;
     for (size_t i = 0; i < ncuts; i++) {
         ASSERT_EQ(request_reader_feed(r, body + at, cuts[i] - at), 0);
@@ -1198,6 +1199,7 @@ void test_request_reader(void)
         }
         check_reader(body, len, REQUEST_FORWARD, cuts, n, 64 * 1024, NULL, "large body");
         check_reader(body, len, REQUEST_FORWARD, cuts, n, 1000, workers, "large body");
+        check_reader(body, len, REQUEST_FORWARD, cuts, n, 0, workers, "large body, workers");
         request q;
         lr_error e;
         request_init(&q);
@@ -1219,6 +1221,7 @@ void test_request_reader(void)
         /* a flaw late in the body: the same error, offset included */
         body[len - 1000] = 'x';
         check_reader(body, len, REQUEST_FORWARD, cuts, n, 64 * 1024, NULL, "flawed large body");
+        check_reader(body, len, REQUEST_FORWARD, cuts, n, 0, workers, "flawed, workers");
         request_free(&q);
         free(want_text);
         free(body);

@@ -1065,8 +1065,9 @@ void request_reader_set_batch(request_reader *r, size_t bytes)
 static void reader_run(request_reader *r, int partial)
 {
     checkpoint next = r->ck;
-    parser ps = {.start = r->buf, .p = r->buf + (r->ck.valid ? r->ck.offset - r->base : 0),
-                 .end = r->buf + r->len, .err = r->err, .workers = r->workers,
+    const char *text = r->buf ? r->buf : ""; /* nothing came: an empty body */
+    parser ps = {.start = text, .p = text + (r->ck.valid ? r->ck.offset - r->base : 0),
+                 .end = text + r->len, .err = r->err, .workers = r->workers,
                  .base = r->base, .partial = partial, .ckpt = &next, .req = r->req};
     if (parse_body(&ps, r->kind, r->req, r->ck.valid ? &r->ck : NULL) == 0) {
         r->done = 1;

@@ -32,6 +32,7 @@ typedef struct parser {
     struct checkpoint *ckpt; /* where resume points are saved; may be NULL */
     struct object_state *obj; /* the request object being read, if any */
     request *req;
+    const char *safe_end; /* partial: where a number cut short may begin */
 } parser;
 
 /* Out of text before the value could be decided, while more may come:
@@ -655,7 +656,10 @@ static int parse_tensor(parser *ps, tensor *t, const char *name, int depth,
         memcpy(count, resume->count, sizeof count);
         memcpy(shape, resume->shape, sizeof shape);
         memcpy(known, resume->known, sizeof known);
-        state = ELEMENT;
+        /* A checkpoint at the end of the text may sit before spaces, and
+         * just inside an array that turns out empty. */
+        skip_ws(ps);
+        state = at(ps, ']') && count[level] == 0 ? CLOSE : ELEMENT;
         goto machine;
     }
 
@@ -697,6 +701,11 @@ machine:
             state = at(ps, ']') ? CLOSE : ELEMENT;
             break;
         case ELEMENT: /* at the start of an element of the array at `level` */
+            if (ps->p == ps->end && ps->partial) { /* resume right here */
+                if (ps->ckpt)
+                    save_checkpoint(ps, level, ndim, count, shape, known);
+                return starve(ps);
+            }
             if (known[level - 1] && count[level] >= shape[level - 1]) {
                 record(ps, LR_ERR_RAGGED, PATH_TO(level - 1),
                        "array has more than %zu elements, unlike the ones before it",
@@ -729,10 +738,14 @@ machine:
                 if (ps->ckpt)
                     save_checkpoint(ps, level, ndim, count, shape, known);
                 if (ps->partial) { /* leave out a number the text may cut short */
-                    while (run_end > ps->p && in_number(run_end[-1]))
-                        run_end--;
-                    if (run_end == ps->p)
+                    if (!ps->safe_end) { /* once per read: the text ends the same */
+                        ps->safe_end = ps->end;
+                        while (ps->safe_end > ps->start && in_number(ps->safe_end[-1]))
+                            ps->safe_end--;
+                    }
+                    if (ps->safe_end <= ps->p)
                         return starve(ps);
+                    run_end = ps->safe_end;
                 }
                 size_t limit = known[level - 1] ? shape[level - 1] - count[level] : SIZE_MAX;
                 if ((n = parse_run_parallel(ps, t, limit)) > 0) {
@@ -1124,6 +1137,9 @@ lr_err request_reader_finish(request_reader *r)
         reader_run(r, 0);
         r->done = 1;
     }
+    free(r->buf); /* the text is done with, before the reply takes memory */
+    r->buf = NULL;
+    r->len = r->cap = 0;
     return r->err->code;
 }
 

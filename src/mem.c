@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <sys/mman.h>
 
+#include <unistd.h>
+
 #define HUGE_PAGE ((uintptr_t)2 << 20)
 
 void mem_hint_large(void *p, size_t n)
@@ -12,10 +14,15 @@ void mem_hint_large(void *p, size_t n)
 #if defined(MADV_HUGEPAGE)
     if (!p || n < 2 * HUGE_PAGE)
         return;
-    uintptr_t start = ((uintptr_t)p + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
-    uintptr_t end = ((uintptr_t)p + n) & ~(HUGE_PAGE - 1);
-    if (end > start)
-        (void)madvise((void *)start, end - start, MADV_HUGEPAGE); /* a hint only */
+    /* The whole pages of the block, not only its 2 MiB-aligned interior:
+     * advising part of a mapping splits it, and a split mapping cannot be
+     * grown by mremap, so realloc would copy (and hold) the old and the
+     * new block at once. */
+    long page = sysconf(_SC_PAGESIZE);
+    uintptr_t mask = page > 0 ? (uintptr_t)page - 1 : 4095;
+    uintptr_t start = (uintptr_t)p & ~mask;
+    uintptr_t end = ((uintptr_t)p + n + mask) & ~mask;
+    (void)madvise((void *)start, end - start, MADV_HUGEPAGE); /* a hint only */
 #else
     (void)p;
     (void)n;

@@ -4,8 +4,8 @@
 
 #include <stddef.h>
 
-/* Asks the kernel to back the 2 MiB-aligned interior of [p, p + n) with
- * transparent huge pages when n is at least 4 MiB (a no-op otherwise, and
+/* Asks the kernel to back the pages of [p, p + n) with transparent huge
+ * pages when n is at least 4 MiB (a no-op otherwise, and
  * where madvise or THP are unavailable). A fresh multi-megabyte buffer
  * then costs a few hundred page faults instead of thousands: bodies,
  * arrays and replies of large requests are allocated, filled once and

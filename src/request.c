@@ -456,8 +456,9 @@ typedef struct tensor_meta {
     size_t shape[TENSOR_MAX_DIMS];
 } tensor_meta;
 
-/* Everything needed to go on reading from a number in an array of numbers
- * (the array machine at ELEMENT), when the text before it is gone. */
+/* Everything needed to go on reading the arrays of numbers where the text
+ * ran out (the array machine at ELEMENT or AFTER), when the text before
+ * is gone. */
 typedef struct checkpoint {
     int valid;
     size_t offset; /* in the body */
@@ -468,6 +469,7 @@ typedef struct checkpoint {
     tensor_meta x, go;
     int has_semantic;
     lr_error err;
+    int after; /* at AFTER (after an element), else at ELEMENT */
     int level, ndim;
     size_t count[TENSOR_MAX_DIMS + 1], shape[TENSOR_MAX_DIMS];
     int known[TENSOR_MAX_DIMS];
@@ -487,11 +489,16 @@ static void meta_restore(tensor *t, const tensor_meta *m)
     memcpy(t->shape, m->shape, sizeof m->shape);
 }
 
-static void save_checkpoint(parser *ps, int level, int ndim, const size_t *count,
-                            const size_t *shape, const int *known)
+/* The text ran out inside the array machine: saves where it stands (only
+ * here, so reading whole costs nothing) and starves. Returns -1. */
+static int checkpoint_and_starve(parser *ps, int after, int level, int ndim,
+                                 const size_t *count, const size_t *shape, const int *known)
 {
     checkpoint *c = ps->ckpt;
+    if (!c)
+        return starve(ps);
     c->valid = 1;
+    c->after = after;
     c->offset = (size_t)(ps->p - ps->start) + ps->base;
     c->in_object = ps->obj != NULL;
     if (ps->obj)
@@ -508,6 +515,7 @@ static void save_checkpoint(parser *ps, int level, int ndim, const size_t *count
     memcpy(c->count, count, sizeof c->count);
     memcpy(c->shape, shape, sizeof c->shape);
     memcpy(c->known, known, sizeof c->known);
+    return starve(ps);
 }
 
 /* A number, or a partial one, the text may end in. */
@@ -650,7 +658,7 @@ static int parse_tensor(parser *ps, tensor *t, const char *name, int depth,
 /* The path of the element at `level`, written only when an error needs it. */
 #define PATH_TO(k) (element_path(path, sizeof path, name, count, (k)), path)
 
-    if (resume) { /* at a number inside the arrays, as they were */
+    if (resume) { /* where the text ran out, the arrays as they were */
         level = resume->level;
         ndim = resume->ndim;
         memcpy(count, resume->count, sizeof count);
@@ -659,7 +667,7 @@ static int parse_tensor(parser *ps, tensor *t, const char *name, int depth,
         /* A checkpoint at the end of the text may sit before spaces, and
          * just inside an array that turns out empty. */
         skip_ws(ps);
-        state = at(ps, ']') && count[level] == 0 ? CLOSE : ELEMENT;
+        state = resume->after ? AFTER : at(ps, ']') && count[level] == 0 ? CLOSE : ELEMENT;
         goto machine;
     }
 
@@ -701,11 +709,8 @@ machine:
             state = at(ps, ']') ? CLOSE : ELEMENT;
             break;
         case ELEMENT: /* at the start of an element of the array at `level` */
-            if (ps->p == ps->end && ps->partial) { /* resume right here */
-                if (ps->ckpt)
-                    save_checkpoint(ps, level, ndim, count, shape, known);
-                return starve(ps);
-            }
+            if (ps->p == ps->end && ps->partial) /* resume right here */
+                return checkpoint_and_starve(ps, 0, level, ndim, count, shape, known);
             if (known[level - 1] && count[level] >= shape[level - 1]) {
                 record(ps, LR_ERR_RAGGED, PATH_TO(level - 1),
                        "array has more than %zu elements, unlike the ones before it",
@@ -735,16 +740,14 @@ machine:
             {
                 size_t room, n;
                 const char *stop, *run_end = ps->end;
-                if (ps->ckpt)
-                    save_checkpoint(ps, level, ndim, count, shape, known);
                 if (ps->partial) { /* leave out a number the text may cut short */
                     if (!ps->safe_end) { /* once per read: the text ends the same */
                         ps->safe_end = ps->end;
                         while (ps->safe_end > ps->start && in_number(ps->safe_end[-1]))
                             ps->safe_end--;
                     }
-                    if (ps->safe_end <= ps->p)
-                        return starve(ps);
+                    if (ps->safe_end <= ps->p) /* resume at this number */
+                        return checkpoint_and_starve(ps, 0, level, ndim, count, shape, known);
                     run_end = ps->safe_end;
                 }
                 size_t limit = known[level - 1] ? shape[level - 1] - count[level] : SIZE_MAX;
@@ -777,6 +780,8 @@ machine:
             break;
         case AFTER: /* after an element: ',' or ']' */
             skip_ws(ps);
+            if (ps->p == ps->end && ps->partial)
+                return checkpoint_and_starve(ps, 1, level, ndim, count, shape, known);
             if (at(ps, ',')) {
                 ps->p++;
                 skip_ws(ps);

@@ -193,11 +193,18 @@ static uint64_t nondigits8(uint64_t v)
            (((v + 0x0606060606060606u) & 0xF0F0F0F0F0F0F0F0u) ^ ASCII_ZEROS8);
 }
 
+/* The value of the first len digits (1 <= len <= 8) of the little-endian
+ * word x: shifted to the top of the word behind '0' padding, then parse8. */
+static uint32_t parse_first(uint64_t x, unsigned len)
+{
+    return parse8((x << (8 * (8 - len))) | (ASCII_ZEROS8 >> (8 * len)));
+}
+
 /* Reads digits from p while they last, accumulating into *w (wrapping
  * past 19 digits; the caller counts digits and re-reads when too many).
  * Eight at a time, then the rest of the run in one step: its length from
- * the first non-digit byte, its value from parse8 after shifting it to the
- * top of the word behind '0' padding. No branch depends on the length. */
+ * the first non-digit byte, its value from parse_first. No branch depends
+ * on the length. */
 static inline __attribute__((always_inline)) const char *
 read_digits(const char *p, const char *end, uint64_t *w)
 {
@@ -211,8 +218,7 @@ read_digits(const char *p, const char *end, uint64_t *w)
         }
         unsigned len = (unsigned)__builtin_ctzll(bad) / 8; /* 0..7 */
         if (len) {
-            uint64_t top = (x << (8 * (8 - len))) | (ASCII_ZEROS8 >> (8 * len));
-            v = v * pow10_u64[len] + parse8(top);
+            v = v * pow10_u64[len] + parse_first(x, len);
             p += len;
         }
         *w = v;
@@ -287,14 +293,13 @@ parse_one(const char *p, const char *end, double *out, const char **stop)
             unsigned nt = (unsigned)__builtin_ctzll(nondigits8(y)) / 8;
             /* nt <= 6: the byte that ended the digits was in the word. */
             if (nt > ni && nt <= 6 && ((s[nt + 1] | 0x20) != 'e')) {
-                uint64_t top = (y << (8 * (8 - nt))) | (ASCII_ZEROS8 >> (8 * nt));
-                double v = (double)parse8(top) / exact_pow10[nt - ni];
+                double v = (double)parse_first(y, nt) / exact_pow10[nt - ni];
                 *out = negative ? -v : v;
                 *stop = s + nt + 1;
                 return NUMPARSE_OK;
             }
         }
-        w = parse8((x8 << (8 * (8 - ni))) | (ASCII_ZEROS8 >> (8 * ni)));
+        w = parse_first(x8, ni);
         s += ni;
     } else if (end - s >= 8) { /* eight digits or more */
         w = parse8(x8);

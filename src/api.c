@@ -203,8 +203,9 @@ static lr_err query_slope(const api_request *req, int *has, double *slope, lr_er
  * With workers, the elements are cut into ranges whose text is certain to
  * fit in SLOT_BYTES, and a ring of slots (one per worker, plus two) is
  * formatted ahead on the pool; reads copy out of the slots in order, hand
- * each emptied slot the next range, and format a slot themselves when no
- * worker has started it yet (so the connection's thread works too).
+ * each emptied slot the next range, and, rather than wait, format
+ * themselves the next slot no worker has started (so the connection's
+ * thread formats its share too).
  * Memory stays at the ring's size however slowly the client reads, and
  * every slot buffer is allocated before the status is chosen, so nothing
  * can fail mid-reply. */
@@ -369,11 +370,19 @@ static ptrdiff_t read_slots(api_stream *st, char *buf, size_t max)
 {
     pthread_mutex_lock(&st->lock);
     stream_slot *sl = &st->slots[st->reading];
-    if (!sl->done && sl->begin < sl->end && pool_cancel(st->workers, &sl->task)) {
-        /* No worker has started it: format it here rather than wait. */
-        pthread_mutex_unlock(&st->lock);
-        slot_format(sl);
-        pthread_mutex_lock(&st->lock);
+    /* Rather than wait for the slot to read, format it here if no worker
+     * has started it; if one has, format the nearest slot ahead that none
+     * has started, and look again. */
+    for (unsigned ahead = 0; ahead < st->nslots && !sl->done && sl->begin < sl->end;) {
+        stream_slot *o = &st->slots[(st->reading + ahead) % st->nslots];
+        if (!o->done && o->begin < o->end && pool_cancel(st->workers, &o->task)) {
+            pthread_mutex_unlock(&st->lock);
+            slot_format(o);
+            pthread_mutex_lock(&st->lock);
+            ahead = 0;
+        } else {
+            ahead++;
+        }
     }
     while (!sl->done && sl->begin < sl->end && !st->failed)
         pthread_cond_wait(&st->ready, &st->lock);

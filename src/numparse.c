@@ -409,3 +409,30 @@ numparse_status numparse_f64_run(const char *p, const char *end, double *out, si
     *n = i;
     return NUMPARSE_OK;
 }
+
+/* 8 bytes at a time: a byte x ^ ',' is zero exactly where x is a comma,
+ * and ((y & 0x7f) + 0x7f) | y has its top bit clear exactly where y is
+ * zero, with no carry between bytes (the SWAR zero-byte test of Hacker's
+ * Delight, 2nd ed., sec. 6-1). Byte lanes count up to 255 words, then are
+ * summed. */
+size_t numparse_count_commas(const char *p, const char *end)
+{
+    const uint64_t ones = 0x0101010101010101u, low7 = ones * 0x7f, comma = ones * ',';
+    const uint64_t even = 0x00ff00ff00ff00ffu;
+    size_t n = 0;
+    while ((size_t)(end - p) >= 8) {
+        size_t words = (size_t)(end - p) / 8;
+        uint64_t lanes = 0;
+        for (words = words < 255 ? words : 255; words > 0; words--, p += 8) {
+            uint64_t w;
+            memcpy(&w, p, 8);
+            uint64_t y = w ^ comma;
+            lanes += ~(((y & low7) + low7) | y) >> 7 & ones;
+        }
+        uint64_t pairs = (lanes & even) + (lanes >> 8 & even); /* 16-bit lanes */
+        n += (size_t)((pairs * 0x0001000100010001u) >> 48);
+    }
+    for (; p < end; p++)
+        n += *p == ',';
+    return n;
+}

@@ -38,4 +38,8 @@ numparse_status numparse_f64(const char *p, const char *end, double *out,
 numparse_status numparse_f64_run(const char *p, const char *end, double *out, size_t cap,
                                  size_t *n, const char **stop);
 
+/* The commas in [p, end): one less than the numbers a run there holds.
+ * Does not allocate; thread-safe. */
+size_t numparse_count_commas(const char *p, const char *end);
+
 #endif

@@ -543,10 +543,7 @@ typedef struct run_job {
 static void count_part(void *arg, size_t i)
 {
     run_part *r = &((run_job *)arg)->part[i];
-    size_t commas = 0;
-    for (const char *c = r->begin; c < r->end; c++)
-        commas += *c == ',';
-    r->count = commas + 1;
+    r->count = numparse_count_commas(r->begin, r->end) + 1;
 }
 
 static void parse_part(void *arg, size_t i)
@@ -634,6 +631,7 @@ static size_t parse_run_parallel(parser *ps, tensor *t, size_t room)
     free(job);
     if (n) {
         t->count += n;
+        ps->req->numbers_in_parts += n;
         ps->p = close; /* at the ']', or at the ',' before the next number */
     }
     return n;

@@ -20,6 +20,7 @@ typedef struct request {
     tensor grad_output;  /* same shape as x when present */
     int has_slope;       /* slope given in the body */
     double slope;
+    size_t numbers_in_parts; /* of x and grad_output, read in parts on workers */
 } request;
 
 /* Zeroes req; request_free releases what request_parse allocated. */

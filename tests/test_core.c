@@ -1033,6 +1033,8 @@ void test_request_parallel_runs(void)
             int valid = f == 0 || f == 9 || (f == 10 && rows == 1); /* 9: a fine number */
             ASSERT_EQ(ra == LR_ERR_OK, valid);
             if (ra == LR_ERR_OK) {
+                /* the parts were used, not fallen back from */
+                ASSERT_EQ(b.numbers_in_parts, a.x.count);
                 ASSERT(a.x.count == b.x.count && a.x.ndim == b.x.ndim);
                 ASSERT(a.x.count == (size_t)N * (size_t)rows);
                 ASSERT(memcmp(a.x.data, b.x.data, a.x.count * sizeof(double)) == 0);

@@ -15,6 +15,7 @@
     X(numparse_vs_strtod)                                                      \
     X(numparse_sticky)                                                         \
     X(numparse_run)                                                            \
+    X(numparse_count_commas)                                                   \
     X(errors_table)                                                            \
     X(errors_render)                                                           \
     X(errors_quote_bytes)                                                      \

@@ -107,87 +107,120 @@ int pool_cancel(pool *p, pool_task *t)
     return found;
 }
 
-/* The most workers one pool_run asks for. */
+/* The most workers one batch asks for. */
 #define POOL_RUN_HELPERS 64
 
-/* pool_run's shared state: parts are claimed one at a time by whoever is
+/* A batch's shared state: parts are claimed one at a time by whoever is
  * free, so a slow worker never holds the others up. */
-typedef struct run {
+struct pool_batch {
     pthread_mutex_t lock;
     pthread_cond_t done;
+    pool *p;
     void (*fn)(void *arg, size_t i);
     void *arg;
     size_t parts, next;
+    unsigned queued;  /* helper tasks submitted */
     unsigned helpers; /* helper tasks not yet finished */
-} run;
+    pool_task tasks[POOL_RUN_HELPERS];
+};
 
 /* Claims and runs parts until none is left; returns when this caller has
  * no more to do. */
-static void run_parts(run *r)
+static void batch_parts(pool_batch *b)
 {
-    pthread_mutex_lock(&r->lock);
-    while (r->next < r->parts) {
-        size_t i = r->next++;
-        pthread_mutex_unlock(&r->lock);
-        r->fn(r->arg, i);
-        pthread_mutex_lock(&r->lock);
+    pthread_mutex_lock(&b->lock);
+    while (b->next < b->parts) {
+        size_t i = b->next++;
+        pthread_mutex_unlock(&b->lock);
+        b->fn(b->arg, i);
+        pthread_mutex_lock(&b->lock);
     }
-    pthread_mutex_unlock(&r->lock);
+    pthread_mutex_unlock(&b->lock);
 }
 
-static void run_helper(void *arg)
+static void batch_helper(void *arg)
 {
-    run *r = arg;
-    run_parts(r);
-    pthread_mutex_lock(&r->lock);
-    r->helpers--;
-    pthread_cond_signal(&r->done);
-    pthread_mutex_unlock(&r->lock);
+    pool_batch *b = arg;
+    batch_parts(b);
+    pthread_mutex_lock(&b->lock);
+    b->helpers--;
+    pthread_cond_signal(&b->done);
+    pthread_mutex_unlock(&b->lock);
+}
+
+/* Sets b up and queues `helpers` tasks that work on its parts. Returns -1
+ * (nothing queued) when its lock cannot be had. */
+static int batch_begin(pool_batch *b, pool *p, size_t parts, void (*fn)(void *arg, size_t i),
+                       void *arg, size_t helpers)
+{
+    if (pthread_mutex_init(&b->lock, NULL) != 0)
+        return -1;
+    if (pthread_cond_init(&b->done, NULL) != 0) {
+        pthread_mutex_destroy(&b->lock);
+        return -1;
+    }
+    if (helpers > p->threads)
+        helpers = p->threads;
+    if (helpers > POOL_RUN_HELPERS)
+        helpers = POOL_RUN_HELPERS;
+    b->p = p;
+    b->fn = fn;
+    b->arg = arg;
+    b->parts = parts;
+    b->next = 0;
+    b->queued = b->helpers = (unsigned)helpers;
+    for (unsigned h = 0; h < b->queued; h++) {
+        b->tasks[h] = (pool_task){.fn = batch_helper, .arg = b};
+        pool_submit(p, &b->tasks[h]);
+    }
+    return 0;
+}
+
+/* Runs the parts no one has claimed on the caller, takes back helpers
+ * still queued (the workers were busy elsewhere), and waits for those
+ * running to leave, as b and its tasks are the caller's memory. */
+static void batch_end(pool_batch *b)
+{
+    batch_parts(b);
+    for (unsigned h = 0; h < b->queued; h++) {
+        if (pool_cancel(b->p, &b->tasks[h])) {
+            pthread_mutex_lock(&b->lock);
+            b->helpers--;
+            pthread_mutex_unlock(&b->lock);
+        }
+    }
+    pthread_mutex_lock(&b->lock);
+    while (b->helpers > 0)
+        pthread_cond_wait(&b->done, &b->lock);
+    pthread_mutex_unlock(&b->lock);
+    pthread_cond_destroy(&b->done);
+    pthread_mutex_destroy(&b->lock);
 }
 
 void pool_run(pool *p, size_t parts, void (*fn)(void *arg, size_t i), void *arg)
 {
-    if (!p || parts <= 1) {
+    pool_batch b;
+    /* the caller takes a part itself: one helper fewer than parts */
+    if (!p || parts <= 1 || batch_begin(&b, p, parts, fn, arg, parts - 1) != 0) {
         for (size_t i = 0; i < parts; i++)
             fn(arg, i);
         return;
     }
-    run r = {.fn = fn, .arg = arg, .parts = parts};
-    if (pthread_mutex_init(&r.lock, NULL) != 0) {
-        for (size_t i = 0; i < parts; i++)
-            fn(arg, i);
-        return;
+    batch_end(&b);
+}
+
+pool_batch *pool_start(pool *p, size_t parts, void (*fn)(void *arg, size_t i), void *arg)
+{
+    pool_batch *b = malloc(sizeof *b);
+    if (b && batch_begin(b, p, parts, fn, arg, parts) != 0) {
+        free(b);
+        b = NULL;
     }
-    if (pthread_cond_init(&r.done, NULL) != 0) {
-        pthread_mutex_destroy(&r.lock);
-        for (size_t i = 0; i < parts; i++)
-            fn(arg, i);
-        return;
-    }
-    pool_task tasks[POOL_RUN_HELPERS];
-    unsigned helpers = p->threads < POOL_RUN_HELPERS ? p->threads : POOL_RUN_HELPERS;
-    if (helpers > parts - 1)
-        helpers = (unsigned)(parts - 1);
-    r.helpers = helpers;
-    for (unsigned h = 0; h < helpers; h++) {
-        tasks[h] = (pool_task){.fn = run_helper, .arg = &r};
-        pool_submit(p, &tasks[h]);
-    }
-    run_parts(&r);
-    /* Helpers still queued (the workers were busy elsewhere) are taken
-     * back; then wait for those running to leave, as r and tasks live on
-     * this stack. */
-    for (unsigned h = 0; h < helpers; h++) {
-        if (pool_cancel(p, &tasks[h])) {
-            pthread_mutex_lock(&r.lock);
-            r.helpers--;
-            pthread_mutex_unlock(&r.lock);
-        }
-    }
-    pthread_mutex_lock(&r.lock);
-    while (r.helpers > 0)
-        pthread_cond_wait(&r.done, &r.lock);
-    pthread_mutex_unlock(&r.lock);
-    pthread_cond_destroy(&r.done);
-    pthread_mutex_destroy(&r.lock);
+    return b;
+}
+
+void pool_join(pool_batch *b)
+{
+    batch_end(b);
+    free(b);
 }

@@ -39,4 +39,13 @@ int pool_cancel(pool *p, pool_task *t);
  * With p NULL, or parts 1, everything runs on the caller. */
 void pool_run(pool *p, size_t parts, void (*fn)(void *arg, size_t i), void *arg);
 
+/* pool_run in two halves, for a caller with other work meanwhile:
+ * pool_start queues fn(arg, i) for every i in [0, parts) (parts >= 1) on
+ * the workers and returns at once; pool_join runs on the caller the parts
+ * no worker has started, waits for the others, and frees the batch. NULL
+ * when memory or a lock cannot be had (nothing is queued). */
+typedef struct pool_batch pool_batch;
+pool_batch *pool_start(pool *p, size_t parts, void (*fn)(void *arg, size_t i), void *arg);
+void pool_join(pool_batch *b);
+
 #endif

@@ -951,7 +951,7 @@ static void probe_task(void *arg)
  * back with pool_cancel never runs. */
 void test_pool(void)
 {
-    static pool_probe probe;
+    static pool_probe probe, probe_other;
     for (unsigned threads = 1; threads <= 3; threads++) {
         pool *p = pool_new(threads);
         ASSERT(p != NULL);
@@ -962,6 +962,19 @@ void test_pool(void)
         for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++) {
             memset(probe.hits, 0, sizeof probe.hits);
             pool_run(p, counts[c], probe_part, &probe);
+            for (size_t i = 0; i < 1000; i++)
+                ASSERT_EQ(probe.hits[i], i < counts[c] ? 1 : 0);
+            if (counts[c] == 0)
+                continue;
+            /* the same in two halves, with the workers busy elsewhere or not */
+            memset(probe.hits, 0, sizeof probe.hits);
+            pool_batch *b = pool_start(p, counts[c], probe_part, &probe);
+            ASSERT(b != NULL);
+            if (!b)
+                continue;
+            if (c % 2)
+                pool_run(p, 2, probe_part, &probe_other);
+            pool_join(b);
             for (size_t i = 0; i < 1000; i++)
                 ASSERT_EQ(probe.hits[i], i < counts[c] ? 1 : 0);
         }

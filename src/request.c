@@ -20,6 +20,7 @@
 #define NAME_MAX_BYTES 64
 
 struct checkpoint;
+struct run_ahead;
 
 typedef struct parser {
     const char *start, *p, *end;
@@ -33,6 +34,7 @@ typedef struct parser {
     struct object_state *obj; /* the request object being read, if any */
     request *req;
     const char *safe_end; /* partial: where a number cut short may begin */
+    struct run_ahead *ahead; /* a reader's, for a run read ahead; may be NULL */
 } parser;
 
 /* Out of text before the value could be decided, while more may come:
@@ -489,14 +491,11 @@ static void meta_restore(tensor *t, const tensor_meta *m)
     memcpy(t->shape, m->shape, sizeof m->shape);
 }
 
-/* The text ran out inside the array machine: saves where it stands (only
- * here, so reading whole costs nothing) and starves. Returns -1. */
-static int checkpoint_and_starve(parser *ps, int after, int level, int ndim,
-                                 const size_t *count, const size_t *shape, const int *known)
+/* Saves into c where the array machine stands, so reading can go on from
+ * here once the text before is gone. */
+static void checkpoint_save(parser *ps, checkpoint *c, int after, int level, int ndim,
+                            const size_t *count, const size_t *shape, const int *known)
 {
-    checkpoint *c = ps->ckpt;
-    if (!c)
-        return starve(ps);
     c->valid = 1;
     c->after = after;
     c->offset = (size_t)(ps->p - ps->start) + ps->base;
@@ -515,6 +514,15 @@ static int checkpoint_and_starve(parser *ps, int after, int level, int ndim,
     memcpy(c->count, count, sizeof c->count);
     memcpy(c->shape, shape, sizeof c->shape);
     memcpy(c->known, known, sizeof c->known);
+}
+
+/* The text ran out inside the array machine: saves where it stands (only
+ * here, so reading whole costs nothing) and starves. Returns -1. */
+static int checkpoint_and_starve(parser *ps, int after, int level, int ndim,
+                                 const size_t *count, const size_t *shape, const int *known)
+{
+    if (ps->ckpt)
+        checkpoint_save(ps, ps->ckpt, after, level, ndim, count, shape, known);
     return starve(ps);
 }
 
@@ -524,8 +532,11 @@ static int in_number(char c)
     return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
 }
 
-/* Runs of numbers at least this long are read in parts on the workers. */
+/* Runs of numbers at least this long are read in parts on the workers:
+ * when the whole run is held, while the caller waits; when more text is
+ * coming (a request_reader), while the caller goes back to receiving. */
 #define PARALLEL_RUN_BYTES (1024 * 1024)
+#define AHEAD_RUN_BYTES (256 * 1024)
 #define RUN_PARTS_MAX 65
 
 typedef struct run_part {
@@ -537,8 +548,20 @@ typedef struct run_part {
 
 typedef struct run_job {
     run_part part[RUN_PARTS_MAX];
+    size_t parts;
     double *out;
 } run_job;
+
+/* A run read ahead on the workers, while the reader receives more: the
+ * reader has taken its numbers as read and gone on; if any part turns out
+ * flawed, it goes back to `before` and reads the run in order. */
+typedef struct run_ahead {
+    run_job *job;      /* NULL: none pending */
+    pool_batch *batch; /* the parts after the first, on the workers */
+    checkpoint before; /* the machine at the run's start */
+    size_t in_parts_before, run_end; /* run_end: a body offset */
+    size_t in_order_until; /* runs starting before this offset are not read ahead */
+} run_ahead;
 
 static void count_part(void *arg, size_t i)
 {
@@ -565,68 +588,92 @@ static void parse_part(void *arg, size_t i)
     }
 }
 
-/* The run of numbers at ps->p (a number's start) up to the next ']' (or,
- * when more text may follow, up to the last ',' there is), read
- * in parts on the workers and the calling thread when it is long: the
- * text is cut at commas, each part's commas counted (giving where its
- * numbers go), then each part read by numparse_f64_run, so the values are
- * exactly the sequential reader's. At most `room` numbers are taken.
- * Returns the count read, with ps->p at the ']'; or 0 when the run is
- * short, or anything in it is not plainly "number, number, ...", or it
- * holds more than `room`: then the caller reads it the usual way, which
- * finds and reports whatever is wrong. */
-static size_t parse_run_parallel(parser *ps, tensor *t, size_t room)
+static void parse_later_part(void *arg, size_t i) { parse_part(arg, i + 1); }
+
+/* Where the run of numbers at ps->p (a number's start) ends: at the next
+ * ']', or, when more text may follow, at the last ',' there is; NULL when
+ * it is shorter than `least` bytes. */
+static const char *run_close(parser *ps, size_t least)
 {
-    if (!ps->workers || ps->end - ps->p < PARALLEL_RUN_BYTES)
-        return 0;
+    if ((size_t)(ps->end - ps->p) < least)
+        return NULL;
     const char *close = memchr(ps->p, ']', (size_t)(ps->end - ps->p));
-    if (!close && ps->partial) { /* the text so far: up to its last ',' */
+    if (!close && ps->partial) {
         for (close = ps->end; close > ps->p && close[-1] != ','; close--) {
         }
         close = close > ps->p ? close - 1 : NULL;
     }
-    if (!close || close - ps->p < PARALLEL_RUN_BYTES)
-        return 0;
+    return close && (size_t)(close - ps->p) >= least ? close : NULL;
+}
+
+/* A job for [ps->p, close) cut at commas into at most `parts` parts, the
+ * first `first` shares of the bytes, each other `rest` shares; each part's
+ * commas counted, on the workers when `count_on` is not NULL, giving where
+ * its numbers go. NULL when memory runs out. */
+static run_job *run_cut(parser *ps, const char *close, size_t parts, size_t first, size_t rest,
+                        pool *count_on, size_t *total)
+{
     static run_job zero_job;
     run_job *job = malloc(sizeof *job);
     if (!job)
-        return 0;
+        return NULL;
     *job = zero_job;
-    size_t parts = pool_threads(ps->workers) + 1, len = (size_t)(close - ps->p), used = 0;
     if (parts > RUN_PARTS_MAX)
         parts = RUN_PARTS_MAX;
+    size_t len = (size_t)(close - ps->p), shares = first + (parts - 1) * rest;
     const char *from = ps->p;
     for (size_t k = 1; k <= parts; k++) {
         const char *cut = close;
-        if (k < parts) { /* the first comma at or after the k-th share */
-            const char *target = ps->p + len / parts * k;
+        if (k < parts) { /* the first comma at or after the k-th cut's share */
+            const char *target = ps->p + len / shares * (first + (k - 1) * rest);
             if (target < from)
                 target = from;
             cut = memchr(target, ',', (size_t)(close - target));
             if (!cut)
                 cut = close;
         }
-        job->part[used].begin = from;
-        job->part[used].end = cut;
-        used++;
+        job->part[job->parts].begin = from;
+        job->part[job->parts].end = cut;
+        job->parts++;
         if (cut == close)
             break;
         from = cut + 1;
     }
-    pool_run(ps->workers, used, count_part, job);
-    size_t total = 0;
-    for (size_t k = 0; k < used; k++) {
-        job->part[k].offset = total;
-        total += job->part[k].count;
+    pool_run(count_on, job->parts, count_part, job);
+    *total = 0;
+    for (size_t k = 0; k < job->parts; k++) {
+        job->part[k].offset = *total;
+        *total += job->part[k].count;
     }
-    size_t n = 0;
+    return job;
+}
+
+static int run_ok(const run_job *job)
+{
+    for (size_t k = 0; k < job->parts; k++)
+        if (!job->part[k].ok)
+            return 0;
+    return 1;
+}
+
+/* The run of numbers at ps->p up to close, read in parts on the workers
+ * and the calling thread: the text is cut at commas, each part's commas
+ * counted (giving where its numbers go), then each part read by
+ * numparse_f64_run, so the values are exactly the sequential reader's. At
+ * most `room` numbers are taken. Returns the count read, with ps->p at
+ * close; or 0 when anything in the run is not plainly "number, number,
+ * ...", or it holds more than `room`: then the caller reads it the usual
+ * way, which finds and reports whatever is wrong. */
+static size_t parse_run_parallel(parser *ps, tensor *t, size_t room, const char *close)
+{
+    size_t total, n = 0;
+    run_job *job = run_cut(ps, close, pool_threads(ps->workers) + 1, 1, 1, ps->workers, &total);
+    if (!job)
+        return 0;
     if (total <= room && tensor_reserve(t, t->count + total) == 0) {
         job->out = t->data + t->count;
-        pool_run(ps->workers, used, parse_part, job);
-        n = total;
-        for (size_t k = 0; k < used; k++)
-            if (!job->part[k].ok)
-                n = 0;
+        pool_run(ps->workers, job->parts, parse_part, job);
+        n = run_ok(job) ? total : 0;
     }
     free(job);
     if (n) {
@@ -635,6 +682,46 @@ static size_t parse_run_parallel(parser *ps, tensor *t, size_t room)
         ps->p = close; /* at the ']', or at the ',' before the next number */
     }
     return n;
+}
+
+/* As parse_run_parallel for a run up to close, the last ',' of the text so
+ * far, but only its first part (a third of it with one worker, as the
+ * reader also receives) is read before returning; the others are left
+ * reading on the workers in ps->ahead, the reader's to settle (see
+ * reader_settle). ps->ahead->before must hold the machine at the run's
+ * start. No number is stored into t until then but the one the text may
+ * still hold after close, which has room reserved. */
+static size_t parse_run_ahead(parser *ps, tensor *t, size_t room, const char *close)
+{
+    run_ahead *ra = ps->ahead;
+    size_t total, workers = pool_threads(ps->workers);
+    run_job *job = run_cut(ps, close, workers + 1, 1, 2, NULL, &total);
+    if (!job)
+        return 0;
+    if (job->parts < 2 || total > room || tensor_reserve(t, t->count + total + 1) != 0) {
+        free(job);
+        return 0;
+    }
+    job->out = t->data + t->count;
+    pool_batch *batch = pool_start(ps->workers, job->parts - 1, parse_later_part, job);
+    if (!batch) {
+        free(job);
+        return 0;
+    }
+    parse_part(job, 0);
+    if (!job->part[0].ok) {
+        pool_join(batch);
+        free(job);
+        return 0;
+    }
+    ra->job = job;
+    ra->batch = batch;
+    ra->in_parts_before = ps->req->numbers_in_parts;
+    ra->run_end = (size_t)(close - ps->start) + ps->base;
+    t->count += total;
+    ps->req->numbers_in_parts += total;
+    ps->p = close;
+    return total;
 }
 
 /* Reads a number or a rectangular nested array of numbers into t. On a
@@ -749,7 +836,17 @@ machine:
                     run_end = ps->safe_end;
                 }
                 size_t limit = known[level - 1] ? shape[level - 1] - count[level] : SIZE_MAX;
-                if ((n = parse_run_parallel(ps, t, limit)) > 0) {
+                const char *close;
+                n = 0;
+                if (ps->ahead && !ps->ahead->job &&
+                    (size_t)(ps->p - ps->start) + ps->base >= ps->ahead->in_order_until &&
+                    (close = run_close(ps, AHEAD_RUN_BYTES)) != NULL && *close == ',') {
+                    checkpoint_save(ps, &ps->ahead->before, 0, level, ndim, count, shape, known);
+                    n = parse_run_ahead(ps, t, limit, close);
+                } else if (ps->workers && (close = run_close(ps, PARALLEL_RUN_BYTES)) != NULL) {
+                    n = parse_run_parallel(ps, t, limit, close);
+                }
+                if (n > 0) {
                     count[level] += n;
                     state = AFTER;
                     break;
@@ -1050,6 +1147,7 @@ struct request_reader {
     size_t batch;    /* the least text worth a run */
     checkpoint ck;   /* where the next run starts; not valid: the beginning */
     int done;        /* the outcome is known (a 400, or out of memory) */
+    run_ahead ahead; /* with workers: the run being read ahead, if any */
 };
 
 /* Text held below this is not worth a run; more is read first. */
@@ -1065,9 +1163,9 @@ request_reader *request_reader_new(request_kind kind, pool *workers, request *re
     r->workers = workers;
     r->req = req;
     r->err = err;
-    /* With workers, read in batches long enough for runs of numbers to
-     * be read in parts on them. */
-    r->batch = r->retry_at = workers ? PARALLEL_RUN_BYTES + READER_BATCH : READER_BATCH;
+    /* With workers, read in batches long enough for runs of numbers to be
+     * read ahead in parts on them, while the next batch comes in. */
+    r->batch = r->retry_at = workers ? 2 * AHEAD_RUN_BYTES + READER_BATCH : READER_BATCH;
     lr_error_clear(err);
     return r;
 }
@@ -1077,29 +1175,75 @@ void request_reader_set_batch(request_reader *r, size_t bytes)
     r->batch = r->retry_at = bytes;
 }
 
+/* Waits for the run read ahead, if any. When a part of it was flawed, the
+ * reader goes back to the machine at its start, to read it in order (and
+ * find what is wrong where the sequential reader would): returns -1. */
+static int reader_settle(request_reader *r)
+{
+    run_ahead *ra = &r->ahead;
+    if (!ra->job)
+        return 0;
+    pool_join(ra->batch);
+    int ok = run_ok(ra->job);
+    free(ra->job);
+    ra->job = NULL;
+    ra->batch = NULL;
+    if (ok)
+        return 0;
+    r->ck = ra->before;
+    r->req->numbers_in_parts = ra->in_parts_before;
+    ra->in_order_until = ra->run_end;
+    return -1;
+}
+
+/* Drops the text before the checkpoint, unless a run read ahead (whose
+ * text the workers are reading) may still send the reader back. */
+static void reader_drop(request_reader *r)
+{
+    if (r->ahead.job || !r->ck.valid || r->ck.offset <= r->base)
+        return;
+    size_t drop = r->ck.offset - r->base;
+    memmove(r->buf, r->buf + drop, r->len - drop);
+    r->len -= drop;
+    r->base = r->ck.offset;
+    r->retry_at = r->retry_at > drop ? r->retry_at - drop : 0;
+}
+
 /* Reads what is held, from the checkpoint; partial: more may follow. */
 static void reader_run(request_reader *r, int partial)
 {
-    checkpoint next = r->ck;
-    const char *text = r->buf ? r->buf : ""; /* nothing came: an empty body */
-    parser ps = {.start = text, .p = text + (r->ck.valid ? r->ck.offset - r->base : 0),
-                 .end = text + r->len, .err = r->err, .workers = r->workers,
-                 .base = r->base, .partial = partial, .ckpt = &next, .req = r->req};
-    if (parse_body(&ps, r->kind, r->req, r->ck.valid ? &r->ck : NULL) == 0) {
-        r->done = 1;
+    for (;;) {
+        reader_settle(r);
+        reader_drop(r);
+        checkpoint next = r->ck;
+        const char *text = r->buf ? r->buf : ""; /* nothing came: an empty body */
+        parser ps = {.start = text,
+                     .p = text + (r->ck.valid ? r->ck.offset - r->base : 0),
+                     .end = text + r->len,
+                     .err = r->err,
+                     .workers = r->workers,
+                     .base = r->base,
+                     .partial = partial,
+                     .ckpt = &next,
+                     .req = r->req,
+                     .ahead = partial && r->workers ? &r->ahead : NULL};
+        if (parse_body(&ps, r->kind, r->req, r->ck.valid ? &r->ck : NULL) == 0) {
+            if (reader_settle(r) == 0) {
+                r->done = 1;
+                return;
+            }
+            continue; /* a flaw in the run read ahead comes first */
+        }
+        /* Starved: on from the newest checkpoint; if there is none newer,
+         * wait for half as much again before trying. */
+        if (next.valid && (!r->ck.valid || next.offset > r->ck.offset)) {
+            r->ck = next;
+            r->retry_at = r->len + r->batch;
+        } else {
+            r->retry_at = r->len + (r->len / 2 > r->batch ? r->len / 2 : r->batch);
+        }
+        reader_drop(r);
         return;
-    }
-    /* Starved: drop the text before the newest checkpoint; if there is
-     * none newer, wait for half as much again before trying. */
-    if (next.valid && (!r->ck.valid || next.offset > r->ck.offset)) {
-        size_t drop = next.offset - r->base;
-        memmove(r->buf, r->buf + drop, r->len - drop);
-        r->len -= drop;
-        r->base = next.offset;
-        r->ck = next;
-        r->retry_at = r->len + r->batch;
-    } else {
-        r->retry_at = r->len + (r->len / 2 > r->batch ? r->len / 2 : r->batch);
     }
 }
 
@@ -1107,6 +1251,10 @@ int request_reader_feed(request_reader *r, const char *data, size_t len)
 {
     if (r->done || len == 0)
         return 0;
+    if (len > r->cap - r->len && r->ahead.job) { /* room first, not more memory */
+        reader_settle(r);
+        reader_drop(r);
+    }
     if (len > r->cap - r->len) {
         size_t cap = r->cap ? r->cap : 4096;
         while (cap - r->len < len) {
@@ -1140,6 +1288,7 @@ lr_err request_reader_finish(request_reader *r)
         reader_run(r, 0);
         r->done = 1;
     }
+    reader_settle(r); /* after running out of memory, one may be reading still */
     free(r->buf); /* the text is done with, before the reply takes memory */
     r->buf = NULL;
     r->len = r->cap = 0;
@@ -1152,6 +1301,7 @@ void request_reader_free(request_reader *r)
 {
     if (!r)
         return;
+    reader_settle(r); /* the workers may be reading its text */
     free(r->buf);
     free(r);
 }

@@ -1091,8 +1091,8 @@ void test_request_parallel_runs(void)
  * the rest), reading after every `batch` bytes, and checks the outcome
  * equals request_parse's on the whole body: status, error code, offset,
  * path and message, members and tensors bit for bit. */
-static void check_reader(const char *body, size_t len, request_kind kind, const size_t *cuts,
-                         size_t ncuts, size_t batch, pool *workers, const char *what)
+static size_t check_reader(const char *body, size_t len, request_kind kind, const size_t *cuts,
+                           size_t ncuts, size_t batch, pool *workers, const char *what)
 {
     request a, b;
     lr_error ea, eb;
@@ -1102,7 +1102,7 @@ static void check_reader(const char *body, size_t len, request_kind kind, const 
     request_reader *r = request_reader_new(kind, workers, &b, &eb);
     ASSERT(r != NULL);
     if (!r)
-        return;
+        return 0;
     if (batch) /* else the default */
         request_reader_set_batch(r, batch);
     size_t at = 0;
@@ -1132,8 +1132,10 @@ static void check_reader(const char *body, size_t len, request_kind kind, const 
                  "%s at %zu \"%s\"",
                  what, len, ncuts, ncuts ? cuts[0] : 0, lr_err_code(ra), ea.offset, ea.detail,
                  lr_err_code(rb), eb.offset, eb.detail);
+    size_t in_parts = b.numbers_in_parts;
     request_free(&a);
     request_free(&b);
+    return in_parts;
 }
 
 /* Bodies cut in two at every byte boundary (at 64 spread ones past 256
@@ -1148,11 +1150,11 @@ static void check_reader_everywhere(const char *body, request_kind kind, const c
     size_t step = len <= 256 ? 1 : len / 64;
     for (size_t k = 1; k < len; k += step) {
         cuts[0] = k;
-        check_reader(body, len, kind, cuts, 1, 1, NULL, what);
+        (void)check_reader(body, len, kind, cuts, 1, 1, NULL, what);
     }
     for (size_t k = 1; k < len; k++)
         cuts[k - 1] = k;
-    check_reader(body, len, kind, cuts, len > 0 ? len - 1 : 0, 1, NULL, what);
+    (void)check_reader(body, len, kind, cuts, len > 0 ? len - 1 : 0, 1, NULL, what);
     free(cuts);
 }
 
@@ -1212,9 +1214,9 @@ void test_request_reader(void)
                 break;
             cuts[n++] = at;
         }
-        check_reader(body, len, REQUEST_FORWARD, cuts, n, 64 * 1024, NULL, "large body");
-        check_reader(body, len, REQUEST_FORWARD, cuts, n, 1000, workers, "large body");
-        check_reader(body, len, REQUEST_FORWARD, cuts, n, 0, workers, "large body, workers");
+        (void)check_reader(body, len, REQUEST_FORWARD, cuts, n, 64 * 1024, NULL, "large body");
+        (void)check_reader(body, len, REQUEST_FORWARD, cuts, n, 1000, workers, "large body");
+        (void)check_reader(body, len, REQUEST_FORWARD, cuts, n, 0, workers, "large body, workers");
         request q;
         lr_error e;
         request_init(&q);
@@ -1235,11 +1237,91 @@ void test_request_reader(void)
             tap_fail(__FILE__, __LINE__, "held %zu bytes of a %zu-byte body", held, len);
         /* a flaw late in the body: the same error, offset included */
         body[len - 1000] = 'x';
-        check_reader(body, len, REQUEST_FORWARD, cuts, n, 64 * 1024, NULL, "flawed large body");
-        check_reader(body, len, REQUEST_FORWARD, cuts, n, 0, workers, "flawed, workers");
+        (void)check_reader(body, len, REQUEST_FORWARD, cuts, n, 64 * 1024, NULL, "flawed large body");
+        (void)check_reader(body, len, REQUEST_FORWARD, cuts, n, 0, workers, "flawed, workers");
         request_free(&q);
         free(want_text);
         free(body);
     }
     pool_free(workers);
+}
+
+/* Long arrays read as they arrive with workers: runs are read ahead on
+ * them while more text comes, and a flaw anywhere in such a run (in the
+ * part read before going on, in a part left to the workers, at a cut)
+ * sends the reader back to read it in order: every outcome equals
+ * request_parse's on the whole body. Valid bodies are read in parts, and
+ * hold little text. */
+void test_request_reader_ahead(void)
+{
+    enum { N = 150000 }; /* about 3 MB */
+    static const char *const flaws[] = {
+        NULL, "1,,2", "\"a]\"", "[3]", "1e999", "01", "-", "1 2", "true", "1.5e+3\n", "7 x",
+    };
+    char *body = malloc((size_t)N * 32 + 256);
+    ASSERT(body != NULL);
+    if (!body)
+        return;
+    uint64_t state = 5;
+    for (unsigned threads = 1; threads <= 2; threads++) {
+        pool *workers = pool_new(threads);
+        ASSERT(workers != NULL);
+        for (int f = 0; f < (int)(sizeof flaws / sizeof flaws[0]); f++) {
+            for (int place = 0; place < (flaws[f] ? 4 : 1); place++) {
+                int object = (f + place) % 2;
+                size_t at_flaw = (size_t)(place * 37 + f * 11) % 100 * (N / 100) + (size_t)place;
+                char *p = body;
+                p += sprintf(p, "%s[", object ? "{\"x\": " : "");
+                for (size_t i = 0; i < N; i++) {
+                    state = state * 6364136223846793005u + 1442695040888963407u;
+                    const char *sep = i == 0 ? "" : i % 500 == 499 ? ",\n  " : ", ";
+                    if (flaws[f] && i == at_flaw)
+                        p += sprintf(p, "%s%s", sep, flaws[f]);
+                    else
+                        p += sprintf(p, "%s%.17g", sep,
+                                     ((double)(state >> 11) / 9007199254740992.0 - 0.5) * 1e4);
+                }
+                p += sprintf(p, "]%s", object ? ", \"slope\": 0.5}" : "");
+                size_t len = (size_t)(p - body), cuts[4000], n = 0;
+                for (size_t at = 0; n < 4000;) { /* pieces of up to 40 KiB, as sockets give */
+                    state = state * 6364136223846793005u + 1442695040888963407u;
+                    at += 1 + (state >> 33) % (40 * 1024);
+                    if (at >= len)
+                        break;
+                    cuts[n++] = at;
+                }
+                size_t in_parts = check_reader(body, len, REQUEST_FORWARD, cuts, n, 0, workers,
+                                               "read ahead");
+                if (!flaws[f] || f == 9) /* 9: a fine number */
+                    ASSERT(in_parts > N / 2);
+            }
+        }
+        /* the text held stays near two batches, not the body */
+        request q;
+        lr_error e;
+        request_init(&q);
+        request_reader *r = request_reader_new(REQUEST_FORWARD, workers, &q, &e);
+        ASSERT(r != NULL);
+        char *p = body;
+        p += sprintf(p, "[");
+        for (size_t i = 0; i < N; i++)
+            p += sprintf(p, "%s%.17g", i ? ", " : "", (double)i * 1.0000001);
+        p += sprintf(p, "]");
+        size_t len = (size_t)(p - body), held = 0;
+        for (size_t at = 0; at < len && r; at += 16384) {
+            request_reader_feed(r, body + at, len - at < 16384 ? len - at : 16384);
+            if (request_reader_held(r) > held)
+                held = request_reader_held(r);
+        }
+        if (r) {
+            ASSERT_EQ(request_reader_finish(r), LR_ERR_OK);
+            ASSERT_EQ(q.x.count, (size_t)N);
+            request_reader_free(r);
+        }
+        if (held > 2 * 1024 * 1024)
+            tap_fail(__FILE__, __LINE__, "held %zu bytes of a %zu-byte body", held, len);
+        request_free(&q);
+        pool_free(workers);
+    }
+    free(body);
 }

@@ -30,6 +30,7 @@
     X(request_deep)                                                            \
     X(request_parallel_runs)                                                   \
     X(request_reader)                                                          \
+    X(request_reader_ahead)                                                    \
     X(api_compute)                                                             \
     X(api_routes)                                                              \
     X(api_torch_cases)                                                         \

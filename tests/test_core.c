@@ -2,6 +2,7 @@
  * handlers and configuration, all without sockets. */
 #define _DEFAULT_SOURCE /* MAP_ANONYMOUS */
 #include <jansson.h>
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -132,6 +133,24 @@ void test_kernel_scalar(void)
     double inf[2] = {1.0, INFINITY};
     ASSERT_EQ(lrelu_find_nonfinite_f64(inf, 2), 1);
     ASSERT_EQ(lrelu_find_nonfinite_f64(inf, 0), 0);
+    /* every position in and around the blocks of 8, and the values at the
+     * edge: the largest finite, NaN, -inf, a negative NaN */
+    static double a[40];
+    const double specials[] = {INFINITY, -INFINITY, NAN, -NAN};
+    for (size_t len = 0; len <= 40; len++) {
+        for (size_t k = 0; k < 40; k++)
+            a[k] = k % 2 ? -DBL_MAX : DBL_MAX;
+        ASSERT_EQ(lrelu_find_nonfinite_f64(a, len), len);
+        for (size_t at = 0; at < len; at++) {
+            a[at] = specials[(at + len) % 4];
+            if (at + 1 < len)
+                a[at + 1] = specials[(at + len + 1) % 4]; /* the first one counts */
+            ASSERT_EQ(lrelu_find_nonfinite_f64(a, len), at);
+            a[at] = DBL_MAX;
+            if (at + 1 < len)
+                a[at + 1] = DBL_MAX;
+        }
+    }
 }
 
 /* Decoding cases: body, kind, expected error, offset (-1: none), path. */

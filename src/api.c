@@ -444,8 +444,10 @@ void api_stream_free(api_stream *st)
     free(st);
 }
 
-/* The kernel over a range of a request's array, for pool_run. */
+/* The kernel over a range of a request's array, for pool_run, and the
+ * first non-finite result in it (read while still in cache). */
 #define KERNEL_PART (256 * 1024)
+#define KERNEL_PARTS_MAX 64
 
 typedef struct kernel_job {
     int op; /* 0 forward, 1 gradient, 2 backward */
@@ -454,12 +456,14 @@ typedef struct kernel_job {
     size_t count;
     double slope;
     size_t per_part;
+    size_t bad[KERNEL_PARTS_MAX]; /* per part: the first non-finite, or count */
 } kernel_job;
 
 static void kernel_part(void *arg, size_t i)
 {
-    const kernel_job *k = arg;
+    kernel_job *k = arg;
     size_t begin = i * k->per_part;
+    k->bad[i] = k->count;
     if (begin >= k->count)
         return;
     size_t n = k->count - begin < k->per_part ? k->count - begin : k->per_part;
@@ -470,6 +474,9 @@ static void kernel_part(void *arg, size_t i)
         lrelu_gradient_f64(x, x, n, k->slope);
     else
         lrelu_backward_f64(x, k->grad_output + begin, x, n, k->slope);
+    size_t bad = lrelu_find_nonfinite_f64(x, n);
+    if (bad < n)
+        k->bad[i] = begin + bad;
 }
 
 /* Runs the kernel in place on x and writes {"y": ...} / {"grad": ...}, or
@@ -478,18 +485,25 @@ static void compute(const api_request *hr, request *req, double slope, api_respo
 {
     tensor *x = &req->x;
     const char *key = hr->route == API_FORWARD ? "y" : "grad";
-    kernel_job job = {hr->route == API_FORWARD ? 0 : req->has_grad_output ? 2 : 1, x->data,
-                      req->grad_output.data, x->count, slope, 0};
+    kernel_job job = {.op = hr->route == API_FORWARD ? 0 : req->has_grad_output ? 2 : 1,
+                      .x = x->data,
+                      .grad_output = req->grad_output.data,
+                      .count = x->count,
+                      .slope = slope};
     /* Large arrays are cut in parts of at least KERNEL_PART elements (a
      * multiple of 8: whole cache lines), run on the workers too. */
     size_t parts = x->count / KERNEL_PART;
     if (hr->workers && parts > pool_threads(hr->workers) + 1)
         parts = pool_threads(hr->workers) + 1;
+    if (parts > KERNEL_PARTS_MAX)
+        parts = KERNEL_PARTS_MAX;
     if (!hr->workers || parts < 2)
         parts = 1;
     job.per_part = ((x->count + parts - 1) / parts + 7) & ~(size_t)7; /* covers count */
     pool_run(parts > 1 ? hr->workers : NULL, parts, kernel_part, &job);
-    size_t bad = lrelu_find_nonfinite_f64(x->data, x->count);
+    size_t bad = x->count;
+    for (size_t i = 0; i < parts; i++)
+        bad = job.bad[i] < bad ? job.bad[i] : bad;
     if (bad < x->count) {
         lr_error err;
         lr_error_clear(&err);

@@ -935,6 +935,25 @@ void test_api_stream(void)
         free(want);
         free(body);
     }
+    /* A result that overflows in two parts: the first one is reported,
+     * alone and on workers. */
+    size_t big_n = 3 * 256 * 1024 + 5;
+    body = malloc(big_n * 8 + 64);
+    ASSERT(body != NULL);
+    char *p = body + sprintf(body, "{\"slope\": 1e10, \"x\": [");
+    for (size_t i = 0; i < big_n; i++)
+        p += sprintf(p, "%s%s", i ? "," : "", i == 300001 || i == 600003 ? "-1e300" : "1");
+    sprintf(p, "]}");
+    for (int use = 0; use < 2; use++) {
+        api_request req = {.route = API_FORWARD, .body = body, .body_len = strlen(body),
+                           .workers = use ? workers : NULL};
+        api_response resp;
+        api_handle(&req, &resp);
+        ASSERT_EQ(resp.status, 422);
+        ASSERT(resp.stream == NULL && resp.body && strstr(resp.body, "\"x[300001]\"") != NULL);
+        free(resp.body);
+    }
+    free(body);
     pool_free(workers);
     /* one element fewer than API_STREAM_MIN: a plain body */
     size_t shape = API_STREAM_MIN - 1;

@@ -71,10 +71,14 @@ $(SERVER): $(BUILD)/obj/main.o $(OBJ)
 $(TESTBIN): $(TEST_OBJ) $(OBJ)
 	$(call say,LINK,$@)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS) -lcurl
 
-BENCH_BIN := $(BUILD)/bench_codec $(BUILD)/bench_jansson_server $(BUILD)/bench_ok_server
+BENCH_BIN := $(BUILD)/bench_codec $(BUILD)/bench_jansson_server $(BUILD)/bench_ok_server \
+             $(BUILD)/bench_one_request
 
 $(BUILD)/bench_codec: $(BUILD)/bench/bench_codec.o $(OBJ)
 	$(call say,LINK,$@)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+
+$(BUILD)/bench_one_request: $(BUILD)/bench/one_request.o
+	$(call say,LINK,$@)$(CC) $(LDFLAGS_ALL) -o $@ $^
 
 $(BUILD)/bench_%_server: $(BUILD)/bench/%_server.o $(BUILD)/bench/baseline.o
 	$(call say,LINK,$@)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)

@@ -101,30 +101,22 @@ echo "peak extra RSS over a 1M-element run (body $(awk -v b="$bytes" 'BEGIN {pri
 for server in ours jansson ok; do printf "  %-10s %s\n" "$server" "${peak[$server]}"; done
 
 # One large request at a time on our server, with 2 threads and with 1:
-# wrk with one connection for secs_large seconds; wall time per request,
-# and the server's CPU time over that wall time.
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-hz=$(getconf CLK_TCK)
-declare -A wall ratio
-for threads in 2 1; do
-    start "ours$threads" "$threads" "$build/leakyrelu-server"
-    c0=$(ticks "$pid"); t0=$(date +%s.%N)
-    out=$(BODY="$tmp/body1000000.json" wrk -t1 -c1 -d"${secs_large}s" --timeout 60s \
-          -s bench/post.lua "http://127.0.0.1:$port/forward?slope=0.01" 2>&1)
-    t1=$(date +%s.%N); c1=$(ticks "$pid")
-    r=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
-    wall[$threads]=$(awk -v r="$r" 'BEGIN {printf "%.4f", 1 / r}')
-    ratio[$threads]=$(awk -v c=$((c1 - c0)) -v h="$hz" -v a="$t0" -v b="$t1" \
-                      'BEGIN {printf "%.2f", c / h / (b - a)}')
-    kill "$pid"
-done
+# both servers run, and bench_one_request alternates requests between
+# them for secs_large seconds (a lean C client: it shares the 2 cores).
+start ours2 2 "$build/leakyrelu-server"
+port2=$port pid2=$pid
+start ours1 1 "$build/leakyrelu-server"
+port1=$port pid1=$pid
+one=$("$build/bench_one_request" "$tmp/body1000000.json" "$secs_large" \
+      "$port2" "$pid2" "$port1" "$pid1")
+kill "$pid2" "$pid1"
 echo
-echo "one 1M-element /forward at a time (wrk, one connection):"
-for threads in 2 1; do
-    printf "  --threads %s   %.3f s per request, server CPU/wall %s\n" "$threads" \
-        "${wall[$threads]}" "${ratio[$threads]}"
-done
-awk -v a="${wall[1]}" -v b="${wall[2]}" 'BEGIN {printf "  2 threads vs 1: %.2fx faster\n", a / b}'
+echo "one 1M-element /forward at a time (C client, one connection, the two servers alternating):"
+echo "$one" | awk 'NR <= 2 {
+        printf "  --threads %d   %.3f s per request (median of %d), server CPU/wall %.2f\n",
+               NR == 1 ? 2 : 1, $1, $3, $2; w[NR] = $1 }
+    NR == 3 { printf "  2 threads vs 1: %.2fx faster; the client used %.0f ms of CPU per request\n",
+              w[2] / w[1], $1 }'
 
 # Ten million elements (about 200 MB of text), --max-body raised: peak
 # extra memory of one request.

@@ -1,0 +1,170 @@
+/* `make bench`'s one-request row: one large POST /forward at a time,
+ * alternating between two servers (our server with --threads 2 and with
+ * --threads 1, both running), so both see the same machine, noise and
+ * all. For each server: the median wall time per request, and its CPU
+ * time (all its threads, from /proc/PID/task/TID/schedstat) over the wall
+ * time of its own requests. A lean client: it writes the request and
+ * reads the reply with plain socket calls and parses nothing but the
+ * status line, as it shares the machine's cores with the server.
+ *
+ * Usage: bench_one_request BODY SECONDS PORT_A PID_A PORT_B PID_B */
+#define _DEFAULT_SOURCE
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_REQUESTS 10000
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* CPU seconds used so far by every thread of process pid. */
+static double process_cpu(int pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return -1;
+    double total = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        char file[320];
+        snprintf(file, sizeof file, "/proc/%d/task/%s/schedstat", pid, e->d_name);
+        FILE *f = fopen(file, "r");
+        unsigned long long ns = 0;
+        if (f) {
+            if (fscanf(f, "%llu", &ns) != 1)
+                ns = 0;
+            fclose(f);
+        }
+        total += (double)ns * 1e-9;
+    }
+    closedir(d);
+    return total;
+}
+
+/* One request on a new connection; returns its wall time in seconds, or
+ * a negative value when the server did not answer 200. */
+static double one_request(int port, const char *req, size_t len, char *buf, size_t cap)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    if (s < 0)
+        return -1;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    double t0 = now();
+    if (connect(s, (struct sockaddr *)&a, sizeof a) != 0 ||
+        fcntl(s, F_SETFL, O_NONBLOCK) != 0) {
+        close(s);
+        return -1;
+    }
+    size_t sent = 0, got = 0;
+    char status[16] = "";
+    for (;;) { /* write and read side by side: the reply may start early */
+        struct pollfd p = {s, (short)(POLLIN | (sent < len ? POLLOUT : 0)), 0};
+        if (poll(&p, 1, 60000) <= 0)
+            break;
+        if ((p.revents & POLLOUT) && sent < len) {
+            ssize_t w = send(s, req + sent, len - sent, MSG_NOSIGNAL);
+            if (w > 0)
+                sent += (size_t)w;
+        }
+        if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
+            ssize_t r = recv(s, buf, cap, 0);
+            if (r <= 0)
+                break; /* the server closes after the reply */
+            if (got < sizeof status - 1) {
+                size_t k = (size_t)r < sizeof status - 1 - got ? (size_t)r : sizeof status - 1 - got;
+                memcpy(status + got, buf, k);
+            }
+            got += (size_t)r;
+        }
+    }
+    double t = now() - t0;
+    close(s);
+    return strncmp(status, "HTTP/1.1 200", 12) == 0 ? t : -1;
+}
+
+static int by_value(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 7) {
+        fprintf(stderr, "usage: %s BODY SECONDS PORT_A PID_A PORT_B PID_B\n", argv[0]);
+        return 2;
+    }
+    FILE *f = fopen(argv[1], "rb");
+    if (!f || fseek(f, 0, SEEK_END) != 0) {
+        perror(argv[1]);
+        return 1;
+    }
+    long body = ftell(f);
+    rewind(f);
+    char head[256];
+    int hl = snprintf(head, sizeof head,
+                      "POST /forward?slope=0.01 HTTP/1.1\r\nHost: bench\r\n"
+                      "Content-Type: application/json\r\nConnection: close\r\n"
+                      "Content-Length: %ld\r\n\r\n",
+                      body);
+    size_t len = (size_t)hl + (size_t)body, cap = 1 << 20;
+    char *req = malloc(len), *buf = malloc(cap);
+    static double wall[2][MAX_REQUESTS];
+    if (!req || !buf || body < 0 || fread(req + hl, 1, (size_t)body, f) != (size_t)body) {
+        fprintf(stderr, "%s: cannot read\n", argv[1]);
+        return 1;
+    }
+    fclose(f);
+    memcpy(req, head, (size_t)hl);
+    double seconds = atof(argv[2]);
+    int port[2] = {atoi(argv[3]), atoi(argv[5])}, pid[2] = {atoi(argv[4]), atoi(argv[6])};
+    double cpu[2] = {0, 0}, total[2] = {0, 0};
+    size_t n[2] = {0, 0};
+    struct rusage r0, r1;
+    getrusage(RUSAGE_SELF, &r0);
+    for (double start = now(); now() - start < seconds && n[1] < MAX_REQUESTS;) {
+        for (int k = 0; k < 2; k++) {
+            double c0 = process_cpu(pid[k]);
+            double t = one_request(port[k], req, len, buf, cap);
+            double c1 = process_cpu(pid[k]);
+            if (t < 0 || c0 < 0 || c1 < 0) {
+                fprintf(stderr, "request to port %d failed\n", port[k]);
+                return 1;
+            }
+            wall[k][n[k]++] = t;
+            total[k] += t;
+            cpu[k] += c1 - c0;
+        }
+    }
+    getrusage(RUSAGE_SELF, &r1);
+    double client = (double)(r1.ru_utime.tv_sec - r0.ru_utime.tv_sec) +
+                    (double)(r1.ru_stime.tv_sec - r0.ru_stime.tv_sec) +
+                    (double)(r1.ru_utime.tv_usec - r0.ru_utime.tv_usec) * 1e-6 +
+                    (double)(r1.ru_stime.tv_usec - r0.ru_stime.tv_usec) * 1e-6;
+    for (int k = 0; k < 2; k++) {
+        qsort(wall[k], n[k], sizeof wall[k][0], by_value);
+        /* median wall time, CPU/wall, requests */
+        printf("%.4f %.2f %zu\n", wall[k][n[k] / 2], cpu[k] / total[k], n[k]);
+    }
+    printf("%.1f\n", client * 1e3 / (double)(n[0] + n[1])); /* client ms per request */
+    return 0;
+}

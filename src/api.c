@@ -201,7 +201,7 @@ static lr_err query_slope(const api_request *req, int *has, double *slope, lr_er
  * STREAM_FILL_MIN bytes, else through `stage`.
  *
  * With workers, the elements are cut into ranges whose text is certain to
- * fit in SLOT_BYTES, and a ring of slots (one per worker, plus two) is
+ * fit in SLOT_BYTES, and a ring of slots (two per worker, plus two) is
  * formatted ahead on the pool; reads copy out of the slots in order, hand
  * each emptied slot the next range, and, rather than wait, format
  * themselves the next slot no worker has started (so the connection's
@@ -291,9 +291,11 @@ static void slot_assign(api_stream *st, stream_slot *sl)
 
 static api_stream *stream_new(tensor *x, const char *key, pool *workers)
 {
-    /* One slot per worker plus two, no more than the ranges there are. */
+    /* Two slots per worker plus two (so a worker finds one free while the
+     * reader copies one out and formats another), no more than the ranges
+     * there are. */
     size_t per_slot = slot_elements(x), ranges = (x->count + per_slot - 1) / per_slot;
-    unsigned nslots = workers ? pool_threads(workers) + 2 : 0;
+    unsigned nslots = workers ? 2 * pool_threads(workers) + 2 : 0;
     if (nslots > STREAM_SLOTS_MAX)
         nslots = STREAM_SLOTS_MAX;
     if (nslots > ranges)

@@ -606,12 +606,12 @@ static const char *run_close(parser *ps, size_t least)
     return close && (size_t)(close - ps->p) >= least ? close : NULL;
 }
 
-/* A job for [ps->p, close) cut at commas into at most `parts` parts, the
- * first `first` shares of the bytes, each other `rest` shares; each part's
- * commas counted, on the workers when `count_on` is not NULL, giving where
- * its numbers go. NULL when memory runs out. */
-static run_job *run_cut(parser *ps, const char *close, size_t parts, size_t first, size_t rest,
-                        pool *count_on, size_t *total)
+/* A job for [ps->p, close) cut at commas into at most `parts` parts of
+ * about equal length, each part's commas counted, on the workers when
+ * `count_on` is not NULL, giving where its numbers go. NULL when memory
+ * runs out. */
+static run_job *run_cut(parser *ps, const char *close, size_t parts, pool *count_on,
+                        size_t *total)
 {
     static run_job zero_job;
     run_job *job = malloc(sizeof *job);
@@ -620,12 +620,12 @@ static run_job *run_cut(parser *ps, const char *close, size_t parts, size_t firs
     *job = zero_job;
     if (parts > RUN_PARTS_MAX)
         parts = RUN_PARTS_MAX;
-    size_t len = (size_t)(close - ps->p), shares = first + (parts - 1) * rest;
+    size_t len = (size_t)(close - ps->p);
     const char *from = ps->p;
     for (size_t k = 1; k <= parts; k++) {
         const char *cut = close;
-        if (k < parts) { /* the first comma at or after the k-th cut's share */
-            const char *target = ps->p + len / shares * (first + (k - 1) * rest);
+        if (k < parts) { /* the first comma at or after the k-th share */
+            const char *target = ps->p + len / parts * k;
             if (target < from)
                 target = from;
             cut = memchr(target, ',', (size_t)(close - target));
@@ -667,7 +667,7 @@ static int run_ok(const run_job *job)
 static size_t parse_run_parallel(parser *ps, tensor *t, size_t room, const char *close)
 {
     size_t total, n = 0;
-    run_job *job = run_cut(ps, close, pool_threads(ps->workers) + 1, 1, 1, ps->workers, &total);
+    run_job *job = run_cut(ps, close, pool_threads(ps->workers) + 1, ps->workers, &total);
     if (!job)
         return 0;
     if (total <= room && tensor_reserve(t, t->count + total) == 0) {
@@ -685,17 +685,20 @@ static size_t parse_run_parallel(parser *ps, tensor *t, size_t room, const char 
 }
 
 /* As parse_run_parallel for a run up to close, the last ',' of the text so
- * far, but only its first part (a third of it with one worker, as the
- * reader also receives) is read before returning; the others are left
- * reading on the workers in ps->ahead, the reader's to settle (see
- * reader_settle). ps->ahead->before must hold the machine at the run's
+ * far, but only its first part is read before returning; the others are
+ * left to the workers in ps->ahead, for the reader to settle (see
+ * reader_settle), which reads itself the parts no worker has started by
+ * then: small parts, AHEAD_PARTS per worker, so the split follows how
+ * busy each side is. ps->ahead->before must hold the machine at the run's
  * start. No number is stored into t until then but the one the text may
  * still hold after close, which has room reserved. */
+#define AHEAD_PARTS 4
+
 static size_t parse_run_ahead(parser *ps, tensor *t, size_t room, const char *close)
 {
     run_ahead *ra = ps->ahead;
     size_t total, workers = pool_threads(ps->workers);
-    run_job *job = run_cut(ps, close, workers + 1, 1, 2, NULL, &total);
+    run_job *job = run_cut(ps, close, 1 + AHEAD_PARTS * workers, NULL, &total);
     if (!job)
         return 0;
     if (job->parts < 2 || total > room || tensor_reserve(t, t->count + total + 1) != 0) {

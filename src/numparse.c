@@ -22,6 +22,10 @@
 
 #include "numtables.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #define EXP_BITS_INF ((uint64_t)0x7FF << 52)
 /* Beyond this the decimal exponent is certainly an overflow or underflow;
  * clamping keeps the arithmetic in range for any number of digits. */
@@ -410,28 +414,26 @@ numparse_status numparse_f64_run(const char *p, const char *end, double *out, si
     return NUMPARSE_OK;
 }
 
-/* 8 bytes at a time: a byte x ^ ',' is zero exactly where x is a comma,
- * and ((y & 0x7f) + 0x7f) | y has its top bit clear exactly where y is
- * zero, with no carry between bytes (the SWAR zero-byte test of Hacker's
- * Delight, 2nd ed., sec. 6-1). Byte lanes count up to 255 words, then are
- * summed. */
+/* 16 bytes at a time with SSE2: byte compares, subtracted (as -1s) into
+ * byte lanes, which psadbw sums every 255 blocks; byte by byte elsewhere
+ * and for the tail. */
 size_t numparse_count_commas(const char *p, const char *end)
 {
-    const uint64_t ones = 0x0101010101010101u, low7 = ones * 0x7f, comma = ones * ',';
-    const uint64_t even = 0x00ff00ff00ff00ffu;
     size_t n = 0;
-    while ((size_t)(end - p) >= 8) {
-        size_t words = (size_t)(end - p) / 8;
-        uint64_t lanes = 0;
-        for (words = words < 255 ? words : 255; words > 0; words--, p += 8) {
-            uint64_t w;
-            memcpy(&w, p, 8);
-            uint64_t y = w ^ comma;
-            lanes += ~(((y & low7) + low7) | y) >> 7 & ones;
+#if defined(__SSE2__)
+    const __m128i comma = _mm_set1_epi8(','), zero = _mm_setzero_si128();
+    while ((size_t)(end - p) >= 16) {
+        size_t blocks = (size_t)(end - p) / 16;
+        __m128i lanes = zero;
+        for (blocks = blocks < 255 ? blocks : 255; blocks > 0; blocks--, p += 16) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+            lanes = _mm_sub_epi8(lanes, _mm_cmpeq_epi8(v, comma));
         }
-        uint64_t pairs = (lanes & even) + (lanes >> 8 & even); /* 16-bit lanes */
-        n += (size_t)((pairs * 0x0001000100010001u) >> 48);
+        __m128i sums = _mm_sad_epu8(lanes, zero); /* two 64-bit sums */
+        n += (size_t)_mm_cvtsi128_si32(sums) +
+             (size_t)_mm_cvtsi128_si32(_mm_unpackhi_epi64(sums, sums));
     }
+#endif
     for (; p < end; p++)
         n += *p == ',';
     return n;

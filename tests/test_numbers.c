@@ -418,19 +418,19 @@ void test_numparse_run(void)
 }
 
 /* numparse_count_commas against a byte loop: every start alignment and
- * length up to 40, bytes that differ from ',' in one bit (the SWAR test's
- * edge: 0xac, '-' and '.' next to ','), and long runs of commas that fill
- * its byte lanes (255 words of 8) and carry on past them. */
+ * length up to 40, bytes next to ',' in value ('-', '.', 0xac), and long
+ * runs of commas that fill its byte lanes (255 blocks of 16) and carry on
+ * past them. */
 void test_numparse_count_commas(void)
 {
-    static char buf[3 * 255 * 8 + 64];
+    static char buf[3 * 255 * 16 + 64];
     static const char pool_bytes[] = {',', ',', '-', '.', '\xac', '\x2d', '\x0c', '\x00', '1', ' '};
     uint64_t state = 11;
     for (size_t i = 0; i < sizeof buf; i++) {
         state = state * 6364136223846793005u + 1442695040888963407u;
         buf[i] = pool_bytes[(state >> 33) % sizeof pool_bytes];
     }
-    for (size_t start = 0; start < 8; start++) {
+    for (size_t start = 0; start < 16; start++) {
         for (size_t len = 0; len <= 40; len++) {
             size_t want = 0;
             for (size_t i = start; i < start + len; i++)
@@ -443,7 +443,7 @@ void test_numparse_count_commas(void)
         want += buf[i] == ',';
     ASSERT_EQ(numparse_count_commas(buf, buf + sizeof buf), want);
     memset(buf, ',', sizeof buf);
-    for (size_t len = 255 * 8 - 9; len < sizeof buf; len += 255 * 4 + 1)
+    for (size_t len = 255 * 16 - 17; len < sizeof buf; len += 255 * 8 + 1)
         ASSERT_EQ(numparse_count_commas(buf + 3, buf + len), len - 3);
     ASSERT_EQ(numparse_count_commas(buf, buf + sizeof buf), sizeof buf);
 }

@@ -328,17 +328,41 @@ static int parse_literal(parser *ps)
  * DOC_DEPTH_MAX in the document (`depth` is the level of this value) are
  * a request error (too_deep, 422), recorded while validation goes on, so
  * that a later syntax error is still reported (400 before 422). It may
- * also start inside `open_arrays` arrays already open, at a value or, with
- * after_value, just after one. */
-static int skip_value_in(parser *ps, int depth, size_t open_arrays, int after_value)
+ * also start inside `level` containers already open (their kinds in bits,
+ * NULL: all arrays), at a value or, with after_value, just after one.
+ * When partial text runs out, it saves a checkpoint at the last value or
+ * after-value it reached inside a container (within 256 levels), so that a
+ * body checked for syntax only (after a 422, or a member skipped) is not
+ * held whole. */
+#define SKIP_BITS_WORDS 4
+static void checkpoint_skip(parser *ps, const char *at, int depth, size_t level,
+                            const uint64_t *bits, int after);
+
+static int skip_run(parser *ps, int depth, size_t level, const uint64_t *bits, int after_value)
 {
-    uint64_t inline_bits[4] = {0}, *objects = inline_bits; /* bit set: an object */
-    size_t level = open_arrays, cap = 256; /* open_arrays <= TENSOR_MAX_DIMS */
+    uint64_t inline_bits[SKIP_BITS_WORDS] = {0}, *objects = inline_bits; /* set: an object */
+    size_t cap = 64 * SKIP_BITS_WORDS;
     int rc = -1;
+    /* The last place reading could resume from, should the text run out:
+     * at a value (safe_after 0) or after one, with safe_level open. */
+    const char *safe = NULL, *opened = NULL;
+    size_t safe_level = 0;
+    int safe_after = 0;
+    if (bits)
+        memcpy(inline_bits, bits, sizeof inline_bits);
     if (after_value)
         goto after;
     for (;;) {
-        /* A value is expected at ps->p. */
+        /* A value is expected at ps->p (after spaces, when resuming); or,
+         * just inside '[', a value or the ']': the safe place is then the
+         * '[' itself. */
+        skip_ws(ps);
+        if (!opened) {
+            safe = ps->p;
+            safe_level = level;
+            safe_after = 0;
+        }
+        opened = NULL;
         if (ps->p == ps->end) {
             unexpected(ps, "a JSON value", 1);
             goto done;
@@ -373,6 +397,8 @@ static int skip_value_in(parser *ps, int depth, size_t open_arrays, int after_va
             } else {
                 if (c == '{' && parse_member_name(ps, NULL, 0, NULL, NULL) != 0)
                     goto done;
+                if (c == '[')
+                    opened = safe; /* the '[': its value start, saved above */
                 continue;
             }
         } else if (c == '"') {
@@ -393,6 +419,9 @@ static int skip_value_in(parser *ps, int depth, size_t open_arrays, int after_va
                 rc = 0;
                 goto done;
             }
+            safe = ps->p;
+            safe_level = level;
+            safe_after = 1;
             int object = (objects[(level - 1) / 64] >> ((level - 1) % 64)) & 1;
             skip_ws(ps);
             if (at(ps, object ? '}' : ']')) {
@@ -412,12 +441,22 @@ static int skip_value_in(parser *ps, int depth, size_t open_arrays, int after_va
         }
     }
 done:
+    /* Not at the skipped value itself (level 0): its caller may have
+     * looked at what it is (a slope that is not a number). */
+    if (rc != 0 && ps->starved && safe_level > 0 && safe_level <= 64 * SKIP_BITS_WORDS)
+        checkpoint_skip(ps, safe, depth, safe_level, objects, safe_after);
     if (objects != inline_bits)
         free(objects);
     return rc;
 }
 
-static int skip_value(parser *ps, int depth) { return skip_value_in(ps, depth, 0, 0); }
+/* skip_run inside `open_arrays` arrays already open. */
+static int skip_value_in(parser *ps, int depth, size_t open_arrays, int after_value)
+{
+    return skip_run(ps, depth, open_arrays, NULL, after_value);
+}
+
+static int skip_value(parser *ps, int depth) { return skip_run(ps, depth, 0, NULL, 0); }
 
 /* "a string", "an object", ... for the value at ps->p (a valid start). */
 static const char *kind_of(parser *ps)
@@ -472,6 +511,11 @@ typedef struct checkpoint {
     int has_semantic;
     lr_error err;
     int after; /* at AFTER (after an element), else at ELEMENT */
+    /* checking syntax only (skip_run): 1 at a value, 2 after one; 0 in the
+     * array machine */
+    int skip, skip_depth;
+    size_t skip_level;
+    uint64_t skip_bits[SKIP_BITS_WORDS];
     int level, ndim;
     size_t count[TENSOR_MAX_DIMS + 1], shape[TENSOR_MAX_DIMS];
     int known[TENSOR_MAX_DIMS];
@@ -498,6 +542,7 @@ static void checkpoint_save(parser *ps, checkpoint *c, int after, int level, int
 {
     c->valid = 1;
     c->after = after;
+    c->skip = 0;
     c->offset = (size_t)(ps->p - ps->start) + ps->base;
     c->in_object = ps->obj != NULL;
     if (ps->obj)
@@ -514,6 +559,25 @@ static void checkpoint_save(parser *ps, checkpoint *c, int after, int level, int
     memcpy(c->count, count, sizeof c->count);
     memcpy(c->shape, shape, sizeof c->shape);
     memcpy(c->known, known, sizeof c->known);
+}
+
+/* The text ran out while checking syntax only: saves the place `at` it
+ * can go on from (see skip_run). */
+static void checkpoint_skip(parser *ps, const char *at, int depth, size_t level,
+                            const uint64_t *bits, int after)
+{
+    static const size_t zero[TENSOR_MAX_DIMS + 1];
+    static const int none[TENSOR_MAX_DIMS];
+    if (!ps->ckpt)
+        return;
+    const char *p = ps->p;
+    ps->p = at;
+    checkpoint_save(ps, ps->ckpt, 0, 0, -1, zero, zero, none);
+    ps->p = p;
+    ps->ckpt->skip = after ? 2 : 1;
+    ps->ckpt->skip_depth = depth;
+    ps->ckpt->skip_level = level;
+    memcpy(ps->ckpt->skip_bits, bits, sizeof ps->ckpt->skip_bits);
 }
 
 /* The text ran out inside the array machine: saves where it stands (only
@@ -928,6 +992,12 @@ rescan: /* the text up to here is valid: check the rest for syntax only */
 #undef PATH_TO
 }
 
+/* Goes on checking syntax from a checkpoint saved by skip_run. */
+static int skip_resume(parser *ps, const checkpoint *c)
+{
+    return skip_run(ps, c->skip_depth, c->skip_level, c->skip_bits, c->skip == 2);
+}
+
 static int name_is(const char *name, size_t len, const char *want)
 {
     return len == strlen(want) && memcmp(name, want, len) == 0;
@@ -956,9 +1026,12 @@ static int parse_object(parser *ps, request_kind kind, request *req, const check
     ps->obj = &os;
     if (resume) {
         os = resume->obj;
-        rc = os.member == 2
-                 ? parse_tensor(ps, &req->grad_output, "grad_output", 1, resume)
-                 : parse_tensor(ps, &req->x, "x", 1, resume);
+        if (resume->skip)
+            rc = skip_resume(ps, resume);
+        else
+            rc = os.member == 2
+                     ? parse_tensor(ps, &req->grad_output, "grad_output", 1, resume)
+                     : parse_tensor(ps, &req->x, "x", 1, resume);
         goto value_read;
     }
     ps->p++; /* '{' */
@@ -1071,6 +1144,7 @@ static int parse_body(parser *ps, request_kind kind, request *req, const checkpo
         ps->has_semantic = resume->has_semantic;
         *err = resume->err;
         rc = resume->in_object ? parse_object(ps, kind, req, resume)
+             : resume->skip    ? skip_resume(ps, resume)
                                : parse_tensor(ps, &req->x, "x", 0, resume);
     } else { /* from the start (again, after a starved partial read) */
         static const tensor_meta empty;

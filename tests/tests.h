@@ -31,6 +31,7 @@
     X(request_parallel_runs)                                                   \
     X(request_reader)                                                          \
     X(request_reader_ahead)                                                    \
+    X(request_reader_skips)                                                    \
     X(api_compute)                                                             \
     X(api_routes)                                                              \
     X(api_torch_cases)                                                         \

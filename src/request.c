@@ -510,6 +510,7 @@ typedef struct checkpoint {
     tensor_meta x, go;
     int has_semantic;
     lr_error err;
+    size_t in_parts; /* the request's numbers_in_parts */
     int after; /* at AFTER (after an element), else at ELEMENT */
     /* checking syntax only (skip_run): 1 at a value, 2 after one; 0 in the
      * array machine */
@@ -554,6 +555,7 @@ static void checkpoint_save(parser *ps, checkpoint *c, int after, int level, int
     meta_save(&c->go, &ps->req->grad_output);
     c->has_semantic = ps->has_semantic;
     c->err = *ps->err;
+    c->in_parts = ps->req->numbers_in_parts;
     c->level = level;
     c->ndim = ndim;
     memcpy(c->count, count, sizeof c->count);
@@ -623,7 +625,7 @@ typedef struct run_ahead {
     run_job *job;      /* NULL: none pending */
     pool_batch *batch; /* the parts after the first, on the workers */
     checkpoint before; /* the machine at the run's start */
-    size_t in_parts_before, run_end; /* run_end: a body offset */
+    size_t run_end;    /* a body offset */
     size_t in_order_until; /* runs starting before this offset are not read ahead */
 } run_ahead;
 
@@ -783,7 +785,6 @@ static size_t parse_run_ahead(parser *ps, tensor *t, size_t room, const char *cl
     }
     ra->job = job;
     ra->batch = batch;
-    ra->in_parts_before = ps->req->numbers_in_parts;
     ra->run_end = (size_t)(close - ps->start) + ps->base;
     t->count += total;
     ps->req->numbers_in_parts += total;
@@ -1143,6 +1144,7 @@ static int parse_body(parser *ps, request_kind kind, request *req, const checkpo
         meta_restore(&req->grad_output, &resume->go);
         ps->has_semantic = resume->has_semantic;
         *err = resume->err;
+        req->numbers_in_parts = resume->in_parts;
         rc = resume->in_object ? parse_object(ps, kind, req, resume)
              : resume->skip    ? skip_resume(ps, resume)
                                : parse_tensor(ps, &req->x, "x", 0, resume);
@@ -1153,6 +1155,7 @@ static int parse_body(parser *ps, request_kind kind, request *req, const checkpo
         meta_restore(&req->x, &empty);
         meta_restore(&req->grad_output, &empty);
         ps->has_semantic = 0;
+        req->numbers_in_parts = 0;
         lr_error_clear(err);
         skip_ws(ps);
         if (ps->p == ps->end) {
@@ -1268,7 +1271,6 @@ static int reader_settle(request_reader *r)
     if (ok)
         return 0;
     r->ck = ra->before;
-    r->req->numbers_in_parts = ra->in_parts_before;
     ra->in_order_until = ra->run_end;
     return -1;
 }

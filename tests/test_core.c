@@ -1171,6 +1171,8 @@ static size_t check_reader(const char *body, size_t len, request_kind kind, cons
                  what, len, ncuts, ncuts ? cuts[0] : 0, lr_err_code(ra), ea.offset, ea.detail,
                  lr_err_code(rb), eb.offset, eb.detail);
     size_t in_parts = b.numbers_in_parts;
+    if (rb == LR_ERR_OK) /* each number counted once, however often text was re-read */
+        ASSERT(in_parts <= b.x.count + b.grad_output.count);
     request_free(&a);
     request_free(&b);
     return in_parts;
@@ -1442,6 +1444,8 @@ void test_request_reader_ahead(void)
             p += sprintf(p, "%s%.17g", i ? ", " : "", (double)i * 1.0000001);
         p += sprintf(p, "]");
         size_t len = (size_t)(p - body), held = 0;
+        /* fed in one piece: each number read (and counted) once */
+        (void)check_reader(body, len, REQUEST_FORWARD, NULL, 0, 0, workers, "one piece");
         for (size_t at = 0; at < len && r; at += 16384) {
             request_reader_feed(r, body + at, len - at < 16384 ? len - at : 16384);
             if (request_reader_held(r) > held)

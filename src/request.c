@@ -450,12 +450,6 @@ done:
     return rc;
 }
 
-/* skip_run inside `open_arrays` arrays already open. */
-static int skip_value_in(parser *ps, int depth, size_t open_arrays, int after_value)
-{
-    return skip_run(ps, depth, open_arrays, NULL, after_value);
-}
-
 static int skip_value(parser *ps, int depth) { return skip_run(ps, depth, 0, NULL, 0); }
 
 /* "a string", "an object", ... for the value at ps->p (a valid start). */
@@ -904,14 +898,18 @@ machine:
                     run_end = ps->safe_end;
                 }
                 size_t limit = known[level - 1] ? shape[level - 1] - count[level] : SIZE_MAX;
-                const char *close;
+                /* A long run: read ahead when it reaches the end of the
+                 * text so far, else in parts while this thread waits. */
+                const char *close =
+                    ps->workers
+                        ? run_close(ps, ps->ahead ? AHEAD_RUN_BYTES : PARALLEL_RUN_BYTES)
+                        : NULL;
                 n = 0;
-                if (ps->ahead && !ps->ahead->job &&
-                    (size_t)(ps->p - ps->start) + ps->base >= ps->ahead->in_order_until &&
-                    (close = run_close(ps, AHEAD_RUN_BYTES)) != NULL && *close == ',') {
+                if (close && *close == ',' && ps->ahead && !ps->ahead->job &&
+                    (size_t)(ps->p - ps->start) + ps->base >= ps->ahead->in_order_until) {
                     checkpoint_save(ps, &ps->ahead->before, 0, level, ndim, count, shape, known);
                     n = parse_run_ahead(ps, t, limit, close);
-                } else if (ps->workers && (close = run_close(ps, PARALLEL_RUN_BYTES)) != NULL) {
+                } else if (close && (size_t)(close - ps->p) >= PARALLEL_RUN_BYTES) {
                     n = parse_run_parallel(ps, t, limit, close);
                 }
                 if (n > 0) {
@@ -989,7 +987,7 @@ machine:
         }
     }
 rescan: /* the text up to here is valid: check the rest for syntax only */
-    return skip_value_in(ps, depth, (size_t)(after ? level - 1 : level), after);
+    return skip_run(ps, depth, (size_t)(after ? level - 1 : level), NULL, after);
 #undef PATH_TO
 }
 

@@ -1286,8 +1286,9 @@ void test_request_reader(void)
     pool_free(workers);
 }
 
-/* The most text a reader holds while a body is fed in 16 KiB pieces. */
-static size_t max_held(const char *body, size_t len, pool *workers)
+/* The most text a reader holds while a body is fed in 16 KiB pieces; the
+ * outcome and the count of x's elements in *rc and *count. */
+static size_t max_held(const char *body, size_t len, pool *workers, lr_err *rc, size_t *count)
 {
     request q;
     lr_error e;
@@ -1295,15 +1296,17 @@ static size_t max_held(const char *body, size_t len, pool *workers)
     request_reader *r = request_reader_new(REQUEST_FORWARD, workers, &q, &e);
     ASSERT(r != NULL);
     size_t held = 0;
+    *rc = LR_ERR_NO_MEMORY;
     for (size_t at = 0; r && at < len; at += 16384) {
         request_reader_feed(r, body + at, len - at < 16384 ? len - at : 16384);
         if (request_reader_held(r) > held)
             held = request_reader_held(r);
     }
     if (r) {
-        request_reader_finish(r);
+        *rc = request_reader_finish(r);
         request_reader_free(r);
     }
+    *count = q.x.count;
     request_free(&q);
     return held;
 }
@@ -1320,18 +1323,19 @@ void test_request_reader_skips(void)
     ASSERT(body != NULL);
     if (!body)
         return;
+    static const struct {
+        const char *head, *tail;
+    } kinds[] = {
+        {"{\"x\": [1, \"a\"", "]}"},
+        {"[[1, 2], [3], [4", "]]"},
+        {"{\"zz\": [[0.5", "]], \"x\": [1]}"},
+        {"{\"zz\": {\"a\": [true, null], \"b\": {\"c\": [0", "}}, \"x\": [1]}"},
+    };
     pool *workers = pool_new(1);
     uint64_t state = 9;
     for (int kind = 0; kind < 4; kind++) {
         char *p = body;
-        if (kind == 0)
-            p += sprintf(p, "{\"x\": [1, \"a\"");
-        else if (kind == 1)
-            p += sprintf(p, "[[1, 2], [3], [4");
-        else if (kind == 2)
-            p += sprintf(p, "{\"zz\": [[0.5");
-        else
-            p += sprintf(p, "{\"zz\": {\"a\": [true, null], \"b\": {\"c\": [0");
+        p += sprintf(p, "%s", kinds[kind].head);
         for (size_t i = 0; i < N; i++) {
             state = state * 6364136223846793005u + 1442695040888963407u;
             if (kind == 2 && i % 100 == 99)
@@ -1342,18 +1346,12 @@ void test_request_reader_skips(void)
             else
                 p += sprintf(p, ", %.17g", (double)(state >> 11) * 0x1p-40);
         }
-        if (kind == 0)
-            p += sprintf(p, "]}");
-        else if (kind == 1)
-            p += sprintf(p, "]]");
-        else if (kind == 2)
-            p += sprintf(p, "]], \"x\": [1]}");
-        else {
-            p += sprintf(p, "]");
+        if (kind == 3) { /* the last array, and the objects opened among the numbers */
+            *p++ = ']';
             for (size_t i = 999; i < N; i += 1000)
                 *p++ = '}';
-            p += sprintf(p, "}}, \"x\": [1]}");
         }
+        p += sprintf(p, "%s", kinds[kind].tail);
         size_t len = (size_t)(p - body), cuts[4000], n = 0;
         for (size_t at = 0; n < 4000;) {
             state = state * 6364136223846793005u + 1442695040888963407u;
@@ -1370,7 +1368,10 @@ void test_request_reader_skips(void)
         (void)check_reader(body, len, REQUEST_FORWARD, cuts, n, 0, NULL, "checked for syntax");
         (void)check_reader(body, len, REQUEST_FORWARD, cuts, n, 0, workers,
                            "checked for syntax, workers");
-        size_t alone = max_held(body, len, NULL), on_workers = max_held(body, len, workers);
+        lr_err rc;
+        size_t count;
+        size_t alone = max_held(body, len, NULL, &rc, &count);
+        size_t on_workers = max_held(body, len, workers, &rc, &count);
         if (alone > 256 * 1024 || on_workers > 2 * 1024 * 1024)
             tap_fail(__FILE__, __LINE__, "kind %d: held %zu bytes alone, %zu on workers, of %zu",
                      kind, alone, on_workers, len);
@@ -1452,32 +1453,20 @@ void test_request_reader_ahead(void)
             }
         }
         /* the text held stays near two batches, not the body */
-        request q;
-        lr_error e;
-        request_init(&q);
-        request_reader *r = request_reader_new(REQUEST_FORWARD, workers, &q, &e);
-        ASSERT(r != NULL);
         char *p = body;
         *p++ = '[';
         memcpy(p, text, text_len);
         p += text_len;
         *p++ = ']';
-        size_t len = (size_t)(p - body), held = 0;
+        size_t len = (size_t)(p - body);
         /* fed in one piece: each number read (and counted) once */
         (void)check_reader(body, len, REQUEST_FORWARD, NULL, 0, 0, workers, "one piece");
-        for (size_t at = 0; at < len && r; at += 16384) {
-            request_reader_feed(r, body + at, len - at < 16384 ? len - at : 16384);
-            if (request_reader_held(r) > held)
-                held = request_reader_held(r);
-        }
-        if (r) {
-            ASSERT_EQ(request_reader_finish(r), LR_ERR_OK);
-            ASSERT_EQ(q.x.count, (size_t)N);
-            request_reader_free(r);
-        }
+        lr_err rc;
+        size_t count, held = max_held(body, len, workers, &rc, &count);
+        ASSERT_EQ(rc, LR_ERR_OK);
+        ASSERT_EQ(count, (size_t)N);
         if (held > 2 * 1024 * 1024)
             tap_fail(__FILE__, __LINE__, "held %zu bytes of a %zu-byte body", held, len);
-        request_free(&q);
         pool_free(workers);
     }
     free(text);

@@ -752,7 +752,7 @@ static size_t parse_run_parallel(parser *ps, tensor *t, size_t room, const char 
  * busy each side is. ps->ahead->before must hold the machine at the run's
  * start. No number is stored into t until then but the one the text may
  * still hold after close, which has room reserved. */
-#define AHEAD_PARTS 4
+#define AHEAD_PARTS 8
 
 static size_t parse_run_ahead(parser *ps, tensor *t, size_t room, const char *close)
 {
@@ -1331,6 +1331,14 @@ int request_reader_feed(request_reader *r, const char *data, size_t len)
     if (len > r->cap - r->len && r->ahead.job) { /* room first, not more memory */
         reader_settle(r);
         reader_drop(r);
+        /* What came while the workers read is read now, rather than
+         * after the batch is made up, so they are not left waiting. */
+        if (len <= r->cap - r->len && r->ck.valid &&
+            r->len - (r->ck.offset - r->base) >= AHEAD_RUN_BYTES) {
+            reader_run(r, 1);
+            if (r->done)
+                return 0;
+        }
     }
     if (len > r->cap - r->len) {
         size_t cap = r->cap ? r->cap : 4096;

@@ -1,11 +1,15 @@
 /* `make bench`'s one-request row: one large POST /forward at a time,
- * alternating between two servers (our server with --threads 2 and with
- * --threads 1, both running), so both see the same machine, noise and
- * all. For each server: the median wall time per request, and its CPU
- * time (all its threads, from /proc/PID/task/TID/schedstat) over the wall
- * time of its own requests. A lean client: it writes the request and
- * reads the reply with plain socket calls and parses nothing but the
- * status line, as it shares the machine's cores with the server.
+ * to two servers (our server with --threads 2 and with --threads 1, both
+ * running) taking turns of TURN requests, so both see the same machine,
+ * noise and all. For each server, apart for the first request of a turn
+ * (it follows the other server's turn) and the others (back to back):
+ * the median wall time per request, and its CPU time (all its threads,
+ * from /proc/PID/task/TID/schedstat) over the wall time of those
+ * requests. The first request of a turn is slower with 2 threads: on the
+ * development VM a core left idle by the other server's turn wakes
+ * slowly. A lean client: it writes the request and reads the reply with
+ * plain socket calls and parses nothing but the status line, as it
+ * shares the machine's cores with the server.
  *
  * Usage: bench_one_request BODY SECONDS PORT_A PID_A PORT_B PID_B */
 #define _DEFAULT_SOURCE
@@ -23,6 +27,7 @@
 #include <unistd.h>
 
 #define MAX_REQUESTS 10000
+#define TURN 4
 
 static double now(void)
 {
@@ -128,7 +133,7 @@ int main(int argc, char **argv)
                       body);
     size_t len = (size_t)hl + (size_t)body, cap = 1 << 20;
     char *req = malloc(len), *buf = malloc(cap);
-    static double wall[2][MAX_REQUESTS];
+    static double wall[2][2][MAX_REQUESTS]; /* [server][first of a turn?] */
     if (!req || !buf || body < 0 || fread(req + hl, 1, (size_t)body, f) != (size_t)body) {
         fprintf(stderr, "%s: cannot read\n", argv[1]);
         return 1;
@@ -137,12 +142,13 @@ int main(int argc, char **argv)
     memcpy(req, head, (size_t)hl);
     double seconds = atof(argv[2]);
     int port[2] = {atoi(argv[3]), atoi(argv[5])}, pid[2] = {atoi(argv[4]), atoi(argv[6])};
-    double cpu[2] = {0, 0}, total[2] = {0, 0};
-    size_t n[2] = {0, 0};
+    double cpu[2][2] = {{0, 0}, {0, 0}}, total[2][2] = {{0, 0}, {0, 0}};
+    size_t n[2][2] = {{0, 0}, {0, 0}};
     struct rusage r0, r1;
     getrusage(RUSAGE_SELF, &r0);
-    for (double start = now(); now() - start < seconds && n[1] < MAX_REQUESTS;) {
-        for (int k = 0; k < 2; k++) {
+    for (double start = now(); now() - start < seconds && n[1][0] < MAX_REQUESTS - TURN;) {
+        for (int i = 0; i < 2 * TURN; i++) { /* a turn on each server */
+            int k = i / TURN, first = i % TURN == 0;
             double c0 = process_cpu(pid[k]);
             double t = one_request(port[k], req, len, buf, cap);
             double c1 = process_cpu(pid[k]);
@@ -150,9 +156,9 @@ int main(int argc, char **argv)
                 fprintf(stderr, "request to port %d failed\n", port[k]);
                 return 1;
             }
-            wall[k][n[k]++] = t;
-            total[k] += t;
-            cpu[k] += c1 - c0;
+            wall[k][first][n[k][first]++] = t;
+            total[k][first] += t;
+            cpu[k][first] += c1 - c0;
         }
     }
     getrusage(RUSAGE_SELF, &r1);
@@ -161,10 +167,15 @@ int main(int argc, char **argv)
                     (double)(r1.ru_utime.tv_usec - r0.ru_utime.tv_usec) * 1e-6 +
                     (double)(r1.ru_stime.tv_usec - r0.ru_stime.tv_usec) * 1e-6;
     for (int k = 0; k < 2; k++) {
-        qsort(wall[k], n[k], sizeof wall[k][0], by_value);
-        /* median wall time, CPU/wall, requests */
-        printf("%.4f %.2f %zu\n", wall[k][n[k] / 2], cpu[k] / total[k], n[k]);
+        /* back to back, then first of a turn: median wall time, CPU/wall,
+         * requests */
+        for (int first = 0; first < 2; first++) {
+            qsort(wall[k][first], n[k][first], sizeof wall[k][first][0], by_value);
+            printf("%.4f %.2f %zu%s", wall[k][first][n[k][first] / 2],
+                   cpu[k][first] / total[k][first], n[k][first], first ? "\n" : " ");
+        }
     }
-    printf("%.1f\n", client * 1e3 / (double)(n[0] + n[1])); /* client ms per request */
+    printf("%.1f\n", client * 1e3 / (double)(n[0][0] + n[0][1] + n[1][0] + n[1][1]));
+    /* client ms per request */
     return 0;
 }

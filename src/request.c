@@ -35,6 +35,7 @@ typedef struct parser {
     request *req;
     const char *safe_end; /* partial: where a number cut short may begin */
     struct run_ahead *ahead; /* a reader's, for a run read ahead; may be NULL */
+    const char *rows_from;   /* no run of rows is looked for before this */
 } parser;
 
 /* Out of text before the value could be decided, while more may come:
@@ -600,8 +601,10 @@ static int in_number(char c)
 #define RUN_PARTS_MAX 65
 
 typedef struct run_part {
-    const char *begin, *end; /* numbers separated by commas, nothing else */
-    size_t count;            /* commas + 1 */
+    const char *begin, *end; /* numbers separated by commas, nothing else; or
+                              * rows: "n, n], [n, n]", from a number to
+                              * just after the last ']' */
+    size_t count;            /* the numbers: commas + 1, or rows * cols */
     size_t offset;           /* where its numbers go in out */
     int ok;
 } run_part;
@@ -609,6 +612,7 @@ typedef struct run_part {
 typedef struct run_job {
     run_part part[RUN_PARTS_MAX];
     size_t parts;
+    size_t cols; /* parts of rows of this many numbers, or 0 */
     double *out;
 } run_job;
 
@@ -629,10 +633,57 @@ static void count_part(void *arg, size_t i)
     r->count = numparse_count_commas(r->begin, r->end) + 1;
 }
 
+static int starts_number_at(const char *p, const char *end)
+{
+    return p < end && (*p == '-' || (*p >= '0' && *p <= '9'));
+}
+
+static const char *skip_ws_to(const char *p, const char *end)
+{
+    while (p < end && is_ws(*p))
+        p++;
+    return p;
+}
+
+/* A part of rows: each exactly job->cols numbers, then ']', and between
+ * two rows ", [" (with any whitespace). */
+static void parse_rows_part(run_job *job, run_part *r)
+{
+    const char *p = r->begin, *stop;
+    size_t rows = r->count / job->cols;
+    double *out = job->out + r->offset;
+    r->ok = 0;
+    for (size_t k = 0; k < rows; k++) {
+        p = skip_ws_to(p, r->end);
+        size_t n = 0;
+        if (!starts_number_at(p, r->end) ||
+            numparse_f64_run(p, r->end, out + k * job->cols, job->cols, &n, &stop) !=
+                NUMPARSE_OK ||
+            n != job->cols)
+            return;
+        p = skip_ws_to(stop, r->end);
+        if (p == r->end || *p++ != ']')
+            return;
+        if (k + 1 < rows) {
+            p = skip_ws_to(p, r->end);
+            if (p == r->end || *p++ != ',')
+                return;
+            p = skip_ws_to(p, r->end);
+            if (p == r->end || *p++ != '[')
+                return;
+        }
+    }
+    r->ok = p == r->end;
+}
+
 static void parse_part(void *arg, size_t i)
 {
     run_job *job = arg;
     run_part *r = &job->part[i];
+    if (job->cols) {
+        parse_rows_part(job, r);
+        return;
+    }
     const char *p = r->begin, *stop;
     while (p < r->end && is_ws(*p))
         p++;
@@ -664,6 +715,17 @@ static const char *run_close(parser *ps, size_t least)
         close = close > ps->p ? close - 1 : NULL;
     }
     return close && (size_t)(close - ps->p) >= least ? close : NULL;
+}
+
+/* Where a run's numbers go: each part's after the ones before. */
+static size_t job_offsets(run_job *job)
+{
+    size_t total = 0;
+    for (size_t k = 0; k < job->parts; k++) {
+        job->part[k].offset = total;
+        total += job->part[k].count;
+    }
+    return total;
 }
 
 /* A job for [ps->p, close) cut at commas into at most `parts` parts of
@@ -700,11 +762,7 @@ static run_job *run_cut(parser *ps, const char *close, size_t parts, pool *count
         from = cut + 1;
     }
     pool_run(count_on, job->parts, count_part, job);
-    *total = 0;
-    for (size_t k = 0; k < job->parts; k++) {
-        job->part[k].offset = *total;
-        *total += job->part[k].count;
-    }
+    *total = job_offsets(job);
     return job;
 }
 
@@ -716,20 +774,96 @@ static int run_ok(const run_job *job)
     return 1;
 }
 
-/* The run of numbers at ps->p up to close, read in parts on the workers
- * and the calling thread: the text is cut at commas, each part's commas
- * counted (giving where its numbers go), then each part read by
- * numparse_f64_run, so the values are exactly the sequential reader's. At
- * most `room` numbers are taken. Returns the count read, with ps->p at
- * close; or 0 when anything in the run is not plainly "number, number,
- * ...", or it holds more than `room`: then the caller reads it the usual
- * way, which finds and reports whatever is wrong. */
-static size_t parse_run_parallel(parser *ps, tensor *t, size_t room, const char *close)
+/* A job for the rows that start at ps->p, the first number of a row whose
+ * array (at `level`) is the first of a run of rows of `cols` numbers:
+ * "n, n], [n, n], [n, n]". The rows are followed with memchr from ']' to
+ * ']' until the text ends, at most max_rows are taken, or what follows a
+ * row is not ", [" (its array closes, or something is wrong, for the
+ * caller to find); the run is cut after the row nearest each share of
+ * the text, at most `parts` parts. *close is the last row's ']';
+ * *held_all is set when the rows went on to the end of the text (so at
+ * most one row, cut short, follows). NULL when the run is shorter than
+ * `least` bytes or memory runs out, with *close the last ']' looked at
+ * (NULL: none; ps->p: at most one row may follow). Rows are not checked
+ * here: a part that is not exactly rows of numbers fails when read, and
+ * the caller reads the run the usual way. */
+static run_job *rows_cut(parser *ps, size_t cols, size_t max_rows, size_t parts, size_t least,
+                         const char **close, int *held_all)
 {
-    size_t total, n = 0;
-    run_job *job = run_cut(ps, close, pool_threads(ps->workers) + 1, ps->workers, &total);
+    static run_job zero_job;
+    const char *end = ps->end, *q = ps->p, *last = NULL;
+    size_t rows = 0;
+    *close = max_rows < 2 ? ps->p : NULL;
+    *held_all = 0;
+    if ((size_t)(end - ps->p) < least || max_rows < 2)
+        return NULL;
+    for (;;) { /* how far the rows go */
+        const char *rb = memchr(q, ']', (size_t)(end - q));
+        if (!rb) {
+            *held_all = 1;
+            break;
+        }
+        rows++;
+        last = rb;
+        /* what follows: ", [" and the next row's first byte, or the end */
+        const char *next = skip_ws_to(rb + 1, end);
+        if (next < end && *next == ',' && rows < max_rows) {
+            next = skip_ws_to(next + 1, end);
+            if (next < end && *next == '[')
+                next = skip_ws_to(next + 1, end);
+            else if (next < end)
+                break; /* not a row: for the caller */
+        } else if (next < end) {
+            break; /* the array of rows closes (or something is wrong) */
+        }
+        if (next == end) {
+            *held_all = 1;
+            break;
+        }
+        q = next;
+    }
+    *close = last;
+    if (!last || (size_t)(last - ps->p) < least)
+        return NULL;
+    run_job *job = malloc(sizeof *job);
     if (!job)
-        return 0;
+        return NULL;
+    *job = zero_job;
+    job->cols = cols;
+    if (parts > RUN_PARTS_MAX)
+        parts = RUN_PARTS_MAX;
+    /* cut after the first row to end past each share of the bytes */
+    size_t share = (size_t)(last + 1 - ps->p) / parts, part_rows = 0;
+    const char *from = ps->p;
+    q = ps->p;
+    for (size_t r = 0; r < rows; r++) {
+        const char *rb = memchr(q, ']', (size_t)(last + 1 - q));
+        part_rows++;
+        if (r + 1 == rows)
+            break;
+        q = skip_ws_to(rb + 1, end);                     /* at the ',' */
+        q = skip_ws_to(skip_ws_to(q + 1, end) + 1, end); /* past the '[' */
+        if ((size_t)(rb + 1 - from) >= share && job->parts + 1 < parts) {
+            job->part[job->parts++] =
+                (run_part){.begin = from, .end = rb + 1, .count = part_rows * cols};
+            from = q;
+            part_rows = 0;
+        }
+    }
+    job->part[job->parts++] = (run_part){.begin = from, .end = last + 1, .count = part_rows * cols};
+    return job;
+}
+
+/* A job's parts read on the workers and the calling thread, so the values
+ * are exactly the sequential reader's. At most `room` numbers are taken.
+ * Returns the count read, with ps->p at close; or 0 when anything in the
+ * run is not plainly numbers (and rows), or it holds more than `room`:
+ * then the caller reads it the usual way, which finds and reports
+ * whatever is wrong. Frees the job. */
+static size_t parse_job_parallel(parser *ps, tensor *t, size_t room, run_job *job, size_t total,
+                                 const char *close)
+{
+    size_t n = 0;
     if (total <= room && tensor_reserve(t, t->count + total) == 0) {
         job->out = t->data + t->count;
         pool_run(ps->workers, job->parts, parse_part, job);
@@ -739,29 +873,37 @@ static size_t parse_run_parallel(parser *ps, tensor *t, size_t room, const char 
     if (n) {
         t->count += n;
         ps->req->numbers_in_parts += n;
-        ps->p = close; /* at the ']', or at the ',' before the next number */
+        ps->p = close;
     }
     return n;
 }
 
-/* As parse_run_parallel for a run up to close, the last ',' of the text so
- * far, but only its first part is read before returning; the others are
- * left to the workers in ps->ahead, for the reader to settle (see
+/* The run of numbers at ps->p up to close, cut at commas into parts,
+ * their commas counted (giving where their numbers go), each read by
+ * numparse_f64_run. */
+static size_t parse_run_parallel(parser *ps, tensor *t, size_t room, const char *close)
+{
+    size_t total;
+    run_job *job = run_cut(ps, close, pool_threads(ps->workers) + 1, ps->workers, &total);
+    return job ? parse_job_parallel(ps, t, room, job, total, close) : 0;
+}
+
+/* As parse_job_parallel for a run up to close, the end of the text so far
+ * but `extra` numbers (the one after the last ',', or a row cut short),
+ * but only its first part is read before returning; the others are left
+ * to the workers in ps->ahead, for the reader to settle (see
  * reader_settle), which reads itself the parts no worker has started by
  * then: small parts, AHEAD_PARTS per worker, so the split follows how
  * busy each side is. ps->ahead->before must hold the machine at the run's
- * start. No number is stored into t until then but the one the text may
- * still hold after close, which has room reserved. */
+ * start. No number is stored into t until then but the `extra` ones,
+ * which have room reserved. Frees the job unless it is left pending. */
 #define AHEAD_PARTS 8
 
-static size_t parse_run_ahead(parser *ps, tensor *t, size_t room, const char *close)
+static size_t parse_job_ahead(parser *ps, tensor *t, size_t room, run_job *job, size_t total,
+                              const char *close, size_t extra)
 {
     run_ahead *ra = ps->ahead;
-    size_t total, workers = pool_threads(ps->workers);
-    run_job *job = run_cut(ps, close, 1 + AHEAD_PARTS * workers, NULL, &total);
-    if (!job)
-        return 0;
-    if (job->parts < 2 || total > room || tensor_reserve(t, t->count + total + 1) != 0) {
+    if (job->parts < 2 || total > room || tensor_reserve(t, t->count + total + extra) != 0) {
         free(job);
         return 0;
     }
@@ -785,6 +927,48 @@ static size_t parse_run_ahead(parser *ps, tensor *t, size_t room, const char *cl
     ps->p = close;
     return total;
 }
+
+static size_t parse_run_ahead(parser *ps, tensor *t, size_t room, const char *close)
+{
+    size_t total;
+    run_job *job =
+        run_cut(ps, close, 1 + AHEAD_PARTS * pool_threads(ps->workers), NULL, &total);
+    return job ? parse_job_ahead(ps, t, room, job, total, close, 1) : 0;
+}
+
+/* Rows of numbers from ps->p, the first number of a row of `cols`, in
+ * parts: read ahead when the rows go on to the end of the text and the
+ * reader has room for it, else while this thread waits if the text holds
+ * PARALLEL_RUN_BYTES of them. Returns the rows read, with ps->p at the
+ * last one's ']'; 0 when none were (and no rows are looked for again
+ * before the last ']' looked at). */
+static size_t parse_rows(parser *ps, tensor *t, size_t cols, size_t max_rows, int can_ahead)
+{
+    const char *close = NULL;
+    int held_all;
+    size_t workers = pool_threads(ps->workers), n = 0;
+    run_job *job = rows_cut(ps, cols, max_rows,
+                            can_ahead ? 1 + AHEAD_PARTS * workers : workers + 1,
+                            can_ahead ? AHEAD_RUN_BYTES : PARALLEL_RUN_BYTES, &close, &held_all);
+    if (!job) { /* no run of rows starts before the next row looked at */
+        ps->rows_from = close ? close + 1 : ps->end;
+        return 0;
+    }
+    size_t total = job_offsets(job);
+    if (can_ahead && held_all)
+        n = parse_job_ahead(ps, t, SIZE_MAX, job, total, close, cols);
+    else if (!can_ahead || (size_t)(close - ps->p) >= PARALLEL_RUN_BYTES)
+        n = parse_job_parallel(ps, t, SIZE_MAX, job, total, close);
+    else
+        free(job);
+    if (!n)
+        ps->rows_from = close;
+    return n / cols;
+}
+
+/* A run read ahead is pending: its parts may be writing into the tensor,
+ * which must not move (grow) until the reader settles it. */
+static int ahead_pending(const parser *ps) { return ps->ahead && ps->ahead->job; }
 
 /* Reads a number or a rectangular nested array of numbers into t. On a
  * request error the value is recorded, then re-scanned for syntax only.
@@ -897,6 +1081,28 @@ machine:
                         return checkpoint_and_starve(ps, 0, level, ndim, count, shape, known);
                     run_end = ps->safe_end;
                 }
+                /* Many rows of numbers, once their length is known: in
+                 * parts, as for a long run below (not where the reader
+                 * went back to read in order). */
+                int in_order = ps->ahead && (size_t)(ps->p - ps->start) + ps->base <
+                                                ps->ahead->in_order_until;
+                if (ps->workers && count[level] == 0 && level >= 2 && known[level - 1] &&
+                    shape[level - 1] > 0 && (!ps->rows_from || ps->p >= ps->rows_from) &&
+                    !in_order && !ahead_pending(ps)) {
+                    if (ps->ahead)
+                        checkpoint_save(ps, &ps->ahead->before, 0, level, ndim, count, shape,
+                                        known);
+                    size_t rows = parse_rows(
+                        ps, t, shape[level - 1],
+                        known[level - 2] ? shape[level - 2] - count[level - 1] : SIZE_MAX,
+                        ps->ahead != NULL);
+                    if (rows > 0) {
+                        count[level - 1] += rows - 1;
+                        count[level] = shape[level - 1];
+                        state = CLOSE; /* at the last row's ']' */
+                        break;
+                    }
+                }
                 size_t limit = known[level - 1] ? shape[level - 1] - count[level] : SIZE_MAX;
                 /* A long run: read ahead when it reaches the end of the
                  * text so far, else in parts while this thread waits. */
@@ -905,11 +1111,11 @@ machine:
                         ? run_close(ps, ps->ahead ? AHEAD_RUN_BYTES : PARALLEL_RUN_BYTES)
                         : NULL;
                 n = 0;
-                if (close && *close == ',' && ps->ahead && !ps->ahead->job &&
-                    (size_t)(ps->p - ps->start) + ps->base >= ps->ahead->in_order_until) {
+                if (close && *close == ',' && ps->ahead && !ahead_pending(ps) && !in_order) {
                     checkpoint_save(ps, &ps->ahead->before, 0, level, ndim, count, shape, known);
                     n = parse_run_ahead(ps, t, limit, close);
-                } else if (close && (size_t)(close - ps->p) >= PARALLEL_RUN_BYTES) {
+                } else if (close && (size_t)(close - ps->p) >= PARALLEL_RUN_BYTES &&
+                           !ahead_pending(ps)) {
                     n = parse_run_parallel(ps, t, limit, close);
                 }
                 if (n > 0) {
@@ -917,8 +1123,12 @@ machine:
                     state = AFTER;
                     break;
                 }
-                if (t->count == t->cap && tensor_reserve(t, t->count + 1) != 0)
-                    return fail(ps, LR_ERR_NO_MEMORY, NULL, "out of memory reading %s", name);
+                if (t->count == t->cap) {
+                    if (ahead_pending(ps)) /* resumed once the reader has settled it */
+                        return checkpoint_and_starve(ps, 0, level, ndim, count, shape, known);
+                    if (tensor_reserve(t, t->count + 1) != 0)
+                        return fail(ps, LR_ERR_NO_MEMORY, NULL, "out of memory reading %s", name);
+                }
                 room = t->cap - t->count;
                 if (known[level - 1] && shape[level - 1] - count[level] < room)
                     room = shape[level - 1] - count[level];

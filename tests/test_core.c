@@ -1035,6 +1035,35 @@ void test_pool(void)
     pool_run(NULL, 5, probe_part, &probe); /* no pool: all on the caller */
 }
 
+/* body parsed alone and on workers: the outcomes must be equal (status,
+ * error offset, path and message; x bit for bit). Returns the outcome,
+ * with x's count and the numbers read in parts on the workers. */
+static lr_err check_on_workers(const char *body, size_t len, pool *workers, size_t *count,
+                               size_t *in_parts, const char *what)
+{
+    request a, b;
+    lr_error ea, eb;
+    request_init(&a);
+    request_init(&b);
+    lr_err ra = request_parse(body, len, REQUEST_FORWARD, &a, &ea);
+    lr_err rb = request_parse_on(body, len, REQUEST_FORWARD, workers, &b, &eb);
+    int same = ra == rb && ea.offset == eb.offset && strcmp(ea.path, eb.path) == 0 &&
+               strcmp(ea.detail, eb.detail) == 0;
+    if (same && ra == LR_ERR_OK)
+        same = a.x.count == b.x.count && a.x.ndim == b.x.ndim &&
+               memcmp(a.x.shape, b.x.shape, sizeof a.x.shape) == 0 &&
+               memcmp(a.x.data, b.x.data, a.x.count * sizeof(double)) == 0;
+    if (!same)
+        tap_fail(__FILE__, __LINE__, "%s: alone %s at %zu \"%s\", on workers %s at %zu \"%s\"",
+                 what, lr_err_code(ra), ea.offset, ea.detail, lr_err_code(rb), eb.offset,
+                 eb.detail);
+    *count = a.x.count;
+    *in_parts = b.numbers_in_parts;
+    request_free(&a);
+    request_free(&b);
+    return ra;
+}
+
 /* Long runs of numbers read in parts on workers give exactly what the
  * sequential reader gives: the same values, and for broken bodies the
  * same error (code, offset, path, message), wherever the flaw sits. */
@@ -1070,29 +1099,18 @@ void test_request_parallel_runs(void)
                 *p++ = ']';
             }
             p += sprintf(p, "%s}", rows == 2 ? "]" : "");
-            size_t len = (size_t)(p - body);
-            request a, b;
-            lr_error ea, eb;
-            request_init(&a);
-            request_init(&b);
-            lr_err ra = request_parse(body, len, REQUEST_FORWARD, &a, &ea);
-            lr_err rb = request_parse_on(body, len, REQUEST_FORWARD, workers, &b, &eb);
-            if (ra != rb || ea.offset != eb.offset || strcmp(ea.path, eb.path) != 0 ||
-                strcmp(ea.detail, eb.detail) != 0)
-                tap_fail(__FILE__, __LINE__, "flaw %d, %d rows: alone %d \"%s\", on workers %d \"%s\"",
-                         f, rows, ra, ea.detail, rb, eb.detail);
+            char what[64];
+            snprintf(what, sizeof what, "flaw %d, %d rows", f, rows);
+            size_t count, in_parts;
+            lr_err ra =
+                check_on_workers(body, (size_t)(p - body), workers, &count, &in_parts, what);
             int valid = f == 0 || f == 9 || (f == 10 && rows == 1); /* 9: a fine number */
             ASSERT_EQ(ra == LR_ERR_OK, valid);
             if (ra == LR_ERR_OK) {
                 /* the parts were used, not fallen back from */
-                ASSERT_EQ(b.numbers_in_parts, a.x.count);
-                ASSERT(a.x.count == b.x.count && a.x.ndim == b.x.ndim);
-                ASSERT(a.x.count == (size_t)N * (size_t)rows);
-                ASSERT(memcmp(a.x.data, b.x.data, a.x.count * sizeof(double)) == 0);
-                ASSERT(memcmp(a.x.shape, b.x.shape, sizeof a.x.shape) == 0);
+                ASSERT_EQ(in_parts, count);
+                ASSERT(count == (size_t)N * (size_t)rows);
             }
-            request_free(&a);
-            request_free(&b);
         }
     }
     /* A flaw that follows a whole number ("7 x") as the last element of a
@@ -1284,6 +1302,137 @@ void test_request_reader(void)
         free(body);
     }
     pool_free(workers);
+}
+
+/* A rows body: "[[n, ...], ...]" of rows x cols numbers from nums (each
+ * number's text at nums + at[i]), 3-D as [2][rows / 2][cols] when deep,
+ * with flaw f (see rows_flaws) at row fr, column fc. Returns its length. */
+static const char *const rows_flaws[] = {
+    NULL, "1,,2", "\"a]\"", "[3]", "1e999", "01", "-", "1 2", "true",
+    "short row", "long row", "empty row", " [", "], [", "\n\t,  [\r\n", "[[", ")",
+    "extra row", "missing row",
+};
+
+static size_t rows_body(char *out, const char *nums, const size_t *at, size_t n_nums, size_t rows,
+                        size_t cols, int deep, int f, size_t fr, size_t fc)
+{
+    const char *flaw = rows_flaws[f];
+    char *p = out;
+    size_t per = rows / 2, i = 0;
+    p += sprintf(p, "{\"slope\": 0.25, \"x\": [%s[", deep ? "[" : "");
+    for (size_t r = 0; r < rows; r++) {
+        if (r) {
+            const char *sep = deep && r % per == 0 ? "], [[" : ", [";
+            if (r == fr && (f == 12 || f == 13 || f == 14))
+                sep = flaw;
+            else if (r == fr && f == 15)
+                sep = ", [[";
+            p += sprintf(p, "%s", sep);
+        }
+        if (deep && r == fr && f == 17) { /* one more row in this block */
+            for (size_t c = 0; c < cols; c++)
+                p += sprintf(p, "%s%zu", c ? ", " : "", c);
+            p += sprintf(p, "], [");
+        }
+        size_t n = cols - (r == fr && f == 9) + (r == fr && f == 10);
+        if (r == fr && f == 11)
+            n = 0;
+        if (deep && r == fr && f == 18) { /* this row left out of its block */
+            p -= 3;                     /* the ", [" just written */
+            i += cols;
+            continue;
+        }
+        for (size_t c = 0; c < n; c++, i++) {
+            if (c)
+                p += sprintf(p, ", ");
+            if (r == fr && c == fc && f >= 1 && f <= 8) {
+                p += sprintf(p, "%s", flaw);
+            } else {
+                size_t k = i % n_nums;
+                memcpy(p, nums + at[k], at[k + 1] - at[k]);
+                p += at[k + 1] - at[k];
+            }
+        }
+        *p++ = r == fr && f == 16 ? ')' : ']';
+        if (r == fr && f == 15)
+            *p++ = ']';
+    }
+    p += sprintf(p, "]%s}", deep ? "]" : "");
+    return (size_t)(p - out);
+}
+
+/* Many rows of one length are read in parts too: cut after rows, each
+ * part checked to be exactly rows of numbers, on workers while the caller
+ * waits (the whole body held) and while the reader receives (read ahead).
+ * Outcomes equal request_parse's on every flaw in a row or between rows,
+ * at the first row, in later parts and at the last row; valid bodies (2-D
+ * and 3-D) are read in parts. */
+void test_request_rows(void)
+{
+    enum { N = 60000 }; /* about 1.2 MB */
+    char *nums = malloc((size_t)N * 32), *body = malloc((size_t)N * 2 * 40 + 4096);
+    size_t *at = malloc((N + 1) * sizeof *at);
+    pool *workers = pool_new(3), *one = pool_new(1);
+    ASSERT(nums && body && at && workers && one);
+    if (!nums || !body || !at || !workers || !one)
+        goto out;
+    uint64_t state = 11;
+    at[0] = 0;
+    for (size_t i = 0; i < N; i++) {
+        state = state * 6364136223846793005u + 1442695040888963407u;
+        at[i + 1] = at[i] + (size_t)sprintf(nums + at[i], "%.17g",
+                                             ((double)(state >> 11) * 0x1p-53 - 0.5) * 1e3);
+    }
+    static const size_t widths[] = {12, 1000};
+    for (int w = 0; w < 2; w++) {
+        size_t cols = widths[w];
+        for (int f = 0; f < (int)(sizeof rows_flaws / sizeof rows_flaws[0]); f++) {
+            for (int deep = 0; deep <= 1; deep++) {
+                if ((f >= 17) != deep && f != 0)
+                    continue; /* the block flaws are 3-D only */
+                /* 3-D: two blocks of N numbers, over PARALLEL_RUN_BYTES each */
+                size_t rows = (deep ? 2 * N : N) / cols / 2 * 2;
+                const size_t places[][2] = {
+                    {0, 0}, {1, cols / 2}, {rows / 2 + 3, cols - 1}, {rows - 1, 1}};
+                for (int k = 0; k < (f ? 4 : 1); k++) {
+                    size_t fr = places[k][0], fc = places[k][1];
+                    if ((f >= 12 && f <= 14) && fr == 0)
+                        fr = 2; /* between rows: not before the first */
+                    if (f >= 17 && fr % (rows / 2) == 0)
+                        fr++;
+                    size_t len = rows_body(body, nums, at, N, rows, cols, deep, f, fr, fc);
+                    char what[64];
+                    snprintf(what, sizeof what, "%zu cols, flaw %d at row %zu%s", cols, f, fr,
+                             deep ? " (3-D)" : "");
+                    size_t count, in_parts;
+                    lr_err ra = check_on_workers(body, len, workers, &count, &in_parts, what);
+                    int valid = f == 0 || f == 14;
+                    ASSERT_EQ(ra == LR_ERR_OK, valid);
+                    if (valid) /* the rows after the first were read in parts */
+                        ASSERT_EQ(in_parts, count - cols);
+                    /* and read as they arrive, in pieces of up to 40 KiB */
+                    size_t cuts[100], n = 0;
+                    for (size_t pos = 0; n < 100;) {
+                        state = state * 6364136223846793005u + 1442695040888963407u;
+                        pos += 1 + (state >> 33) % (40 * 1024);
+                        if (pos >= len)
+                            break;
+                        cuts[n++] = pos;
+                    }
+                    in_parts = check_reader(body, len, REQUEST_FORWARD, cuts, n, 0,
+                                            k % 2 ? one : workers, "rows read ahead");
+                    if (valid)
+                        ASSERT(in_parts > (size_t)N / 2);
+                }
+            }
+        }
+    }
+out:
+    pool_free(workers);
+    pool_free(one);
+    free(nums);
+    free(body);
+    free(at);
 }
 
 /* The most text a reader holds while a body is fed in 16 KiB pieces; the

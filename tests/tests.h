@@ -32,6 +32,7 @@
     X(request_reader)                                                          \
     X(request_reader_ahead)                                                    \
     X(request_reader_skips)                                                    \
+    X(request_rows)                                                            \
     X(api_compute)                                                             \
     X(api_routes)                                                              \
     X(api_torch_cases)                                                         \

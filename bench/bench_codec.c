@@ -2,7 +2,8 @@
  *   decode: request_parse vs jansson json_loadb vs a strtod loop
  *   encode: tensor_write_json vs jansson json_dumps vs snprintf("%.17g")
  *   kernels: forward/gradient vs memcpy at 8 KB, 8 MB, 128 MB
- * Also writes request bodies for the HTTP benchmark: --gen N FILE. */
+ * Also writes request bodies for the HTTP benchmark: --gen N FILE [COLS]
+ * (N numbers, in rows of COLS when given). */
 #define _DEFAULT_SOURCE
 #include <jansson.h>
 #include <stdint.h>
@@ -35,15 +36,20 @@ static uint64_t next(void)
 enum { KIND_RANDOM17, KIND_SHORT, KIND_INT, KIND_GRADIENT };
 
 /* "[v, v, ...]" with n numbers of the given kind; *len its length. */
-static char *make_body(size_t n, int kind, size_t *len)
+static char *make_body(size_t n, int kind, size_t cols, size_t *len)
 {
-    size_t cap = n * 28 + 16;
+    size_t cap = n * 30 + 16;
     char *b = malloc(cap), *p = b;
     if (!b)
         exit(1);
     *p++ = '[';
+    if (cols) /* rows of cols numbers */
+        *p++ = '[';
     for (size_t i = 0; i < n; i++) {
-        if (i) {
+        if (i && cols && i % cols == 0) {
+            memcpy(p, "], [", 4);
+            p += 4;
+        } else if (i) {
             *p++ = ',';
             *p++ = ' ';
         }
@@ -64,6 +70,8 @@ static char *make_body(size_t n, int kind, size_t *len)
             p += snprintf(p, 32, "%s", next() & 1 ? "1.0" : "0.01");
         }
     }
+    if (cols)
+        *p++ = ']';
     *p++ = ']';
     *p = '\0';
     *len = (size_t)(p - b);
@@ -108,7 +116,7 @@ static void bench_decode(void)
            "jansson MB/s", "strtod MB/s", "vs jansson", "vs strtod");
     for (int kind = 0; kind < 3; kind++) {
         size_t len;
-        char *body = make_body(n, kind, &len);
+        char *body = make_body(n, kind, 0, &len);
         double t_ours = BEST(11, {
             request req;
             lr_error err;
@@ -141,7 +149,7 @@ static void bench_encode(void)
            "jansson MB/s", "%.17g MB/s", "vs jansson", "vs printf");
     for (int kind = 0; kind < 4; kind++) {
         size_t len;
-        char *body = make_body(n, kind, &len);
+        char *body = make_body(n, kind, 0, &len);
         request req;
         lr_error err;
         request_init(&req);
@@ -209,9 +217,9 @@ static void bench_kernels(void)
 
 int main(int argc, char **argv)
 {
-    if (argc == 4 && strcmp(argv[1], "--gen") == 0) {
+    if ((argc == 4 || argc == 5) && strcmp(argv[1], "--gen") == 0) {
         size_t len, n = strtoull(argv[2], NULL, 10);
-        char *b = make_body(n, KIND_RANDOM17, &len);
+        char *b = make_body(n, KIND_RANDOM17, argc == 5 ? strtoull(argv[4], NULL, 10) : 0, &len);
         FILE *f = fopen(argv[3], "w");
         if (!f || fwrite(b, 1, len, f) != len || fclose(f) != 0)
             return 1;

@@ -106,25 +106,30 @@ for server in ours jansson ok; do printf "  %-10s %s\n" "$server" "${peak[$serve
 # both servers run, and bench_one_request sends them turns of 4 requests
 # for secs_large seconds (a lean C client: it shares the 2 cores). Back to
 # back: the 2nd to 4th request of a turn; the first follows the other
-# server's turn.
+# server's turn. Then the same 1M numbers as a 1000 x 1000 matrix.
+"$build/bench_codec" --gen 1000000 "$tmp/body1000x1000.json" 1000
 start ours2 2 "$build/leakyrelu-server"
 port2=$port pid2=$pid
 start ours1 1 "$build/leakyrelu-server"
 port1=$port pid1=$pid
-one=$("$build/bench_one_request" "$tmp/body1000000.json" "$secs_large" \
-      "$port2" "$pid2" "$port1" "$pid1")
+for body in 1000000 1000x1000; do
+    one=$("$build/bench_one_request" "$tmp/body$body.json" "$secs_large" \
+          "$port2" "$pid2" "$port1" "$pid1")
+    echo
+    if [ "$body" = 1000000 ]; then what="1M-element /forward"; else what="1000 x 1000 /forward"; fi
+    echo "one $what at a time (C client, one connection, the two servers taking turns of 4):"
+    echo "$one" | awk 'NR <= 2 {
+            printf "  --threads %d   back to back     %.3f s per request (median of %d), server CPU/wall %.2f\n",
+                   NR == 1 ? 2 : 1, $1, $3, $2
+            printf "                first of a turn  %.3f s per request (median of %d), server CPU/wall %.2f\n",
+                   $4, $6, $5
+            w[NR] = $1; f[NR] = $4 }
+        NR == 3 { printf "  2 threads vs 1: %.2fx faster back to back, %.2fx for the first of a turn\n",
+                  w[2] / w[1], f[2] / f[1]
+                  printf "  the client used %.0f ms of CPU per request\n", $1 }'
+done
 kill "$pid2" "$pid1"
-echo
-echo "one 1M-element /forward at a time (C client, one connection, the two servers taking turns of 4):"
-echo "$one" | awk 'NR <= 2 {
-        printf "  --threads %d   back to back     %.3f s per request (median of %d), server CPU/wall %.2f\n",
-               NR == 1 ? 2 : 1, $1, $3, $2
-        printf "                first of a turn  %.3f s per request (median of %d), server CPU/wall %.2f\n",
-               $4, $6, $5
-        w[NR] = $1; f[NR] = $4 }
-    NR == 3 { printf "  2 threads vs 1: %.2fx faster back to back, %.2fx for the first of a turn\n",
-              w[2] / w[1], f[2] / f[1]
-              printf "  the client used %.0f ms of CPU per request\n", $1 }'
+rm -f "$tmp/body1000x1000.json"
 
 # Ten million elements (about 200 MB of text), --max-body raised: peak
 # extra memory of one request.

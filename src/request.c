@@ -936,17 +936,19 @@ static size_t parse_run_ahead(parser *ps, tensor *t, size_t room, const char *cl
     return job ? parse_job_ahead(ps, t, room, job, total, close, 1) : 0;
 }
 
-/* Rows of numbers from ps->p, the first number of a row of `cols`, in
- * parts: read ahead when the rows go on to the end of the text and the
- * reader has room for it, else while this thread waits if the text holds
- * PARALLEL_RUN_BYTES of them. Returns the rows read, with ps->p at the
- * last one's ']'; 0 when none were (and no rows are looked for again
- * before the last ']' looked at). */
-static size_t parse_rows(parser *ps, tensor *t, size_t cols, size_t max_rows, int can_ahead)
+/* Rows of numbers from ps->p, the first number of a row at `level` whose
+ * length is known, in parts (the machine as in parse_tensor): read ahead
+ * when the rows go on to the end of the text held by a reader, else while
+ * this thread waits if the text holds PARALLEL_RUN_BYTES of them. Returns
+ * the rows read, with ps->p at the last one's ']'; 0 when none were (and
+ * no rows are looked for again before the last ']' looked at). */
+static size_t parse_rows(parser *ps, tensor *t, int level, int ndim, const size_t *count,
+                         const size_t *shape, const int *known)
 {
     const char *close = NULL;
-    int held_all;
-    size_t workers = pool_threads(ps->workers), n = 0;
+    int held_all, can_ahead = ps->ahead != NULL;
+    size_t workers = pool_threads(ps->workers), n = 0, cols = shape[level - 1];
+    size_t max_rows = known[level - 2] ? shape[level - 2] - count[level - 1] : SIZE_MAX;
     run_job *job = rows_cut(ps, cols, max_rows,
                             can_ahead ? 1 + AHEAD_PARTS * workers : workers + 1,
                             can_ahead ? AHEAD_RUN_BYTES : PARALLEL_RUN_BYTES, &close, &held_all);
@@ -955,12 +957,14 @@ static size_t parse_rows(parser *ps, tensor *t, size_t cols, size_t max_rows, in
         return 0;
     }
     size_t total = job_offsets(job);
-    if (can_ahead && held_all)
+    if (can_ahead && held_all) {
+        checkpoint_save(ps, &ps->ahead->before, 0, level, ndim, count, shape, known);
         n = parse_job_ahead(ps, t, SIZE_MAX, job, total, close, cols);
-    else if (!can_ahead || (size_t)(close - ps->p) >= PARALLEL_RUN_BYTES)
+    } else if (!can_ahead || (size_t)(close - ps->p) >= PARALLEL_RUN_BYTES) {
         n = parse_job_parallel(ps, t, SIZE_MAX, job, total, close);
-    else
+    } else {
         free(job);
+    }
     if (!n)
         ps->rows_from = close;
     return n / cols;
@@ -1089,13 +1093,7 @@ machine:
                 if (ps->workers && count[level] == 0 && level >= 2 && known[level - 1] &&
                     shape[level - 1] > 0 && (!ps->rows_from || ps->p >= ps->rows_from) &&
                     !in_order && !ahead_pending(ps)) {
-                    if (ps->ahead)
-                        checkpoint_save(ps, &ps->ahead->before, 0, level, ndim, count, shape,
-                                        known);
-                    size_t rows = parse_rows(
-                        ps, t, shape[level - 1],
-                        known[level - 2] ? shape[level - 2] - count[level - 1] : SIZE_MAX,
-                        ps->ahead != NULL);
+                    size_t rows = parse_rows(ps, t, level, ndim, count, shape, known);
                     if (rows > 0) {
                         count[level - 1] += rows - 1;
                         count[level] = shape[level - 1];

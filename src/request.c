@@ -823,7 +823,10 @@ static run_job *rows_cut(parser *ps, size_t cols, size_t max_rows, size_t parts,
         q = next;
     }
     *close = last;
-    if (!last || (size_t)(last - ps->p) < least)
+    /* Rows of cols numbers take at least 2 * cols bytes each ("0,0]"): no
+     * room is reserved for more than the text can hold. */
+    if (!last || (size_t)(last - ps->p) < least ||
+        rows > (size_t)(last + 1 - ps->p) / 2 / cols)
         return NULL;
     run_job *job = malloc(sizeof *job);
     if (!job)

@@ -1427,6 +1427,22 @@ void test_request_rows(void)
             }
         }
     }
+    /* A long first row, then many short ones: no room is reserved for
+     * rows x cols numbers the text cannot hold (it was 2.4 GB here). */
+    char *p = body;
+    p += sprintf(p, "[[0");
+    for (int i = 1; i < 1000; i++)
+        p += sprintf(p, ",0");
+    for (int i = 0; i < 300000; i++)
+        p += sprintf(p, "], [0");
+    p += sprintf(p, "]]");
+    request q;
+    lr_error e;
+    request_init(&q);
+    ASSERT_EQ(request_parse_on(body, (size_t)(p - body), REQUEST_FORWARD, workers, &q, &e),
+              LR_ERR_RAGGED);
+    ASSERT(q.x.cap <= (size_t)(p - body));
+    request_free(&q);
 out:
     pool_free(workers);
     pool_free(one);

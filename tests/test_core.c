@@ -1304,15 +1304,18 @@ void test_request_reader(void)
     pool_free(workers);
 }
 
-/* A rows body: "[[n, ...], ...]" of rows x cols numbers from nums (each
- * number's text at nums + at[i]), 3-D as [2][rows / 2][cols] when deep,
- * with flaw f (see rows_flaws) at row fr, column fc. Returns its length. */
+/* Flaws of a rows body: a number replaced (1-8), a row changed (9-11, 16),
+ * the separator before a row changed (12-15), a row too many or too few
+ * in a 3-D block (17-18). */
 static const char *const rows_flaws[] = {
     NULL, "1,,2", "\"a]\"", "[3]", "1e999", "01", "-", "1 2", "true",
     "short row", "long row", "empty row", " [", "], [", "\n\t,  [\r\n", "[[", ")",
     "extra row", "missing row",
 };
 
+/* A rows body: "[[n, ...], ...]" of rows x cols numbers from nums (each
+ * number's text at nums + at[k]), 3-D as [2][rows / 2][cols] when deep,
+ * with flaw f at row fr, column fc. Returns its length. */
 static size_t rows_body(char *out, const char *nums, const size_t *at, size_t n_nums, size_t rows,
                         size_t cols, int deep, int f, size_t fr, size_t fc)
 {

@@ -595,9 +595,15 @@ static int in_number(char c)
 
 /* Runs of numbers at least this long are read in parts on the workers:
  * when the whole run is held, while the caller waits; when more text is
- * coming (a request_reader), while the caller goes back to receiving. */
+ * coming (a request_reader), while the caller goes back to receiving. The
+ * fuzz build makes these and the reader's sizes tiny (see the Makefile),
+ * so that short inputs reach every path. */
+#ifndef PARALLEL_RUN_BYTES
 #define PARALLEL_RUN_BYTES (1024 * 1024)
+#endif
+#ifndef AHEAD_RUN_BYTES
 #define AHEAD_RUN_BYTES (256 * 1024)
+#endif
 #define RUN_PARTS_MAX 65
 
 typedef struct run_part {
@@ -1440,7 +1446,13 @@ struct request_reader {
 };
 
 /* Text held below this is not worth a run; more is read first. */
+#ifndef READER_BATCH
 #define READER_BATCH (64 * 1024)
+#endif
+/* The text buffer's first size; it doubles as needed. */
+#ifndef READER_FIRST_BYTES
+#define READER_FIRST_BYTES 4096
+#endif
 
 request_reader *request_reader_new(request_kind kind, pool *workers, request *req,
                                    lr_error *err)
@@ -1552,7 +1564,7 @@ int request_reader_feed(request_reader *r, const char *data, size_t len)
         }
     }
     if (len > r->cap - r->len) {
-        size_t cap = r->cap ? r->cap : 4096;
+        size_t cap = r->cap ? r->cap : READER_FIRST_BYTES;
         while (cap - r->len < len) {
             if (cap > SIZE_MAX / 2) {
                 cap = 0;

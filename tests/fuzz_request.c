@@ -1,8 +1,12 @@
 /* libFuzzer target (make fuzz): any bytes as a request body, both routes,
  * with and without a query slope; every reply must be well-formed, and
- * every successful reply must read back to the same doubles. Also fuzzes
- * the number codec: any text that parses must format and re-parse to the
- * same bits. Built only by `make fuzz` (clang). */
+ * every successful reply must read back to the same doubles. The body must
+ * also read the same (outcome, error offset, path and message, values bit
+ * for bit) on workers and through a reader fed in pieces; this build makes
+ * the sizes for reading in parts tiny (see the Makefile), so short inputs
+ * reach those paths. Also fuzzes the number codec: any text that parses
+ * must format and re-parse to the same bits. Built only by `make fuzz`
+ * (clang). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,9 +14,72 @@
 #include "../src/api.h"
 #include "../src/numfmt.h"
 #include "../src/numparse.h"
+#include "../src/pool.h"
 #include "../src/request.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static int same_tensor(const tensor *a, const tensor *b)
+{
+    return a->count == b->count && a->ndim == b->ndim &&
+           memcmp(a->shape, b->shape, sizeof a->shape) == 0 &&
+           (a->count == 0 || memcmp(a->data, b->data, a->count * sizeof(double)) == 0);
+}
+
+/* Aborts unless two readings of one body agree. */
+static void check_same(lr_err ra, const lr_error *ea, const request *a, lr_err rb,
+                       const lr_error *eb, const request *b)
+{
+    if (ra != rb || ea->offset != eb->offset || strcmp(ea->path, eb->path) != 0 ||
+        strcmp(ea->detail, eb->detail) != 0)
+        abort();
+    if (ra == LR_ERR_OK &&
+        (a->is_object != b->is_object || a->has_slope != b->has_slope ||
+         memcmp(&a->slope, &b->slope, sizeof a->slope) != 0 ||
+         a->has_grad_output != b->has_grad_output || !same_tensor(&a->x, &b->x) ||
+         !same_tensor(&a->grad_output, &b->grad_output)))
+        abort();
+}
+
+/* The body read whole, on workers, and by a reader fed in pieces whose
+ * lengths come from the body's own bytes, alone and on workers. */
+static void check_readings(const char *body, size_t size, request_kind kind)
+{
+    static pool *workers;
+    if (!workers && !(workers = pool_new(2)))
+        abort();
+    request a, b;
+    lr_error ea, eb;
+    request_init(&a);
+    lr_err ra = request_parse(body, size, kind, &a, &ea);
+    for (int way = 0; way < 3; way++) {
+        request_init(&b);
+        lr_err rb;
+        if (way == 0) {
+            rb = request_parse_on(body, size, kind, workers, &b, &eb);
+        } else {
+            request_reader *r = request_reader_new(kind, way == 2 ? workers : NULL, &b, &eb);
+            if (!r)
+                abort();
+            uint32_t h = 2166136261u; /* FNV-1a over the body: the piece lengths */
+            for (size_t i = 0; i < size; i++)
+                h = (h ^ (uint8_t)body[i]) * 16777619u;
+            for (size_t at = 0; at < size;) {
+                h = h * 1103515245u + 12345u;
+                size_t n = 1 + (h >> 16) % 40;
+                n = n < size - at ? n : size - at;
+                if (request_reader_feed(r, body + at, n) != 0)
+                    break;
+                at += n;
+            }
+            rb = request_reader_finish(r);
+            request_reader_free(r);
+        }
+        check_same(ra, &ea, &a, rb, &eb, &b);
+        request_free(&b);
+    }
+    request_free(&a);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -46,6 +113,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         free(resp.body);
     }
+
+    check_readings(body, size, size & 2 ? REQUEST_GRADIENT : REQUEST_FORWARD);
 
     double v, w;
     const char *stop;

@@ -1,7 +1,7 @@
 /* `make bench`'s one-request row: one large POST /forward at a time,
  * to two servers (our server with --threads 2 and with --threads 1, both
  * running) taking turns of TURN requests, so both see the same machine,
- * noise and all. For each server, apart for the first request of a turn
+ * noise and all. For each server, separately for the first request of a turn
  * (it follows the other server's turn) and the others (back to back):
  * the median wall time per request, and its CPU time (all its threads,
  * from /proc/PID/task/TID/schedstat) over the wall time of those

@@ -48,18 +48,23 @@ static int starve(parser *ps)
 
 static int is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
-static void skip_ws(parser *ps)
+static const char *skip_ws_to(const char *p, const char *end)
 {
-    while (ps->p < ps->end && is_ws(*ps->p))
-        ps->p++;
+    while (p < end && is_ws(*p))
+        p++;
+    return p;
 }
+
+static void skip_ws(parser *ps) { ps->p = skip_ws_to(ps->p, ps->end); }
 
 static int at(parser *ps, char c) { return ps->p < ps->end && *ps->p == c; }
 
-static int starts_number(parser *ps)
+static int starts_number_at(const char *p, const char *end)
 {
-    return ps->p < ps->end && (*ps->p == '-' || (*ps->p >= '0' && *ps->p <= '9'));
+    return p < end && (*p == '-' || (*p >= '0' && *p <= '9'));
 }
+
+static int starts_number(parser *ps) { return starts_number_at(ps->p, ps->end); }
 
 /* A fatal error: stops parsing, replaces any recorded 422. Returns -1. */
 __attribute__((format(printf, 4, 5)))
@@ -618,7 +623,8 @@ typedef struct run_part {
 typedef struct run_job {
     run_part part[RUN_PARTS_MAX];
     size_t parts;
-    size_t cols; /* parts of rows of this many numbers, or 0 */
+    size_t cols;  /* parts of rows of this many numbers, or 0 */
+    size_t total; /* the numbers in all parts */
     double *out;
 } run_job;
 
@@ -637,18 +643,6 @@ static void count_part(void *arg, size_t i)
 {
     run_part *r = &((run_job *)arg)->part[i];
     r->count = numparse_count_commas(r->begin, r->end) + 1;
-}
-
-static int starts_number_at(const char *p, const char *end)
-{
-    return p < end && (*p == '-' || (*p >= '0' && *p <= '9'));
-}
-
-static const char *skip_ws_to(const char *p, const char *end)
-{
-    while (p < end && is_ws(*p))
-        p++;
-    return p;
 }
 
 /* A part of rows: each exactly job->cols numbers, then ']', and between
@@ -690,19 +684,12 @@ static void parse_part(void *arg, size_t i)
         parse_rows_part(job, r);
         return;
     }
-    const char *p = r->begin, *stop;
-    while (p < r->end && is_ws(*p))
-        p++;
+    const char *p = skip_ws_to(r->begin, r->end), *stop;
     size_t n = 0;
-    r->ok = p < r->end && (*p == '-' || (*p >= '0' && *p <= '9')) &&
+    r->ok = starts_number_at(p, r->end) &&
             numparse_f64_run(p, r->end, job->out + r->offset, r->count, &n, &stop) ==
                 NUMPARSE_OK &&
-            n == r->count;
-    if (r->ok) {
-        while (stop < r->end && is_ws(*stop))
-            stop++;
-        r->ok = stop == r->end;
-    }
+            n == r->count && skip_ws_to(stop, r->end) == r->end;
 }
 
 static void parse_later_part(void *arg, size_t i) { parse_part(arg, i + 1); }
@@ -724,22 +711,20 @@ static const char *run_close(parser *ps, size_t least)
 }
 
 /* Where a run's numbers go: each part's after the ones before. */
-static size_t job_offsets(run_job *job)
+static void job_offsets(run_job *job)
 {
-    size_t total = 0;
+    job->total = 0;
     for (size_t k = 0; k < job->parts; k++) {
-        job->part[k].offset = total;
-        total += job->part[k].count;
+        job->part[k].offset = job->total;
+        job->total += job->part[k].count;
     }
-    return total;
 }
 
 /* A job for [ps->p, close) cut at commas into at most `parts` parts of
  * about equal length, each part's commas counted, on the workers when
  * `count_on` is not NULL, giving where its numbers go. NULL when memory
  * runs out. */
-static run_job *run_cut(parser *ps, const char *close, size_t parts, pool *count_on,
-                        size_t *total)
+static run_job *run_cut(parser *ps, const char *close, size_t parts, pool *count_on)
 {
     static run_job zero_job;
     run_job *job = malloc(sizeof *job);
@@ -768,7 +753,7 @@ static run_job *run_cut(parser *ps, const char *close, size_t parts, pool *count
         from = cut + 1;
     }
     pool_run(count_on, job->parts, count_part, job);
-    *total = job_offsets(job);
+    job_offsets(job);
     return job;
 }
 
@@ -860,7 +845,17 @@ static run_job *rows_cut(parser *ps, size_t cols, size_t max_rows, size_t parts,
         }
     }
     job->part[job->parts++] = (run_part){.begin = from, .end = last + 1, .count = part_rows * cols};
+    job_offsets(job);
     return job;
+}
+
+/* The n numbers of a run up to close taken as read. Returns n. */
+static size_t run_taken(parser *ps, tensor *t, size_t n, const char *close)
+{
+    t->count += n;
+    ps->req->numbers_in_parts += n;
+    ps->p = close;
+    return n;
 }
 
 /* A job's parts read on the workers and the calling thread, so the values
@@ -869,22 +864,18 @@ static run_job *rows_cut(parser *ps, size_t cols, size_t max_rows, size_t parts,
  * run is not plainly numbers (and rows), or it holds more than `room`:
  * then the caller reads it the usual way, which finds and reports
  * whatever is wrong. Frees the job. */
-static size_t parse_job_parallel(parser *ps, tensor *t, size_t room, run_job *job, size_t total,
+static size_t parse_job_parallel(parser *ps, tensor *t, size_t room, run_job *job,
                                  const char *close)
 {
-    size_t n = 0;
+    int ok = 0;
+    size_t total = job->total;
     if (total <= room && tensor_reserve(t, t->count + total) == 0) {
         job->out = t->data + t->count;
         pool_run(ps->workers, job->parts, parse_part, job);
-        n = run_ok(job) ? total : 0;
+        ok = run_ok(job);
     }
     free(job);
-    if (n) {
-        t->count += n;
-        ps->req->numbers_in_parts += n;
-        ps->p = close;
-    }
-    return n;
+    return ok ? run_taken(ps, t, total, close) : 0;
 }
 
 /* The run of numbers at ps->p up to close, cut at commas into parts,
@@ -892,9 +883,8 @@ static size_t parse_job_parallel(parser *ps, tensor *t, size_t room, run_job *jo
  * numparse_f64_run. */
 static size_t parse_run_parallel(parser *ps, tensor *t, size_t room, const char *close)
 {
-    size_t total;
-    run_job *job = run_cut(ps, close, pool_threads(ps->workers) + 1, ps->workers, &total);
-    return job ? parse_job_parallel(ps, t, room, job, total, close) : 0;
+    run_job *job = run_cut(ps, close, pool_threads(ps->workers) + 1, ps->workers);
+    return job ? parse_job_parallel(ps, t, room, job, close) : 0;
 }
 
 /* As parse_job_parallel for a run up to close, the end of the text so far
@@ -908,11 +898,12 @@ static size_t parse_run_parallel(parser *ps, tensor *t, size_t room, const char 
  * which have room reserved. Frees the job unless it is left pending. */
 #define AHEAD_PARTS 8
 
-static size_t parse_job_ahead(parser *ps, tensor *t, size_t room, run_job *job, size_t total,
+static size_t parse_job_ahead(parser *ps, tensor *t, size_t room, run_job *job,
                               const char *close, size_t extra)
 {
     run_ahead *ra = ps->ahead;
-    if (job->parts < 2 || total > room || tensor_reserve(t, t->count + total + extra) != 0) {
+    if (job->parts < 2 || job->total > room ||
+        tensor_reserve(t, t->count + job->total + extra) != 0) {
         free(job);
         return 0;
     }
@@ -931,18 +922,13 @@ static size_t parse_job_ahead(parser *ps, tensor *t, size_t room, run_job *job, 
     ra->job = job;
     ra->batch = batch;
     ra->run_end = (size_t)(close - ps->start) + ps->base;
-    t->count += total;
-    ps->req->numbers_in_parts += total;
-    ps->p = close;
-    return total;
+    return run_taken(ps, t, job->total, close);
 }
 
 static size_t parse_run_ahead(parser *ps, tensor *t, size_t room, const char *close)
 {
-    size_t total;
-    run_job *job =
-        run_cut(ps, close, 1 + AHEAD_PARTS * pool_threads(ps->workers), NULL, &total);
-    return job ? parse_job_ahead(ps, t, room, job, total, close, 1) : 0;
+    run_job *job = run_cut(ps, close, 1 + AHEAD_PARTS * pool_threads(ps->workers), NULL);
+    return job ? parse_job_ahead(ps, t, room, job, close, 1) : 0;
 }
 
 /* Rows of numbers from ps->p, the first number of a row at `level` whose
@@ -965,12 +951,11 @@ static size_t parse_rows(parser *ps, tensor *t, int level, int ndim, const size_
         ps->rows_from = close ? close + 1 : ps->end;
         return 0;
     }
-    size_t total = job_offsets(job);
     if (can_ahead && held_all) {
         checkpoint_save(ps, &ps->ahead->before, 0, level, ndim, count, shape, known);
-        n = parse_job_ahead(ps, t, SIZE_MAX, job, total, close, cols);
+        n = parse_job_ahead(ps, t, SIZE_MAX, job, close, cols);
     } else if (!can_ahead || (size_t)(close - ps->p) >= PARALLEL_RUN_BYTES) {
-        n = parse_job_parallel(ps, t, SIZE_MAX, job, total, close);
+        n = parse_job_parallel(ps, t, SIZE_MAX, job, close);
     } else {
         free(job);
     }

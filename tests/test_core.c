@@ -1143,6 +1143,21 @@ void test_request_parallel_runs(void)
     pool_free(workers);
 }
 
+/* Up to max cuts in (0, len) for feeding a body in pieces of 1 to `piece`
+ * bytes, from the generator *state; returns how many. */
+static size_t random_cuts(uint64_t *state, size_t len, size_t piece, size_t *cuts, size_t max)
+{
+    size_t n = 0;
+    for (size_t at = 0; n < max;) {
+        *state = *state * 6364136223846793005u + 1442695040888963407u;
+        at += 1 + (*state >> 33) % piece;
+        if (at >= len)
+            break;
+        cuts[n++] = at;
+    }
+    return n;
+}
+
 /* Reads body through a request_reader fed in pieces ending at cuts[] (and
  * the rest), reading after every `batch` bytes, and checks the outcome
  * equals request_parse's on the whole body: status, error code, offset,
@@ -1264,14 +1279,8 @@ void test_request_reader(void)
     uint64_t state = 3;
     for (int si = 0; si < 2; si++) {
         char *want_text, *body = test_big_body(shapes[si], si + 1, si == 0, &want_text);
-        size_t len = strlen(body), cuts[4000], n = 0;
-        for (size_t at = 0; n < 4000;) {
-            state = state * 6364136223846793005u + 1442695040888963407u;
-            at += 1 + (state >> 33) % 9000;
-            if (at >= len)
-                break;
-            cuts[n++] = at;
-        }
+        size_t len = strlen(body), cuts[4000];
+        size_t n = random_cuts(&state, len, 9000, cuts, 4000);
         (void)check_reader(body, len, REQUEST_FORWARD, cuts, n, 64 * 1024, NULL, "large body");
         (void)check_reader(body, len, REQUEST_FORWARD, cuts, n, 1000, workers, "large body");
         (void)check_reader(body, len, REQUEST_FORWARD, cuts, n, 0, workers, "large body, workers");
@@ -1414,14 +1423,7 @@ void test_request_rows(void)
                     if (valid) /* the rows after the first were read in parts */
                         ASSERT_EQ(in_parts, count - cols);
                     /* and read as they arrive, in pieces of up to 40 KiB */
-                    size_t cuts[100], n = 0;
-                    for (size_t pos = 0; n < 100;) {
-                        state = state * 6364136223846793005u + 1442695040888963407u;
-                        pos += 1 + (state >> 33) % (40 * 1024);
-                        if (pos >= len)
-                            break;
-                        cuts[n++] = pos;
-                    }
+                    size_t cuts[100], n = random_cuts(&state, len, 40 * 1024, cuts, 100);
                     in_parts = check_reader(body, len, REQUEST_FORWARD, cuts, n, 0,
                                             k % 2 ? one : workers, "rows read ahead");
                     if (valid)
@@ -1520,14 +1522,8 @@ void test_request_reader_skips(void)
                 *p++ = '}';
         }
         p += sprintf(p, "%s", kinds[kind].tail);
-        size_t len = (size_t)(p - body), cuts[4000], n = 0;
-        for (size_t at = 0; n < 4000;) {
-            state = state * 6364136223846793005u + 1442695040888963407u;
-            at += 1 + (state >> 33) % (32 * 1024);
-            if (at >= len)
-                break;
-            cuts[n++] = at;
-        }
+        size_t len = (size_t)(p - body), cuts[4000];
+        size_t n = random_cuts(&state, len, 32 * 1024, cuts, 4000);
         request q;
         lr_error e;
         request_init(&q);
@@ -1606,14 +1602,8 @@ void test_request_reader_ahead(void)
                     p += text_len;
                 }
                 p += sprintf(p, "]%s", object ? ", \"slope\": 0.5}" : "");
-                size_t len = (size_t)(p - body), cuts[4000], n = 0;
-                for (size_t at = 0; n < 4000;) { /* pieces of up to 40 KiB, as sockets give */
-                    state = state * 6364136223846793005u + 1442695040888963407u;
-                    at += 1 + (state >> 33) % (40 * 1024);
-                    if (at >= len)
-                        break;
-                    cuts[n++] = at;
-                }
+                size_t len = (size_t)(p - body), cuts[4000]; /* pieces as sockets give */
+                size_t n = random_cuts(&state, len, 40 * 1024, cuts, 4000);
                 size_t in_parts = check_reader(body, len, REQUEST_FORWARD, cuts, n, 0, workers,
                                                "read ahead");
                 if (!flaws[f] || f == 9) /* 9: a fine number */

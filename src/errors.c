@@ -1,6 +1,8 @@
 /* Lookups into the error table of errors.h. */
 #include "errors.h"
 
+#include <stdio.h>
+
 static const struct {
     int status;
     const char *code;
@@ -21,4 +23,22 @@ void lr_error_clear(lr_error *err)
     err->offset = LR_NO_OFFSET;
     err->path[0] = '\0';
     err->detail[0] = '\0';
+}
+
+lr_err lr_error_vset(lr_error *err, lr_err code, const char *fmt, va_list ap)
+{
+    lr_error_clear(err);
+    err->code = code;
+    if (fmt)
+        vsnprintf(err->detail, sizeof err->detail, fmt, ap);
+    return code;
+}
+
+lr_err lr_error_set(lr_error *err, lr_err code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    lr_error_vset(err, code, fmt, ap);
+    va_end(ap);
+    return code;
 }

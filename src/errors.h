@@ -3,6 +3,7 @@
 #ifndef LEAKYRELU_ERRORS_H
 #define LEAKYRELU_ERRORS_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 /*       name              status  code                      message */
@@ -62,5 +63,13 @@ const char *lr_err_message(lr_err e);
 
 /* Resets `err` to LR_ERR_OK with no offset, path or detail. */
 void lr_error_clear(lr_error *err);
+
+/* Sets `err` to `code` with no offset or path, and the detail formatted
+ * from fmt (truncated to LR_DETAIL_MAX; NULL: none, so the table's
+ * message is shown). Returns code. */
+lr_err lr_error_set(lr_error *err, lr_err code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+lr_err lr_error_vset(lr_error *err, lr_err code, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 #endif

@@ -1,5 +1,9 @@
 /* Request bodies: JSON text -> tensors and parameters, with every error
- * located by byte offset or element path. Knows nothing of HTTP. */
+ * located by byte offset or element path, whole or as the body arrives.
+ * Knows nothing of HTTP. The files: request.c (the body and its members),
+ * request_scan.c (the JSON grammar), request_array.c (arrays of numbers),
+ * request_parts.c (long runs read in parts), request_reader.c (reading as
+ * the body arrives); their shared internals are in request_internal.h. */
 #ifndef LEAKYRELU_REQUEST_H
 #define LEAKYRELU_REQUEST_H
 
@@ -64,8 +68,10 @@ typedef struct request_reader request_reader;
 request_reader *request_reader_new(request_kind kind, struct pool *workers, request *req,
                                    lr_error *err);
 
-/* Reads only once `bytes` more text is held (64 KiB unless set; tests set
- * 1 to read at every byte). */
+/* Reads only once `bytes` more text is held. Unless set: 64 KiB without
+ * workers; with workers 576 KiB (two runs read ahead, 256 KiB each, plus
+ * 64 KiB), so that long runs are read in parts while the next text comes.
+ * Tests set 1 to read at every byte. */
 void request_reader_set_batch(request_reader *r, size_t bytes);
 
 /* Takes the next len bytes of the body. Returns 0, or -1 when memory ran

@@ -1,0 +1,193 @@
+/* Reading a body as it arrives (request_reader): the text held in one
+ * buffer, read in passes from the last checkpoint, the text before the
+ * checkpoint dropped, and the run read ahead on the workers settled. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "request_internal.h"
+
+/* The body's text from `base` on: what the last checkpoint still needs,
+ * plus what came since. */
+struct request_reader {
+    request_kind kind;
+    pool *workers;
+    request *req;
+    lr_error *err;
+    char *buf;
+    size_t len, cap, base;
+    size_t retry_at; /* read again once this much text is held */
+    size_t batch;    /* the least text worth a pass */
+    request__checkpoint ck; /* where the next pass starts (RESUME_NONE: the beginning) */
+    int done;        /* the outcome is known (a 400, or out of memory) */
+    request__ahead ahead; /* with workers: the run being read ahead, if any */
+};
+
+static int has_checkpoint(const request__checkpoint *c) { return c->kind != REQUEST__RESUME_NONE; }
+
+/* Text held below this is not worth a pass; more is received first. */
+#ifndef READER_BATCH
+#define READER_BATCH (64 * 1024)
+#endif
+/* The text buffer's first size; it doubles as needed. */
+#ifndef READER_FIRST_BYTES
+#define READER_FIRST_BYTES 4096
+#endif
+
+request_reader *request_reader_new(request_kind kind, pool *workers, request *req,
+                                   lr_error *err)
+{
+    request_reader *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->kind = kind;
+    r->workers = workers;
+    r->req = req;
+    r->err = err;
+    /* With workers, read in batches long enough for runs of numbers to be
+     * read ahead in parts on them, while the next batch comes in. */
+    r->batch = r->retry_at = workers ? 2 * AHEAD_RUN_BYTES + READER_BATCH : READER_BATCH;
+    lr_error_clear(err);
+    return r;
+}
+
+void request_reader_set_batch(request_reader *r, size_t bytes)
+{
+    r->batch = r->retry_at = bytes;
+}
+
+/* Waits for the run read ahead, if any. When a part of it was flawed, the
+ * reader goes back to the machine at its start, to read it in order (and
+ * find what is wrong where the sequential reader would): returns -1. */
+static int reader_settle(request_reader *r)
+{
+    request__ahead *ra = &r->ahead;
+    if (!ra->job)
+        return 0;
+    pool_join(ra->batch);
+    int ok = request__job_ok(ra->job);
+    free(ra->job);
+    ra->job = NULL;
+    ra->batch = NULL;
+    if (ok)
+        return 0;
+    r->ck = ra->before;
+    ra->in_order_until = ra->run_end;
+    return -1;
+}
+
+/* Drops the text before the checkpoint, unless a run read ahead (whose
+ * text the workers are reading) may still send the reader back. */
+static void reader_drop(request_reader *r)
+{
+    if (r->ahead.job || !has_checkpoint(&r->ck) || r->ck.offset <= r->base)
+        return;
+    size_t drop = r->ck.offset - r->base;
+    memmove(r->buf, r->buf + drop, r->len - drop);
+    r->len -= drop;
+    r->base = r->ck.offset;
+    r->retry_at = r->retry_at > drop ? r->retry_at - drop : 0;
+}
+
+/* A pass over the text held, from the checkpoint; partial: more may follow. */
+static void reader_pass(request_reader *r, int partial)
+{
+    for (;;) {
+        reader_settle(r);
+        reader_drop(r);
+        request__checkpoint next = r->ck;
+        const char *text = r->buf ? r->buf : ""; /* nothing came: an empty body */
+        request__parser ps = {.start = text,
+                     .p = text + (has_checkpoint(&r->ck) ? r->ck.offset - r->base : 0),
+                     .end = text + r->len,
+                     .err = r->err,
+                     .workers = r->workers,
+                     .base = r->base,
+                     .partial = partial,
+                     .ckpt = &next,
+                     .req = r->req,
+                     .ahead = partial && r->workers ? &r->ahead : NULL};
+        if (request__body(&ps, r->kind, has_checkpoint(&r->ck) ? &r->ck : NULL) == 0) {
+            if (reader_settle(r) == 0) {
+                r->done = 1;
+                return;
+            }
+            continue; /* a flaw in the run read ahead comes first */
+        }
+        /* Starved: on from the newest checkpoint; if there is none newer,
+         * wait for half as much again before trying. */
+        if (has_checkpoint(&next) && (!has_checkpoint(&r->ck) || next.offset > r->ck.offset)) {
+            r->ck = next;
+            r->retry_at = r->len + r->batch;
+        } else {
+            r->retry_at = r->len + (r->len / 2 > r->batch ? r->len / 2 : r->batch);
+        }
+        reader_drop(r);
+        return;
+    }
+}
+
+int request_reader_feed(request_reader *r, const char *data, size_t len)
+{
+    if (r->done || len == 0)
+        return 0;
+    if (len > r->cap - r->len && r->ahead.job) { /* room first, not more memory */
+        reader_settle(r);
+        reader_drop(r);
+        /* What came while the workers read is read now, rather than
+         * after the batch is made up, so they are not left waiting. */
+        if (len <= r->cap - r->len && has_checkpoint(&r->ck) &&
+            r->len - (r->ck.offset - r->base) >= AHEAD_RUN_BYTES) {
+            reader_pass(r, 1);
+            if (r->done)
+                return 0;
+        }
+    }
+    if (len > r->cap - r->len) {
+        size_t cap = r->cap ? r->cap : READER_FIRST_BYTES;
+        while (cap - r->len < len) {
+            if (cap > SIZE_MAX / 2) {
+                cap = 0;
+                break;
+            }
+            cap *= 2;
+        }
+        char *grown = cap ? realloc(r->buf, cap) : NULL;
+        if (!grown) {
+            lr_error_set(r->err, LR_ERR_NO_MEMORY, "out of memory reading the body");
+            r->done = 1;
+            return -1;
+        }
+        r->buf = grown;
+        r->cap = cap;
+    }
+    memcpy(r->buf + r->len, data, len);
+    r->len += len;
+    if (r->len >= r->retry_at)
+        reader_pass(r, 1);
+    return 0;
+}
+
+lr_err request_reader_finish(request_reader *r)
+{
+    if (!r->done) {
+        reader_pass(r, 0);
+        r->done = 1;
+    }
+    reader_settle(r); /* after running out of memory, one may be reading still */
+    free(r->buf); /* the text is done with, before the reply takes memory */
+    r->buf = NULL;
+    r->len = r->cap = 0;
+    return r->err->code;
+}
+
+size_t request_reader_held(const request_reader *r) { return r->cap; }
+
+void request_reader_free(request_reader *r)
+{
+    if (!r)
+        return;
+    reader_settle(r); /* the workers may be reading its text */
+    free(r->buf);
+    free(r);
+}

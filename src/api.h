@@ -7,6 +7,9 @@
 
 #include "errors.h"
 
+struct pool;
+struct stream;
+
 typedef enum api_route {
     API_FORWARD,
     API_GRADIENT,
@@ -23,10 +26,6 @@ typedef struct api_param {
     size_t value_len;
 } api_param;
 
-/* A reply body written in pieces as the connection takes them (large
- * results), so the whole text is never held. */
-typedef struct api_stream api_stream;
-
 /* Replies of at least this many elements are streamed. */
 #define API_STREAM_MIN 4096
 
@@ -36,8 +35,8 @@ typedef struct api_response {
                           `stream` is set, or when memory ran out (then
                           answer 503 with no body) */
     size_t len;
-    api_stream *stream; /* when not NULL the body, of unknown length, comes
-                           from api_stream_read; owned by the caller */
+    struct stream *stream; /* when not NULL the body, of unknown length, comes
+                              from stream_read (stream.h); owned by the caller */
     const char *allow; /* the Allow header for 405, else NULL (static) */
 } api_response;
 
@@ -53,10 +52,9 @@ int api_begin(const char *method, const char *path, const char *content_type,
 /* 1 when the route takes a request body (POST), else 0. */
 int api_route_has_body(api_route route);
 
-struct pool;
-
 /* A request body read as it arrives (see request_reader): the connection
- * feeds it piece by piece, then hands it to api_handle. */
+ * feeds it piece by piece, then hands it to api_handle. This is the one
+ * way a body reaches the API (tests feed theirs in one piece). */
 typedef struct api_body api_body;
 
 /* For a route that takes a body; NULL when memory runs out. */
@@ -72,37 +70,18 @@ typedef struct api_request {
     api_route route;
     const api_param *params; /* decoded query parameters */
     size_t nparams;
-    const char *body;        /* need not be NUL-terminated */
-    size_t body_len;
-    void *body_owned;        /* when not NULL: the malloc'd block holding the
-                                body, which api_handle frees as soon as the
-                                body is read (before the reply is written) */
-    api_body *parsed;        /* when not NULL: the body, already read as it came
-                                (body and body_len are then ignored); api_handle
-                                frees it */
+    api_body *body;          /* routes with a body: read as it came (NULL is
+                                an empty body); api_handle frees it */
     int draining;            /* shutting down: /readyz answers 503 */
     struct pool *workers;    /* for large requests' parallel parts; may be NULL */
 } api_request;
 
-/* Answers a request that passed api_begin; frees req->body_owned.
- * Thread-safe. */
+/* Answers a request that passed api_begin; frees req->body. Thread-safe. */
 void api_handle(const api_request *req, api_response *resp);
-
-/* Copies the next bytes of a streamed body into buf (at most max > 0);
- * returns how many, 0 at the end of the body. Everything that could fail
- * was checked before the status was chosen; -1 (then close the
- * connection) would mean a broken invariant, never a client's doing. */
-ptrdiff_t api_stream_read(api_stream *st, char *buf, size_t max);
-
-/* Frees a stream, read to its end or not; NULL is ignored. */
-void api_stream_free(api_stream *st);
 
 /* Fills resp with the JSON error body for err:
  *   {"error": "<message>", "code": "<code>", "offset": N, "path": "x[1]"}
  * where offset and path appear only when set. Thread-safe. */
 void api_error(const lr_error *err, api_response *resp);
-
-/* The service's version string. */
-const char *api_version(void);
 
 #endif

@@ -10,7 +10,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "api.h"
+#include "version.h"
 
 static const char usage[] =
     "Usage: leakyrelu-server [OPTION]...\n"
@@ -157,7 +157,7 @@ int config_load(config *cfg, int argc, char **argv, FILE *out, FILE *err)
             return 0;
         }
         if (opt == OPT_VERSION) {
-            fprintf(out, "leakyrelu-server %s\n", api_version());
+            fprintf(out, "leakyrelu-server %s\n", LEAKYRELU_VERSION);
             return 0;
         }
         if (opt == OPT_CHECK) {

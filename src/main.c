@@ -7,11 +7,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "api.h"
 #include "config.h"
 #include "healthcheck.h"
 #include "lrelu.h"
 #include "server.h"
+#include "version.h"
 
 int main(int argc, char **argv)
 {
@@ -49,7 +49,7 @@ int main(int argc, char **argv)
     }
     int v6 = strchr(cfg.bind, ':') != NULL;
     printf("leakyrelu %s listening on http://%s%s%s:%u (threads %u, kernel %s)\n",
-           api_version(), v6 ? "[" : "", cfg.bind, v6 ? "]" : "", server_port(s),
+           LEAKYRELU_VERSION, v6 ? "[" : "", cfg.bind, v6 ? "]" : "", server_port(s),
            cfg.threads, lrelu_variant());
     fflush(stdout);
 

@@ -14,6 +14,16 @@ struct pool {
     pthread_t tid[];
 };
 
+/* One task of g has run or was taken back. The owner may free g as soon
+ * as the lock is released with pending at 0. */
+static void group_done(pool_group *g)
+{
+    pthread_mutex_lock(&g->lock);
+    if (--g->pending == 0)
+        pthread_cond_broadcast(&g->done);
+    pthread_mutex_unlock(&g->lock);
+}
+
 static void *worker(void *arg)
 {
     pool *p = arg;
@@ -28,7 +38,10 @@ static void *worker(void *arg)
         if (!p->head)
             p->tail = NULL;
         pthread_mutex_unlock(&p->lock);
-        t->fn(t->arg); /* t may be freed from here on */
+        pool_group *g = t->group;
+        t->fn(t->arg); /* t may be freed from here on, unless it is g's */
+        if (g)
+            group_done(g);
         pthread_mutex_lock(&p->lock);
     }
     pthread_mutex_unlock(&p->lock);
@@ -77,7 +90,7 @@ void pool_free(pool *p)
 
 unsigned pool_threads(const pool *p) { return p->threads; }
 
-void pool_submit(pool *p, pool_task *t)
+static void submit(pool *p, pool_task *t)
 {
     t->next = NULL;
     pthread_mutex_lock(&p->lock);
@@ -88,6 +101,12 @@ void pool_submit(pool *p, pool_task *t)
     p->tail = t;
     pthread_cond_signal(&p->work);
     pthread_mutex_unlock(&p->lock);
+}
+
+void pool_submit(pool *p, pool_task *t)
+{
+    t->group = NULL;
+    submit(p, t);
 }
 
 int pool_cancel(pool *p, pool_task *t)
@@ -104,48 +123,90 @@ int pool_cancel(pool *p, pool_task *t)
         }
     }
     pthread_mutex_unlock(&p->lock);
+    if (found && t->group)
+        group_done(t->group);
     return found;
+}
+
+int pool_group_init(pool_group *g, pool *p)
+{
+    if (pthread_mutex_init(&g->lock, NULL) != 0)
+        return -1;
+    if (pthread_cond_init(&g->done, NULL) != 0) {
+        pthread_mutex_destroy(&g->lock);
+        return -1;
+    }
+    g->p = p;
+    g->pending = 0;
+    return 0;
+}
+
+void pool_group_submit(pool_group *g, pool_task *t)
+{
+    pthread_mutex_lock(&g->lock);
+    g->pending++;
+    pthread_mutex_unlock(&g->lock);
+    t->group = g;
+    submit(g->p, t);
+}
+
+void pool_group_end(pool_group *g)
+{
+    pool *p = g->p;
+    pool_task *taken = NULL; /* g's queued tasks, unlinked under the pool's lock */
+    unsigned n = 0;
+    pthread_mutex_lock(&p->lock);
+    for (pool_task **link = &p->head, *prev = NULL; *link;) {
+        pool_task *t = *link;
+        if (t->group != g) {
+            prev = t;
+            link = &t->next;
+            continue;
+        }
+        *link = t->next;
+        if (p->tail == t)
+            p->tail = prev;
+        t->next = taken;
+        taken = t;
+        n++;
+    }
+    pthread_mutex_unlock(&p->lock);
+    pthread_mutex_lock(&g->lock);
+    g->pending -= n;
+    while (g->pending > 0)
+        pthread_cond_wait(&g->done, &g->lock);
+    pthread_mutex_unlock(&g->lock);
+    pthread_cond_destroy(&g->done);
+    pthread_mutex_destroy(&g->lock);
 }
 
 /* The most workers one batch asks for. */
 #define POOL_RUN_HELPERS 64
 
-/* A batch's shared state: parts are claimed one at a time by whoever is
- * free, so a slow worker never holds the others up. */
+/* A batch's shared state: parts are claimed one at a time (under the
+ * group's lock) by whoever is free, so a slow worker never holds the
+ * others up; its helper tasks are a group. */
 struct pool_batch {
-    pthread_mutex_t lock;
-    pthread_cond_t done;
-    pool *p;
+    pool_group group;
     void (*fn)(void *arg, size_t i);
     void *arg;
     size_t parts, next;
-    unsigned queued;  /* helper tasks submitted */
-    unsigned helpers; /* helper tasks not yet finished */
     pool_task tasks[POOL_RUN_HELPERS];
 };
 
 /* Claims and runs parts until none is left; returns when this caller has
  * no more to do. */
-static void batch_parts(pool_batch *b)
-{
-    pthread_mutex_lock(&b->lock);
-    while (b->next < b->parts) {
-        size_t i = b->next++;
-        pthread_mutex_unlock(&b->lock);
-        b->fn(b->arg, i);
-        pthread_mutex_lock(&b->lock);
-    }
-    pthread_mutex_unlock(&b->lock);
-}
-
-static void batch_helper(void *arg)
+static void batch_parts(void *arg)
 {
     pool_batch *b = arg;
-    batch_parts(b);
-    pthread_mutex_lock(&b->lock);
-    b->helpers--;
-    pthread_cond_signal(&b->done);
-    pthread_mutex_unlock(&b->lock);
+    pthread_mutex_lock(&b->group.lock);
+    while (b->next < b->parts) {
+        size_t i = b->next++;
+        pthread_mutex_unlock(&b->group.lock);
+        b->fn(b->arg, i);
+        pthread_mutex_lock(&b->group.lock);
+    }
+    pthread_mutex_unlock(&b->group.lock);
 }
 
 /* Sets b up and queues `helpers` tasks that work on its parts. Returns -1
@@ -153,48 +214,30 @@ static void batch_helper(void *arg)
 static int batch_begin(pool_batch *b, pool *p, size_t parts, void (*fn)(void *arg, size_t i),
                        void *arg, size_t helpers)
 {
-    if (pthread_mutex_init(&b->lock, NULL) != 0)
+    if (pool_group_init(&b->group, p) != 0)
         return -1;
-    if (pthread_cond_init(&b->done, NULL) != 0) {
-        pthread_mutex_destroy(&b->lock);
-        return -1;
-    }
     if (helpers > p->threads)
         helpers = p->threads;
     if (helpers > POOL_RUN_HELPERS)
         helpers = POOL_RUN_HELPERS;
-    b->p = p;
     b->fn = fn;
     b->arg = arg;
     b->parts = parts;
     b->next = 0;
-    b->queued = b->helpers = (unsigned)helpers;
-    for (unsigned h = 0; h < b->queued; h++) {
-        b->tasks[h] = (pool_task){.fn = batch_helper, .arg = b};
-        pool_submit(p, &b->tasks[h]);
+    for (size_t h = 0; h < helpers; h++) {
+        b->tasks[h] = (pool_task){.fn = batch_parts, .arg = b};
+        pool_group_submit(&b->group, &b->tasks[h]);
     }
     return 0;
 }
 
-/* Runs the parts no one has claimed on the caller, takes back helpers
- * still queued (the workers were busy elsewhere), and waits for those
- * running to leave, as b and its tasks are the caller's memory. */
+/* Runs the parts no one has claimed on the caller, then ends the group:
+ * helpers still queued (the workers were busy elsewhere) are taken back,
+ * and those running waited for, as b and its tasks are the caller's. */
 static void batch_end(pool_batch *b)
 {
     batch_parts(b);
-    for (unsigned h = 0; h < b->queued; h++) {
-        if (pool_cancel(b->p, &b->tasks[h])) {
-            pthread_mutex_lock(&b->lock);
-            b->helpers--;
-            pthread_mutex_unlock(&b->lock);
-        }
-    }
-    pthread_mutex_lock(&b->lock);
-    while (b->helpers > 0)
-        pthread_cond_wait(&b->done, &b->lock);
-    pthread_mutex_unlock(&b->lock);
-    pthread_cond_destroy(&b->done);
-    pthread_mutex_destroy(&b->lock);
+    pool_group_end(&b->group);
 }
 
 void pool_run(pool *p, size_t parts, void (*fn)(void *arg, size_t i), void *arg)

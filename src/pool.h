@@ -5,14 +5,17 @@
 #ifndef LEAKYRELU_POOL_H
 #define LEAKYRELU_POOL_H
 
+#include <pthread.h>
 #include <stddef.h>
 
 typedef struct pool pool;
+struct pool_group;
 
 typedef struct pool_task {
     void (*fn)(void *arg);
     void *arg;
-    struct pool_task *next; /* the queue's link; the pool's business */
+    struct pool_task *next;   /* the queue's link; the pool's business */
+    struct pool_group *group; /* set by pool_group_submit; the pool's business */
 } pool_task;
 
 /* Starts `threads` workers (>= 1). Returns NULL when a thread or the
@@ -31,8 +34,30 @@ unsigned pool_threads(const pool *p);
 void pool_submit(pool *p, pool_task *t);
 
 /* Takes t back if no worker has started it yet: returns 1 (t will not
- * run), else 0 (it is running or has run). Thread-safe. */
+ * run; a task of a group no longer counts in it), else 0 (it is running
+ * or has run). Thread-safe. */
 int pool_cancel(pool *p, pool_task *t);
+
+/* A group of tasks whose owner must not free their memory while any of
+ * them is queued or running: the reply's slots, a batch's helpers. The
+ * struct lives in the owner's memory; its fields are the pool's business. */
+typedef struct pool_group {
+    pool *p;
+    pthread_mutex_t lock;
+    pthread_cond_t done;
+    unsigned pending; /* tasks queued or running */
+} pool_group;
+
+/* Starts an empty group on p. Returns 0, or -1 when its lock cannot be
+ * had (then the group is not to be used or ended). */
+int pool_group_init(pool_group *g, pool *p);
+
+/* pool_submit, t counted in g until it has run or is taken back. */
+void pool_group_submit(pool_group *g, pool_task *t);
+
+/* Takes back every task of g still queued, waits for those running to
+ * return, and releases g. Its tasks' memory is then the owner's again. */
+void pool_group_end(pool_group *g);
 
 /* Calls fn(arg, i) for every i in [0, parts), on the workers and the
  * calling thread together, and returns when all calls have returned.

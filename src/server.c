@@ -18,6 +18,7 @@
 
 #include "api.h"
 #include "pool.h"
+#include "stream.h"
 
 /* At most this many query parameters are handed to the API; any request
  * with more than one is already invalid (only "slope" exists). */
@@ -69,20 +70,20 @@ static void in_flight_end(server *s)
     }
 }
 
-/* MHD's content reader over an api_stream. It may wait for a worker to
+/* MHD's content reader over a stream. It may wait for a worker to
  * finish a range, never for the client. */
 static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 {
     (void)pos;
     if (max == 0)
         return 0;
-    ptrdiff_t n = api_stream_read(cls, buf, max);
+    ptrdiff_t n = stream_read(cls, buf, max);
     if (n < 0)
         return MHD_CONTENT_READER_END_WITH_ERROR;
     return n > 0 ? (ssize_t)n : MHD_CONTENT_READER_END_OF_STREAM;
 }
 
-static void stream_free(void *cls) { api_stream_free(cls); }
+static void free_stream(void *cls) { stream_free(cls); }
 
 /* The block size asked of MHD for streamed replies: each read fills at
  * most this much of MHD's buffer for the connection. */
@@ -95,9 +96,9 @@ static enum MHD_Result send_response(server *s, struct MHD_Connection *c, api_re
     if (resp->stream) {
         /* Unknown length: chunked for HTTP/1.1, closed at the end for 1.0. */
         r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK, stream_reader,
-                                              resp->stream, stream_free);
+                                              resp->stream, free_stream);
         if (!r)
-            api_stream_free(resp->stream);
+            stream_free(resp->stream);
         resp->stream = NULL;
     } else if (resp->body) {
         r = MHD_create_response_from_buffer(resp->len, resp->body, MHD_RESPMEM_MUST_FREE);
@@ -248,8 +249,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         .route = ex->route,
         .params = p.items,
         .nparams = p.n,
-        .body = "",
-        .parsed = ex->body,
+        .body = ex->body,
         .draining = atomic_load(&s->draining),
         .workers = s->workers,
     };

@@ -91,11 +91,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     for (int route = 0; route < 2; route++) {
         api_param p = {"slope", 5, "0.5", 3};
-        api_request req = {.route = route ? API_GRADIENT : API_FORWARD,
-                           .params = &p,
-                           .nparams = (size & 1),
-                           .body = body,
-                           .body_len = size};
+        api_route r = route ? API_GRADIENT : API_FORWARD;
+        api_body *b = api_body_new(r, NULL);
+        if (!b || api_body_feed(b, body, size) != 0)
+            abort();
+        api_request req = {.route = r, .params = &p, .nparams = (size & 1), .body = b};
         api_response resp;
         api_handle(&req, &resp);
         if (!resp.body || resp.len != strlen(resp.body))

@@ -16,10 +16,21 @@
 #include "../src/numfmt.h"
 #include "../src/pool.h"
 #include "../src/request.h"
+#include "../src/stream.h"
 #include "../src/tensor.h"
 #include "../src/utf8.h"
 #include "tap.h"
 #include "tests.h"
+
+/* A body for the API, fed in one piece. */
+static api_body *test_body(api_route route, const char *text, size_t len, pool *workers)
+{
+    api_body *b = api_body_new(route, workers);
+    ASSERT(b != NULL);
+    if (b)
+        ASSERT_EQ(api_body_feed(b, text, len), 0);
+    return b;
+}
 
 void test_errors_table(void)
 {
@@ -71,7 +82,8 @@ void test_errors_quote_bytes(void)
     static const char *const bodies[] = {"{\"x\": [1], \"a\\\x8b\": 1}", "[1, \"\\\xff\"]"};
     for (int i = 0; i < 2; i++) {
         int status;
-        api_request req = {.route = API_FORWARD, .body = bodies[i], .body_len = strlen(bodies[i])};
+        api_request req = {.route = API_FORWARD,
+                           .body = test_body(API_FORWARD, bodies[i], strlen(bodies[i]), NULL)};
         api_response resp;
         api_handle(&req, &resp);
         status = resp.status;
@@ -361,7 +373,8 @@ void test_request_deep(void)
 static char *call(api_route route, const char *body, const char *slope, int *status)
 {
     api_param p = {"slope", 5, slope, slope ? strlen(slope) : 0};
-    api_request req = {.route = route, .params = &p, .nparams = slope ? 1 : 0, .body = body, .body_len = strlen(body)};
+    api_request req = {.route = route, .params = &p, .nparams = slope ? 1 : 0,
+                       .body = test_body(route, body, strlen(body), NULL)};
     api_response resp;
     api_handle(&req, &resp);
     *status = resp.status;
@@ -455,7 +468,7 @@ void test_api_routes(void)
             free(resp.body);
         }
     }
-    api_request req = {.route = API_READYZ, .body = "", .draining = 1};
+    api_request req = {.route = API_READYZ, .draining = 1};
     api_response resp;
     api_handle(&req, &resp);
     ASSERT_EQ(resp.status, 503);
@@ -836,7 +849,8 @@ void test_api_stream(void)
         /* alone, then on workers; the slot ring turns many times */
         for (int use = 0; use < 2; use++) {
             char *want, *body = test_big_body(shapes[si], ndims[si], object, &want);
-            api_request req = {.route = API_FORWARD, .body = body, .body_len = strlen(body),
+            api_request req = {.route = API_FORWARD,
+                               .body = test_body(API_FORWARD, body, strlen(body), use ? workers : NULL),
                                .workers = use ? workers : NULL};
             api_response resp;
             api_handle(&req, &resp);
@@ -857,7 +871,7 @@ void test_api_stream(void)
                     tap_fail(__FILE__, __LINE__, "the stream runs past the reply's length");
                     break;
                 }
-                ptrdiff_t n = api_stream_read(resp.stream, got + got_len, max);
+                ptrdiff_t n = stream_read(resp.stream, got + got_len, max);
                 if (n < 0 || (size_t)n > max) {
                     tap_fail(__FILE__, __LINE__, "read %td bytes of at most %zu", n, max);
                     break;
@@ -868,7 +882,7 @@ void test_api_stream(void)
             }
             ASSERT_EQ(got_len, want_len);
             ASSERT(memcmp(got, want, want_len) == 0);
-            api_stream_free(resp.stream);
+            stream_free(resp.stream);
             free(got);
             free(want);
             free(body);
@@ -878,15 +892,16 @@ void test_api_stream(void)
     size_t many[] = {200000};
     char *want, *body = test_big_body(many, 1, 1, &want);
     for (int k = 0; k < 3; k++) {
-        api_request req = {.route = API_FORWARD, .body = body, .body_len = strlen(body),
+        api_request req = {.route = API_FORWARD,
+                           .body = test_body(API_FORWARD, body, strlen(body), workers),
                            .workers = workers};
         api_response resp;
         api_handle(&req, &resp);
         ASSERT(resp.stream != NULL);
         char buf[1000];
         for (int r = 0; r < k * 300 && resp.stream; r++)
-            ASSERT(api_stream_read(resp.stream, buf, sizeof buf) > 0);
-        api_stream_free(resp.stream);
+            ASSERT(stream_read(resp.stream, buf, sizeof buf) > 0);
+        stream_free(resp.stream);
     }
     free(want);
     free(body);
@@ -913,17 +928,18 @@ void test_api_stream(void)
             char *text[2] = {NULL, NULL};
             size_t len[2] = {0, 0};
             for (int use = 0; use < 2; use++) {
-                api_request req = {.route = big[b].route, .body = big[b].text,
-                                   .body_len = strlen(big[b].text), .workers = use ? workers : NULL};
+                api_request req = {.route = big[b].route,
+                                   .body = test_body(big[b].route, big[b].text, strlen(big[b].text), use ? workers : NULL),
+                                   .workers = use ? workers : NULL};
                 api_response resp;
                 api_handle(&req, &resp);
                 ASSERT(resp.status == 200 && resp.stream != NULL);
                 text[use] = malloc(strlen(big[b].text) + 65536);
                 ptrdiff_t n;
                 while (resp.stream && text[use] &&
-                       (n = api_stream_read(resp.stream, text[use] + len[use], 65536)) > 0)
+                       (n = stream_read(resp.stream, text[use] + len[use], 65536)) > 0)
                     len[use] += (size_t)n;
-                api_stream_free(resp.stream);
+                stream_free(resp.stream);
             }
             ASSERT(text[0] && text[1] && len[0] == len[1] && memcmp(text[0], text[1], len[0]) == 0);
             if (b == 0)
@@ -945,7 +961,8 @@ void test_api_stream(void)
         p += sprintf(p, "%s%s", i ? "," : "", i == 300001 || i == 600003 ? "-1e300" : "1");
     sprintf(p, "]}");
     for (int use = 0; use < 2; use++) {
-        api_request req = {.route = API_FORWARD, .body = body, .body_len = strlen(body),
+        api_request req = {.route = API_FORWARD,
+                           .body = test_body(API_FORWARD, body, strlen(body), use ? workers : NULL),
                            .workers = use ? workers : NULL};
         api_response resp;
         api_handle(&req, &resp);
@@ -958,7 +975,7 @@ void test_api_stream(void)
     /* one element fewer than API_STREAM_MIN: a plain body */
     size_t shape = API_STREAM_MIN - 1;
     body = test_big_body(&shape, 1, 0, &want);
-    api_request req = {.route = API_FORWARD, .body = body, .body_len = strlen(body)};
+    api_request req = {.route = API_FORWARD, .body = test_body(API_FORWARD, body, strlen(body), NULL)};
     api_response resp;
     api_handle(&req, &resp);
     ASSERT(resp.stream == NULL && resp.body != NULL);

@@ -1,0 +1,64 @@
+/* The kernel in parts: each part runs lrelu_*_f64 over its range and
+ * checks its own results for overflow while they are still in cache. */
+#include "compute.h"
+
+#include "lrelu.h"
+#include "pool.h"
+
+#define PARTS_MAX 64
+
+typedef struct job {
+    compute_op op;
+    double *x;
+    const double *grad_output;
+    size_t count;
+    double slope;
+    size_t per_part;
+    size_t bad[PARTS_MAX]; /* per part: the first non-finite, or count */
+} job;
+
+static void run_part(void *arg, size_t i)
+{
+    job *k = arg;
+    size_t begin = i * k->per_part;
+    k->bad[i] = k->count;
+    if (begin >= k->count)
+        return;
+    size_t n = k->count - begin < k->per_part ? k->count - begin : k->per_part;
+    double *x = k->x + begin;
+    switch (k->op) {
+    case COMPUTE_FORWARD:
+        lrelu_forward_f64(x, x, n, k->slope);
+        break;
+    case COMPUTE_GRADIENT:
+        lrelu_gradient_f64(x, x, n, k->slope);
+        break;
+    case COMPUTE_BACKWARD:
+        lrelu_backward_f64(x, k->grad_output + begin, x, n, k->slope);
+        break;
+    }
+    size_t bad = lrelu_find_nonfinite_f64(x, n);
+    if (bad < n)
+        k->bad[i] = begin + bad;
+}
+
+size_t compute_run(compute_op op, double *x, const double *grad_output, size_t count,
+                   double slope, struct pool *workers)
+{
+    job k = {.op = op, .x = x, .grad_output = grad_output, .count = count, .slope = slope};
+    /* Large arrays are cut in parts of at least COMPUTE_PART elements (a
+     * multiple of 8: whole cache lines), run on the workers too. */
+    size_t parts = count / COMPUTE_PART;
+    if (workers && parts > pool_threads(workers) + 1)
+        parts = pool_threads(workers) + 1;
+    if (parts > PARTS_MAX)
+        parts = PARTS_MAX;
+    if (!workers || parts < 2)
+        parts = 1;
+    k.per_part = ((count + parts - 1) / parts + 7) & ~(size_t)7; /* covers count */
+    pool_run(parts > 1 ? workers : NULL, parts, run_part, &k);
+    size_t bad = count;
+    for (size_t i = 0; i < parts; i++)
+        bad = k.bad[i] < bad ? k.bad[i] : bad;
+    return bad;
+}

@@ -1,0 +1,28 @@
+/* The kernel over a request's whole array, cut into parts that run on the
+ * worker pool for large arrays, and the first non-finite result found.
+ * Knows nothing of HTTP or JSON. */
+#ifndef LEAKYRELU_COMPUTE_H
+#define LEAKYRELU_COMPUTE_H
+
+#include <stddef.h>
+
+struct pool;
+
+typedef enum compute_op {
+    COMPUTE_FORWARD,  /* x = leaky_relu(x) */
+    COMPUTE_GRADIENT, /* x = d leaky_relu / dx at x */
+    COMPUTE_BACKWARD  /* x = grad_output * (d leaky_relu / dx at x) */
+} compute_op;
+
+/* Arrays of at least this many elements per part run in parts. */
+#define COMPUTE_PART (256 * 1024)
+
+/* Runs op in place over x[0, count) with slope (grad_output: count
+ * elements, read by COMPUTE_BACKWARD only), in parts on the workers and
+ * the caller when count is at least two parts and workers is not NULL.
+ * Returns the index of the first result that is not finite, or count.
+ * The values are exactly the lrelu_*_f64 kernels'. */
+size_t compute_run(compute_op op, double *x, const double *grad_output, size_t count,
+                   double slope, struct pool *workers);
+
+#endif

@@ -1,0 +1,259 @@
+/* The reply stream: alone, each read formats the next whole elements;
+ * with workers, a ring of slots formatted ahead on the pool. */
+#include "stream.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "numfmt.h"
+#include "pool.h"
+
+/* A reply written piece by piece as the connection asks for it, owning
+ * the result tensor taken over from the request.
+ *
+ * Alone (no worker pool), each read formats the next whole elements:
+ * straight into the caller's buffer when it holds at least
+ * STREAM_FILL_MIN bytes, else through `stage`.
+ *
+ * With workers, the elements are cut into ranges whose text is certain to
+ * fit in SLOT_BYTES, and a ring of slots (two per worker, plus two) is
+ * formatted ahead on the pool; reads copy out of the slots in order, hand
+ * each emptied slot the next range, and, rather than wait, format
+ * themselves the next slot no worker has started (so the connection's
+ * thread formats its share too).
+ * Memory stays at the ring's size however slowly the client reads, and
+ * every slot buffer is allocated before the status is chosen, so nothing
+ * can fail mid-reply. */
+#define STREAM_FILL_MIN (TENSOR_PIECE_MIN + 16)
+#define STREAM_STAGE 4096
+#define SLOT_BYTES (256 * 1024)
+
+typedef struct stream_slot {
+    pool_task task;
+    struct stream *st;
+    size_t begin, end; /* its range of elements; empty: nothing left */
+    size_t len;        /* text bytes, once done */
+    int done;          /* formatted (under st->lock) */
+    char *buf;         /* SLOT_BYTES */
+} stream_slot;
+
+struct stream {
+    tensor x;
+    char head[16]; /* {"y":  or {"grad":  for object bodies */
+    size_t head_len, head_off;
+    int tail;      /* the closing '}' is still to write */
+    /* alone */
+    tensor_cursor cur;
+    size_t staged, staged_off;
+    char stage[STREAM_STAGE];
+    /* with workers */
+    pool *workers;
+    pool_group group;     /* the slots queued or being formatted */
+    pthread_mutex_t lock; /* over the slots' done and the ring's place */
+    pthread_cond_t ready; /* a slot is done */
+    size_t per_slot, next_begin;
+    unsigned nslots, reading;
+    size_t read_off;
+    int failed;
+    stream_slot slots[];
+};
+
+/* Elements per range so that a range's text, with its brackets and the
+ * writer's scratch, fits in SLOT_BYTES: each number takes at most
+ * NUMFMT_F64_MAX + 2 bytes, each start of an innermost array (at most
+ * n / L + 2 in a range of n, L its length) at most 2 * ndim + 2. */
+static size_t slot_elements(const tensor *x)
+{
+    size_t brackets = 2 * (size_t)x->ndim + 2, len = x->shape[x->ndim - 1];
+    size_t per = NUMFMT_F64_MAX + 2 + (brackets + len - 1) / len;
+    return (SLOT_BYTES - TENSOR_PIECE_MIN - 2 * brackets - (size_t)x->ndim) / per;
+}
+
+static void slot_format(void *arg)
+{
+    stream_slot *sl = arg;
+    stream *st = sl->st;
+    tensor_cursor c;
+    tensor_cursor_init(&c, &st->x, sl->begin, sl->end);
+    size_t len = tensor_write_piece(&c, sl->buf, SLOT_BYTES);
+    int whole = c.next == sl->end && (sl->end < st->x.count || c.closed);
+    pthread_mutex_lock(&st->lock);
+    sl->len = len;
+    sl->done = 1;
+    st->failed |= !whole; /* cannot happen (slot_elements); never send a hole */
+    pthread_cond_broadcast(&st->ready);
+    pthread_mutex_unlock(&st->lock);
+}
+
+/* Gives slot sl the next range, if any, and queues it; under st->lock. */
+static void slot_assign(stream *st, stream_slot *sl)
+{
+    sl->begin = sl->end = st->next_begin;
+    sl->len = 0;
+    sl->done = 0;
+    if (st->next_begin == st->x.count)
+        return;
+    sl->end = st->x.count - st->next_begin > st->per_slot ? st->next_begin + st->per_slot
+                                                          : st->x.count;
+    st->next_begin = sl->end;
+    sl->task = (pool_task){.fn = slot_format, .arg = sl};
+    pool_group_submit(&st->group, &sl->task);
+}
+
+/* The most slots a stream keeps: its memory, whatever --threads says. */
+#define STREAM_SLOTS_MAX 8
+
+stream *stream_new(tensor *x, const char *key, pool *workers)
+{
+    /* Two slots per worker plus two (so a worker finds one free while the
+     * reader copies one out and formats another), no more than the ranges
+     * there are. */
+    size_t per_slot = slot_elements(x), ranges = (x->count + per_slot - 1) / per_slot;
+    unsigned nslots = workers ? 2 * pool_threads(workers) + 2 : 0;
+    if (nslots > STREAM_SLOTS_MAX)
+        nslots = STREAM_SLOTS_MAX;
+    if (nslots > ranges)
+        nslots = (unsigned)ranges;
+    stream *st = calloc(1, sizeof *st + nslots * sizeof(stream_slot));
+    if (!st)
+        return NULL;
+    for (unsigned i = 0; i < nslots; i++) {
+        st->slots[i].st = st;
+        st->slots[i].buf = malloc(SLOT_BYTES);
+        if (!st->slots[i].buf) {
+            while (i-- > 0)
+                free(st->slots[i].buf);
+            free(st);
+            return NULL;
+        }
+    }
+    /* Without a lock, format alone; the buffers then go unused. */
+    if (workers && pthread_mutex_init(&st->lock, NULL) != 0)
+        workers = NULL;
+    if (workers && pthread_cond_init(&st->ready, NULL) != 0) {
+        pthread_mutex_destroy(&st->lock);
+        workers = NULL;
+    }
+    if (workers && pool_group_init(&st->group, workers) != 0) {
+        pthread_cond_destroy(&st->ready);
+        pthread_mutex_destroy(&st->lock);
+        workers = NULL;
+    }
+    st->x = *x; /* the data moves to the stream */
+    tensor_init(x);
+    st->head_len = key ? (size_t)snprintf(st->head, sizeof st->head, "{\"%s\": ", key) : 0;
+    st->tail = key != NULL;
+    st->nslots = nslots;
+    tensor_cursor_init(&st->cur, &st->x, 0, st->x.count);
+    st->workers = workers;
+    if (workers) {
+        st->per_slot = per_slot;
+        pthread_mutex_lock(&st->lock); /* the first workers start at once */
+        for (unsigned i = 0; i < nslots; i++)
+            slot_assign(st, &st->slots[i]);
+        pthread_mutex_unlock(&st->lock);
+    }
+    return st;
+}
+
+/* Alone: the next bytes of the elements and the tail into out (cap >=
+ * STREAM_FILL_MIN); 0 at the end. */
+static size_t stream_fill(stream *st, char *out, size_t cap)
+{
+    size_t n = tensor_write_piece(&st->cur, out, cap);
+    if (st->cur.closed && st->tail && n < cap) {
+        out[n++] = '}';
+        st->tail = 0;
+    }
+    return n;
+}
+
+/* Copies what is left of src[*off, len) into buf, at most max bytes. */
+static ptrdiff_t copy_out(char *buf, size_t max, const char *src, size_t len, size_t *off)
+{
+    size_t n = len - *off < max ? len - *off : max;
+    memcpy(buf, src + *off, n);
+    *off += n;
+    return (ptrdiff_t)n;
+}
+
+static ptrdiff_t read_alone(stream *st, char *buf, size_t max)
+{
+    if (st->staged_off == st->staged) {
+        if (max >= STREAM_FILL_MIN)
+            return (ptrdiff_t)stream_fill(st, buf, max);
+        st->staged = stream_fill(st, st->stage, sizeof st->stage);
+        st->staged_off = 0;
+    }
+    return copy_out(buf, max, st->stage, st->staged, &st->staged_off);
+}
+
+static ptrdiff_t read_slots(stream *st, char *buf, size_t max)
+{
+    pthread_mutex_lock(&st->lock);
+    stream_slot *sl = &st->slots[st->reading];
+    /* Rather than wait for the slot to read, format it here if no worker
+     * has started it; if one has, format the nearest slot ahead that none
+     * has started, and look again. */
+    for (unsigned ahead = 0; ahead < st->nslots && !sl->done && sl->begin < sl->end;) {
+        stream_slot *o = &st->slots[(st->reading + ahead) % st->nslots];
+        if (!o->done && o->begin < o->end && pool_cancel(st->workers, &o->task)) {
+            pthread_mutex_unlock(&st->lock);
+            slot_format(o);
+            pthread_mutex_lock(&st->lock);
+            ahead = 0;
+        } else {
+            ahead++;
+        }
+    }
+    while (!sl->done && sl->begin < sl->end && !st->failed)
+        pthread_cond_wait(&st->ready, &st->lock);
+    if (st->failed) {
+        pthread_mutex_unlock(&st->lock);
+        return -1;
+    }
+    if (sl->begin == sl->end) { /* every range is read: the tail */
+        pthread_mutex_unlock(&st->lock);
+        if (!st->tail)
+            return 0;
+        st->tail = 0;
+        buf[0] = '}';
+        return 1;
+    }
+    pthread_mutex_unlock(&st->lock);
+    /* Done: the worker no longer writes to the slot. */
+    ptrdiff_t n = copy_out(buf, max, sl->buf, sl->len, &st->read_off);
+    if (st->read_off == sl->len) { /* emptied: on to the next range */
+        st->read_off = 0;
+        pthread_mutex_lock(&st->lock);
+        slot_assign(st, sl);
+        pthread_mutex_unlock(&st->lock);
+        st->reading = (st->reading + 1) % st->nslots;
+    }
+    return n;
+}
+
+ptrdiff_t stream_read(stream *st, char *buf, size_t max)
+{
+    if (st->head_off < st->head_len)
+        return copy_out(buf, max, st->head, st->head_len, &st->head_off);
+    return st->workers ? read_slots(st, buf, max) : read_alone(st, buf, max);
+}
+
+void stream_free(stream *st)
+{
+    if (!st)
+        return;
+    if (st->workers) {
+        pool_group_end(&st->group); /* the queued ranges taken back */
+        pthread_cond_destroy(&st->ready);
+        pthread_mutex_destroy(&st->lock);
+    }
+    for (unsigned i = 0; i < st->nslots; i++)
+        free(st->slots[i].buf);
+    tensor_free(&st->x);
+    free(st);
+}
+

@@ -1,0 +1,32 @@
+/* A reply body written in pieces as the connection takes them, so that a
+ * large result's text is never held whole: formatted ahead on the worker
+ * pool into a ring of slots, or alone, piece by piece. Knows nothing of
+ * HTTP. */
+#ifndef LEAKYRELU_STREAM_H
+#define LEAKYRELU_STREAM_H
+
+#include <stddef.h>
+
+#include "tensor.h"
+
+struct pool;
+
+typedef struct stream stream;
+
+/* Starts the reply for x (ndim >= 1, count >= 1), whose data the stream
+ * takes over (x is left empty): {"<key>": X} when key is not NULL (at most
+ * 8 bytes), else the bare X, laid out as tensor_write_json. With workers,
+ * the first ranges start formatting at once. Every buffer is allocated
+ * here, so reading never fails. NULL when memory runs out (x unchanged). */
+stream *stream_new(tensor *x, const char *key, struct pool *workers);
+
+/* Copies the next bytes of the reply into buf (at most max > 0); returns
+ * how many, 0 at its end. -1 (then close the connection) would mean a
+ * broken invariant, never a client's doing. One reader at a time. */
+ptrdiff_t stream_read(stream *st, char *buf, size_t max);
+
+/* Frees a stream, read to its end or not, once no worker formats any of
+ * it; NULL is ignored. */
+void stream_free(stream *st);
+
+#endif

@@ -264,6 +264,35 @@ static int parse_literal(request__parser *ps)
     return request__unexpected(ps, "a JSON value", 1);
 }
 
+/* The kinds of the containers open in a syntax check, one bit each (set:
+ * an object), inline up to REQUEST__SKIP_LEVELS, then on the heap. */
+typedef struct kinds {
+    uint64_t inline_bits[REQUEST__SKIP_BITS_WORDS];
+    uint64_t *bits;
+    size_t cap; /* bits */
+} kinds;
+
+/* Sets the kind of the container at `level`, growing the bits as needed.
+ * Returns 0, or -1 when memory runs out. */
+static int kinds_set(request__parser *ps, kinds *k, size_t level, int object)
+{
+    if (level == k->cap) {
+        uint64_t *grown = malloc(k->cap / 32 * sizeof *grown); /* twice the bits */
+        if (!grown)
+            return request__fail(ps, LR_ERR_NO_MEMORY, NULL, "out of memory checking nesting");
+        memcpy(grown, k->bits, k->cap / 8);
+        if (k->bits != k->inline_bits)
+            free(k->bits);
+        k->bits = grown;
+        k->cap *= 2;
+    }
+    if (object)
+        k->bits[level / 64] |= (uint64_t)1 << (level % 64);
+    else
+        k->bits[level / 64] &= ~((uint64_t)1 << (level % 64));
+    return 0;
+}
+
 /* The syntax check of request__skip: the kind of each open container is
  * one bit of a stack (on the heap past REQUEST__SKIP_LEVELS), so any depth
  * is checked to the end, and too_deep is only recorded, so that a later
@@ -276,15 +305,14 @@ int request__skip(request__parser *ps, const request__skip_state *from)
 {
     int depth = from->depth;
     size_t level = from->level;
-    uint64_t inline_bits[REQUEST__SKIP_BITS_WORDS] = {0}, *objects = inline_bits; /* set: an object */
-    size_t cap = REQUEST__SKIP_LEVELS;
+    kinds k = {.bits = k.inline_bits, .cap = REQUEST__SKIP_LEVELS};
     int rc = -1;
     /* The last place reading could resume from, should the text run out:
      * at a value (safe_after 0) or after one, with safe_level open. */
     const char *safe = NULL, *opened = NULL;
     size_t safe_level = 0;
     int safe_after = 0;
-    memcpy(inline_bits, from->objects, sizeof inline_bits);
+    memcpy(k.inline_bits, from->objects, sizeof k.inline_bits);
     if (from->after)
         goto after;
     for (;;) {
@@ -307,22 +335,8 @@ int request__skip(request__parser *ps, const request__skip_state *from)
             if ((size_t)depth + level >= REQUEST__DOC_DEPTH_MAX)
                 request__record(ps, LR_ERR_TOO_DEEP, NULL,
                        "the JSON document is nested deeper than %d levels", REQUEST__DOC_DEPTH_MAX);
-            if (level == cap) {
-                uint64_t *grown = malloc(cap / 32 * sizeof *grown); /* twice the bits */
-                if (!grown) {
-                    request__fail(ps, LR_ERR_NO_MEMORY, NULL, "out of memory checking nesting");
-                    goto done;
-                }
-                memcpy(grown, objects, cap / 8);
-                if (objects != inline_bits)
-                    free(objects);
-                objects = grown;
-                cap *= 2;
-            }
-            if (c == '{')
-                objects[level / 64] |= (uint64_t)1 << (level % 64);
-            else
-                objects[level / 64] &= ~((uint64_t)1 << (level % 64));
+            if (kinds_set(ps, &k, level, c == '{') != 0)
+                goto done;
             level++;
             ps->p++;
             request__skip_ws(ps);
@@ -357,7 +371,7 @@ int request__skip(request__parser *ps, const request__skip_state *from)
             safe = ps->p;
             safe_level = level;
             safe_after = 1;
-            int object = (objects[(level - 1) / 64] >> ((level - 1) % 64)) & 1;
+            int object = (k.bits[(level - 1) / 64] >> ((level - 1) % 64)) & 1;
             request__skip_ws(ps);
             if (request__at(ps, object ? '}' : ']')) {
                 ps->p++;
@@ -381,11 +395,11 @@ done:
     if (rc != 0 && ps->starved && ps->ckpt && safe_level > 0 &&
         safe_level <= REQUEST__SKIP_LEVELS) {
         request__skip_state here = {.depth = depth, .level = safe_level, .after = safe_after};
-        memcpy(here.objects, objects, sizeof here.objects);
+        memcpy(here.objects, k.bits, sizeof here.objects);
         request__checkpoint_save(ps, ps->ckpt, safe, NULL, &here);
     }
-    if (objects != inline_bits)
-        free(objects);
+    if (k.bits != k.inline_bits)
+        free(k.bits);
     return rc;
 }
 

@@ -137,7 +137,9 @@ int api_begin(const char *method, const char *path, const char *content_type,
         }
         if (routes[i].is_post && !media_type_ok(content_type)) {
             error_response(resp, LR_ERR_MEDIA_TYPE,
-                           "Content-Type must be application/json, not %.100s", content_type);
+                           "Content-Type must be application/json, "
+                           "application/x-www-form-urlencoded or none, not %.100s",
+                           content_type);
             return 0;
         }
         *route = routes[i].route;

@@ -17,7 +17,7 @@
     X(NOT_FOUND,           404, "not_found",             "no such endpoint")                \
     X(METHOD,              405, "method_not_allowed",    "method not allowed on this endpoint") \
     X(BODY_TOO_LARGE,      413, "body_too_large",        "the request body is larger than the server's limit") \
-    X(MEDIA_TYPE,          415, "unsupported_media_type", "Content-Type must be application/json") \
+    X(MEDIA_TYPE,          415, "unsupported_media_type", "Content-Type must be application/json, application/x-www-form-urlencoded or none") \
     X(BODY_TYPE,           422, "invalid_body",          "the body must be an object, an array or a number") \
     X(MISSING_X,           422, "missing_x",             "the request has no \"x\" member") \
     X(NOT_A_NUMBER,        422, "not_a_number",          "an element is not a number")      \

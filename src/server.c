@@ -8,6 +8,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,8 @@ struct server {
     pthread_mutex_t lock;
     pthread_cond_t idle;
     pool *workers; /* large requests' parallel parts: --threads - 1, or NULL */
+    atomic_int started;   /* MHD_start_daemon has returned */
+    char start_log[256];  /* until then, libmicrohttpd's last message */
 };
 
 /* One request's state, kept in MHD's per-request pointer. */
@@ -273,6 +276,21 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
     in_flight_end(cls);
 }
 
+/* libmicrohttpd's messages: while starting, the last one is kept for
+ * server_start's error (so a port in use is said once); later, each goes
+ * to stderr as a line of ours. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    server *s = cls;
+    char line[256];
+    vsnprintf(line, sizeof line, fmt, ap);
+    line[strcspn(line, "\n")] = '\0';
+    if (atomic_load(&s->started))
+        fprintf(stderr, "leakyrelu: libmicrohttpd: %s\n", line);
+    else
+        memcpy(s->start_log, line, sizeof line);
+}
+
 server *server_start(const config *cfg, char *err, size_t errlen)
 {
     struct sockaddr_storage addr;
@@ -302,6 +320,7 @@ server *server_start(const config *cfg, char *err, size_t errlen)
     s->max_body = cfg->max_body;
     atomic_init(&s->draining, 0);
     atomic_init(&s->in_flight, 0);
+    atomic_init(&s->started, 0);
     if (pthread_mutex_init(&s->lock, NULL) != 0)
         goto fail_mutex;
     if (pthread_cond_init(&s->idle, NULL) != 0)
@@ -321,11 +340,13 @@ server *server_start(const config *cfg, char *err, size_t errlen)
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->timeout_s,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
         cfg->threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
         (unsigned)cfg->threads, MHD_OPTION_END);
+    atomic_store(&s->started, 1);
     if (!s->daemon) {
-        snprintf(err, errlen, "cannot listen on %s port %u (in use, or not permitted?)",
-                 cfg->bind, cfg->port);
+        snprintf(err, errlen, "cannot listen on %s port %u (%s)", cfg->bind, cfg->port,
+                 s->start_log[0] ? s->start_log : "in use, or not permitted?");
         goto fail_daemon;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);

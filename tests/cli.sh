@@ -29,7 +29,7 @@ base=$(echo "$line" | grep -o 'http://[^ ]*')
 
 code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 
-echo "1..19"
+echo "1..20"
 ok "forward, object form" "$(curl -s -d '{"x": [[1, -2], [3, -4]], "slope": 0.1}' "$base/forward")" \
    '{"y": [[1.0, -0.2], [3.0, -0.4]]}'
 ok "forward, bare array with query slope" "$(curl -s -d '[1, -2, 3]' "$base/forward?slope=0.1")" \
@@ -43,6 +43,9 @@ ok "backward" "$(curl -s -d '{"x": [2, -1], "grad_output": [5, 5]}' "$base/gradi
 echo '{"x": [0.1, -0.3]}' > "$tmp/req.json"
 ok "body from a file" "$(curl -s --data-binary @"$tmp/req.json" "$base/forward")" \
    '{"y": [0.1, -0.003]}'
+ok "README's example file" \
+   "$(curl -s --data-binary @"$(dirname "$0")/../examples/request.json" "$base/forward")" \
+   '{"y": [[1.5, -0.2], [0.0, -0.05]]}'
 ok "healthz" "$(curl -s "$base/healthz")" '{"status": "ok"}'
 ok "livez" "$(code "$base/livez")" 200
 ok "readyz" "$(code "$base/readyz")" 200

@@ -20,7 +20,6 @@
 #include "utf8.h"
 #include "version.h"
 
-
 #define DEFAULT_SLOPE 0.01
 
 static const struct {

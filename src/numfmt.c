@@ -175,7 +175,7 @@ static void digits17(uint64_t D, char *first, u128 *rest)
 
 static void store16(char *p, u128 v) { memcpy(p, &v, 16); }
 
-char *numfmt_f64(double v, char *buf)
+char *numfmt_f64(double v, char buf[NUMFMT_F64_BUF])
 {
     uint64_t bits;
     memcpy(&bits, &v, sizeof bits);

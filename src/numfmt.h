@@ -24,6 +24,6 @@
  * them ("NaN", "Infinity", "-Infinity"), though the service never emits them.
  * `buf` must hold NUMFMT_F64_BUF bytes; the bytes after the returned
  * pointer are scratch. Does not allocate; thread-safe. */
-char *numfmt_f64(double v, char *buf);
+char *numfmt_f64(double v, char buf[NUMFMT_F64_BUF]);
 
 #endif

@@ -97,16 +97,18 @@ static void reader_pass(request_reader *r, int partial)
         reader_drop(r);
         request__checkpoint next = r->ck;
         const char *text = r->buf ? r->buf : ""; /* nothing came: an empty body */
-        request__parser ps = {.start = text,
-                     .p = text + (has_checkpoint(&r->ck) ? r->ck.offset - r->base : 0),
-                     .end = text + r->len,
-                     .err = r->err,
-                     .workers = r->workers,
-                     .base = r->base,
-                     .partial = partial,
-                     .ckpt = &next,
-                     .req = r->req,
-                     .ahead = partial && r->workers ? &r->ahead : NULL};
+        request__parser ps = {
+            .start = text,
+            .p = text + (has_checkpoint(&r->ck) ? r->ck.offset - r->base : 0),
+            .end = text + r->len,
+            .err = r->err,
+            .workers = r->workers,
+            .base = r->base,
+            .partial = partial,
+            .ckpt = &next,
+            .req = r->req,
+            .ahead = partial && r->workers ? &r->ahead : NULL,
+        };
         if (request__body(&ps, r->kind, has_checkpoint(&r->ck) ? &r->ck : NULL) == 0) {
             if (reader_settle(r) == 0) {
                 r->done = 1;

@@ -279,6 +279,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 /* libmicrohttpd's messages: while starting, the last one is kept for
  * server_start's error (so a port in use is said once); later, each goes
  * to stderr as a line of ours. */
+__attribute__((format(printf, 2, 0)))
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     server *s = cls;

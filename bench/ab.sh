@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# A/B of two builds in one run, the two alternating so that both see the
+# same machine: codec decode/encode MB/s (bench_codec), POST /forward
+# requests/s with 4 and 1,000,000 elements (wrk), and one 1M-element
+# request at a time (bench_one_request, the two servers taking turns).
+# Usage: bench/ab.sh DIR_A DIR_B [ROUNDS]   (each DIR holds leakyrelu-server
+# and bench_codec, e.g. a copy of build/ from another commit; the clients
+# come from build/). Prints one line per measurement and round.
+set -euo pipefail
+a=$1 b=$2 rounds=${3:-3}
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+for n in 4 1000000; do build/bench_codec --gen "$n" "$tmp/body$n.json"; done
+
+# start DIR THREADS: a server on a free port; sets $port and $pid.
+start() {
+    exec {fd}< <(exec "$1/leakyrelu-server" --port 0 --threads "$2" 2>/dev/null)
+    pid=$!
+    pids+=("$pid")
+    local line
+    read -r line <&"$fd"
+    port=$(echo "$line" | sed -n 's/.*listening on http:\/\/[^ ]*:\([0-9]*\).*/\1/p')
+    [ -n "$port" ] || { echo "$1 did not start: $line" >&2; exit 1; }
+}
+
+echo "codec MB/s (ours): decode 17-digit, short, integers; encode 17-digit, short, integers, gradient"
+for r in $(seq "$rounds"); do
+    for d in "$a" "$b"; do
+        printf '%-6s round %d: ' "$([ "$d" = "$a" ] && echo A || echo B)" "$r"
+        "$d/bench_codec" | awk '/^(17-digit|short|integers|gradient)/ {printf " %s", $(NF-4)} END {print ""}'
+    done
+done
+
+start "$a" 2
+port_a=$port pid_a=$pid
+start "$b" 2
+port_b=$port pid_b=$pid
+wrk_rps() { # PORT N CONNS SECONDS
+    BODY="$tmp/body$2.json" wrk -t1 -c"$3" -d"$4s" --timeout 60s -s bench/post.lua \
+        "http://127.0.0.1:$1/forward?slope=0.01" 2>&1 | awk '/Requests\/sec/ {print $2}'
+}
+for n in 4 1000000; do
+    conns=32 secs=3
+    [ "$n" = 4 ] || { conns=1; secs=10; }
+    echo "POST /forward, $n elements, req/s (wrk, $conns connections, ${secs} s, --threads 2)"
+    for r in $(seq "$rounds"); do
+        echo "  round $r: A $(wrk_rps "$port_a" "$n" "$conns" "$secs")  B $(wrk_rps "$port_b" "$n" "$conns" "$secs")"
+    done
+done
+echo "one 1M-element /forward at a time, A and B (--threads 2) taking turns of 4:"
+echo "  (back-to-back median s, CPU/wall, n; first of a turn median s, CPU/wall, n)"
+build/bench_one_request "$tmp/body1000000.json" 20 "$port_a" "$pid_a" "$port_b" "$pid_b" |
+    awk 'NR == 1 {print "  A: " $0} NR == 2 {print "  B: " $0}'

@@ -8,26 +8,9 @@
 # come from build/). Prints one line per measurement and round.
 set -euo pipefail
 a=$1 b=$2 rounds=${3:-3}
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/lib.sh"
 
 for n in 4 1000000; do build/bench_codec --gen "$n" "$tmp/body$n.json"; done
-
-# start DIR THREADS: a server on a free port; sets $port and $pid.
-start() {
-    exec {fd}< <(exec "$1/leakyrelu-server" --port 0 --threads "$2" 2>/dev/null)
-    pid=$!
-    pids+=("$pid")
-    local line
-    read -r line <&"$fd"
-    port=$(echo "$line" | sed -n 's/.*listening on http:\/\/[^ ]*:\([0-9]*\).*/\1/p')
-    [ -n "$port" ] || { echo "$1 did not start: $line" >&2; exit 1; }
-}
 
 echo "codec MB/s (ours): decode 17-digit, short, integers; encode 17-digit, short, integers, gradient"
 for r in $(seq "$rounds"); do
@@ -37,9 +20,9 @@ for r in $(seq "$rounds"); do
     done
 done
 
-start "$a" 2
+start A 2 "$a/leakyrelu-server"
 port_a=$port pid_a=$pid
-start "$b" 2
+start B 2 "$b/leakyrelu-server"
 port_b=$port pid_b=$pid
 wrk_rps() { # PORT N CONNS SECONDS
     BODY="$tmp/body$2.json" wrk -t1 -c"$3" -d"$4s" --timeout 60s -s bench/post.lua \

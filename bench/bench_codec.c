@@ -108,21 +108,40 @@ static double strtod_loop(const char *b)
     return s;
 }
 
+/* Reads body into req (initialized here); exits on failure. */
+static void parse_or_exit(const char *body, size_t len, request *req)
+{
+    lr_error err;
+    request_init(req);
+    if (request_parse(body, len, REQUEST_FORWARD, req, &err) != LR_ERR_OK)
+        exit(2);
+}
+
+/* A table's head, and a row of ours vs two others (MB/s and ratios). */
+static void print_head(const char *title, const char *c1, const char *c2, const char *c3,
+                       const char *r1, const char *r2)
+{
+    printf("\n%-28s %12s %12s %12s %10s %10s\n", title, c1, c2, c3, r1, r2);
+}
+
+static void print_row(const char *name, double mb, double t_ours, double t_a, double t_b)
+{
+    printf("%-28s %12.0f %12.1f %12.0f %9.1fx %9.1fx\n", name, mb / t_ours, mb / t_a, mb / t_b,
+           t_a / t_ours, t_b / t_ours);
+}
+
 static void bench_decode(void)
 {
     static const char *const names[] = {"17-digit doubles", "short decimals", "integers"};
     size_t n = 1000000;
-    printf("\n%-28s %12s %12s %12s %10s %10s\n", "decode (1M numbers)", "ours MB/s",
-           "jansson MB/s", "strtod MB/s", "vs jansson", "vs strtod");
+    print_head("decode (1M numbers)", "ours MB/s", "jansson MB/s", "strtod MB/s", "vs jansson",
+               "vs strtod");
     for (int kind = 0; kind < 3; kind++) {
         size_t len;
         char *body = make_body(n, kind, 0, &len);
         double t_ours = BEST(11, {
             request req;
-            lr_error err;
-            request_init(&req);
-            if (request_parse(body, len, REQUEST_FORWARD, &req, &err) != LR_ERR_OK)
-                exit(2);
+            parse_or_exit(body, len, &req);
             sink = req.x.data[n - 1];
             request_free(&req);
         });
@@ -134,8 +153,7 @@ static void bench_decode(void)
         });
         double t_strtod = BEST(3, sink = strtod_loop(body));
         double mb = (double)len / 1e6;
-        printf("%-28s %12.0f %12.1f %12.0f %9.1fx %9.1fx\n", names[kind], mb / t_ours,
-               mb / t_jansson, mb / t_strtod, t_jansson / t_ours, t_strtod / t_ours);
+        print_row(names[kind], mb, t_ours, t_jansson, t_strtod);
         free(body);
     }
 }
@@ -145,16 +163,13 @@ static void bench_encode(void)
     static const char *const names[] = {"17-digit doubles", "short decimals", "integers",
                                         "gradient (1.0, 0.01)"};
     size_t n = 1000000;
-    printf("\n%-28s %12s %12s %12s %10s %10s\n", "encode (1M numbers)", "ours MB/s",
-           "jansson MB/s", "%.17g MB/s", "vs jansson", "vs printf");
+    print_head("encode (1M numbers)", "ours MB/s", "jansson MB/s", "%.17g MB/s", "vs jansson",
+               "vs printf");
     for (int kind = 0; kind < 4; kind++) {
         size_t len;
         char *body = make_body(n, kind, 0, &len);
         request req;
-        lr_error err;
-        request_init(&req);
-        if (request_parse(body, len, REQUEST_FORWARD, &req, &err) != LR_ERR_OK)
-            exit(2);
+        parse_or_exit(body, len, &req);
         char *out = malloc(tensor_json_bound(&req.x));
         size_t out_len = 0;
         double t_ours = BEST(11, out_len = (size_t)(tensor_write_json(&req.x, out) - out));
@@ -172,8 +187,7 @@ static void bench_encode(void)
         });
         json_decref(arr);
         double mb = (double)out_len / 1e6;
-        printf("%-28s %12.0f %12.1f %12.0f %9.1fx %9.1fx\n", names[kind], mb / t_ours,
-               mb / t_jansson, mb / t_printf, t_jansson / t_ours, t_printf / t_ours);
+        print_row(names[kind], mb, t_ours, t_jansson, t_printf);
         free(out);
         request_free(&req);
         free(body);
@@ -183,8 +197,8 @@ static void bench_encode(void)
 static void bench_kernels(void)
 {
     static const size_t sizes[] = {8 << 10, 8 << 20, 128 << 20};
-    printf("\n%-28s %12s %12s %12s %10s %10s\n", "kernels (GB/s of input)", "forward",
-           "gradient", "memcpy", "fwd/memcpy", "grad/mcpy");
+    print_head("kernels (GB/s of input)", "forward", "gradient", "memcpy", "fwd/memcpy",
+               "grad/mcpy");
     for (int s = 0; s < 3; s++) {
         size_t bytes = sizes[s], n = bytes / sizeof(double);
         double *x = malloc(bytes), *y = malloc(bytes);

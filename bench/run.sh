@@ -8,31 +8,13 @@ set -euo pipefail
 build=${1:-build}
 secs_small=${2:-3}
 secs_large=${3:-10}
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/lib.sh"
 
 echo "leakyrelu benchmark, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 "$build/bench_codec"
 
 sizes=(4 1000 1000000)
 for n in "${sizes[@]}"; do "$build/bench_codec" --gen "$n" "$tmp/body$n.json"; done
-
-# start NAME THREADS CMD...: starts a server on a free port, sets $port and $pid.
-start() {
-    local name=$1 threads=$2; shift 2
-    exec {fd}< <(exec "$@" --port 0 --threads "$threads" 2>/dev/null)
-    pid=$!
-    pids+=("$pid")
-    local line
-    read -r line <&"$fd"
-    port=$(echo "$line" | sed -n 's/.*listening on http:\/\/[^ ]*:\([0-9]*\).*/\1/p')
-    [ -n "$port" ] || { echo "$name did not start: $line" >&2; exit 1; }
-}
 
 kb() { awk -v k="$2" '$1 == k":" {print $2}' "/proc/$1/status"; }
 

@@ -4,30 +4,30 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Table 3-7 of the Unicode standard (well-formed UTF-8 byte sequences):
+ * the second byte's range depends on the first (no overlongs after E0/F0,
+ * no surrogates after ED, nothing past U+10FFFF after F4). */
+static const struct {
+    unsigned char first_lo, first_hi, need, second_lo, second_hi;
+} utf8_rows[] = {
+    {0xC2, 0xDF, 1, 0x80, 0xBF}, {0xE0, 0xE0, 2, 0xA0, 0xBF}, {0xE1, 0xEC, 2, 0x80, 0xBF},
+    {0xED, 0xED, 2, 0x80, 0x9F}, {0xEE, 0xEF, 2, 0x80, 0xBF}, {0xF0, 0xF0, 3, 0x90, 0xBF},
+    {0xF1, 0xF3, 3, 0x80, 0xBF}, {0xF4, 0xF4, 3, 0x80, 0x8F},
+};
+
 size_t utf8_seq_len(const unsigned char *s, const unsigned char *end)
 {
-    /* Table 3-7 of the Unicode standard: the second byte's range depends
-     * on the first (no overlongs after E0/F0, no surrogates after ED,
-     * nothing past U+10FFFF after F4). */
-    unsigned char c = s[0], lo = 0x80, hi = 0xBF;
-    size_t need;
-    if (c >= 0xC2 && c <= 0xDF) {
-        need = 1;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        need = 2;
-        if (c == 0xE0)
-            lo = 0xA0;
-        if (c == 0xED)
-            hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        need = 3;
-        if (c == 0xF0)
-            lo = 0x90;
-        if (c == 0xF4)
-            hi = 0x8F;
-    } else {
-        return 0;
+    unsigned char c = s[0], lo = 0, hi = 0;
+    size_t need = 0;
+    for (size_t i = 0; i < sizeof utf8_rows / sizeof utf8_rows[0] && !need; i++) {
+        if (c >= utf8_rows[i].first_lo && c <= utf8_rows[i].first_hi) {
+            need = utf8_rows[i].need;
+            lo = utf8_rows[i].second_lo;
+            hi = utf8_rows[i].second_hi;
+        }
     }
+    if (!need)
+        return 0;
     if ((size_t)(end - s) <= need || s[1] < lo || s[1] > hi)
         return 0;
     for (size_t i = 2; i <= need; i++)

@@ -1,0 +1,22 @@
+# Shared by bench/run.sh and bench/ab.sh (sourced): a temporary folder
+# and the servers started, both gone on exit; `start`.
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# start NAME THREADS CMD...: starts a server on a free port, sets $port and $pid.
+start() {
+    local name=$1 threads=$2; shift 2
+    exec {fd}< <(exec "$@" --port 0 --threads "$threads" 2>/dev/null)
+    pid=$!
+    pids+=("$pid")
+    local line
+    read -r line <&"$fd"
+    port=$(echo "$line" | sed -n 's/.*listening on http:\/\/[^ ]*:\([0-9]*\).*/\1/p')
+    [ -n "$port" ] || { echo "$name did not start: $line" >&2; exit 1; }
+}
+

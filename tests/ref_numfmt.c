@@ -1,7 +1,7 @@
 /* A reference for numfmt_f64, independent of it: finds the shortest
  * correctly rounded decimal that round-trips by bisection over precision,
  * with the C library's exact printf and strtod (slow, obviously right). */
-#include "tests.h"
+#include "helpers.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -19,6 +19,7 @@
 #include <arpa/inet.h>
 #include <unistd.h>
 
+#include "helpers.h"
 #include "tap.h"
 #include "tests.h"
 
@@ -472,33 +473,29 @@ void test_http_body_limit(void)
     ASSERT_EQ(srv_stop(&s), 0);
 }
 
+/* One PyTorch case over a keep-alive connection: the reply is exactly
+ * PyTorch's. */
+typedef struct torch_conn {
+    CURL *h;
+    unsigned port;
+} torch_conn;
+
+static void torch_over_http(void *arg, int line, int which, const char *req, const char *want)
+{
+    torch_conn *c = arg;
+    reply r;
+    http(c->h, c->port, "POST", which ? "/gradient" : "/forward", req, "application/json", &r);
+    if (r.status != 200 || !r.body || strcmp(r.body, want) != 0)
+        tap_fail(__FILE__, __LINE__, "case %d/%d: status %ld\n#   want %.200s\n#   got  %.200s",
+                 line, which, r.status, want, r.body ? r.body : "(null)");
+    reply_free(&r);
+}
+
 void test_http_torch_cases(void)
 {
-    char path[512];
-    FILE *f = fopen(tap_data_path("torch_cases.jsonl", path, sizeof path), "r");
-    ASSERT(f != NULL);
-    if (!f)
-        return;
-    unsigned port = shared_port();
-    CURL *h = curl_easy_init(); /* one keep-alive connection for all */
-    static char line[1 << 18], req[1 << 18], want[1 << 18];
-    int cases = 0;
-    while (fgets(line, sizeof line, f)) {
-        for (int which = 0; which < 3; which++) {
-            if (torch_case(line, which, req, want, sizeof req) != 0)
-                continue;
-            reply r;
-            http(h, port, "POST", which ? "/gradient" : "/forward", req, "application/json", &r);
-            if (r.status != 200 || !r.body || strcmp(r.body, want) != 0)
-                tap_fail(__FILE__, __LINE__, "case %d/%d: status %ld\n#   want %.200s\n#   got  %.200s",
-                         cases, which, r.status, want, r.body ? r.body : "(null)");
-            reply_free(&r);
-        }
-        cases++;
-    }
-    curl_easy_cleanup(h);
-    fclose(f);
-    ASSERT_EQ(cases, 200);
+    torch_conn c = {curl_easy_init(), shared_port()}; /* one connection for all */
+    ASSERT_EQ(test_torch_cases(torch_over_http, &c), 200);
+    curl_easy_cleanup(c.h);
 }
 
 /* Large replies are streamed: chunked on HTTP/1.1 (and the connection

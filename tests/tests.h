@@ -1,42 +1,61 @@
-/* Every test of the test binary, in running order. */
+/* Every test of the test binary, in running order: module by module, the
+ * ones the others stand on first, then the integration tests. Shared
+ * helpers are in helpers.h. */
 #ifndef LEAKYRELU_TESTS_H
 #define LEAKYRELU_TESTS_H
 
-#include <stddef.h>
-
 #define TEST_LIST(X)                                                           \
+    /* test_numfmt.c */                                                        \
     X(numfmt_layout)                                                           \
     X(numfmt_vectors)                                                          \
+    X(numfmt_vs_reference)                                                     \
+    /* test_numparse.c */                                                      \
     X(numparse_grammar)                                                        \
     X(numparse_vectors)                                                        \
     X(numparse_fxx)                                                            \
     X(numcodec_roundtrip)                                                      \
-    X(numfmt_vs_reference)                                                     \
     X(numparse_vs_strtod)                                                      \
     X(numparse_sticky)                                                         \
     X(numparse_run)                                                            \
     X(numparse_count_commas)                                                   \
+    /* test_errors.c, test_utf8.c */                                           \
     X(errors_table)                                                            \
-    X(errors_render)                                                           \
-    X(errors_quote_bytes)                                                      \
-    X(kernel_scalar)                                                           \
-    X(kernel_variants)                                                         \
+    X(utf8_sanitize)                                                           \
+    /* test_lrelu.c */                                                         \
+    X(lrelu_scalar)                                                            \
+    X(lrelu_variants)                                                          \
+    /* test_tensor.c */                                                        \
     X(tensor_write_repeats)                                                    \
     X(tensor_write_pieces)                                                     \
-    X(api_stream)                                                              \
+    /* test_pool.c */                                                          \
     X(pool)                                                                    \
+    X(pool_group)                                                              \
+    /* test_request.c */                                                       \
     X(request_decode)                                                          \
     X(request_shapes)                                                          \
     X(request_deep)                                                            \
+    /* test_request_parts.c */                                                 \
     X(request_parallel_runs)                                                   \
+    X(request_rows)                                                            \
+    /* test_request_reader.c */                                                \
     X(request_reader)                                                          \
     X(request_reader_ahead)                                                    \
     X(request_reader_skips)                                                    \
-    X(request_rows)                                                            \
+    /* test_compute.c, test_stream.c */                                        \
+    X(compute_parts)                                                           \
+    X(compute_nonfinite)                                                       \
+    X(stream_read)                                                             \
+    X(stream_free_early)                                                       \
+    /* test_api.c */                                                           \
+    X(errors_render)                                                           \
+    X(api_quote_bytes)                                                         \
     X(api_compute)                                                             \
     X(api_routes)                                                              \
     X(api_torch_cases)                                                         \
+    X(api_large_replies)                                                       \
+    /* test_config.c */                                                        \
     X(config)                                                                  \
+    /* test_server.c: the real binary over HTTP */                             \
     X(http_endpoints)                                                          \
     X(http_compute)                                                            \
     X(http_errors)                                                             \
@@ -54,19 +73,5 @@
 #define TEST_DECLARE(name) void test_##name(void);
 TEST_LIST(TEST_DECLARE)
 #undef TEST_DECLARE
-
-/* test_core.c: builds request `req` and the exact reply `want` (len bytes
- * each) for line `line` of torch_cases.jsonl; which: 0 forward, 1 gradient,
- * 2 backward. Returns 0, or -1 for an unreadable line. */
-int torch_case(const char *line, int which, char *req, char *want, size_t len);
-
-/* test_core.c: a body of random doubles of the given shape (bare, or as
- * {"x": ...}) and, in *want, its exact /forward reply for slope 0.01; both
- * malloc'd. */
-char *test_big_body(const size_t *shape, int ndim, int object, char **want);
-
-/* ref_numfmt.c: the same text as numfmt_f64, found the slow way with printf
- * and strtod; buf holds 32 bytes. Returns one past the last byte. */
-char *ref_numfmt_f64(double v, char *buf);
 
 #endif

@@ -1,5 +1,6 @@
-/* Number codec tests: the shared vectors, the JSON grammar, random
- * round trips with a fixed seed. */
+/* Tests of the number reader (src/numparse.c): the JSON grammar, the
+ * shared and fxx vectors, round trips through numfmt, strtod, runs and
+ * comma counts, with fixed seeds. */
 #include <math.h>
 #include <regex.h>
 #include <stdint.h>
@@ -8,31 +9,9 @@
 
 #include "../src/numfmt.h"
 #include "../src/numparse.h"
+#include "helpers.h"
 #include "tap.h"
 #include "tests.h"
-
-static double from_bits(uint64_t u)
-{
-    double d;
-    memcpy(&d, &u, 8);
-    return d;
-}
-
-static uint64_t to_bits(double d)
-{
-    uint64_t u;
-    memcpy(&u, &d, 8);
-    return u;
-}
-
-static FILE *open_data(const char *name)
-{
-    char path[512];
-    FILE *f = fopen(tap_data_path(name, path, sizeof path), "r");
-    if (!f)
-        tap_fail(__FILE__, __LINE__, "cannot open %s", path);
-    return f;
-}
 
 /* What follows a number inside a body; the reader's 8-byte fast paths
  * only run when at least 8 bytes remain. */
@@ -68,135 +47,6 @@ static numparse_status parse_all(const char *s, double *out)
     if (st != NUMPARSE_SYNTAX && stop != s + len)
         return NUMPARSE_SYNTAX;
     return st;
-}
-
-static void format_into(double v, char *out)
-{
-    char buf[NUMFMT_F64_BUF];
-    char *end = numfmt_f64(v, buf);
-    memcpy(out, buf, (size_t)(end - buf));
-    out[end - buf] = '\0';
-}
-
-void test_numfmt_vectors(void)
-{
-    FILE *f = open_data("format_f64.txt");
-    if (!f)
-        return;
-    char line[256], text[64], got[64];
-    unsigned long long bits;
-    int cases = 0;
-    while (fgets(line, sizeof line, f)) {
-        if (line[0] == '#' || sscanf(line, "%llx %63s", &bits, text) != 2)
-            continue;
-        format_into(from_bits(bits), got);
-        if (strcmp(got, text) != 0)
-            tap_fail(__FILE__, __LINE__, "bits %016llx: want \"%s\", got \"%s\"",
-                     bits, text, got);
-        cases++;
-    }
-    fclose(f);
-    ASSERT_EQ(cases, 20000);
-}
-
-void test_numfmt_layout(void)
-{
-    static const struct {
-        double v;
-        const char *text;
-    } cases[] = {
-        {0.0, "0.0"}, {-0.0, "-0.0"}, {1.0, "1.0"}, {2.0, "2.0"}, {0.1, "0.1"},
-        {-0.25, "-0.25"}, {1e-5, "1e-05"}, {1e-4, "0.0001"}, {1e16, "1e+16"},
-        {1e15, "1000000000000000.0"}, {123456789012345680.0, "1.2345678901234568e+17"},
-        {5e-324, "5e-324"}, {1.7976931348623157e308, "1.7976931348623157e+308"},
-        {2.2250738585072014e-308, "2.2250738585072014e-308"}, {1e100, "1e+100"},
-        {9007199254740993.0, "9007199254740992.0"}, {0.3, "0.3"}, {1.5e-7, "1.5e-07"},
-        {NAN, "NaN"}, {INFINITY, "Infinity"}, {-INFINITY, "-Infinity"},
-    };
-    char got[64];
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        format_into(cases[i].v, got);
-        ASSERT_STR_EQ(got, cases[i].text);
-    }
-}
-
-void test_numparse_vectors(void)
-{
-    FILE *f = open_data("parse_f64.txt");
-    if (!f)
-        return;
-    char line[256], text[128], want[32];
-    int cases = 0;
-    while (fgets(line, sizeof line, f)) {
-        if (line[0] == '#' || sscanf(line, "%127s %31s", text, want) != 2)
-            continue;
-        double got = 0;
-        numparse_status st = parse_all(text, &got);
-        if (strcmp(want, "overflow") == 0) {
-            if (st != NUMPARSE_RANGE)
-                tap_fail(__FILE__, __LINE__, "%s: want overflow, got status %d", text, st);
-        } else if (st != NUMPARSE_OK || to_bits(got) != strtoull(want, NULL, 16)) {
-            tap_fail(__FILE__, __LINE__, "%s: want %s, got status %d bits %016llx",
-                     text, want, st, (unsigned long long)to_bits(got));
-        }
-        cases++;
-    }
-    fclose(f);
-    ASSERT_EQ(cases, 20000);
-}
-
-/* The fxx files mix JSON and non-JSON texts; an independent regex decides
- * which must be accepted. */
-static void check_fxx_file(const char *name, regex_t *json_number, int *cases)
-{
-    char path[128];
-    snprintf(path, sizeof path, "fxx/%s", name);
-    FILE *f = open_data(path);
-    if (!f)
-        return;
-    char line[4096], text[4000];
-    unsigned f16, f32;
-    unsigned long long f64;
-    while (fgets(line, sizeof line, f)) {
-        if (sscanf(line, "%x %x %llx %3999s", &f16, &f32, &f64, text) != 4)
-            continue;
-        double got = 0;
-        numparse_status st = parse_all(text, &got);
-        int valid = regexec(json_number, text, 0, NULL, 0) == 0;
-        if (!valid) {
-            if (st != NUMPARSE_SYNTAX)
-                tap_fail(__FILE__, __LINE__, "%s: %s is not JSON but was accepted",
-                         name, text);
-        } else if (isinf(from_bits(f64))) {
-            if (st != NUMPARSE_RANGE)
-                tap_fail(__FILE__, __LINE__, "%s: %s: want overflow, got %d", name,
-                         text, st);
-        } else if (st != NUMPARSE_OK || to_bits(got) != f64) {
-            tap_fail(__FILE__, __LINE__, "%s: %s: want %016llx, got status %d %016llx",
-                     name, text, f64, st, (unsigned long long)to_bits(got));
-        }
-        (*cases)++;
-    }
-    fclose(f);
-}
-
-void test_numparse_fxx(void)
-{
-    static const char *files[] = {
-        "exhaustive-float16.txt", "freetype-2-7.txt", "google-wuffs.txt",
-        "lemire-fast-float.txt",  "more-test-cases.txt", "tencent-rapidjson.txt",
-    };
-    regex_t re;
-    int rc = regcomp(&re, "^-?(0|[1-9][0-9]*)(\\.[0-9]+)?([eE][+-]?[0-9]+)?$",
-                     REG_EXTENDED | REG_NOSUB);
-    ASSERT_EQ(rc, 0);
-    if (rc != 0)
-        return;
-    int cases = 0;
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
-        check_fxx_file(files[i], &re, &cases);
-    regfree(&re);
-    ASSERT_EQ(cases, 52977);
 }
 
 void test_numparse_grammar(void)
@@ -250,6 +100,85 @@ void test_numparse_grammar(void)
     ASSERT_BITS_EQ(v, 0.0);
 }
 
+void test_numparse_vectors(void)
+{
+    FILE *f = test_open_data("parse_f64.txt");
+    if (!f)
+        return;
+    char line[256], text[128], want[32];
+    int cases = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (line[0] == '#' || sscanf(line, "%127s %31s", text, want) != 2)
+            continue;
+        double got = 0;
+        numparse_status st = parse_all(text, &got);
+        if (strcmp(want, "overflow") == 0) {
+            if (st != NUMPARSE_RANGE)
+                tap_fail(__FILE__, __LINE__, "%s: want overflow, got status %d", text, st);
+        } else if (st != NUMPARSE_OK || test_to_bits(got) != strtoull(want, NULL, 16)) {
+            tap_fail(__FILE__, __LINE__, "%s: want %s, got status %d bits %016llx",
+                     text, want, st, (unsigned long long)test_to_bits(got));
+        }
+        cases++;
+    }
+    fclose(f);
+    ASSERT_EQ(cases, 20000);
+}
+
+/* The fxx files mix JSON and non-JSON texts; an independent regex decides
+ * which must be accepted. */
+static void check_fxx_file(const char *name, regex_t *json_number, int *cases)
+{
+    char path[128];
+    snprintf(path, sizeof path, "fxx/%s", name);
+    FILE *f = test_open_data(path);
+    if (!f)
+        return;
+    char line[4096], text[4000];
+    unsigned f16, f32;
+    unsigned long long f64;
+    while (fgets(line, sizeof line, f)) {
+        if (sscanf(line, "%x %x %llx %3999s", &f16, &f32, &f64, text) != 4)
+            continue;
+        double got = 0;
+        numparse_status st = parse_all(text, &got);
+        int valid = regexec(json_number, text, 0, NULL, 0) == 0;
+        if (!valid) {
+            if (st != NUMPARSE_SYNTAX)
+                tap_fail(__FILE__, __LINE__, "%s: %s is not JSON but was accepted",
+                         name, text);
+        } else if (isinf(test_from_bits(f64))) {
+            if (st != NUMPARSE_RANGE)
+                tap_fail(__FILE__, __LINE__, "%s: %s: want overflow, got %d", name,
+                         text, st);
+        } else if (st != NUMPARSE_OK || test_to_bits(got) != f64) {
+            tap_fail(__FILE__, __LINE__, "%s: %s: want %016llx, got status %d %016llx",
+                     name, text, f64, st, (unsigned long long)test_to_bits(got));
+        }
+        (*cases)++;
+    }
+    fclose(f);
+}
+
+void test_numparse_fxx(void)
+{
+    static const char *files[] = {
+        "exhaustive-float16.txt", "freetype-2-7.txt", "google-wuffs.txt",
+        "lemire-fast-float.txt",  "more-test-cases.txt", "tencent-rapidjson.txt",
+    };
+    regex_t re;
+    int rc = regcomp(&re, "^-?(0|[1-9][0-9]*)(\\.[0-9]+)?([eE][+-]?[0-9]+)?$",
+                     REG_EXTENDED | REG_NOSUB);
+    ASSERT_EQ(rc, 0);
+    if (rc != 0)
+        return;
+    int cases = 0;
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+        check_fxx_file(files[i], &re, &cases);
+    regfree(&re);
+    ASSERT_EQ(cases, 52977);
+}
+
 /* Random bit patterns (fixed seed) must format and read back exactly. */
 void test_numcodec_roundtrip(void)
 {
@@ -259,7 +188,7 @@ void test_numcodec_roundtrip(void)
         state ^= state << 13; /* xorshift64 (Marsaglia 2003) */
         state ^= state >> 7;
         state ^= state << 17;
-        double v = from_bits(state);
+        double v = test_from_bits(state);
         if (!isfinite(v))
             continue;
         const char *stop;
@@ -267,38 +196,48 @@ void test_numcodec_roundtrip(void)
         double back = 0;
         numparse_status st = numparse_f64(buf, end, &back, &stop);
         ASSERT(end - buf <= NUMFMT_F64_MAX);
-        if (st != NUMPARSE_OK || stop != end || to_bits(back) != to_bits(v))
+        if (st != NUMPARSE_OK || stop != end || test_to_bits(back) != test_to_bits(v))
             tap_fail(__FILE__, __LINE__, "%016llx -> \"%.*s\" -> %016llx",
                      (unsigned long long)state, (int)(end - buf), buf,
-                     (unsigned long long)to_bits(back));
+                     (unsigned long long)test_to_bits(back));
     }
 }
 
-/* Random doubles of every kind against the printf/strtod reference. */
-void test_numfmt_vs_reference(void)
+/* Decimal texts of every length against strtod: short, 17 digits, long
+ * exact expansions of doubles and of midpoints between neighbours (the
+ * halfway cases), with and without exponents. */
+void test_numparse_vs_strtod(void)
 {
-    uint64_t state = 0x2545F4914F6CDD1Du;
-    char a[64], b[64];
-    for (int i = 0; i < 300000; i++) {
+    uint64_t state = 0x9E3779B97F4A7C15u;
+    static char text[1024];
+    for (int i = 0; i < 60000; i++) {
         state ^= state << 13;
         state ^= state >> 7;
         state ^= state << 17;
-        uint64_t bits = state;
-        switch (i % 4) {
-        case 1: bits &= 0x800FFFFFFFFFFFFFu; break;         /* subnormals */
-        case 2: bits &= 0xFFF0000000000000u | (bits >> 40); break; /* short */
-        case 3: bits = (bits & 0x8000000000000000u) | /* powers of two */
-                       ((bits >> 1) & 0x7FF0000000000000u); break;
-        default: break;
-        }
-        double v = from_bits(bits);
+        double v = test_from_bits(state & 0x7FFFFFFFFFFFFFFFu);
         if (v != v || v - v != 0)
             continue;
-        char *ea = numfmt_f64(v, a), *eb = ref_numfmt_f64(v, b);
-        *ea = *eb = '\0';
-        if (strcmp(a, b) != 0)
-            tap_fail(__FILE__, __LINE__, "%016llx: got %s, reference %s",
-                     (unsigned long long)bits, a, b);
+        switch (i % 6) {
+        case 0: snprintf(text, sizeof text, "%.17g", v); break;
+        case 1: snprintf(text, sizeof text, "%.3g", v); break;
+        case 2: snprintf(text, sizeof text, "%.25e", v); break;
+        case 3: { /* the exact midpoint to the next double up, all digits */
+            long double mid = ((long double)v + (long double)nextafter(v, INFINITY)) / 2;
+            snprintf(text, sizeof text, "%.780Le", mid);
+            break;
+        }
+        case 4: snprintf(text, sizeof text, "%.40f", v / 1e280); break;
+        default: snprintf(text, sizeof text, "%llu", (unsigned long long)(state >> (i % 64)));
+        }
+        /* strtod accepts a superset of JSON; the texts above are JSON but
+         * for a '+' in the exponent, which JSON allows too. */
+        double got = 0, want = strtod(text, NULL);
+        numparse_status st = parse_all(text, &got);
+        if (isinf(want) ? st != NUMPARSE_RANGE
+                        : (st != NUMPARSE_OK || test_to_bits(got) != test_to_bits(want)))
+            tap_fail(__FILE__, __LINE__, "%.60s...: got status %d %016llx, strtod %016llx",
+                     text, st, (unsigned long long)test_to_bits(got),
+                     (unsigned long long)test_to_bits(want));
     }
 }
 
@@ -325,44 +264,6 @@ void test_numparse_sticky(void)
     snprintf(text + 1501, sizeof text - 1501, "e-1500");
     ASSERT_EQ(parse_all(text, &v), NUMPARSE_OK);
     ASSERT_BITS_EQ(v, 1.0);
-}
-
-/* Decimal texts of every length against strtod: short, 17 digits, long
- * exact expansions of doubles and of midpoints between neighbours (the
- * halfway cases), with and without exponents. */
-void test_numparse_vs_strtod(void)
-{
-    uint64_t state = 0x9E3779B97F4A7C15u;
-    static char text[1024];
-    for (int i = 0; i < 60000; i++) {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        double v = from_bits(state & 0x7FFFFFFFFFFFFFFFu);
-        if (v != v || v - v != 0)
-            continue;
-        switch (i % 6) {
-        case 0: snprintf(text, sizeof text, "%.17g", v); break;
-        case 1: snprintf(text, sizeof text, "%.3g", v); break;
-        case 2: snprintf(text, sizeof text, "%.25e", v); break;
-        case 3: { /* the exact midpoint to the next double up, all digits */
-            long double mid = ((long double)v + (long double)nextafter(v, INFINITY)) / 2;
-            snprintf(text, sizeof text, "%.780Le", mid);
-            break;
-        }
-        case 4: snprintf(text, sizeof text, "%.40f", v / 1e280); break;
-        default: snprintf(text, sizeof text, "%llu", (unsigned long long)(state >> (i % 64)));
-        }
-        /* strtod accepts a superset of JSON; the texts above are JSON but
-         * for a '+' in the exponent, which JSON allows too. */
-        double got = 0, want = strtod(text, NULL);
-        numparse_status st = parse_all(text, &got);
-        if (isinf(want) ? st != NUMPARSE_RANGE
-                        : (st != NUMPARSE_OK || to_bits(got) != to_bits(want)))
-            tap_fail(__FILE__, __LINE__, "%.60s...: got status %d %016llx, strtod %016llx",
-                     text, st, (unsigned long long)to_bits(got),
-                     (unsigned long long)to_bits(want));
-    }
 }
 
 /* numparse_f64_run: separators, the cap, where it stops, errors. */
@@ -427,8 +328,7 @@ void test_numparse_count_commas(void)
     static const char pool_bytes[] = {',', ',', '-', '.', '\xac', '\x2d', '\x0c', '\x00', '1', ' '};
     uint64_t state = 11;
     for (size_t i = 0; i < sizeof buf; i++) {
-        state = state * 6364136223846793005u + 1442695040888963407u;
-        buf[i] = pool_bytes[(state >> 33) % sizeof pool_bytes];
+        buf[i] = pool_bytes[(test_rand(&state) >> 33) % sizeof pool_bytes];
     }
     for (size_t start = 0; start < 16; start++) {
         for (size_t len = 0; len <= 40; len++) {

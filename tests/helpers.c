@@ -1,0 +1,375 @@
+/* Helpers shared by the tests (declared in helpers.h): written once here
+ * so that every test file draws the same values from the same code. */
+#include "helpers.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../src/stream.h"
+#include "../src/tensor.h"
+#include "tap.h"
+
+uint64_t test_rand(uint64_t *state)
+{
+    return *state = *state * 6364136223846793005u + 1442695040888963407u;
+}
+
+/* Dividing by 2^53 is exact: the value is (state >> 11) / 2^53. */
+double test_rand_unit(uint64_t *state) { return (double)(test_rand(state) >> 11) * 0x1p-53; }
+
+double test_from_bits(uint64_t u)
+{
+    double d;
+    memcpy(&d, &u, 8);
+    return d;
+}
+
+uint64_t test_to_bits(double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, 8);
+    return u;
+}
+
+FILE *test_open_data(const char *name)
+{
+    char path[512];
+    FILE *f = fopen(tap_data_path(name, path, sizeof path), "r");
+    if (!f)
+        tap_fail(__FILE__, __LINE__, "cannot open %s", path);
+    return f;
+}
+
+/* A body of n random doubles (as "%.17g", so they parse back exactly) in
+ * the given shape, bare or as {"x": ...}; *want gets the /forward reply
+ * for slope 0.01, from the kernel's definition and tensor_write_json. The
+ * generator is seeded with n. */
+char *test_big_body(const size_t *shape, int ndim, int object, char **want)
+{
+    tensor y;
+    tensor_init(&y);
+    y.ndim = ndim;
+    size_t n = 1;
+    for (int k = 0; k < ndim; k++)
+        n *= (y.shape[k] = shape[k]);
+    ASSERT_EQ(tensor_reserve(&y, n), 0);
+    y.count = n;
+    char *body = malloc(n * 32 + 64), *p = body;
+    ASSERT(body != NULL);
+    uint64_t state = n;
+    p += sprintf(p, "%s", object ? "{\"x\": " : "");
+    for (size_t i = 0; i < n; i++) {
+        double x = (test_rand_unit(&state) - 0.5) * 1000;
+        size_t rest = i, opens = 0;
+        for (int k = ndim - 1; k >= 0 && rest % shape[k] == 0; k--, opens++)
+            rest /= shape[k];
+        if (i) {
+            memset(p, ']', opens);
+            p += opens;
+            p += sprintf(p, ", ");
+        } else {
+            opens = (size_t)ndim;
+        }
+        memset(p, '[', opens);
+        p += opens;
+        p += sprintf(p, "%.17g", x);
+        y.data[i] = x > 0 ? x : 0.01 * x;
+    }
+    memset(p, ']', (size_t)ndim);
+    p += ndim;
+    p += sprintf(p, "%s", object ? "}" : "");
+    *want = malloc(tensor_json_bound(&y) + 16);
+    ASSERT(*want != NULL);
+    char *w = *want;
+    w += sprintf(w, "%s", object ? "{\"y\": " : "");
+    w = tensor_write_json(&y, w);
+    sprintf(w, "%s", object ? "}" : "");
+    tensor_free(&y);
+    return body;
+}
+
+/* Extracts the raw text of member `key` from a line written by Python's
+ * json module: values there never contain ', "'. */
+static int torch_field(const char *line, const char *key, char *out, size_t len)
+{
+    char pat[32];
+    snprintf(pat, sizeof pat, "\"%s\": ", key);
+    const char *s = strstr(line, pat);
+    if (!s)
+        return -1;
+    s += strlen(pat);
+    const char *e = strstr(s, ", \"");
+    if (!e)
+        e = strrchr(s, '}');
+    if (!e || (size_t)(e - s) >= len)
+        return -1;
+    memcpy(out, s, (size_t)(e - s));
+    out[e - s] = '\0';
+    return 0;
+}
+
+/* Builds request `req` and the exact reply `want` (len bytes each) for
+ * one line of torch_cases.jsonl; which: 0 forward, 1 gradient, 2
+ * backward. Returns 0, or -1 for an unreadable line. */
+static int torch_case(const char *line, int which, char *req, char *want, size_t len)
+{
+    static char x[1 << 16], slope[64], val[1 << 16], go[1 << 16];
+    static const char *const keys[] = {"y", "grad", "grad_input"};
+    if (torch_field(line, "x", x, sizeof x) || torch_field(line, "slope", slope, sizeof slope) ||
+        torch_field(line, keys[which], val, sizeof val) ||
+        torch_field(line, "grad_output", go, sizeof go))
+        return -1;
+    if (which == 2)
+        snprintf(req, len, "{\"x\": %s, \"slope\": %s, \"grad_output\": %s}", x, slope, go);
+    else
+        snprintf(req, len, "{\"x\": %s, \"slope\": %s}", x, slope);
+    snprintf(want, len, "{\"%s\": %s}", which == 0 ? "y" : "grad", val);
+    return 0;
+}
+
+int test_torch_cases(test_torch_fn *fn, void *arg)
+{
+    FILE *f = test_open_data("torch_cases.jsonl");
+    if (!f)
+        return -1;
+    static char line[1 << 18], req[1 << 18], want[1 << 18];
+    int lines = 0;
+    for (; fgets(line, sizeof line, f); lines++) {
+        for (int which = 0; which < 3; which++) {
+            if (torch_case(line, which, req, want, sizeof req) != 0)
+                tap_fail(__FILE__, __LINE__, "case %d: cannot read the line", lines);
+            else
+                fn(arg, lines, which, req, want);
+        }
+    }
+    fclose(f);
+    return lines;
+}
+
+const test_decode_case test_decode_cases[] = {
+    {"", REQUEST_FORWARD, LR_ERR_EMPTY_BODY, -1, ""},
+    {"  \n", REQUEST_FORWARD, LR_ERR_EMPTY_BODY, -1, ""},
+    {"[1, 2", REQUEST_FORWARD, LR_ERR_JSON_SYNTAX, 5, ""},
+    {"[1,]", REQUEST_FORWARD, LR_ERR_JSON_SYNTAX, 3, ""},
+    {"[1 2]", REQUEST_FORWARD, LR_ERR_JSON_SYNTAX, 3, ""},
+    {"[NaN]", REQUEST_FORWARD, LR_ERR_JSON_NUMBER, 1, ""},
+    {"[-Infinity]", REQUEST_FORWARD, LR_ERR_JSON_NUMBER, 1, ""},
+    {"[Infinity]", REQUEST_FORWARD, LR_ERR_JSON_NUMBER, 1, ""},
+    {"[01]", REQUEST_FORWARD, LR_ERR_JSON_NUMBER, 2, ""},
+    {"[.5]", REQUEST_FORWARD, LR_ERR_JSON_NUMBER, 1, ""},
+    {"[1.]", REQUEST_FORWARD, LR_ERR_JSON_NUMBER, 3, ""},
+    {"[+1]", REQUEST_FORWARD, LR_ERR_JSON_NUMBER, 1, ""},
+    {"[0x10]", REQUEST_FORWARD, LR_ERR_JSON_SYNTAX, 2, ""},
+    {"[1e]", REQUEST_FORWARD, LR_ERR_JSON_NUMBER, 3, ""},
+    {"[1] x", REQUEST_FORWARD, LR_ERR_JSON_TRAILING, 4, ""},
+    {"{\"x\": [1]}}", REQUEST_FORWARD, LR_ERR_JSON_TRAILING, 10, ""},
+    {"{\"x\": \"\xff\"}", REQUEST_FORWARD, LR_ERR_JSON_UTF8, 7, ""},
+    {"{\"x\": \"\xc0\xaf\"}", REQUEST_FORWARD, LR_ERR_JSON_UTF8, 7, ""},
+    {"{\"x\": \"\xed\xa0\x80\"}", REQUEST_FORWARD, LR_ERR_JSON_UTF8, 7, ""},
+    {"{\"x\\ud800\": 1}", REQUEST_FORWARD, LR_ERR_JSON_SYNTAX, 3, ""},
+    {"{\"x\\q\": 1}", REQUEST_FORWARD, LR_ERR_JSON_SYNTAX, 3, ""},
+    {"{\"x\": [1], \"a\": \"\x01\"}", REQUEST_FORWARD, LR_ERR_JSON_SYNTAX, 17, ""},
+    {"{\"x\": [1], \"a\": [1, tru]}", REQUEST_FORWARD, LR_ERR_JSON_SYNTAX, 20, ""},
+    {"{\"x\" [1]}", REQUEST_FORWARD, LR_ERR_JSON_SYNTAX, 5, ""},
+    {"{x: [1]}", REQUEST_FORWARD, LR_ERR_JSON_SYNTAX, 1, ""},
+    /* A syntax error after a request error still wins (400 over 422). */
+    {"{\"x\": [\"a\"], \"slope\": 1,}", REQUEST_FORWARD, LR_ERR_JSON_SYNTAX, 24, ""},
+    {"\"text\"", REQUEST_FORWARD, LR_ERR_BODY_TYPE, -1, ""},
+    {"null", REQUEST_FORWARD, LR_ERR_BODY_TYPE, -1, ""},
+    {"{}", REQUEST_FORWARD, LR_ERR_MISSING_X, -1, ""},
+    {"{\"slope\": 0.1}", REQUEST_FORWARD, LR_ERR_MISSING_X, -1, ""},
+    {"[1, \"2\"]", REQUEST_FORWARD, LR_ERR_NOT_A_NUMBER, -1, "x[1]"},
+    {"[[1, 2], [3, null]]", REQUEST_FORWARD, LR_ERR_NOT_A_NUMBER, -1, "x[1][1]"},
+    {"{\"x\": true}", REQUEST_FORWARD, LR_ERR_NOT_A_NUMBER, -1, "x"},
+    {"[[1, 2], [3]]", REQUEST_FORWARD, LR_ERR_RAGGED, -1, "x[1]"},
+    {"[[1, 2], [3, 4, 5]]", REQUEST_FORWARD, LR_ERR_RAGGED, -1, "x[1]"},
+    {"[[1, 2], 3]", REQUEST_FORWARD, LR_ERR_RAGGED, -1, "x[1]"},
+    {"[1, [2]]", REQUEST_FORWARD, LR_ERR_RAGGED, -1, "x[1]"},
+    {"[[], [1]]", REQUEST_FORWARD, LR_ERR_RAGGED, -1, "x[1]"},
+    {"[[1], []]", REQUEST_FORWARD, LR_ERR_RAGGED, -1, "x[1]"},
+    {"[[[]], []]", REQUEST_FORWARD, LR_ERR_RAGGED, -1, "x[1]"},
+    {"[1, 1e400]", REQUEST_FORWARD, LR_ERR_NUMBER_RANGE, -1, "x[1]"},
+    {"[[-1e999]]", REQUEST_FORWARD, LR_ERR_NUMBER_RANGE, -1, "x[0][0]"},
+    {"{\"x\": [1], \"slope\": \"0.1\"}", REQUEST_FORWARD, LR_ERR_BAD_SLOPE, -1, ""},
+    {"{\"x\": [1], \"slope\": 1e400}", REQUEST_FORWARD, LR_ERR_BAD_SLOPE, -1, ""},
+    {"{\"x\": [1], \"slope\": null}", REQUEST_FORWARD, LR_ERR_BAD_SLOPE, -1, ""},
+    {"{\"x\": [1], \"y\": 2}", REQUEST_FORWARD, LR_ERR_UNKNOWN_MEMBER, -1, ""},
+    {"{\"x\": [1], \"grad_output\": [2]}", REQUEST_FORWARD, LR_ERR_UNKNOWN_MEMBER, -1, ""},
+    {"{\"x\": [\"a\"], \"z\": 2}", REQUEST_FORWARD, LR_ERR_UNKNOWN_MEMBER, -1, ""},
+    {"{\"x\": [1], \"x\": [2]}", REQUEST_FORWARD, LR_ERR_DUPLICATE_MEMBER, -1, ""},
+    {"{\"x\": [1, 2], \"grad_output\": [1]}", REQUEST_GRADIENT, LR_ERR_SHAPE_MISMATCH, -1, ""},
+    {"{\"x\": [[1, 2]], \"grad_output\": [1, 2]}", REQUEST_GRADIENT, LR_ERR_SHAPE_MISMATCH, -1, ""},
+    {"{\"x\": [1], \"grad_output\": [\"a\"]}", REQUEST_GRADIENT, LR_ERR_NOT_A_NUMBER, -1,
+     "grad_output[0]"},
+    /* Valid requests. */
+    {"[]", REQUEST_FORWARD, LR_ERR_OK, -1, ""},
+    {"{\"x\": [[1, 2], [3, 4]], \"slope\": 2}", REQUEST_FORWARD, LR_ERR_OK, -1, ""},
+    {"{\"\\u0078\": 1}", REQUEST_FORWARD, LR_ERR_OK, -1, ""},
+    {" {\"x\":[[],[]],\"a\\u00e9\\ud83d\\ude00\":0}", REQUEST_FORWARD, LR_ERR_UNKNOWN_MEMBER, -1, ""},
+    {"{\"x\": [1], \"grad_output\": [2]}", REQUEST_GRADIENT, LR_ERR_OK, -1, ""},
+};
+const size_t test_decode_count = sizeof test_decode_cases / sizeof test_decode_cases[0];
+
+size_t test_random_cuts(uint64_t *state, size_t len, size_t piece, size_t *cuts, size_t max)
+{
+    size_t n = 0;
+    for (size_t at = 0; n < max;) {
+        at += 1 + (test_rand(state) >> 33) % piece;
+        if (at >= len)
+            break;
+        cuts[n++] = at;
+    }
+    return n;
+}
+
+size_t test_check_reader(const char *body, size_t len, request_kind kind, const size_t *cuts,
+                         size_t ncuts, size_t batch, pool *workers, const char *what)
+{
+    request a, b;
+    lr_error ea, eb;
+    request_init(&a);
+    request_init(&b);
+    lr_err ra = request_parse(body, len, kind, &a, &ea);
+    request_reader *r = request_reader_new(kind, workers, &b, &eb);
+    ASSERT(r != NULL);
+    if (!r)
+        return 0;
+    if (batch) /* else the default */
+        request_reader_set_batch(r, batch);
+    size_t at = 0;
+    for (size_t i = 0; i < ncuts; i++) {
+        ASSERT_EQ(request_reader_feed(r, body + at, cuts[i] - at), 0);
+        at = cuts[i];
+    }
+    ASSERT_EQ(request_reader_feed(r, body + at, len - at), 0);
+    lr_err rb = request_reader_finish(r);
+    request_reader_free(r);
+    int same = ra == rb && ea.code == eb.code && ea.offset == eb.offset &&
+               strcmp(ea.path, eb.path) == 0 && strcmp(ea.detail, eb.detail) == 0;
+    if (same && ra == LR_ERR_OK) {
+        same = a.is_object == b.is_object && a.has_slope == b.has_slope &&
+               memcmp(&a.slope, &b.slope, sizeof a.slope) == 0 &&
+               a.has_grad_output == b.has_grad_output;
+        const tensor *ta[2] = {&a.x, &a.grad_output}, *tb[2] = {&b.x, &b.grad_output};
+        for (int k = 0; k < 2 && same; k++)
+            same = ta[k]->count == tb[k]->count && ta[k]->ndim == tb[k]->ndim &&
+                   memcmp(ta[k]->shape, tb[k]->shape, sizeof ta[k]->shape) == 0 &&
+                   (ta[k]->count == 0 ||
+                    memcmp(ta[k]->data, tb[k]->data, ta[k]->count * sizeof(double)) == 0);
+    }
+    if (!same)
+        tap_fail(__FILE__, __LINE__,
+                 "%s (%zu bytes, %zu cuts, first %zu): whole %s at %zu \"%s\", read in pieces "
+                 "%s at %zu \"%s\"",
+                 what, len, ncuts, ncuts ? cuts[0] : 0, lr_err_code(ra), ea.offset, ea.detail,
+                 lr_err_code(rb), eb.offset, eb.detail);
+    size_t in_parts = b.numbers_in_parts;
+    if (rb == LR_ERR_OK) /* each number counted once, however often text was re-read */
+        ASSERT(in_parts <= b.x.count + b.grad_output.count);
+    request_free(&a);
+    request_free(&b);
+    return in_parts;
+}
+
+void test_check_reader_everywhere(const char *body, request_kind kind, const char *what)
+{
+    size_t len = strlen(body);
+    size_t *cuts = malloc((len + 1) * sizeof *cuts);
+    ASSERT(cuts != NULL);
+    if (!cuts)
+        return;
+    size_t step = len <= 256 ? 1 : len / 64;
+    for (size_t k = 1; k < len; k += step) {
+        cuts[0] = k;
+        (void)test_check_reader(body, len, kind, cuts, 1, 1, NULL, what);
+    }
+    for (size_t k = 1; k < len; k++)
+        cuts[k - 1] = k;
+    (void)test_check_reader(body, len, kind, cuts, len > 0 ? len - 1 : 0, 1, NULL, what);
+    free(cuts);
+}
+
+lr_err test_check_on_workers(const char *body, size_t len, pool *workers, size_t *count,
+                             size_t *in_parts, const char *what)
+{
+    request a, b;
+    lr_error ea, eb;
+    request_init(&a);
+    request_init(&b);
+    lr_err ra = request_parse(body, len, REQUEST_FORWARD, &a, &ea);
+    lr_err rb = request_parse_on(body, len, REQUEST_FORWARD, workers, &b, &eb);
+    int same = ra == rb && ea.offset == eb.offset && strcmp(ea.path, eb.path) == 0 &&
+               strcmp(ea.detail, eb.detail) == 0;
+    if (same && ra == LR_ERR_OK)
+        same = a.x.count == b.x.count && a.x.ndim == b.x.ndim &&
+               memcmp(a.x.shape, b.x.shape, sizeof a.x.shape) == 0 &&
+               memcmp(a.x.data, b.x.data, a.x.count * sizeof(double)) == 0;
+    if (!same)
+        tap_fail(__FILE__, __LINE__, "%s: alone %s at %zu \"%s\", on workers %s at %zu \"%s\"",
+                 what, lr_err_code(ra), ea.offset, ea.detail, lr_err_code(rb), eb.offset,
+                 eb.detail);
+    *count = a.x.count;
+    *in_parts = b.numbers_in_parts;
+    request_free(&a);
+    request_free(&b);
+    return ra;
+}
+
+size_t test_max_held(const char *body, size_t len, pool *workers, lr_err *rc, size_t *count)
+{
+    request q;
+    lr_error e;
+    request_init(&q);
+    request_reader *r = request_reader_new(REQUEST_FORWARD, workers, &q, &e);
+    ASSERT(r != NULL);
+    size_t held = 0;
+    *rc = LR_ERR_NO_MEMORY;
+    for (size_t at = 0; r && at < len; at += 16384) {
+        request_reader_feed(r, body + at, len - at < 16384 ? len - at : 16384);
+        if (request_reader_held(r) > held)
+            held = request_reader_held(r);
+    }
+    if (r) {
+        *rc = request_reader_finish(r);
+        request_reader_free(r);
+    }
+    *count = q.x.count;
+    request_free(&q);
+    return held;
+}
+
+
+api_body *test_api_body(api_route route, const char *text, size_t len, pool *workers)
+{
+    api_body *b = api_body_new(route, workers);
+    ASSERT(b != NULL);
+    if (b && api_body_feed(b, text, len) != 0)
+        tap_fail(__FILE__, __LINE__, "api_body_feed failed");
+    return b;
+}
+
+char *test_stream_text(struct stream *st, size_t *len)
+{
+    size_t cap = 1 << 16;
+    char *text = malloc(cap + 1);
+    ptrdiff_t n = 0;
+    *len = 0;
+    while (text && (n = stream_read(st, text + *len, cap - *len)) > 0) {
+        *len += (size_t)n;
+        if (*len == cap) {
+            char *grown = realloc(text, 2 * cap + 1);
+            if (!grown)
+                free(text);
+            text = grown;
+            cap *= 2;
+        }
+    }
+    stream_free(st);
+    if (!text || n < 0) {
+        tap_fail(__FILE__, __LINE__, "the stream could not be read (%td)", n);
+        free(text);
+        return NULL;
+    }
+    text[*len] = '\0';
+    return text;
+}

@@ -1,0 +1,96 @@
+/* Helpers shared by the tests: one pseudo-random generator, bit patterns
+ * and data files, big bodies, the PyTorch cases and the reader checks. */
+#ifndef LEAKYRELU_TEST_HELPERS_H
+#define LEAKYRELU_TEST_HELPERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../src/api.h"
+#include "../src/errors.h"
+#include "../src/pool.h"
+#include "../src/request.h"
+
+/* Knuth's MMIX linear congruential generator: advances *state and returns
+ * the new state. Every test seeds its own state, so its values are fixed. */
+uint64_t test_rand(uint64_t *state);
+
+/* The next state's top 53 bits as a double in [0, 1). */
+double test_rand_unit(uint64_t *state);
+
+/* The double with bit pattern u, and the bit pattern of d. */
+double test_from_bits(uint64_t u);
+uint64_t test_to_bits(double d);
+
+/* Opens tests/data/<name> for reading; NULL (and a failure) when it
+ * cannot be opened. */
+FILE *test_open_data(const char *name);
+
+/* A body of random doubles of the given shape (bare, or as {"x": ...})
+ * and, in *want, its exact /forward reply for slope 0.01; both malloc'd.
+ * The same shape gives the same body. */
+char *test_big_body(const size_t *shape, int ndim, int object, char **want);
+
+/* Called for each request of a PyTorch case: `line` counts from 0, which
+ * is 0 forward, 1 gradient, 2 backward; req is the body, want the exact
+ * reply. Both are valid only during the call. */
+typedef void test_torch_fn(void *arg, int line, int which, const char *req, const char *want);
+
+/* Calls fn for the three requests of every line of torch_cases.jsonl (a
+ * line it cannot read is a failure). Returns the number of lines, or -1
+ * (a failure) when the file cannot be opened. */
+int test_torch_cases(test_torch_fn *fn, void *arg);
+
+/* Decoding cases, shared by request_decode and request_reader: body,
+ * kind, expected error, offset (-1: none), path. */
+typedef struct test_decode_case {
+    const char *body;
+    request_kind kind;
+    lr_err code;
+    long offset;
+    const char *path;
+} test_decode_case;
+extern const test_decode_case test_decode_cases[];
+extern const size_t test_decode_count;
+
+/* Up to max cuts in (0, len) for feeding a body in pieces of 1 to `piece`
+ * bytes, from the generator *state; returns how many. */
+size_t test_random_cuts(uint64_t *state, size_t len, size_t piece, size_t *cuts, size_t max);
+
+/* Reads body through a request_reader fed in pieces ending at cuts[] (and
+ * the rest), reading after every `batch` bytes (0: the default), and
+ * checks the outcome equals request_parse's on the whole body: status,
+ * error code, offset, path and message, members and tensors bit for bit.
+ * Returns the numbers the reader read in parts. */
+size_t test_check_reader(const char *body, size_t len, request_kind kind, const size_t *cuts,
+                         size_t ncuts, size_t batch, pool *workers, const char *what);
+
+/* test_check_reader on body cut in two at every byte boundary (at 64
+ * spread ones past 256 bytes), and fed one byte at a time. */
+void test_check_reader_everywhere(const char *body, request_kind kind, const char *what);
+
+/* body parsed alone and on workers: the outcomes must be equal (status,
+ * error offset, path and message; x bit for bit). Returns the outcome,
+ * with x's count and the numbers read in parts on the workers. */
+lr_err test_check_on_workers(const char *body, size_t len, pool *workers, size_t *count,
+                             size_t *in_parts, const char *what);
+
+/* The most text a reader holds while a body is fed in 16 KiB pieces; the
+ * outcome and the count of x's elements in *rc and *count. */
+size_t test_max_held(const char *body, size_t len, pool *workers, lr_err *rc, size_t *count);
+
+/* A body for api_handle, fed whole into an api_body (the one way a body
+ * reaches the API), read on workers when not NULL. */
+api_body *test_api_body(api_route route, const char *text, size_t len, pool *workers);
+
+/* Reads a streamed reply to its end, freeing it, into a malloc'd text of
+ * *len bytes (NUL-terminated); NULL (and a failure) when a read fails. */
+struct stream;
+char *test_stream_text(struct stream *st, size_t *len);
+
+/* ref_numfmt.c: the same text as numfmt_f64, found the slow way with printf
+ * and strtod; buf holds 32 bytes. Returns one past the last byte. */
+char *ref_numfmt_f64(double v, char *buf);
+
+#endif

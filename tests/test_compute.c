@@ -1,0 +1,93 @@
+/* Tests of src/compute.c: the kernel in parts on the workers gives the
+ * scalar kernel's values bit for bit, for every op and part count, and
+ * finds the first non-finite result wherever it is. */
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../src/compute.h"
+#include "../src/lrelu.h"
+#include "../src/pool.h"
+#include "helpers.h"
+#include "tap.h"
+#include "tests.h"
+
+/* Sizes of whole parts plus a few: parts are multiples of 8 but the last. */
+static const size_t sizes[] = {0, 1, 1000, COMPUTE_PART * 2 - 1, COMPUTE_PART * 2 + 1,
+                               COMPUTE_PART * 3 + 5, COMPUTE_PART * 7 + 3};
+
+void test_compute_parts(void)
+{
+    static const double slopes[] = {0.01, 0.0, -0.5, 2.5};
+    enum { MAXN = COMPUTE_PART * 7 + 3 };
+    double *x = malloc(MAXN * sizeof *x), *dy = malloc(MAXN * sizeof *dy);
+    double *want = malloc(MAXN * sizeof *want), *got = malloc(MAXN * sizeof *got);
+    pool *pools[3] = {NULL, pool_new(1), pool_new(3)};
+    ASSERT(x && dy && want && got && pools[1] && pools[2]);
+    if (!x || !dy || !want || !got)
+        goto out;
+    uint64_t state = 17;
+    for (size_t i = 0; i < MAXN; i++) {
+        x[i] = test_rand_unit(&state) * 2000 - 1000;
+        dy[i] = test_rand_unit(&state) - 0.5;
+        if (i % 11 == 0)
+            x[i] = i % 2 ? -0.0 : 0.0;
+    }
+    for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++) {
+        size_t n = sizes[z];
+        for (size_t s = 0; s < sizeof slopes / sizeof slopes[0]; s++) {
+            for (int op = COMPUTE_FORWARD; op <= COMPUTE_BACKWARD; op++) {
+                if (op == COMPUTE_FORWARD)
+                    lrelu_forward_f64__scalar(x, want, n, slopes[s]);
+                else if (op == COMPUTE_GRADIENT)
+                    lrelu_gradient_f64__scalar(x, want, n, slopes[s]);
+                else
+                    lrelu_backward_f64__scalar(x, dy, want, n, slopes[s]);
+                for (int p = 0; p < 3; p++) {
+                    memcpy(got, x, n * sizeof *got);
+                    size_t bad = compute_run((compute_op)op, got, dy, n, slopes[s], pools[p]);
+                    if (bad != n || (n && memcmp(got, want, n * sizeof *got) != 0))
+                        tap_fail(__FILE__, __LINE__, "op %d, slope %g, n %zu, pool %d: differs",
+                                 op, slopes[s], n, p);
+                }
+            }
+        }
+    }
+out:
+    free(x);
+    free(dy);
+    free(want);
+    free(got);
+    pool_free(pools[1]);
+    pool_free(pools[2]);
+}
+
+/* Overflows in several parts, or in one: the first is reported, alone
+ * and on workers; NaN and infinities given as grad_output count too. */
+void test_compute_nonfinite(void)
+{
+    enum { N = COMPUTE_PART * 3 + 5 };
+    static const size_t places[][2] = {
+        {300001, 600003}, {0, N - 1}, {N - 1, N - 1}, {COMPUTE_PART - 1, COMPUTE_PART}};
+    double *x = malloc(N * sizeof *x), *dy = malloc(N * sizeof *dy);
+    pool *workers = pool_new(3);
+    ASSERT(x && dy && workers);
+    for (size_t k = 0; x && dy && k < sizeof places / sizeof places[0]; k++) {
+        for (int use = 0; use < 2; use++) {
+            for (size_t i = 0; i < N; i++)
+                x[i] = i == places[k][0] || i == places[k][1] ? -1e300 : 1.0;
+            size_t bad = compute_run(COMPUTE_FORWARD, x, NULL, N, 1e10, use ? workers : NULL);
+            ASSERT_EQ(bad, places[k][0]);
+            for (size_t i = 0; i < N; i++) {
+                x[i] = -1.0;
+                dy[i] = i == places[k][1] ? INFINITY : 1.0;
+            }
+            bad = compute_run(COMPUTE_BACKWARD, x, dy, N, 0.5, use ? workers : NULL);
+            ASSERT_EQ(bad, places[k][1]);
+        }
+    }
+    free(x);
+    free(dy);
+    pool_free(workers);
+}

@@ -1,0 +1,47 @@
+/* Tests of configuration (src/config.c): flags, their errors and sizes. */
+#include <stdio.h>
+
+#include "../src/config.h"
+#include "tap.h"
+#include "tests.h"
+
+void test_config(void)
+{
+    config cfg;
+    FILE *devnull = fopen("/dev/null", "w");
+    ASSERT(devnull != NULL);
+    if (!devnull)
+        return;
+    char *ok[] = {"x", "--port", "0", "--bind=::1", "--threads", "3", "--max-body", "2M",
+                  "--timeout", "5", "--grace=1", NULL};
+    ASSERT_EQ(config_load(&cfg, 11, ok, devnull, devnull), -1);
+    ASSERT_EQ(cfg.port, 0);
+    ASSERT_STR_EQ(cfg.bind, "::1");
+    ASSERT_EQ(cfg.threads, 3);
+    ASSERT_EQ(cfg.max_body, 2 << 20);
+    ASSERT_EQ(cfg.timeout_s, 5);
+    ASSERT_EQ(cfg.grace_s, 1);
+    char *bad[][3] = {{"x", "--port", "65536"}, {"x", "--bind", "localhost:1"},
+                      {"x", "--threads", "0"},  {"x", "--max-body", "12Q"},
+                      {"x", "--nope", "1"},     {"x", "--timeout", "-1"},
+                      {"x", "--port", ""}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ASSERT_EQ(config_load(&cfg, 3, bad[i], devnull, devnull), 2);
+    char *help[] = {"x", "--help", NULL};
+    ASSERT_EQ(config_load(&cfg, 2, help, devnull, devnull), 0);
+    fclose(devnull);
+
+    size_t n;
+    ASSERT_EQ(config_parse_size("1024", &n), 0);
+    ASSERT_EQ(n, 1024);
+    ASSERT_EQ(config_parse_size("64M", &n), 0);
+    ASSERT_EQ(n, 64 << 20);
+    ASSERT_EQ(config_parse_size("1GiB", &n), 0);
+    ASSERT_EQ(n, 1 << 30);
+    ASSERT_EQ(config_parse_size("8k", &n), 0);
+    ASSERT_EQ(n, 8192);
+    ASSERT_EQ(config_parse_size("0", &n), -1);
+    ASSERT_EQ(config_parse_size("-5", &n), -1);
+    ASSERT_EQ(config_parse_size("5T", &n), -1);
+    ASSERT_EQ(config_parse_size("99999999999999999999", &n), -1);
+}

@@ -1,0 +1,154 @@
+/* Tests of the kernels (src/lrelu.c and its per-ISA files): the scalar
+ * specification, and every SIMD variant against it bit for bit. */
+#define _DEFAULT_SOURCE /* MAP_ANONYMOUS */
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "../src/lrelu.h"
+#include "helpers.h"
+#include "tap.h"
+#include "tests.h"
+
+void test_lrelu_scalar(void)
+{
+    static const double slopes[] = {0.01, 0.0, 1.0, 2.5, -0.5, -0.0};
+    static const double xs[] = {3.0, -3.0, 0.0, -0.0, 1e-310, -1e-310, 1e308, -1e308,
+                                0.5, -0.25};
+    size_t n = sizeof xs / sizeof xs[0];
+    for (size_t s = 0; s < sizeof slopes / sizeof slopes[0]; s++) {
+        double a = slopes[s], y[16], g[16], dx[16], dy[16];
+        for (size_t i = 0; i < n; i++)
+            dy[i] = (double)i - 4.5;
+        lrelu_forward_f64(xs, y, n, a);
+        lrelu_gradient_f64(xs, g, n, a);
+        lrelu_backward_f64(xs, dy, dx, n, a);
+        for (size_t i = 0; i < n; i++) {
+            double x = xs[i];
+            ASSERT_BITS_EQ(y[i], x > 0 ? x : a * x);
+            ASSERT_BITS_EQ(g[i], x > 0 ? 1.0 : a);
+            ASSERT_BITS_EQ(dx[i], dy[i] * (x > 0 ? 1.0 : a));
+        }
+    }
+    /* The documented special values. */
+    double x[3] = {-0.0, 0.0, -2.0}, y[3];
+    lrelu_forward_f64(x, y, 3, 0.01);
+    ASSERT_BITS_EQ(y[0], -0.0);
+    ASSERT_BITS_EQ(y[1], 0.0);
+    ASSERT_BITS_EQ(y[2], -0.02);
+    lrelu_forward_f64(x, y, 3, 0.0);
+    ASSERT_BITS_EQ(y[2], -0.0);
+    lrelu_forward_f64(x, y, 3, 2.0); /* slope > 1: not max(a*x, x) */
+    ASSERT_BITS_EQ(y[2], -4.0);
+    lrelu_gradient_f64(x, y, 3, 0.2);
+    ASSERT_BITS_EQ(y[0], 0.2);
+    ASSERT_BITS_EQ(y[1], 0.2);
+    /* In place. */
+    lrelu_forward_f64(x, x, 3, 0.5);
+    ASSERT_BITS_EQ(x[2], -1.0);
+    ASSERT_EQ(lrelu_find_nonfinite_f64(x, 3), 3);
+    double inf[2] = {1.0, INFINITY};
+    ASSERT_EQ(lrelu_find_nonfinite_f64(inf, 2), 1);
+    ASSERT_EQ(lrelu_find_nonfinite_f64(inf, 0), 0);
+    /* every position in and around the blocks of 8, and the values at the
+     * edge: the largest finite, NaN, -inf, a negative NaN */
+    static double a[40];
+    const double specials[] = {INFINITY, -INFINITY, NAN, -NAN};
+    for (size_t len = 0; len <= 40; len++) {
+        for (size_t k = 0; k < 40; k++)
+            a[k] = k % 2 ? -DBL_MAX : DBL_MAX;
+        ASSERT_EQ(lrelu_find_nonfinite_f64(a, len), len);
+        for (size_t at = 0; at < len; at++) {
+            a[at] = specials[(at + len) % 4];
+            if (at + 1 < len)
+                a[at + 1] = specials[(at + len + 1) % 4]; /* the first one counts */
+            ASSERT_EQ(lrelu_find_nonfinite_f64(a, len), at);
+            a[at] = DBL_MAX;
+            if (at + 1 < len)
+                a[at + 1] = DBL_MAX;
+        }
+    }
+}
+
+/* Every SIMD variant this CPU runs equals the scalar kernel bit for bit at
+ * every tile edge, in place and out of place, for several slopes, with the
+ * array's end against an unreadable page (a read past the end faults). */
+void test_lrelu_variants(void)
+{
+    static const double slopes[] = {0.01, 0.0, -0.0, 1.0, 2.5, -0.5, 1e-300, 1e300};
+    static const size_t sizes[] = {0,  1,  2,  3,  4,  5,  7,  8,  9,  15, 16,
+                                   17, 31, 32, 33, 63, 64, 65, 100, 1000, 1003};
+    enum { MAXN = 1003 };
+    long page = sysconf(_SC_PAGESIZE);
+    size_t bytes = ((MAXN * sizeof(double) * 3 + (size_t)page - 1) / (size_t)page + 1) *
+                   (size_t)page;
+    char *region = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ASSERT(region != MAP_FAILED);
+    if (region == MAP_FAILED)
+        return;
+    char *guard = region + bytes - (size_t)page;
+    ASSERT_EQ(mprotect(guard, (size_t)page, PROT_NONE), 0);
+    size_t nv;
+    const lrelu__variant *v = lrelu__variants(&nv);
+    const char *best = "scalar";
+    double x[MAXN], dy[MAXN], want[MAXN];
+    uint64_t state = 7;
+    for (size_t i = 0; i < MAXN; i++) {
+        static const double special[] = {0.0, -0.0, 5e-324, -5e-324, 1e308, -1e308, 1.0, -1.0};
+        uint64_t u = test_rand(&state);
+        double r = (double)(int64_t)u / 9.2e18 * 1000.0;
+        x[i] = i % 5 == 0 ? special[(u >> 33) % 8] : r;
+        dy[i] = (double)(int64_t)(u * 3) / 9.2e18;
+    }
+    for (size_t k = 0; k < nv; k++) {
+        if (!v[k].supported())
+            continue;
+        best = v[k].name;
+        v[k].forward(NULL, NULL, 0, 0.5); /* n == 0: the pointers may be NULL */
+        v[k].gradient(NULL, NULL, 0, 0.5);
+        v[k].backward(NULL, NULL, NULL, 0, 0.5);
+        for (size_t s = 0; s < sizeof slopes / sizeof slopes[0]; s++) {
+            for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++) {
+                size_t n = sizes[z];
+                /* Inputs and output end at the guard page. */
+                double *out = (double *)(void *)(guard - n * sizeof(double));
+                double *xin = out - n, *din = xin - n;
+                for (int op = 0; op < 3; op++) {
+                    memcpy(xin, x, n * sizeof(double));
+                    memcpy(din, dy, n * sizeof(double));
+                    if (op == 0) {
+                        lrelu_forward_f64__scalar(x, want, n, slopes[s]);
+                        v[k].forward(xin, out, n, slopes[s]);
+                    } else if (op == 1) {
+                        lrelu_gradient_f64__scalar(x, want, n, slopes[s]);
+                        v[k].gradient(xin, out, n, slopes[s]);
+                    } else {
+                        lrelu_backward_f64__scalar(x, dy, want, n, slopes[s]);
+                        v[k].backward(xin, din, out, n, slopes[s]);
+                    }
+                    if (n && memcmp(out, want, n * sizeof(double)) != 0)
+                        tap_fail(__FILE__, __LINE__, "%s op %d slope %g n %zu differs",
+                                 v[k].name, op, slopes[s], n);
+                    /* In place: the output overwrites x (or dy). */
+                    memcpy(out, x, n * sizeof(double));
+                    memcpy(din, dy, n * sizeof(double));
+                    if (op == 0)
+                        v[k].forward(out, out, n, slopes[s]);
+                    else if (op == 1)
+                        v[k].gradient(out, out, n, slopes[s]);
+                    else
+                        v[k].backward(out, din, out, n, slopes[s]);
+                    if (n && memcmp(out, want, n * sizeof(double)) != 0)
+                        tap_fail(__FILE__, __LINE__, "%s op %d slope %g n %zu in place differs",
+                                 v[k].name, op, slopes[s], n);
+                }
+            }
+        }
+        printf("#   variant %s checked\n", v[k].name);
+    }
+    ASSERT_STR_EQ(lrelu_variant(), best);
+    munmap(region, bytes);
+}

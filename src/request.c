@@ -267,9 +267,7 @@ int request__body(request__parser *ps, request_kind kind, const request__checkpo
                                                      : request__tensor(ps, &ps->req->x, "x", 0,
                                                                        &resume->array);
     } else { /* from the start (again, after a starved partial read) */
-        request__snapshot empty;
-        memset(&empty, 0, sizeof empty);
-        lr_error_clear(&empty.err);
+        static const request__snapshot empty = {.err = {.offset = LR_NO_OFFSET}};
         request__snapshot_restore(ps, &empty);
         request__skip_ws(ps);
         if (ps->p == ps->end) {

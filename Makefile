@@ -19,7 +19,10 @@ SAN_FLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recove
 endif
 
 CC ?= cc
-CFLAGS ?= -O2 -g
+# Functions start on 64-byte lines: the codec's hot loops then run at the
+# same speed wherever unrelated code moves them (unaligned, one refactor
+# moved 17-digit encoding from 657 to 614 MB/s with identical object code).
+CFLAGS ?= -O2 -g -falign-functions=64
 WARN := -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wshadow -Wformat=2 \
         -Wvla -Wpointer-arith -Wcast-qual -Wundef
 ifeq ($(WERROR),1)

@@ -13,8 +13,10 @@ a=$1 b=$2 rounds=${3:-3}
 for n in 4 1000000; do build/bench_codec --gen "$n" "$tmp/body$n.json"; done
 
 echo "codec MB/s (ours): decode 17-digit, short, integers; encode 17-digit, short, integers, gradient"
+# Odd rounds run A first, even rounds B first, so neither is always second.
+order() { if [ $(($1 % 2)) = 1 ]; then echo "$a $b"; else echo "$b $a"; fi; }
 for r in $(seq "$rounds"); do
-    for d in "$a" "$b"; do
+    for d in $(order "$r"); do
         printf '%-6s round %d: ' "$([ "$d" = "$a" ] && echo A || echo B)" "$r"
         "$d/bench_codec" | awk '/^(17-digit|short|integers|gradient)/ {printf " %s", $(NF-4)} END {print ""}'
     done
@@ -33,7 +35,12 @@ for n in 4 1000000; do
     [ "$n" = 4 ] || { conns=1; secs=10; }
     echo "POST /forward, $n elements, req/s (wrk, $conns connections, ${secs} s, --threads 2)"
     for r in $(seq "$rounds"); do
-        echo "  round $r: A $(wrk_rps "$port_a" "$n" "$conns" "$secs")  B $(wrk_rps "$port_b" "$n" "$conns" "$secs")"
+        if [ $((r % 2)) = 1 ]; then
+            ra=$(wrk_rps "$port_a" "$n" "$conns" "$secs") rb=$(wrk_rps "$port_b" "$n" "$conns" "$secs")
+        else
+            rb=$(wrk_rps "$port_b" "$n" "$conns" "$secs") ra=$(wrk_rps "$port_a" "$n" "$conns" "$secs")
+        fi
+        echo "  round $r: A $ra  B $rb"
     done
 done
 echo "one 1M-element /forward at a time, A and B (--threads 2) taking turns of 4:"

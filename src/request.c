@@ -273,7 +273,7 @@ int request__body(request__parser *ps, request_kind kind, const request__checkpo
         if (ps->p == ps->end) {
             if (ps->partial)
                 return request__starve(ps);
-            ps->err->code = LR_ERR_EMPTY_BODY;
+            lr_error_set(ps->err, LR_ERR_EMPTY_BODY, NULL);
             return 0;
         }
         rc = body_value(ps, kind);

@@ -136,10 +136,10 @@ static enum MHD_Result send_error(server *s, struct MHD_Connection *c, lr_err co
 {
     lr_error err;
     api_response resp = {0};
-    lr_error_clear(&err);
-    err.code = code;
     if (detail)
-        snprintf(err.detail, sizeof err.detail, "%s", detail);
+        lr_error_set(&err, code, "%s", detail);
+    else
+        lr_error_set(&err, code, NULL);
     api_error(&err, &resp);
     return send_response(s, c, &resp);
 }

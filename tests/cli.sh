@@ -29,7 +29,7 @@ base=$(echo "$line" | grep -o 'http://[^ ]*')
 
 code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 
-echo "1..20"
+echo "1..22"
 ok "forward, object form" "$(curl -s -d '{"x": [[1, -2], [3, -4]], "slope": 0.1}' "$base/forward")" \
    '{"y": [[1.0, -0.2], [3.0, -0.4]]}'
 ok "forward, bare array with query slope" "$(curl -s -d '[1, -2, 3]' "$base/forward?slope=0.1")" \
@@ -61,6 +61,11 @@ ok "413 chunked" "$(head -c 5000 /dev/zero | tr '\0' ' ' |
 ok "415 other content type" "$(code -H 'Content-Type: text/csv' -d '1,2' "$base/forward")" 415
 ok "422 names the element" "$(curl -s -d '[[1, 2], [3, "4"]]' "$base/forward")" \
    '{"error": "expected a number, got a string at x[1][1]", "code": "not_a_number", "path": "x[1][1]"}'
+port=${base##*:}
+err=$("$server" --port "$port" 2>&1 >/dev/null)
+ok "port in use: status 1" "$?" 1
+ok "port in use: said once, with the reason" \
+   "$(echo "$err" | wc -l) $(echo "$err" | grep -c '^leakyrelu-server: cannot listen on .* (.*in use)$')" "1 1"
 
 kill -TERM "$pid"
 wait "$pid"

@@ -1,0 +1,284 @@
+/* The integration tests' harness (harness.h): spawning the server,
+ * waiting for its "listening on" line, libcurl requests, SIGTERM. */
+#include "harness.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tap.h"
+
+extern char **environ;
+
+/* Spawns the server with "--port 0 --threads 2" plus args (NULL-ended)
+ * and an optional environment entry; stdout_to_pipe 0 sends output to
+ * /dev/null (for flag tests). Returns the pid, or -1. */
+static pid_t spawn_server(const char *const *args, const char *env_entry, int *out_fd)
+{
+    const char *bin = getenv("LEAKYRELU_SERVER");
+    char *argv[64];
+    int n = 0;
+    char wrap[256] = "";
+    const char *w = getenv("LEAKYRELU_WRAPPER");
+    if (w && *w) {
+        snprintf(wrap, sizeof wrap, "%s", w);
+        for (char *tok = strtok(wrap, " "); tok && n < 32; tok = strtok(NULL, " "))
+            argv[n++] = tok;
+    }
+    argv[n++] = (char *)(uintptr_t)(bin ? bin : "build/leakyrelu-server");
+    for (int i = 0; args && args[i] && n < 62; i++)
+        argv[n++] = (char *)(uintptr_t)args[i];
+    argv[n] = NULL;
+
+    char *envp[256];
+    int e = 0;
+    size_t name_len = env_entry ? strcspn(env_entry, "=") + 1 : 0;
+    for (char **p = environ; *p && e < 250; p++)
+        if (!env_entry || strncmp(*p, env_entry, name_len) != 0) /* replaced */
+            envp[e++] = *p;
+    if (env_entry)
+        envp[e++] = (char *)(uintptr_t)env_entry;
+    envp[e] = NULL;
+
+    posix_spawn_file_actions_t fa;
+    int fds[2] = {-1, -1};
+    posix_spawn_file_actions_init(&fa);
+    if (out_fd) {
+        if (pipe(fds) != 0)
+            return -1;
+        posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+        posix_spawn_file_actions_addclose(&fa, fds[0]);
+        posix_spawn_file_actions_addclose(&fa, fds[1]);
+    } else {
+        posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+        posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    }
+    pid_t pid;
+    int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, envp);
+    posix_spawn_file_actions_destroy(&fa);
+    if (out_fd) {
+        close(fds[1]);
+        if (rc != 0) {
+            close(fds[0]);
+            return -1;
+        }
+        *out_fd = fds[0];
+    }
+    return rc == 0 ? pid : -1;
+}
+
+/* Starts a server and waits for its "listening on" line; env_entry, if
+ * not NULL, is added to (or replaces in) its environment. */
+int srv_start_env(srv *s, const char *const *extra, const char *env_entry)
+{
+    const char *args[32] = {"--port", "0", "--threads", "2"};
+    int n = 4, fd;
+    for (int i = 0; extra && extra[i] && n < 31; i++)
+        args[n++] = extra[i];
+    args[n] = NULL;
+    memset(s, 0, sizeof *s);
+    s->pid = spawn_server(args, env_entry, &fd);
+    if (s->pid < 0) {
+        tap_fail(__FILE__, __LINE__, "cannot spawn the server");
+        return -1;
+    }
+    s->out = fdopen(fd, "r");
+    char line[512];
+    while (s->out && fgets(line, sizeof line, s->out)) {
+        const char *at = strstr(line, "listening on http://");
+        const char *colon = at ? strchr(at + 20, ':') : NULL;
+        if (colon) {
+            s->port = (unsigned)atoi(colon + 1);
+            return 0;
+        }
+    }
+    tap_fail(__FILE__, __LINE__, "the server did not start");
+    return -1;
+}
+
+int srv_start(srv *s, const char *const *extra) { return srv_start_env(s, extra, NULL); }
+
+/* Waits for a line containing `text` on the server's stdout. */
+int srv_expect_line(srv *s, const char *text)
+{
+    char line[512];
+    while (fgets(line, sizeof line, s->out))
+        if (strstr(line, text))
+            return 0;
+    return -1;
+}
+
+/* SIGTERM, then the exit status (or -1 when it did not exit normally). */
+int srv_stop(srv *s)
+{
+    int status;
+    if (s->pid <= 0)
+        return -1;
+    kill(s->pid, SIGTERM);
+    while (waitpid(s->pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (s->out)
+        fclose(s->out);
+    s->pid = 0;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* The server most tests share, started on first use. */
+static srv shared;
+
+static void stop_shared(void)
+{
+    int rc = srv_stop(&shared);
+    if (rc != 0)
+        fprintf(stderr, "shared server exited with %d\n", rc);
+}
+
+unsigned shared_port(void)
+{
+    if (shared.pid == 0) {
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        if (srv_start(&shared, NULL) != 0)
+            return 0;
+        atexit(stop_shared);
+    }
+    return shared.port;
+}
+
+
+size_t reply_on_body(char *data, size_t size, size_t n, void *cls)
+{
+    reply *r = cls;
+    char *b = realloc(r->body, r->len + size * n + 1);
+    if (!b)
+        return 0;
+    memcpy(b + r->len, data, size * n);
+    r->body = b;
+    r->len += size * n;
+    b[r->len] = '\0';
+    return size * n;
+}
+
+static void header_value(const char *line, size_t n, const char *name, char *out, size_t len)
+{
+    size_t k = strlen(name);
+    if (n > k && strncasecmp(line, name, k) == 0) {
+        size_t v = n - k;
+        while (v > 0 && (line[k + v - 1] == '\r' || line[k + v - 1] == '\n'))
+            v--;
+        if (v >= len)
+            v = len - 1;
+        memcpy(out, line + k, v);
+        out[v] = '\0';
+    }
+}
+
+static size_t on_header(char *data, size_t size, size_t n, void *cls)
+{
+    reply *r = cls;
+    header_value(data, size * n, "Allow: ", r->allow, sizeof r->allow);
+    header_value(data, size * n, "Connection: ", r->connection, sizeof r->connection);
+    header_value(data, size * n, "Transfer-Encoding: ", r->transfer_encoding,
+                 sizeof r->transfer_encoding);
+    return size * n;
+}
+
+void reply_free(reply *r)
+{
+    free(r->body);
+    memset(r, 0, sizeof *r);
+}
+
+/* One request. ctype NULL: curl's default for a body (form-urlencoded);
+ * "" sends no Content-Type. h may be NULL for a fresh handle. */
+void http(CURL *h, unsigned port, const char *method, const char *target, const char *body,
+          const char *ctype, reply *r)
+{
+    char url[1024], hdr[256];
+    struct curl_slist *headers = NULL;
+    int own = h == NULL;
+    memset(r, 0, sizeof *r);
+    if (own)
+        h = curl_easy_init();
+    if (!h) {
+        r->rc = CURLE_FAILED_INIT;
+        return;
+    }
+    snprintf(url, sizeof url, "http://127.0.0.1:%u%s", port, target);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_HTTPGET, body ? 0L : 1L); /* resets NOBODY: first */
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, strcmp(method, "HEAD") ? method : NULL);
+    curl_easy_setopt(h, CURLOPT_NOBODY, strcmp(method, "HEAD") == 0 ? 1L : 0L);
+    if (body) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
+    }
+    if (ctype) {
+        snprintf(hdr, sizeof hdr, "Content-Type:%s%s", *ctype ? " " : "", ctype);
+        headers = curl_slist_append(headers, hdr);
+    }
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, reply_on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, r);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, 60L);
+    r->rc = curl_easy_perform(h);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+    curl_slist_free_all(headers);
+    if (own)
+        curl_easy_cleanup(h);
+}
+
+/* Checks that an error reply is {"error": string, "code": code, ...} with
+ * "offset" present iff want_offset, "path" equal to want_path if given. */
+void check_error_body(const reply *r, const char *code, int want_offset, const char *want_path)
+{
+    json_error_t jerr;
+    json_t *j = r->body ? json_loads(r->body, 0, &jerr) : NULL;
+    if (!j) {
+        tap_fail(__FILE__, __LINE__, "error body is not JSON: %s", r->body ? r->body : "");
+        return;
+    }
+    const char *msg = json_string_value(json_object_get(j, "error"));
+    ASSERT(msg && strlen(msg) > 5);
+    ASSERT_STR_EQ(json_string_value(json_object_get(j, "code")), code);
+    ASSERT_EQ(json_is_integer(json_object_get(j, "offset")), want_offset);
+    if (want_path)
+        ASSERT_STR_EQ(json_string_value(json_object_get(j, "path")), want_path);
+    json_decref(j);
+}
+
+/* The server's resident memory in kB, from /proc. */
+long rss_kb(pid_t pid)
+{
+    char path[64], line[256];
+    long kb = -1;
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, "VmRSS:", 6) == 0)
+            kb = atol(line + 6);
+    if (f)
+        fclose(f);
+    return kb;
+}
+
+/* Exit status of the server run with args (NULL-ended) and env entry. */
+int run_status(const char *const *args, const char *env_entry)
+{
+    int status;
+    pid_t pid = spawn_server(args, env_entry, NULL);
+    if (pid < 0 || waitpid(pid, &status, 0) != pid)
+        return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+

@@ -1,0 +1,67 @@
+/* The integration tests' harness: the real server binary started on a
+ * free port ($LEAKYRELU_SERVER, default build/leakyrelu-server, optionally
+ * under the command in $LEAKYRELU_WRAPPER, e.g. valgrind), requests to it
+ * through libcurl, and its exit status after SIGTERM. */
+#ifndef LEAKYRELU_TEST_HARNESS_H
+#define LEAKYRELU_TEST_HARNESS_H
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+typedef struct srv {
+    pid_t pid;
+    FILE *out; /* the server's stdout */
+    unsigned port;
+} srv;
+
+typedef struct reply {
+    long status;
+    char *body;
+    size_t len;
+    char allow[64];
+    char connection[32];
+    char transfer_encoding[32];
+    CURLcode rc;
+} reply;
+
+/* Starts a server with "--port 0 --threads 2" plus extra (NULL-ended)
+ * and waits for its "listening on" line; env_entry, if not NULL, is added
+ * to (or replaces in) its environment. Returns 0, or -1 (a failure). */
+int srv_start_env(srv *s, const char *const *extra, const char *env_entry);
+
+/* srv_start_env with no environment entry. */
+int srv_start(srv *s, const char *const *extra);
+
+/* Waits for a line containing `text` on the server's stdout. */
+int srv_expect_line(srv *s, const char *text);
+
+/* SIGTERM, then the exit status (or -1 when it did not exit normally). */
+int srv_stop(srv *s);
+
+/* The port of the server most tests share, started on first use and
+ * stopped at exit; 0 when it cannot start. */
+unsigned shared_port(void);
+
+/* libcurl's write callback appending to a reply's body (cls: the reply). */
+size_t reply_on_body(char *data, size_t size, size_t n, void *cls);
+
+/* Frees the body and clears r. */
+void reply_free(reply *r);
+
+/* One request. ctype NULL: curl's default for a body (form-urlencoded);
+ * "" sends no Content-Type. h may be NULL for a fresh handle. */
+void http(CURL *h, unsigned port, const char *method, const char *target, const char *body,
+          const char *ctype, reply *r);
+
+/* Checks that an error reply is {"error": string, "code": code, ...} with
+ * "offset" present iff want_offset, "path" equal to want_path if given. */
+void check_error_body(const reply *r, const char *code, int want_offset, const char *want_path);
+
+/* The server's resident memory in kB, from /proc. */
+long rss_kb(pid_t pid);
+
+/* Exit status of the server run with args (NULL-ended) and env entry. */
+int run_status(const char *const *args, const char *env_entry);
+
+#endif

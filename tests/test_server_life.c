@@ -1,0 +1,277 @@
+/* Integration tests of src/server.c through the real binary, over a
+ * connection's and the process's life: keep-alive, concurrent clients,
+ * garbage, timeouts, graceful shutdown, flags and exit statuses. */
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "helpers.h"
+#include "tap.h"
+#include "tests.h"
+
+void test_http_keepalive(void)
+{
+    unsigned port = shared_port();
+    CURL *h = curl_easy_init();
+    for (int i = 0; i < 5; i++) {
+        reply r;
+        long connects = -1;
+        http(h, port, "POST", "/forward", "[-1]", NULL, &r);
+        ASSERT_EQ(r.status, 200);
+        ASSERT_STR_EQ(r.body, "[-0.01]");
+        curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &connects);
+        ASSERT_EQ(connects, i == 0 ? 1 : 0); /* reused after the first */
+        reply_free(&r);
+    }
+    /* An error reply that read the whole body keeps the connection too. */
+    reply r;
+    long connects = -1;
+    http(h, port, "POST", "/forward", "[1,", NULL, &r);
+    ASSERT_EQ(r.status, 400);
+    reply_free(&r);
+    http(h, port, "GET", "/healthz", NULL, NULL, &r);
+    curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &connects);
+    ASSERT_EQ(connects, 0);
+    reply_free(&r);
+    curl_easy_cleanup(h);
+}
+
+typedef struct worker {
+    unsigned port;
+    int id, failures;
+} worker;
+
+static void *concurrent_client(void *arg)
+{
+    worker *w = arg;
+    CURL *h = curl_easy_init();
+    for (int i = 0; i < 40; i++) {
+        char body[64], want[64];
+        int v = w->id * 1000 + i;
+        snprintf(body, sizeof body, "[%d, -%d]", v, v);
+        snprintf(want, sizeof want, "[%d.0, -%d.0]", v, v * 2);
+        reply r;
+        http(h, w->port, "POST", "/forward?slope=2", body, NULL, &r);
+        if (r.status != 200 || !r.body || strcmp(r.body, want) != 0)
+            w->failures++;
+        reply_free(&r);
+    }
+    curl_easy_cleanup(h);
+    return NULL;
+}
+
+void test_http_concurrent(void)
+{
+    enum { N = 8 };
+    pthread_t t[N];
+    worker w[N];
+    unsigned port = shared_port();
+    for (int i = 0; i < N; i++) {
+        w[i] = (worker){port, i + 1, 0};
+        ASSERT_EQ(pthread_create(&t[i], NULL, concurrent_client, &w[i]), 0);
+    }
+    for (int i = 0; i < N; i++) {
+        pthread_join(t[i], NULL);
+        ASSERT_EQ(w[i].failures, 0);
+    }
+}
+
+/* Random bytes and mutated requests: every reply is a JSON error or a
+ * result, and the server stays up. */
+void test_http_garbage(void)
+{
+    unsigned port = shared_port();
+    CURL *h = curl_easy_init();
+    uint64_t state = 12345;
+    static const char seed[] = "{\"x\": [[1.5, -2e-3], [3, -4]], \"slope\": 0.1, \"grad_output\": [[1, 2], [3, 4]]}";
+    for (int i = 0; i < 300; i++) {
+        char body[sizeof seed];
+        memcpy(body, seed, sizeof seed);
+        for (int k = 0; k < 1 + i % 4; k++) {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            body[state % (sizeof seed - 1)] = (char)(1 + (state >> 20) % 255);
+        }
+        reply r;
+        http(h, port, "POST", i % 2 ? "/gradient" : "/forward", body, NULL, &r);
+        ASSERT(r.status == 200 || r.status == 400 || r.status == 422);
+        json_t *j = r.body ? json_loads(r.body, JSON_DECODE_ANY, NULL) : NULL;
+        if (!j)
+            tap_fail(__FILE__, __LINE__, "reply is not JSON: %s", r.body ? r.body : "(none)");
+        json_decref(j);
+        reply_free(&r);
+    }
+    curl_easy_cleanup(h);
+    reply r;
+    http(NULL, port, "GET", "/healthz", NULL, NULL, &r);
+    ASSERT_EQ(r.status, 200);
+    reply_free(&r);
+}
+
+/* A connection that stalls mid-request is closed after --timeout. */
+void test_http_timeout(void)
+{
+    static const char *const args[] = {"--timeout", "1", NULL};
+    srv s;
+    if (srv_start(&s, args) != 0)
+        return;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s.port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct timeval tv = {10, 0}; /* a safety net, not the measurement */
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ASSERT_EQ(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    const char partial[] = "POST /forward HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n[1";
+    ASSERT_EQ(write(fd, partial, sizeof partial - 1), (long)(sizeof partial - 1));
+    char buf[256];
+    ssize_t n = read(fd, buf, sizeof buf);
+    ASSERT(n >= 0); /* closed (0) or an error reply, not the 10 s safety timeout */
+    close(fd);
+    ASSERT_EQ(srv_stop(&s), 0);
+}
+
+/* Graceful shutdown: SIGTERM while a request is in flight. */
+typedef struct slow_upload {
+    sem_t started, go;
+    int first;
+    const char *body;
+    size_t off, len;
+} slow_upload;
+
+static size_t on_read_slow(char *buf, size_t size, size_t n, void *cls)
+{
+    slow_upload *u = cls;
+    if (u->first) { /* the server answered 100-continue: it has the request */
+        u->first = 0;
+        sem_post(&u->started);
+        while (sem_wait(&u->go) != 0) {
+        }
+    }
+    size_t k = size * n < u->len - u->off ? size * n : u->len - u->off;
+    memcpy(buf, u->body + u->off, k);
+    u->off += k;
+    return k;
+}
+
+typedef struct inflight {
+    unsigned port;
+    slow_upload up;
+    reply r;
+} inflight;
+
+static void *inflight_client(void *arg)
+{
+    inflight *f = arg;
+    char url[128];
+    CURL *h = curl_easy_init();
+    struct curl_slist *hd = curl_slist_append(NULL, "Expect: 100-continue");
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/forward", f->port);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_POST, 1L);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)f->up.len);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
+    curl_easy_setopt(h, CURLOPT_EXPECT_100_TIMEOUT_MS, 60000L);
+    curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read_slow);
+    curl_easy_setopt(h, CURLOPT_READDATA, &f->up);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, reply_on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &f->r);
+    f->r.rc = curl_easy_perform(h);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &f->r.status);
+    curl_slist_free_all(hd);
+    curl_easy_cleanup(h);
+    return NULL;
+}
+
+void test_http_shutdown(void)
+{
+    static const char *const args[] = {"--grace", "30", NULL};
+    srv s;
+    if (srv_start(&s, args) != 0)
+        return;
+    CURL *idle = curl_easy_init();
+    reply r;
+    http(idle, s.port, "GET", "/readyz", NULL, NULL, &r);
+    ASSERT_EQ(r.status, 200);
+    reply_free(&r);
+
+    inflight f;
+    memset(&f, 0, sizeof f);
+    f.port = s.port;
+    f.up.first = 1;
+    f.up.body = "{\"x\": [2, -2]}";
+    f.up.len = strlen(f.up.body);
+    sem_init(&f.up.started, 0, 0);
+    sem_init(&f.up.go, 0, 0);
+    pthread_t t;
+    ASSERT_EQ(pthread_create(&t, NULL, inflight_client, &f), 0);
+    while (sem_wait(&f.up.started) != 0) {
+    }
+    kill(s.pid, SIGTERM);
+    ASSERT_EQ(srv_expect_line(&s, "draining"), 0);
+
+    /* Draining: an open connection sees /readyz 503 and Connection: close;
+     * new connections are refused. */
+    http(idle, s.port, "GET", "/readyz", NULL, NULL, &r);
+    ASSERT_EQ(r.status, 503);
+    ASSERT_STR_EQ(r.connection, "close");
+    check_error_body(&r, "shutting_down", 0, NULL);
+    reply_free(&r);
+    http(NULL, s.port, "GET", "/healthz", NULL, NULL, &r);
+    ASSERT_EQ(r.rc, CURLE_COULDNT_CONNECT);
+    reply_free(&r);
+
+    /* The request in flight completes, then the server exits 0. */
+    sem_post(&f.up.go);
+    pthread_join(t, NULL);
+    ASSERT_EQ(f.r.rc, CURLE_OK);
+    ASSERT_EQ(f.r.status, 200);
+    ASSERT_STR_EQ(f.r.body, "{\"y\": [2.0, -0.02]}");
+    reply_free(&f.r);
+    curl_easy_cleanup(idle);
+    int status;
+    ASSERT_EQ(waitpid(s.pid, &status, 0), s.pid);
+    ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    fclose(s.out);
+    sem_destroy(&f.up.started);
+    sem_destroy(&f.up.go);
+}
+
+void test_http_flags(void)
+{
+    static const char *const help[] = {"--help", NULL};
+    static const char *const version[] = {"--version", NULL};
+    static const char *const bad_port[] = {"--port", "http", NULL};
+    static const char *const bad_body[] = {"--max-body", "lots", NULL};
+    static const char *const bad_flag[] = {"--verbose", NULL};
+    static const char *const extra[] = {"serve", NULL};
+    ASSERT_EQ(run_status(help, NULL), 0);
+    ASSERT_EQ(run_status(version, NULL), 0);
+    ASSERT_EQ(run_status(bad_port, NULL), 2);
+    ASSERT_EQ(run_status(bad_body, NULL), 2);
+    ASSERT_EQ(run_status(bad_flag, NULL), 2);
+    ASSERT_EQ(run_status(extra, NULL), 2);
+    ASSERT_EQ(run_status(help, "LEAKYRELU_THREADS=many"), 2);
+    /* The port is taken: a clear failure, status 1. */
+    char port[16];
+    snprintf(port, sizeof port, "%u", shared_port());
+    const char *const taken[] = {"--port", port, NULL};
+    ASSERT_EQ(run_status(taken, NULL), 1);
+    /* --check: the container HEALTHCHECK. */
+    const char *const check[] = {"--check", "--port", port, NULL};
+    ASSERT_EQ(run_status(check, NULL), 0);
+    const char *const check_none[] = {"--check", "--port", "1", NULL};
+    ASSERT_EQ(run_status(check_none, NULL), 1);
+}

@@ -101,7 +101,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_DIR := build/fuzz
 FUZZ_FLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -fsanitize=address,undefined \
               -fno-sanitize-recover=all \
-              -DPARALLEL_RUN_BYTES=48 -DAHEAD_RUN_BYTES=24 -DREADER_BATCH=16 -DREADER_FIRST_BYTES=32
+              -DREQUEST__PARALLEL_RUN_BYTES=48 -DREQUEST__AHEAD_RUN_BYTES=24 -DREADER_BATCH=16 -DREADER_FIRST_BYTES=32
 FUZZ_OBJ := $(patsubst src/%.c,$(FUZZ_DIR)/obj/%.o,$(filter-out src/main.c src/server.c,$(wildcard src/*.c)))
 
 $(FUZZ_DIR)/obj/%.o: src/%.c

@@ -185,7 +185,7 @@ static void compute(const api_request *hr, request *req, double slope, api_respo
     compute_op op = hr->route == API_FORWARD ? COMPUTE_FORWARD
                     : req->has_grad_output  ? COMPUTE_BACKWARD
                                             : COMPUTE_GRADIENT;
-    size_t bad = compute_run(op, x->data, req->grad_output.data, x->count, slope, hr->workers);
+    size_t bad = compute_apply(op, x->data, req->grad_output.data, x->count, slope, hr->workers);
     if (bad < x->count) {
         lr_error err;
         lr_error_set(&err, LR_ERR_NOT_FINITE, "the result overflows to infinity (%s)",

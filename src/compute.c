@@ -17,7 +17,7 @@ typedef struct job {
     size_t bad[PARTS_MAX]; /* per part: the first non-finite, or count */
 } job;
 
-static void run_part(void *arg, size_t i)
+static void apply_part(void *arg, size_t i)
 {
     job *k = arg;
     size_t begin = i * k->per_part;
@@ -42,7 +42,7 @@ static void run_part(void *arg, size_t i)
         k->bad[i] = begin + bad;
 }
 
-size_t compute_run(compute_op op, double *x, const double *grad_output, size_t count,
+size_t compute_apply(compute_op op, double *x, const double *grad_output, size_t count,
                    double slope, struct pool *workers)
 {
     job k = {.op = op, .x = x, .grad_output = grad_output, .count = count, .slope = slope};
@@ -56,7 +56,7 @@ size_t compute_run(compute_op op, double *x, const double *grad_output, size_t c
     if (!workers || parts < 2)
         parts = 1;
     k.per_part = ((count + parts - 1) / parts + 7) & ~(size_t)7; /* covers count */
-    pool_run(parts > 1 ? workers : NULL, parts, run_part, &k);
+    pool_run(parts > 1 ? workers : NULL, parts, apply_part, &k);
     size_t bad = count;
     for (size_t i = 0; i < parts; i++)
         bad = k.bad[i] < bad ? k.bad[i] : bad;

@@ -22,7 +22,7 @@ typedef enum compute_op {
  * the caller when count is at least two parts and workers is not NULL.
  * Returns the index of the first result that is not finite, or count.
  * The values are exactly the lrelu_*_f64 kernels'. */
-size_t compute_run(compute_op op, double *x, const double *grad_output, size_t count,
+size_t compute_apply(compute_op op, double *x, const double *grad_output, size_t count,
                    double slope, struct pool *workers);
 
 #endif

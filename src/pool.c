@@ -109,19 +109,32 @@ void pool_submit(pool *p, pool_task *t)
     submit(p, t);
 }
 
+/* Takes out of p's queue the task t, or, when t is NULL, every task of g;
+ * under p->lock. Returns how many. */
+static unsigned unqueue(pool *p, const pool_task *t, const pool_group *g)
+{
+    unsigned n = 0;
+    for (pool_task **link = &p->head, *prev = NULL; *link;) {
+        pool_task *q = *link;
+        if (t ? q != t : q->group != g) {
+            prev = q;
+            link = &q->next;
+            continue;
+        }
+        *link = q->next;
+        if (p->tail == q)
+            p->tail = prev;
+        n++;
+        if (t)
+            break;
+    }
+    return n;
+}
+
 int pool_cancel(pool *p, pool_task *t)
 {
-    int found = 0;
     pthread_mutex_lock(&p->lock);
-    for (pool_task **link = &p->head, *prev = NULL; *link; prev = *link, link = &(*link)->next) {
-        if (*link == t) {
-            *link = t->next;
-            if (p->tail == t)
-                p->tail = prev;
-            found = 1;
-            break;
-        }
-    }
+    int found = unqueue(p, t, NULL) == 1;
     pthread_mutex_unlock(&p->lock);
     if (found && t->group)
         group_done(t->group);
@@ -152,27 +165,11 @@ void pool_group_submit(pool_group *g, pool_task *t)
 
 void pool_group_end(pool_group *g)
 {
-    pool *p = g->p;
-    pool_task *taken = NULL; /* g's queued tasks, unlinked under the pool's lock */
-    unsigned n = 0;
-    pthread_mutex_lock(&p->lock);
-    for (pool_task **link = &p->head, *prev = NULL; *link;) {
-        pool_task *t = *link;
-        if (t->group != g) {
-            prev = t;
-            link = &t->next;
-            continue;
-        }
-        *link = t->next;
-        if (p->tail == t)
-            p->tail = prev;
-        t->next = taken;
-        taken = t;
-        n++;
-    }
-    pthread_mutex_unlock(&p->lock);
+    pthread_mutex_lock(&g->p->lock);
+    unsigned taken = unqueue(g->p, NULL, g);
+    pthread_mutex_unlock(&g->p->lock);
     pthread_mutex_lock(&g->lock);
-    g->pending -= n;
+    g->pending -= taken;
     while (g->pending > 0)
         pthread_cond_wait(&g->done, &g->lock);
     pthread_mutex_unlock(&g->lock);

@@ -15,7 +15,8 @@ typedef struct pool_task {
     void (*fn)(void *arg);
     void *arg;
     struct pool_task *next;   /* the queue's link; the pool's business */
-    struct pool_group *group; /* set by pool_group_submit; the pool's business */
+    struct pool_group *group; /* set by pool_submit (NULL) and pool_group_submit;
+                                 the pool's business */
 } pool_task;
 
 /* Starts `threads` workers (>= 1). Returns NULL when a thread or the
@@ -52,11 +53,14 @@ typedef struct pool_group {
  * had (then the group is not to be used or ended). */
 int pool_group_init(pool_group *g, pool *p);
 
-/* pool_submit, t counted in g until it has run or is taken back. */
+/* pool_submit, t counted in g until it has run or is taken back.
+ * Thread-safe, but not once pool_group_end has begun. */
 void pool_group_submit(pool_group *g, pool_task *t);
 
 /* Takes back every task of g still queued, waits for those running to
- * return, and releases g. Its tasks' memory is then the owner's again. */
+ * return, and releases g: its tasks' memory is then the owner's again.
+ * Called once, by the owner, after the last submit; never from one of g's
+ * tasks (it would wait for itself) nor while holding a lock they take. */
 void pool_group_end(pool_group *g);
 
 /* Calls fn(arg, i) for every i in [0, parts), on the workers and the

@@ -4,6 +4,7 @@
  * body arrives request_reader.c's. */
 #include "request.h"
 
+#include <assert.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -153,7 +154,9 @@ static int object(request__parser *ps, request_kind kind, const request__checkpo
     request__object *os = &ps->obj;
     char name[NAME_MAX_BYTES + 1];
     int rc;
-    if (resume) { /* ps->obj is restored */
+    if (resume) { /* ps->obj is restored; an array checkpoint is in a tensor member's */
+        assert(resume->kind == REQUEST__RESUME_SKIP ||
+               (os->member >= 0 && members[os->member].kind == MEMBER_TENSOR));
         rc = resume->kind == REQUEST__RESUME_SKIP
                  ? request__skip(ps, &resume->skip)
                  : request__tensor(ps, member_tensor(ps->req, os->member),
@@ -267,7 +270,8 @@ int request__body(request__parser *ps, request_kind kind, const request__checkpo
                                                      : request__tensor(ps, &ps->req->x, "x", 0,
                                                                        &resume->array);
     } else { /* from the start (again, after a starved partial read) */
-        static const request__snapshot empty = {.err = {.offset = LR_NO_OFFSET}};
+        static const request__snapshot empty = {.err = {.offset = LR_NO_OFFSET},
+                                                 .obj = {.member = -1}};
         request__snapshot_restore(ps, &empty);
         request__skip_ws(ps);
         if (ps->p == ps->end) {

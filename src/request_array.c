@@ -13,8 +13,9 @@
  * split follows how busy each side is. */
 #define AHEAD_PARTS 8
 
-/* What a request__tensor step does next. */
-enum { GO_ON, DONE, RESCAN };
+/* What a request__tensor step does next, besides -1 (an error or the text
+ * ran out); none is 0, so that a helper's 0 is never taken for one. */
+enum { GO_ON = 1, DONE, RESCAN };
 
 /* A number, or a partial one, the text may end in. */
 static int in_number(char c)
@@ -103,7 +104,7 @@ static size_t read_job_ahead(request__parser *ps, tensor *t, size_t room, reques
 /* Rows of numbers from ps->p, the first number of a row at a->level whose
  * length is known, in parts: read ahead when the rows go on to the end of
  * the text held by a reader, else while this thread waits if the text
- * holds PARALLEL_RUN_BYTES of them. Returns the rows read, with ps->p at
+ * holds REQUEST__PARALLEL_RUN_BYTES of them. Returns the rows read, with ps->p at
  * the last one's ']'; 0 when none were (and no rows are looked for again
  * before the last ']' looked at). */
 static size_t read_rows(request__parser *ps, tensor *t, const request__array *a)
@@ -115,7 +116,7 @@ static size_t read_rows(request__parser *ps, tensor *t, const request__array *a)
         a->known[level - 2] ? a->shape[level - 2] - a->count[level - 1] : SIZE_MAX;
     request__job *job = request__rows_cut(
         ps->p, ps->end, cols, max_rows, can_ahead ? 1 + AHEAD_PARTS * workers : workers + 1,
-        can_ahead ? AHEAD_RUN_BYTES : PARALLEL_RUN_BYTES, &close, &held_all);
+        can_ahead ? REQUEST__AHEAD_RUN_BYTES : REQUEST__PARALLEL_RUN_BYTES, &close, &held_all);
     if (!job) { /* no run of rows starts before the next row looked at */
         ps->rows_from = close ? close + 1 : ps->end;
         return 0;
@@ -123,7 +124,7 @@ static size_t read_rows(request__parser *ps, tensor *t, const request__array *a)
     if (can_ahead && held_all) {
         request__checkpoint_save(ps, &ps->ahead->before, ps->p, a, NULL);
         n = read_job_ahead(ps, t, SIZE_MAX, job, close, cols);
-    } else if (!can_ahead || (size_t)(close - ps->p) >= PARALLEL_RUN_BYTES) {
+    } else if (!can_ahead || (size_t)(close - ps->p) >= REQUEST__PARALLEL_RUN_BYTES) {
         n = read_job_now(ps, t, SIZE_MAX, job, close);
     } else {
         free(job);
@@ -141,15 +142,15 @@ static size_t read_run_in_parts(request__parser *ps, tensor *t, const request__a
 {
     if (!ps->workers)
         return 0;
-    const char *close = request__run_end(ps->p, ps->end, ps->partial,
-                                         ps->ahead ? AHEAD_RUN_BYTES : PARALLEL_RUN_BYTES);
+    size_t least = ps->ahead ? REQUEST__AHEAD_RUN_BYTES : REQUEST__PARALLEL_RUN_BYTES;
+    const char *close = request__run_end(ps->p, ps->end, ps->partial, least);
     if (close && *close == ',' && ps->ahead && !ahead_pending(ps) && !in_order) {
         request__checkpoint_save(ps, &ps->ahead->before, ps->p, a, NULL);
         size_t parts = 1 + AHEAD_PARTS * pool_threads(ps->workers);
         request__job *job = request__run_cut(ps->p, close, parts, NULL);
         return job ? read_job_ahead(ps, t, limit, job, close, 1) : 0;
     }
-    if (close && (size_t)(close - ps->p) >= PARALLEL_RUN_BYTES && !ahead_pending(ps)) {
+    if (close && (size_t)(close - ps->p) >= REQUEST__PARALLEL_RUN_BYTES && !ahead_pending(ps)) {
         size_t parts = pool_threads(ps->workers) + 1;
         request__job *job = request__run_cut(ps->p, close, parts, ps->workers);
         return job ? read_job_now(ps, t, limit, job, close) : 0;

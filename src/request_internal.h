@@ -1,4 +1,4 @@
-/* Internals shared by the request reader's files (request__ prefix): the
+/* Internals shared by the request module's files (request__ prefix): the
  * parser, the array machine's state, checkpoints, and the parts of a run of
  * numbers read side by side. Not for use outside src/request*.c. */
 #ifndef LEAKYRELU_REQUEST_INTERNAL_H
@@ -25,11 +25,11 @@
  * coming (a request_reader), while the caller goes back to receiving. The
  * fuzz build makes these and the reader's sizes tiny (see the Makefile),
  * so that short inputs reach every path. */
-#ifndef PARALLEL_RUN_BYTES
-#define PARALLEL_RUN_BYTES (1024 * 1024)
+#ifndef REQUEST__PARALLEL_RUN_BYTES
+#define REQUEST__PARALLEL_RUN_BYTES (1024 * 1024)
 #endif
-#ifndef AHEAD_RUN_BYTES
-#define AHEAD_RUN_BYTES (256 * 1024)
+#ifndef REQUEST__AHEAD_RUN_BYTES
+#define REQUEST__AHEAD_RUN_BYTES (256 * 1024)
 #endif
 /* Where a syntax-only check (request__skip) stands. */
 typedef struct request__skip_state {
@@ -255,9 +255,10 @@ request__job *request__rows_cut(const char *p, const char *end, size_t cols, siz
  * the caller. Returns 1 when every part was exactly what it should be. */
 int request__job_read(request__job *job, pool *workers);
 
-/* Reads the first part here and leaves the others to the workers: returns
- * their batch (pool_join it, then request__job_ok), or NULL, with nothing
- * left running, when the first part is flawed or the batch cannot start. */
+/* For a job of two parts or more: reads the first part here and leaves
+ * the others to the workers: returns their batch (pool_join it, then
+ * request__job_ok), or NULL, with nothing left running, when the first
+ * part is flawed or the batch cannot start. */
 pool_batch *request__job_start(request__job *job, pool *workers);
 
 /* 1 when every part of a job read is exactly what it should be. */

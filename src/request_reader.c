@@ -46,7 +46,7 @@ request_reader *request_reader_new(request_kind kind, pool *workers, request *re
     r->err = err;
     /* With workers, read in batches long enough for runs of numbers to be
      * read ahead in parts on them, while the next batch comes in. */
-    r->batch = r->retry_at = workers ? 2 * AHEAD_RUN_BYTES + READER_BATCH : READER_BATCH;
+    r->batch = r->retry_at = workers ? 2 * REQUEST__AHEAD_RUN_BYTES + READER_BATCH : READER_BATCH;
     lr_error_clear(err);
     return r;
 }
@@ -139,7 +139,7 @@ int request_reader_feed(request_reader *r, const char *data, size_t len)
         /* What came while the workers read is read now, rather than
          * after the batch is made up, so they are not left waiting. */
         if (len <= r->cap - r->len && has_checkpoint(&r->ck) &&
-            r->len - (r->ck.offset - r->base) >= AHEAD_RUN_BYTES) {
+            r->len - (r->ck.offset - r->base) >= REQUEST__AHEAD_RUN_BYTES) {
             reader_pass(r, 1);
             if (r->done)
                 return 0;

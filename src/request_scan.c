@@ -46,20 +46,22 @@ int request__unexpected(request__parser *ps, const char *what, int value)
     if (p == ps->end && ps->partial)
         return request__starve(ps);
     if (p == ps->end)
-        return request__fail(ps, LR_ERR_JSON_SYNTAX, p, "unexpected end of input; expected %s", what);
+        return request__fail(ps, LR_ERR_JSON_SYNTAX, p, "unexpected end of input; expected %s",
+                             what);
     unsigned char c = (unsigned char)*p;
     if (value && (c == 'N' || c == 'I'))
         return request__fail(ps, LR_ERR_JSON_NUMBER, p, "NaN and Infinity are not valid JSON");
     if (value && (c == '.' || c == '+'))
         return request__fail(ps, LR_ERR_JSON_NUMBER, p,
-                    "a JSON number starts with a digit or '-', not '%c'", c);
+                             "a JSON number starts with a digit or '-', not '%c'", c);
     if (c >= 0x80 && utf8_seq_len((const unsigned char *)p, (const unsigned char *)ps->end) == 0) {
         if (ps->partial && ps->end - p < 4) /* maybe a character cut short */
             return request__starve(ps);
         return request__fail(ps, LR_ERR_JSON_UTF8, p, "invalid UTF-8 byte 0x%02X", c);
     }
     if (c < 0x20 || c >= 0x7F)
-        return request__fail(ps, LR_ERR_JSON_SYNTAX, p, "unexpected byte 0x%02X; expected %s", c, what);
+        return request__fail(ps, LR_ERR_JSON_SYNTAX, p, "unexpected byte 0x%02X; expected %s", c,
+                             what);
     return request__fail(ps, LR_ERR_JSON_SYNTAX, p, "unexpected '%c'; expected %s", c, what);
 }
 
@@ -136,9 +138,10 @@ static int parse_string(request__parser *ps, char *out, size_t cap, size_t *len,
     if (out)
         out[0] = '\0';
     for (;;) {
+        if (s == end && ps->partial)
+            return request__starve(ps);
         if (s == end)
-            return ps->partial ? request__starve(ps)
-                               : request__fail(ps, LR_ERR_JSON_SYNTAX, open, "unterminated string");
+            return request__fail(ps, LR_ERR_JSON_SYNTAX, open, "unterminated string");
         unsigned char c = (unsigned char)*s;
         if (c == '"') {
             s++;
@@ -146,14 +149,15 @@ static int parse_string(request__parser *ps, char *out, size_t cap, size_t *len,
         }
         if (c < 0x20)
             return request__fail(ps, LR_ERR_JSON_SYNTAX, s,
-                        "control character 0x%02X in a string (escape it)", c);
+                                 "control character 0x%02X in a string (escape it)", c);
         if (c == '\\') {
             const char *esc = s++;
             char b[4];
             size_t k = 1;
+            if (s == end && ps->partial)
+                return request__starve(ps);
             if (s == end)
-                return ps->partial ? request__starve(ps)
-                                   : request__fail(ps, LR_ERR_JSON_SYNTAX, open, "unterminated string");
+                return request__fail(ps, LR_ERR_JSON_SYNTAX, open, "unterminated string");
             switch (*s++) {
             case '"': b[0] = '"'; break;
             case '\\': b[0] = '\\'; break;
@@ -169,7 +173,7 @@ static int parse_string(request__parser *ps, char *out, size_t cap, size_t *len,
                     return request__starve(ps);
                 if (hex4(s, end, &cp) != 0)
                     return request__fail(ps, LR_ERR_JSON_SYNTAX, esc,
-                                "\\u must be followed by four hex digits");
+                                         "\\u must be followed by four hex digits");
                 s += 4;
                 if (cp >= 0xDC00 && cp <= 0xDFFF)
                     return request__fail(ps, LR_ERR_JSON_SYNTAX, esc, "unpaired UTF-16 surrogate");
@@ -177,7 +181,7 @@ static int parse_string(request__parser *ps, char *out, size_t cap, size_t *len,
                     if (end - s < 6 || s[0] != '\\' || s[1] != 'u' ||
                         hex4(s + 2, end, &lo) != 0 || lo < 0xDC00 || lo > 0xDFFF)
                         return request__fail(ps, LR_ERR_JSON_SYNTAX, esc,
-                                    "unpaired UTF-16 surrogate");
+                                             "unpaired UTF-16 surrogate");
                     s += 6;
                     cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
                 }
@@ -196,7 +200,8 @@ static int parse_string(request__parser *ps, char *out, size_t cap, size_t *len,
             if (k == 0 && ps->partial && end - s < 4) /* maybe a character cut short */
                 return request__starve(ps);
             if (k == 0)
-                return request__fail(ps, LR_ERR_JSON_UTF8, s, "invalid UTF-8 byte 0x%02X in a string", c);
+                return request__fail(ps, LR_ERR_JSON_UTF8, s,
+                                     "invalid UTF-8 byte 0x%02X in a string", c);
             emit(out, cap, &n, &cut, s, k);
             s += k;
         }
@@ -215,9 +220,10 @@ int request__number_syntax(request__parser *ps, const char *stop)
         return request__starve(ps);
     if (stop < ps->end && (*stop == 'I' || *stop == 'N'))
         return request__fail(ps, LR_ERR_JSON_NUMBER, stop[-1] == '-' ? stop - 1 : stop,
-                    "NaN and Infinity are not valid JSON");
+                             "NaN and Infinity are not valid JSON");
     if (stop < ps->end && *stop >= '0' && *stop <= '9')
-        return request__fail(ps, LR_ERR_JSON_NUMBER, stop, "leading zeros are not allowed in JSON numbers");
+        return request__fail(ps, LR_ERR_JSON_NUMBER, stop,
+                             "leading zeros are not allowed in JSON numbers");
     return request__fail(ps, LR_ERR_JSON_NUMBER, stop, "malformed number: expected a digit");
 }
 
@@ -334,7 +340,8 @@ int request__skip(request__parser *ps, const request__skip_state *from)
         if (c == '{' || c == '[') {
             if ((size_t)depth + level >= REQUEST__DOC_DEPTH_MAX)
                 request__record(ps, LR_ERR_TOO_DEEP, NULL,
-                       "the JSON document is nested deeper than %d levels", REQUEST__DOC_DEPTH_MAX);
+                                "the JSON document is nested deeper than %d levels",
+                                REQUEST__DOC_DEPTH_MAX);
             if (kinds_set(ps, &k, level, c == '{') != 0)
                 goto done;
             level++;

@@ -25,8 +25,9 @@ stream *stream_new(tensor *x, const char *key, struct pool *workers);
  * broken invariant, never a client's doing. One reader at a time. */
 ptrdiff_t stream_read(stream *st, char *buf, size_t max);
 
-/* Frees a stream, read to its end or not, once no worker formats any of
- * it; NULL is ignored. */
+/* Frees a stream, read to its end or not: the ranges still queued on the
+ * workers are taken back and those being formatted waited for. NULL is
+ * ignored. */
 void stream_free(stream *st);
 
 #endif

@@ -46,7 +46,7 @@ void test_compute_parts(void)
                     lrelu_backward_f64__scalar(x, dy, want, n, slopes[s]);
                 for (int p = 0; p < 3; p++) {
                     memcpy(got, x, n * sizeof *got);
-                    size_t bad = compute_run((compute_op)op, got, dy, n, slopes[s], pools[p]);
+                    size_t bad = compute_apply((compute_op)op, got, dy, n, slopes[s], pools[p]);
                     if (bad != n || (n && memcmp(got, want, n * sizeof *got) != 0))
                         tap_fail(__FILE__, __LINE__, "op %d, slope %g, n %zu, pool %d: differs",
                                  op, slopes[s], n, p);
@@ -77,13 +77,13 @@ void test_compute_nonfinite(void)
         for (int use = 0; use < 2; use++) {
             for (size_t i = 0; i < N; i++)
                 x[i] = i == places[k][0] || i == places[k][1] ? -1e300 : 1.0;
-            size_t bad = compute_run(COMPUTE_FORWARD, x, NULL, N, 1e10, use ? workers : NULL);
+            size_t bad = compute_apply(COMPUTE_FORWARD, x, NULL, N, 1e10, use ? workers : NULL);
             ASSERT_EQ(bad, places[k][0]);
             for (size_t i = 0; i < N; i++) {
                 x[i] = -1.0;
                 dy[i] = i == places[k][1] ? INFINITY : 1.0;
             }
-            bad = compute_run(COMPUTE_BACKWARD, x, dy, N, 0.5, use ? workers : NULL);
+            bad = compute_apply(COMPUTE_BACKWARD, x, dy, N, 0.5, use ? workers : NULL);
             ASSERT_EQ(bad, places[k][1]);
         }
     }

@@ -27,6 +27,28 @@ void test_request_decode(void)
                      err.detail);
         request_free(&req);
     }
+    /* Messages that count say "1 element", not "1 elements". */
+    static const struct {
+        const char *body, *detail;
+    } counted[] = {
+        {"[[1], [1, 2]]", "array has more than 1 element, unlike the ones before it"},
+        {"[[1, 2], [1]]", "array has 1 element, unlike the ones before it (2)"},
+        {"[[1, 2], [1, 2, 3]]", "array has more than 2 elements, unlike the ones before it"},
+        {"[[1, 2, 3], []]", "array has 0 elements, unlike the ones before it (3)"},
+        {"[[1, 2, 3], [1]]", "array has 1 element, unlike the ones before it (3)"},
+        {"[[1], [1, 2, 3]]", "array has more than 1 element, unlike the ones before it"},
+        {"[[1, 2], [3, 4], [5]]", "array has 1 element, unlike the ones before it (2)"},
+    };
+    for (size_t i = 0; i < sizeof counted / sizeof counted[0]; i++) {
+        request req;
+        lr_error err;
+        request_init(&req);
+        ASSERT_EQ(request_parse(counted[i].body, strlen(counted[i].body), REQUEST_FORWARD, &req,
+                                &err),
+                  LR_ERR_RAGGED);
+        ASSERT_STR_EQ(err.detail, counted[i].detail);
+        request_free(&req);
+    }
 }
 
 void test_request_shapes(void)

@@ -176,7 +176,7 @@ void test_request_rows(void)
             for (int deep = 0; deep <= 1; deep++) {
                 if ((f >= 17) != deep && f != 0)
                     continue; /* the block flaws are 3-D only */
-                /* 3-D: two blocks of N numbers, over PARALLEL_RUN_BYTES each */
+                /* 3-D: two blocks of N numbers, over REQUEST__PARALLEL_RUN_BYTES each */
                 size_t rows = (deep ? 2 * N : N) / cols / 2 * 2;
                 const size_t places[][2] = {
                     {0, 0}, {1, cols / 2}, {rows / 2 + 3, cols - 1}, {rows - 1, 1}};

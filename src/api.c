@@ -94,12 +94,13 @@ static void error_response(api_response *resp, lr_err code, const char *fmt, ...
     api_error(&err, resp);
 }
 
-/* application/json or application/x-www-form-urlencoded (what curl -d
- * sends), any parameters after ';', or no Content-Type at all. */
+/* application/json, application/x-www-form-urlencoded (what curl -d
+ * sends) or text/plain (what fetch sends for a string body), any
+ * parameters after ';', or no Content-Type at all. */
 static int media_type_ok(const char *ct)
 {
-    static const char *const ok[] = {"application/json",
-                                     "application/x-www-form-urlencoded"};
+    static const char *const ok[] = {"application/json", "application/x-www-form-urlencoded",
+                                     "text/plain"};
     if (!ct)
         return 1;
     while (*ct == ' ' || *ct == '\t')
@@ -137,7 +138,7 @@ int api_begin(const char *method, const char *path, const char *content_type,
         if (routes[i].is_post && !media_type_ok(content_type)) {
             error_response(resp, LR_ERR_MEDIA_TYPE,
                            "Content-Type must be application/json, "
-                           "application/x-www-form-urlencoded or none, not %.100s",
+                           "application/x-www-form-urlencoded, text/plain or none, not %.100s",
                            content_type);
             return 0;
         }

@@ -38,12 +38,13 @@ typedef struct api_response {
     struct stream *stream; /* when not NULL the body, of unknown length, comes
                               from stream_read (stream.h); owned by the caller */
     const char *allow; /* the Allow header for 405, else NULL (static) */
+    int close;         /* close the connection after this reply */
 } api_response;
 
 /* Checks what can be checked from the request line and headers alone:
  * the path (404), the method (405), and for POST routes the Content-Type
- * (415: application/json, application/x-www-form-urlencoded or none are
- * accepted, parameters such as charset ignored). Returns 1 with *route set
+ * (415: application/json, application/x-www-form-urlencoded, text/plain
+ * or none are accepted, parameters such as charset ignored). Returns 1 with *route set
  * when the request may go on, else 0 with the error response in resp.
  * HEAD is accepted wherever GET is. Thread-safe. */
 int api_begin(const char *method, const char *path, const char *content_type,

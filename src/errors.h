@@ -14,10 +14,13 @@
     X(JSON_NUMBER,         400, "invalid_number",        "malformed JSON number")           \
     X(JSON_UTF8,           400, "invalid_utf8",          "invalid UTF-8 in the JSON text")  \
     X(JSON_TRAILING,       400, "trailing_data",         "unexpected data after the JSON value") \
+    X(BAD_FRAMING,         400, "invalid_framing",       "the request's length headers contradict each other") \
+    X(BAD_HOST,            400, "invalid_host",          "an HTTP/1.1 request must have exactly one Host header") \
     X(NOT_FOUND,           404, "not_found",             "no such endpoint")                \
     X(METHOD,              405, "method_not_allowed",    "method not allowed on this endpoint") \
     X(BODY_TOO_LARGE,      413, "body_too_large",        "the request body is larger than the server's limit") \
-    X(MEDIA_TYPE,          415, "unsupported_media_type", "Content-Type must be application/json, application/x-www-form-urlencoded or none") \
+    X(MEDIA_TYPE,          415, "unsupported_media_type", "Content-Type must be application/json, application/x-www-form-urlencoded, text/plain or none") \
+    X(CONTENT_ENCODING,    415, "unsupported_content_encoding", "the body must not have a Content-Encoding") \
     X(BODY_TYPE,           422, "invalid_body",          "the body must be an object, an array or a number") \
     X(MISSING_X,           422, "missing_x",             "the request has no \"x\" member") \
     X(NOT_A_NUMBER,        422, "not_a_number",          "an element is not a number")      \
@@ -31,6 +34,7 @@
     X(DUPLICATE_MEMBER,    422, "duplicate_member",      "a member appears twice in the request object") \
     X(UNKNOWN_PARAM,       422, "unknown_parameter",     "unknown query parameter")         \
     X(NOT_FINITE,          422, "result_not_finite",     "the result is not a finite number") \
+    X(TRANSFER_CODING,     501, "unsupported_transfer_encoding", "only the chunked transfer coding is supported") \
     X(NO_MEMORY,           503, "out_of_memory",         "the server is out of memory; retry later") \
     X(SHUTTING_DOWN,       503, "shutting_down",         "the server is shutting down")
 

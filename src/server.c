@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "framing.h"
 #include "pool.h"
 #include "stream.h"
 
@@ -123,7 +124,7 @@ static enum MHD_Result send_response(server *s, struct MHD_Connection *c, api_re
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
     if (ok == MHD_YES && resp->allow)
         ok = MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, resp->allow);
-    if (ok == MHD_YES && atomic_load(&s->draining))
+    if (ok == MHD_YES && (resp->close || atomic_load(&s->draining)))
         ok = MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
     if (ok == MHD_YES)
         ok = MHD_queue_response(c, (unsigned)status, r);
@@ -163,10 +164,35 @@ static enum MHD_Result collect_param(void *cls, enum MHD_ValueKind kind, const c
     return MHD_YES;
 }
 
-/* First callback of a request: route, headers, Content-Length. */
-static enum MHD_Result begin(server *s, struct MHD_Connection *c, exchange *ex,
-                             const char *url, const char *method)
+static enum MHD_Result framing_each(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    size_t key_size, const char *value, size_t value_size)
 {
+    (void)kind;
+    framing_header(cls, key, key_size, value, value_size);
+    return MHD_YES;
+}
+
+/* An error reply from the head alone; close: the connection is closed
+ * after it (the body's end cannot be trusted). */
+static enum MHD_Result refuse(server *s, struct MHD_Connection *c, const lr_error *err, int close)
+{
+    api_response resp = {0};
+    api_error(err, &resp);
+    resp.close = close;
+    return send_response(s, c, &resp);
+}
+
+/* First callback of a request: framing, route, headers, Content-Length. */
+static enum MHD_Result begin(server *s, struct MHD_Connection *c, exchange *ex,
+                             const char *url, const char *method, const char *version)
+{
+    framing f;
+    lr_error err;
+    framing_init(&f);
+    if (MHD_get_connection_values_n(c, MHD_HEADER_KIND, framing_each, &f) < 0)
+        return MHD_NO;
+    if (framing_verdict(&f, strcmp(version, MHD_HTTP_VERSION_1_0) != 0, &err) != LR_ERR_OK)
+        return refuse(s, c, &err, 1);
     api_response resp = {0};
     const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
     if (!api_begin(method, url, ct, &ex->route, &resp))
@@ -174,6 +200,8 @@ static enum MHD_Result begin(server *s, struct MHD_Connection *c, exchange *ex,
     ex->routed = 1;
     if (!api_route_has_body(ex->route))
         return MHD_YES;
+    if (framing_encoding(&f, &err) != LR_ERR_OK)
+        return refuse(s, c, &err, 0);
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                                  MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl) {
@@ -220,7 +248,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                                   const char *upload_data, size_t *upload_data_size,
                                   void **req_cls)
 {
-    (void)version;
     server *s = cls;
     exchange *ex = *req_cls;
     if (!ex) {
@@ -229,7 +256,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return MHD_NO;
         *req_cls = ex;
         in_flight_begin(s);
-        return begin(s, c, ex, url, method);
+        return begin(s, c, ex, url, method, version);
     }
     if (*upload_data_size) {
         size_t n = *upload_data_size;

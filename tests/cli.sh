@@ -29,7 +29,7 @@ base=$(echo "$line" | grep -o 'http://[^ ]*')
 
 code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 
-echo "1..22"
+echo "1..25"
 ok "forward, object form" "$(curl -s -d '{"x": [[1, -2], [3, -4]], "slope": 0.1}' "$base/forward")" \
    '{"y": [[1.0, -0.2], [3.0, -0.4]]}'
 ok "forward, bare array with query slope" "$(curl -s -d '[1, -2, 3]' "$base/forward?slope=0.1")" \
@@ -59,6 +59,13 @@ ok "413 by Content-Length" "$(head -c 5000 /dev/zero | tr '\0' ' ' | code --data
 ok "413 chunked" "$(head -c 5000 /dev/zero | tr '\0' ' ' |
    code -H 'Transfer-Encoding: chunked' --data-binary @- "$base/forward")" 413
 ok "415 other content type" "$(code -H 'Content-Type: text/csv' -d '1,2' "$base/forward")" 415
+ok "text/plain is read as JSON" \
+   "$(curl -s -H 'Content-Type: text/plain' -d '[2, -3]' "$base/forward")" '[2.0, -0.03]'
+ok "415 Content-Encoding" "$(curl -s -H 'Content-Encoding: gzip' -d '[1]' "$base/forward")" \
+   '{"error": "Content-Encoding \"gzip\" is not supported; send the body unencoded", "code": "unsupported_content_encoding"}'
+ok "400 Content-Length with Transfer-Encoding" \
+   "$(curl -s -H 'Transfer-Encoding: chunked' -H 'Content-Length: 3' -d '[1]' "$base/forward")" \
+   '{"error": "Content-Length and Transfer-Encoding together; send one", "code": "invalid_framing"}'
 ok "422 names the element" "$(curl -s -d '[[1, 2], [3, "4"]]' "$base/forward")" \
    '{"error": "expected a number, got a string at x[1][1]", "code": "not_a_number", "path": "x[1][1]"}'
 port=${base##*:}

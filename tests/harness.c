@@ -4,13 +4,17 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <jansson.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -282,3 +286,37 @@ int run_status(const char *const *args, const char *env_entry)
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+
+long http_raw(unsigned port, const char *data, size_t len, char *out, size_t cap, int wait_ms,
+              int *closed)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    long got = 0;
+    *closed = 0;
+    if (fd < 0)
+        return -1;
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(fd);
+        return -1;
+    }
+    for (size_t off = 0; off < len;) {
+        ssize_t w = send(fd, data + off, len - off, MSG_NOSIGNAL);
+        if (w <= 0)
+            break; /* the server may close early: read what it said */
+        off += (size_t)w;
+    }
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    while ((size_t)got + 1 < cap && poll(&p, 1, wait_ms) == 1) {
+        ssize_t n = recv(fd, out + got, cap - 1 - (size_t)got, 0);
+        if (n <= 0) {
+            *closed = 1; /* an orderly close, or a reset after the reply */
+            break;
+        }
+        got += n;
+    }
+    out[got] = '\0';
+    close(fd);
+    return got;
+}

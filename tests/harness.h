@@ -58,6 +58,13 @@ void http(CURL *h, unsigned port, const char *method, const char *target, const 
  * "offset" present iff want_offset, "path" equal to want_path if given. */
 void check_error_body(const reply *r, const char *code, int want_offset, const char *want_path);
 
+/* Sends len bytes of raw request text on a new connection to port and
+ * reads what comes back (at most cap - 1 bytes, NUL-terminated) until the
+ * server closes the connection (*closed = 1) or `wait_ms` pass with
+ * nothing more (*closed = 0). Returns the bytes read, or -1. */
+long http_raw(unsigned port, const char *data, size_t len, char *out, size_t cap, int wait_ms,
+              int *closed);
+
 /* The server's resident memory in kB, from /proc. */
 long rss_kb(pid_t pid);
 

@@ -63,7 +63,7 @@ void test_api_quote_bytes(void)
     ASSERT_EQ(api_begin("POST", "/forward", "text/\xff", &route, &resp), 0);
     ASSERT_EQ(resp.status, 415);
     ASSERT_STR_EQ(resp.body, "{\"error\": \"Content-Type must be application/json, "
-                             "application/x-www-form-urlencoded or none, not text/\\\\xFF\", "
+                             "application/x-www-form-urlencoded, text/plain or none, not text/\\\\xFF\", "
                              "\"code\": \"unsupported_media_type\"}");
     free(resp.body);
 }
@@ -140,7 +140,9 @@ void test_api_routes(void)
         {"POST", "/gradient", "application/json; charset=utf-8", 1, 0, NULL},
         {"POST", "/forward", "application/x-www-form-urlencoded", 1, 0, NULL},
         {"POST", "/forward", "Application/JSON", 1, 0, NULL},
-        {"POST", "/forward", "text/plain", 0, 415, NULL},
+        {"POST", "/forward", "text/plain", 1, 0, NULL},
+        {"POST", "/forward", "text/plain;charset=UTF-8", 1, 0, NULL},
+        {"POST", "/forward", "text/html", 0, 415, NULL},
         {"POST", "/forward", "application/jsonx", 0, 415, NULL},
         {"POST", "/forward", "application/json garbage", 0, 415, NULL},
         {"POST", "/forward", ";charset=utf-8", 0, 415, NULL},

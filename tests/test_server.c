@@ -52,6 +52,7 @@ void test_http_compute(void)
         {"/forward?slope=0.1", "[1, -2, 3]", NULL, "[1.0, -0.2, 3.0]"},
         {"/forward", "[1, -2, 3]", "", "[1.0, -0.02, 3.0]"},
         {"/forward", "-0", "application/json; charset=utf-8", "-0.0"},
+        {"/forward", "[2, -3]", "text/plain;charset=UTF-8", "[2.0, -0.03]"}, /* fetch's */
         {"/forward", "[]", NULL, "[]"},
         {"/forward?slope=2", "{\"x\": [-3]}", NULL, "{\"y\": [-6.0]}"},
         {"/forward?&slope=2&", "[-3]", NULL, "[-6.0]"},
@@ -88,7 +89,7 @@ void test_http_errors(void)
         {"GET", "/nope", NULL, NULL, 404, "not_found", 0, NULL, NULL},
         {"GET", "/forward", NULL, NULL, 405, "method_not_allowed", 0, NULL, "POST"},
         {"DELETE", "/healthz", NULL, NULL, 405, "method_not_allowed", 0, NULL, "GET, HEAD"},
-        {"POST", "/forward", "[1]", "text/plain", 415, "unsupported_media_type", 0, NULL, NULL},
+        {"POST", "/forward", "[1]", "text/html", 415, "unsupported_media_type", 0, NULL, NULL},
         {"POST", "/forward", "{\"slope\": 1}", NULL, 422, "missing_x", 0, NULL, NULL},
         {"POST", "/forward", "[[1, 2], [3]]", NULL, 422, "ragged_array", 0, "x[1]", NULL},
         {"POST", "/forward", "[1, true]", NULL, 422, "not_a_number", 0, "x[1]", NULL},

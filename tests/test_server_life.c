@@ -275,3 +275,65 @@ void test_http_flags(void)
     const char *const check_none[] = {"--check", "--port", "1", NULL};
     ASSERT_EQ(run_status(check_none, NULL), 1);
 }
+
+/* Framing the library lets through is refused from the head alone, with
+ * the service's JSON error, and the connection closed (RFC 9112 sections
+ * 3.2, 6.1, 6.3): the server then still answers. */
+void test_http_framing(void)
+{
+    static const struct {
+        const char *request;
+        int status;
+        const char *code; /* NULL: a 200 */
+        int closed;
+    } cases[] = {
+        {"POST /forward HTTP/1.1\r\nHost: a\r\nContent-Length: 9\r\n"
+         "Transfer-Encoding: chunked\r\n\r\n2\r\n[]\r\n0\r\n\r\n",
+         400, "invalid_framing", 1},
+        {"POST /forward HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n[1]",
+         400, "invalid_framing", 1},
+        {"POST /forward HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\ncontent-length: 2\r\n\r\n[]",
+         400, "invalid_framing", 1},
+        {"POST /forward HTTP/1.1\r\nContent-Length: 2\r\n\r\n[]", 400, "invalid_host", 1},
+        {"GET /healthz HTTP/1.1\r\n\r\n", 400, "invalid_host", 1},
+        {"GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, "invalid_host", 1},
+        {"POST /forward HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n[]", 501,
+         "unsupported_transfer_encoding", 1},
+        {"POST /forward HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+         "2\r\n[]\r\n0\r\n\r\n",
+         501, "unsupported_transfer_encoding", 1},
+        {"POST /forward HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n[]\r\n0\r\n\r\n",
+         400, "invalid_framing", 1},
+        {"POST /forward HTTP/1.1\r\nHost: a\r\nContent-Encoding: gzip\r\nContent-Length: 2\r\n"
+         "\r\n[]",
+         415, "unsupported_content_encoding", 1},
+        /* allowed: HTTP/1.0 without Host, chunked alone, identity */
+        {"POST /forward HTTP/1.0\r\nContent-Length: 2\r\n\r\n[]", 200, NULL, 1},
+        {"POST /forward HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\nConnection: close"
+         "\r\n\r\n2\r\n[]\r\n0\r\n\r\n",
+         200, NULL, 1},
+        {"POST /forward HTTP/1.1\r\nHost: a\r\nContent-Encoding: identity\r\nContent-Length: 2"
+         "\r\nConnection: close\r\n\r\n[]",
+         200, NULL, 1},
+    };
+    unsigned port = shared_port();
+    char out[4096];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int closed, status = 0;
+        long n = http_raw(port, cases[i].request, strlen(cases[i].request), out, sizeof out,
+                          5000, &closed);
+        if (n > 12)
+            status = atoi(out + 9);
+        char want[96];
+        snprintf(want, sizeof want, "\"code\": \"%s\"", cases[i].code ? cases[i].code : "");
+        if (status != cases[i].status || closed != cases[i].closed ||
+            (cases[i].code && !strstr(out, want)) || !strstr(out, "application/json"))
+            tap_fail(__FILE__, __LINE__, "case %zu: want %d %s%s, got %s (%.300s)", i,
+                     cases[i].status, cases[i].code ? cases[i].code : "",
+                     cases[i].closed ? " and closed" : "", closed ? "closed" : "open", out);
+        reply r; /* and the server goes on */
+        http(NULL, port, "GET", "/healthz", NULL, NULL, &r);
+        ASSERT_EQ(r.status, 200);
+        reply_free(&r);
+    }
+}

@@ -53,6 +53,8 @@
     X(api_routes)                                                              \
     X(api_torch_cases)                                                         \
     X(api_large_replies)                                                       \
+    /* test_framing.c */                                                       \
+    X(framing)                                                                 \
     /* test_config.c */                                                        \
     X(config)                                                                  \
     /* test_server.c: the real binary over HTTP */                             \
@@ -67,6 +69,7 @@
     X(http_keepalive)                                                          \
     X(http_concurrent)                                                         \
     X(http_garbage)                                                            \
+    X(http_framing)                                                            \
     X(http_timeout)                                                            \
     X(http_shutdown)                                                           \
     X(http_flags)

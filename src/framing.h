@@ -1,0 +1,49 @@
+/* The request head's framing, checked before anything else is read: one
+ * Content-Length or one Transfer-Encoding (chunked), never both; one Host
+ * on HTTP/1.1; no Content-Encoding on a body (RFC 9112 sections 3.2, 6.1
+ * and 6.3; RFC 9110 section 8.4). libmicrohttpd 0.9.75 lets all of these
+ * through. Knows nothing of HTTP libraries: the server feeds it every
+ * header of the request. */
+#ifndef LEAKYRELU_FRAMING_H
+#define LEAKYRELU_FRAMING_H
+
+#include <stddef.h>
+
+#include "errors.h"
+
+/* Bytes of a header value kept for error messages. */
+#define FRAMING_VALUE_MAX 64
+
+typedef struct framing {
+    unsigned content_length, transfer_encoding, host, content_encoding; /* counts */
+    char te[FRAMING_VALUE_MAX];  /* the first Transfer-Encoding, cut short */
+    char ce[FRAMING_VALUE_MAX];  /* the first Content-Encoding, cut short */
+    int te_chunked;              /* that Transfer-Encoding is exactly "chunked" */
+    int ce_identity;             /* that Content-Encoding is exactly "identity" */
+} framing;
+
+/* Starts the check of one request head. */
+void framing_init(framing *f);
+
+/* Takes one header line as received (name and value of the given
+ * lengths, not NUL-terminated; names compare case-insensitively, values
+ * with surrounding whitespace ignored). Duplicates count. */
+void framing_header(framing *f, const char *name, size_t name_len, const char *value,
+                    size_t value_len);
+
+/* The head's verdict, once every header was taken: LR_ERR_OK, or the
+ * error with its message in err. Every error here is to be answered with
+ * the connection closed, as the body's end cannot be trusted:
+ *   both Content-Length and Transfer-Encoding, more than one
+ *   Content-Length, Transfer-Encoding on HTTP/1.0: invalid_framing (400);
+ *   a Transfer-Encoding other than one "chunked": unsupported_transfer_encoding (501);
+ *   on HTTP/1.1, no Host or more than one: invalid_host (400).
+ * http_1_1: the request line says HTTP/1.1 (or later). */
+lr_err framing_verdict(const framing *f, int http_1_1, lr_error *err);
+
+/* For a route that reads a body: LR_ERR_OK, or, when the body has a
+ * Content-Encoding other than "identity", unsupported_content_encoding
+ * (415) naming it. */
+lr_err framing_encoding(const framing *f, lr_error *err);
+
+#endif

@@ -29,7 +29,11 @@ static const char usage[] =
     "  --grace SECONDS      on SIGTERM/SIGINT, time to finish requests in flight\n"
     "                       (LEAKYRELU_GRACE; default 10)\n"
     "  --max-connections N  concurrent connections (LEAKYRELU_MAX_CONNECTIONS;\n"
-    "                       default 1024)\n"
+    "                       default: as many as the open-file limit allows,\n"
+    "                       raised to its hard limit at start)\n"
+    "  --max-connections-per-ip N\n"
+    "                       concurrent connections from one client address, 0 =\n"
+    "                       no limit (LEAKYRELU_MAX_CONNECTIONS_PER_IP; default 0)\n"
     "  --check              GET /healthz on the configured port; exit 0 if it\n"
     "                       answers 200, else 1 (a container HEALTHCHECK)\n"
     "  --help               print this help and exit\n"
@@ -81,7 +85,7 @@ static int valid_address(const char *s)
 }
 
 enum { OPT_PORT = 1, OPT_BIND, OPT_THREADS, OPT_MAX_BODY, OPT_TIMEOUT, OPT_GRACE,
-       OPT_MAX_CONN, OPT_HELP, OPT_VERSION, OPT_CHECK };
+       OPT_MAX_CONN, OPT_MAX_PER_IP, OPT_HELP, OPT_VERSION, OPT_CHECK };
 
 static const struct {
     int opt;
@@ -96,6 +100,8 @@ static const struct {
     {OPT_GRACE, "--grace", "LEAKYRELU_GRACE", "seconds from 0 to 86400"},
     {OPT_MAX_CONN, "--max-connections", "LEAKYRELU_MAX_CONNECTIONS",
      "a connection count from 1 to 1000000"},
+    {OPT_MAX_PER_IP, "--max-connections-per-ip", "LEAKYRELU_MAX_CONNECTIONS_PER_IP",
+     "a connection count from 0 (no limit) to 1000000"},
 };
 
 /* Applies one setting; returns 0 or -1 when the value is invalid. */
@@ -108,6 +114,7 @@ static int apply(config *cfg, int opt, const char *v)
     case OPT_TIMEOUT: return parse_uint(v, 0, 86400, &cfg->timeout_s);
     case OPT_GRACE: return parse_uint(v, 0, 86400, &cfg->grace_s);
     case OPT_MAX_CONN: return parse_uint(v, 1, 1000000, &cfg->max_connections);
+    case OPT_MAX_PER_IP: return parse_uint(v, 0, 1000000, &cfg->max_connections_per_ip);
     case OPT_BIND:
         if (strlen(v) >= sizeof cfg->bind || !valid_address(v))
             return -1;
@@ -127,6 +134,7 @@ int config_load(config *cfg, int argc, char **argv, FILE *out, FILE *err)
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
         {"grace", required_argument, NULL, OPT_GRACE},
         {"max-connections", required_argument, NULL, OPT_MAX_CONN},
+        {"max-connections-per-ip", required_argument, NULL, OPT_MAX_PER_IP},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {"check", no_argument, NULL, OPT_CHECK},
@@ -140,7 +148,7 @@ int config_load(config *cfg, int argc, char **argv, FILE *out, FILE *err)
     cfg->max_body = (size_t)64 << 20;
     cfg->timeout_s = 30;
     cfg->grace_s = 10;
-    cfg->max_connections = 1024;
+    cfg->max_connections = 0; /* as many as the file-descriptor limit allows */
 
     for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
         const char *v = getenv(settings[i].env);

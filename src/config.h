@@ -13,7 +13,8 @@ typedef struct config {
     size_t max_body;          /* bytes */
     unsigned timeout_s;       /* idle connection timeout; 0 = none */
     unsigned grace_s;         /* shutdown grace period */
-    unsigned max_connections;
+    unsigned max_connections; /* 0: as many as the open-file limit allows */
+    unsigned max_connections_per_ip; /* 0: no limit */
     int check;                /* --check: probe a running server and exit */
 } config;
 

@@ -6,12 +6,34 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "config.h"
 #include "healthcheck.h"
 #include "lrelu.h"
 #include "server.h"
 #include "version.h"
+
+/* Descriptors kept back from connections: stdio, the listening socket,
+ * and each connection thread's epoll and wake-up descriptors. */
+#define FD_RESERVE(threads) (32 + 4 * (threads))
+
+/* Raises the open-file limit to its hard limit (a connection is one
+ * descriptor) and returns how many connections it leaves room for. */
+static unsigned connection_room(unsigned threads)
+{
+    struct rlimit lim;
+    if (getrlimit(RLIMIT_NOFILE, &lim) != 0)
+        return 1024;
+    if (lim.rlim_cur < lim.rlim_max) {
+        struct rlimit raised = {.rlim_cur = lim.rlim_max, .rlim_max = lim.rlim_max};
+        if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
+            lim = raised;
+    }
+    rlim_t room = lim.rlim_cur == RLIM_INFINITY ? 1000000 : lim.rlim_cur;
+    room = room > FD_RESERVE(threads) ? room - FD_RESERVE(threads) : 1;
+    return room > 1000000 ? 1000000 : (unsigned)room;
+}
 
 int main(int argc, char **argv)
 {
@@ -41,6 +63,15 @@ int main(int argc, char **argv)
         return 1;
     }
 
+    unsigned room = connection_room(cfg.threads);
+    if (cfg.max_connections > room)
+        fprintf(stderr,
+                "leakyrelu-server: --max-connections %u is more than the open-file limit "
+                "allows; using %u\n",
+                cfg.max_connections, room);
+    if (cfg.max_connections == 0 || cfg.max_connections > room)
+        cfg.max_connections = room;
+
     char err[256] = "";
     server *s = server_start(&cfg, err, sizeof err);
     if (!s) {
@@ -48,9 +79,13 @@ int main(int argc, char **argv)
         return 1;
     }
     int v6 = strchr(cfg.bind, ':') != NULL;
-    printf("leakyrelu %s listening on http://%s%s%s:%u (threads %u, kernel %s)\n",
+    printf("leakyrelu %s listening on http://%s%s%s:%u (threads %u, kernel %s, "
+           "connections %u",
            LEAKYRELU_VERSION, v6 ? "[" : "", cfg.bind, v6 ? "]" : "", server_port(s),
-           cfg.threads, lrelu_variant());
+           cfg.threads, lrelu_variant(), cfg.max_connections);
+    if (cfg.max_connections_per_ip)
+        printf(", %u per client address", cfg.max_connections_per_ip);
+    printf(")\n");
     fflush(stdout);
 
     int sig = 0;

@@ -24,9 +24,14 @@ void test_config(void)
     char *bad[][3] = {{"x", "--port", "65536"}, {"x", "--bind", "localhost:1"},
                       {"x", "--threads", "0"},  {"x", "--max-body", "12Q"},
                       {"x", "--nope", "1"},     {"x", "--timeout", "-1"},
-                      {"x", "--port", ""}};
+                      {"x", "--port", ""},      {"x", "--max-connections-per-ip", "-1"},
+                      {"x", "--max-connections", "0"}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         ASSERT_EQ(config_load(&cfg, 3, bad[i], devnull, devnull), 2);
+    char *conns[] = {"x", "--max-connections-per-ip", "4", NULL};
+    ASSERT_EQ(config_load(&cfg, 3, conns, devnull, devnull), -1);
+    ASSERT_EQ(cfg.max_connections_per_ip, 4);
+    ASSERT_EQ(cfg.max_connections, 0); /* from the open-file limit */
     char *help[] = {"x", "--help", NULL};
     ASSERT_EQ(config_load(&cfg, 2, help, devnull, devnull), 0);
     fclose(devnull);

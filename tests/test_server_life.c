@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -336,4 +337,90 @@ void test_http_framing(void)
         ASSERT_EQ(r.status, 200);
         reply_free(&r);
     }
+}
+
+/* A connection to 127.0.0.1:port that sent `text` (and is kept open). */
+static int connect_sending(unsigned port, const char *text)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd >= 0 && (connect(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+                    send(fd, text, strlen(text), MSG_NOSIGNAL) != (ssize_t)strlen(text))) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+/* More connections than the old fixed limit of 1,024, each stuck half way
+ * through its head, do not lock out a new client: the connection limit
+ * follows the open-file limit, which the server raises at start. (Before,
+ * the new request waited for --timeout to free a slot: 29.9 s.) */
+void test_http_many_connections(void)
+{
+    enum { WANT = 1100 };
+    struct rlimit lim;
+    ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &lim), 0);
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
+    getrlimit(RLIMIT_NOFILE, &lim);
+    size_t n = lim.rlim_cur > WANT + 100 ? WANT : (size_t)lim.rlim_cur - 100;
+    if (n < WANT)
+        printf("#   only %zu connections: the open-file limit is %llu\n", n,
+               (unsigned long long)lim.rlim_cur);
+    srv s;
+    if (srv_start(&s, NULL) != 0)
+        return;
+    int *fds = malloc(n * sizeof *fds);
+    ASSERT(fds != NULL);
+    size_t open_ = 0;
+    for (; fds && open_ < n; open_++)
+        if ((fds[open_] = connect_sending(s.port, "POST /forward HTTP/1.1\r\nHost: a\r\nConte")) < 0)
+            break;
+    ASSERT_EQ(open_, n);
+    static const char req[] = "GET /healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+    char out[1024];
+    int closed;
+    http_raw(s.port, req, sizeof req - 1, out, sizeof out, 10000, &closed);
+    if (strncmp(out, "HTTP/1.1 200", 12) != 0)
+        tap_fail(__FILE__, __LINE__, "with %zu connections half way: \"%.60s\"", open_, out);
+    for (size_t i = 0; i < open_; i++)
+        close(fds[i]);
+    free(fds);
+    ASSERT_EQ(srv_stop(&s), 0);
+}
+
+/* --max-connections-per-ip: a client address past its share is closed at
+ * once, and served again when one of its connections ends. */
+void test_http_per_ip_limit(void)
+{
+    static const char *const args[] = {"--max-connections-per-ip", "3", NULL};
+    static const char req[] = "GET /healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+    srv s;
+    if (srv_start(&s, args) != 0)
+        return;
+    int fds[3];
+    char out[1024];
+    for (int i = 0; i < 3; i++) { /* held open, each with a request answered */
+        fds[i] = connect_sending(s.port, "GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n");
+        ASSERT(fds[i] >= 0);
+        ssize_t got = fds[i] >= 0 ? recv(fds[i], out, sizeof out, 0) : -1;
+        ASSERT(got > 12 && strncmp(out, "HTTP/1.1 200", 12) == 0);
+    }
+    int closed;
+    long n = http_raw(s.port, req, sizeof req - 1, out, sizeof out, 5000, &closed);
+    ASSERT_EQ(n, 0);
+    ASSERT_EQ(closed, 1);
+    close(fds[0]);
+    /* once the server has seen the close, a fourth is served */
+    int served = 0;
+    for (int tries = 0; tries < 100 && !served; tries++) {
+        http_raw(s.port, req, sizeof req - 1, out, sizeof out, 5000, &closed);
+        served = strncmp(out, "HTTP/1.1 200", 12) == 0;
+    }
+    ASSERT(served);
+    close(fds[1]);
+    close(fds[2]);
+    ASSERT_EQ(srv_stop(&s), 0);
 }

@@ -70,6 +70,8 @@
     X(http_concurrent)                                                         \
     X(http_garbage)                                                            \
     X(http_framing)                                                            \
+    X(http_many_connections)                                                   \
+    X(http_per_ip_limit)                                                       \
     X(http_timeout)                                                            \
     X(http_shutdown)                                                           \
     X(http_flags)

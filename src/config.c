@@ -26,6 +26,13 @@ static const char usage[] =
     "                       (LEAKYRELU_MAX_BODY; default 64M)\n"
     "  --timeout SECONDS    idle connection timeout, 0 = none\n"
     "                       (LEAKYRELU_TIMEOUT; default 30)\n"
+    "  --header-timeout S   a request's head must arrive within S seconds of the\n"
+    "                       connection (or, kept alive, of --timeout after the\n"
+    "                       last reply); 0 = none (LEAKYRELU_HEADER_TIMEOUT;\n"
+    "                       default 10)\n"
+    "  --min-body-rate SIZE a body must arrive at SIZE bytes per second or more,\n"
+    "                       over each 5 s; 0 = none (LEAKYRELU_MIN_BODY_RATE;\n"
+    "                       default 1K)\n"
     "  --grace SECONDS      on SIGTERM/SIGINT, time to finish requests in flight\n"
     "                       (LEAKYRELU_GRACE; default 10)\n"
     "  --max-connections N  concurrent connections (LEAKYRELU_MAX_CONNECTIONS;\n"
@@ -85,7 +92,8 @@ static int valid_address(const char *s)
 }
 
 enum { OPT_PORT = 1, OPT_BIND, OPT_THREADS, OPT_MAX_BODY, OPT_TIMEOUT, OPT_GRACE,
-       OPT_MAX_CONN, OPT_MAX_PER_IP, OPT_HELP, OPT_VERSION, OPT_CHECK };
+       OPT_MAX_CONN, OPT_MAX_PER_IP, OPT_HEADER_TIMEOUT, OPT_MIN_RATE, OPT_HELP, OPT_VERSION,
+       OPT_CHECK };
 
 static const struct {
     int opt;
@@ -97,6 +105,10 @@ static const struct {
     {OPT_MAX_BODY, "--max-body", "LEAKYRELU_MAX_BODY",
      "a positive byte count, optionally with a K, M or G suffix"},
     {OPT_TIMEOUT, "--timeout", "LEAKYRELU_TIMEOUT", "seconds from 0 to 86400"},
+    {OPT_HEADER_TIMEOUT, "--header-timeout", "LEAKYRELU_HEADER_TIMEOUT",
+     "seconds from 0 to 86400"},
+    {OPT_MIN_RATE, "--min-body-rate", "LEAKYRELU_MIN_BODY_RATE",
+     "bytes per second, 0 or a byte count with an optional K, M or G suffix"},
     {OPT_GRACE, "--grace", "LEAKYRELU_GRACE", "seconds from 0 to 86400"},
     {OPT_MAX_CONN, "--max-connections", "LEAKYRELU_MAX_CONNECTIONS",
      "a connection count from 1 to 1000000"},
@@ -112,6 +124,13 @@ static int apply(config *cfg, int opt, const char *v)
     case OPT_THREADS: return parse_uint(v, 1, 1024, &cfg->threads);
     case OPT_MAX_BODY: return config_parse_size(v, &cfg->max_body);
     case OPT_TIMEOUT: return parse_uint(v, 0, 86400, &cfg->timeout_s);
+    case OPT_HEADER_TIMEOUT: return parse_uint(v, 0, 86400, &cfg->header_timeout_s);
+    case OPT_MIN_RATE:
+        if (strcmp(v, "0") == 0) {
+            cfg->min_body_rate = 0;
+            return 0;
+        }
+        return config_parse_size(v, &cfg->min_body_rate);
     case OPT_GRACE: return parse_uint(v, 0, 86400, &cfg->grace_s);
     case OPT_MAX_CONN: return parse_uint(v, 1, 1000000, &cfg->max_connections);
     case OPT_MAX_PER_IP: return parse_uint(v, 0, 1000000, &cfg->max_connections_per_ip);
@@ -132,6 +151,8 @@ int config_load(config *cfg, int argc, char **argv, FILE *out, FILE *err)
         {"threads", required_argument, NULL, OPT_THREADS},
         {"max-body", required_argument, NULL, OPT_MAX_BODY},
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT},
+        {"min-body-rate", required_argument, NULL, OPT_MIN_RATE},
         {"grace", required_argument, NULL, OPT_GRACE},
         {"max-connections", required_argument, NULL, OPT_MAX_CONN},
         {"max-connections-per-ip", required_argument, NULL, OPT_MAX_PER_IP},
@@ -147,6 +168,8 @@ int config_load(config *cfg, int argc, char **argv, FILE *out, FILE *err)
     cfg->threads = cpus < 1 ? 1 : cpus > 1024 ? 1024 : (unsigned)cpus;
     cfg->max_body = (size_t)64 << 20;
     cfg->timeout_s = 30;
+    cfg->header_timeout_s = 10;
+    cfg->min_body_rate = 1024;
     cfg->grace_s = 10;
     cfg->max_connections = 0; /* as many as the file-descriptor limit allows */
 

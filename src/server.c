@@ -21,6 +21,7 @@
 #include "framing.h"
 #include "pool.h"
 #include "stream.h"
+#include "watch.h"
 
 /* At most this many query parameters are handed to the API; any request
  * with more than one is already invalid (only "slope" exists). */
@@ -42,6 +43,7 @@ struct server {
     pthread_mutex_t lock;
     pthread_cond_t idle;
     pool *workers; /* large requests' parallel parts: --threads - 1, or NULL */
+    watch *watch;  /* head and body deadlines */
     atomic_int started;   /* MHD_start_daemon has returned */
     char start_log[256];  /* until then, libmicrohttpd's last message */
 };
@@ -53,6 +55,7 @@ typedef struct exchange {
     api_body *body; /* read as it arrives */
     size_t len;     /* bytes received */
     lr_err early;   /* BODY_TOO_LARGE or NO_MEMORY found while reading */
+    watch_conn *deadlines; /* its connection's, or NULL */
 } exchange;
 
 typedef struct params {
@@ -236,6 +239,7 @@ static enum MHD_Result receive(server *s, exchange *ex, const char *data, size_t
     else if (api_body_feed(ex->body, data, n) != 0)
         ex->early = LR_ERR_NO_MEMORY;
     ex->len += n;
+    watch_body(ex->deadlines, n);
     if (ex->early) {
         api_body_free(ex->body);
         ex->body = NULL;
@@ -256,13 +260,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return MHD_NO;
         *req_cls = ex;
         in_flight_begin(s);
-        return begin(s, c, ex, url, method, version);
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        ex->deadlines = ci ? ci->socket_context : NULL;
+        enum MHD_Result rc = begin(s, c, ex, url, method, version);
+        watch_head(ex->deadlines, ex->body != NULL);
+        return rc;
     }
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
         return receive(s, ex, upload_data, n);
     }
+    watch_body_done(ex->deadlines);
     if (ex->early == LR_ERR_BODY_TOO_LARGE) {
         char msg[128];
         snprintf(msg, sizeof msg, "the request body is larger than the limit of %zu bytes",
@@ -297,10 +307,27 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
     exchange *ex = *req_cls;
     if (!ex)
         return;
+    watch_reply_done(ex->deadlines);
     api_body_free(ex->body);
     free(ex);
     *req_cls = NULL;
     in_flight_end(cls);
+}
+
+/* Each connection is watched for its deadlines from its start to just
+ * before its socket is closed. */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    server *s = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        *socket_context = ci ? watch_add(s->watch, ci->connect_fd) : NULL;
+    } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        watch_remove(s->watch, *socket_context);
+        *socket_context = NULL;
+    }
 }
 
 /* libmicrohttpd's messages: while starting, the last one is kept for
@@ -360,6 +387,11 @@ server *server_start(const config *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "cannot start %u worker threads", cfg->threads - 1);
         goto fail_pool;
     }
+    s->watch = watch_new(cfg->header_timeout_s, cfg->timeout_s, cfg->min_body_rate);
+    if (!s->watch) {
+        snprintf(err, errlen, "cannot start the deadline thread");
+        goto fail_watch;
+    }
     /* With one thread, no pool option at all: MHD warns about a pool of
      * one (or zero) threads, and its single polling thread is the same. */
     s->daemon = MHD_start_daemon(
@@ -369,6 +401,7 @@ server *server_start(const config *cfg, char *err, size_t errlen)
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->max_connections_per_ip,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
         cfg->threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
         (unsigned)cfg->threads, MHD_OPTION_END);
@@ -383,6 +416,8 @@ server *server_start(const config *cfg, char *err, size_t errlen)
     return s;
 
 fail_daemon:
+    watch_free(s->watch);
+fail_watch:
     pool_free(s->workers);
 fail_pool:
     pthread_cond_destroy(&s->idle);
@@ -423,6 +458,7 @@ void server_stop(server *s)
 {
     MHD_stop_daemon(s->daemon); /* frees the streams, which use the workers */
     pool_free(s->workers);
+    watch_free(s->watch);
     pthread_cond_destroy(&s->idle);
     pthread_mutex_destroy(&s->lock);
     free(s);

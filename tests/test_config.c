@@ -25,9 +25,19 @@ void test_config(void)
                       {"x", "--threads", "0"},  {"x", "--max-body", "12Q"},
                       {"x", "--nope", "1"},     {"x", "--timeout", "-1"},
                       {"x", "--port", ""},      {"x", "--max-connections-per-ip", "-1"},
-                      {"x", "--max-connections", "0"}};
+                      {"x", "--max-connections", "0"},        {"x", "--header-timeout", "x"},
+                      {"x", "--min-body-rate", "-5"}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         ASSERT_EQ(config_load(&cfg, 3, bad[i], devnull, devnull), 2);
+    ASSERT_EQ(cfg.header_timeout_s, 10); /* defaults */
+    ASSERT_EQ(cfg.min_body_rate, 1024);
+    char *slow[] = {"x", "--header-timeout", "3", "--min-body-rate=0", NULL};
+    ASSERT_EQ(config_load(&cfg, 4, slow, devnull, devnull), -1);
+    ASSERT_EQ(cfg.header_timeout_s, 3);
+    ASSERT_EQ(cfg.min_body_rate, 0);
+    char *rate[] = {"x", "--min-body-rate", "2K", NULL};
+    ASSERT_EQ(config_load(&cfg, 3, rate, devnull, devnull), -1);
+    ASSERT_EQ(cfg.min_body_rate, 2048);
     char *conns[] = {"x", "--max-connections-per-ip", "4", NULL};
     ASSERT_EQ(config_load(&cfg, 3, conns, devnull, devnull), -1);
     ASSERT_EQ(cfg.max_connections_per_ip, 4);

@@ -11,10 +11,12 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -422,5 +424,79 @@ void test_http_per_ip_limit(void)
     ASSERT(served);
     close(fds[1]);
     close(fds[2]);
+    ASSERT_EQ(srv_stop(&s), 0);
+}
+
+/* Sends `piece` on fd every interval_ms until the server closes the
+ * connection; returns the milliseconds that took, or -1 when it was still
+ * open after max_ms. Anything the server sends before closing is read and
+ * kept in out (cap bytes). */
+static long trickle_until_closed(int fd, const char *piece, int interval_ms, int max_ms,
+                                 char *out, size_t cap)
+{
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    size_t got = 0;
+    out[0] = '\0';
+    for (;;) {
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        long ms = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
+        if (ms > max_ms)
+            return -1;
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, interval_ms) == 1) {
+            ssize_t n = recv(fd, out + got, cap - 1 - got, 0);
+            if (n <= 0)
+                return ms;
+            got += (size_t)n;
+            out[got] = '\0';
+            continue;
+        }
+        if (send(fd, piece, strlen(piece), MSG_NOSIGNAL) < 0)
+            return ms;
+    }
+}
+
+/* Slow clients: a head trickled a line at a time is cut off after
+ * --header-timeout (the idle --timeout alone never fires, as bytes keep
+ * coming); so is a body trickled below --min-body-rate; a kept-alive
+ * connection idle between requests is left to --timeout. */
+void test_http_slow_clients(void)
+{
+    static const char *const args[] = {"--header-timeout", "1", "--timeout", "20",
+                                       "--min-body-rate", "1000", NULL};
+    srv s;
+    if (srv_start(&s, args) != 0)
+        return;
+    char out[1024];
+    int fd = connect_sending(s.port, "GET /healthz HTTP/1.1\r\nHost: a\r\n");
+    ASSERT(fd >= 0);
+    long ms = fd >= 0 ? trickle_until_closed(fd, "X-A: b\r\n", 200, 10000, out, sizeof out) : -1;
+    if (ms < 0)
+        tap_fail(__FILE__, __LINE__, "a trickled head was not cut off in 10 s");
+    else
+        printf("#   a trickled head was cut off after %ld ms\n", ms);
+    close(fd);
+
+    fd = connect_sending(s.port, "POST /forward HTTP/1.1\r\nHost: a\r\n"
+                                 "Content-Length: 100000\r\n\r\n[1");
+    ASSERT(fd >= 0);
+    ms = fd >= 0 ? trickle_until_closed(fd, ", 1, 1, 1", 300, 15000, out, sizeof out) : -1;
+    if (ms < 0)
+        tap_fail(__FILE__, __LINE__, "a body at 30 bytes/s was not cut off in 15 s");
+    else
+        printf("#   a body at 30 bytes/s was cut off after %ld ms\n", ms);
+    close(fd);
+
+    /* kept alive and idle past the header timeout: still served */
+    fd = connect_sending(s.port, "GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n");
+    ASSERT(fd >= 0);
+    ASSERT(fd >= 0 && recv(fd, out, sizeof out, 0) > 12 && strncmp(out, "HTTP/1.1 200", 12) == 0);
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    ASSERT_EQ(poll(&p, 1, 2500), 0); /* 2.5 s: past the header timeout, nothing comes */
+    static const char again[] = "GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n";
+    ASSERT(send(fd, again, sizeof again - 1, MSG_NOSIGNAL) == (ssize_t)(sizeof again - 1));
+    ASSERT(recv(fd, out, sizeof out, 0) > 12 && strncmp(out, "HTTP/1.1 200", 12) == 0);
+    close(fd);
     ASSERT_EQ(srv_stop(&s), 0);
 }

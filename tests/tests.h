@@ -72,6 +72,7 @@
     X(http_framing)                                                            \
     X(http_many_connections)                                                   \
     X(http_per_ip_limit)                                                       \
+    X(http_slow_clients)                                                       \
     X(http_timeout)                                                            \
     X(http_shutdown)                                                           \
     X(http_flags)

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -368,6 +369,58 @@ void test_http_stream_slow_reader(void)
     ASSERT(total > reply_len);
     ASSERT(numbers >= (size_t)N - 4000); /* a few are split by chunk framing */
     free(text);
+    free(body);
+    ASSERT_EQ(srv_stop(&s), 0);
+}
+
+/* A client that stops reading a streamed reply is cut off by --timeout:
+ * what it reads afterwards ends (EOF) well before the reply would, and the
+ * server goes on answering. */
+void test_http_stalled_reader(void)
+{
+    static const char *const args[] = {"--timeout", "2", NULL};
+    srv s;
+    if (srv_start(&s, args) != 0)
+        return;
+    size_t shape[] = {1000000}; /* a 20 MB reply: far more than socket buffers hold */
+    char *want, *body = test_big_body(shape, 1, 0, &want);
+    size_t want_len = strlen(want);
+    char head[128];
+    int n = snprintf(head, sizeof head,
+                     "POST /forward HTTP/1.1\r\nHost: a\r\nContent-Length: %zu\r\n\r\n",
+                     strlen(body));
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int small = 4096; /* the reply waits at the server, not in this socket */
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s.port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    ASSERT_EQ(send(fd, head, (size_t)n, MSG_NOSIGNAL), n);
+    for (size_t off = 0, len = strlen(body); off < len;) {
+        ssize_t w = send(fd, body + off, len - off, MSG_NOSIGNAL);
+        if (w <= 0)
+            break;
+        off += (size_t)w;
+    }
+    char buf[65536];
+    ASSERT(recv(fd, buf, 100, 0) > 12 && strncmp(buf, "HTTP/1.1 200", 12) == 0);
+    struct pollfd p = {.fd = fd, .events = 0}; /* stalled: nothing read for 4.5 s */
+    poll(&p, 1, 4500);
+    size_t got = 0;
+    struct timeval tv = {10, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ssize_t r;
+    while ((r = recv(fd, buf, sizeof buf, 0)) > 0)
+        got += (size_t)r;
+    ASSERT_EQ(r, 0); /* closed by the server, not a timeout here */
+    if (got >= want_len / 2)
+        tap_fail(__FILE__, __LINE__, "read %zu of %zu bytes after stalling", got, want_len);
+    close(fd);
+    reply rr;
+    http(NULL, s.port, "GET", "/healthz", NULL, NULL, &rr);
+    ASSERT_EQ(rr.status, 200);
+    reply_free(&rr);
+    free(want);
     free(body);
     ASSERT_EQ(srv_stop(&s), 0);
 }

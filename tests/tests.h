@@ -65,6 +65,7 @@
     X(http_torch_cases)                                                        \
     X(http_stream)                                                             \
     X(http_stream_slow_reader)                                                 \
+    X(http_stalled_reader)                                                     \
     /* test_server_life.c: connections and the process over time */            \
     X(http_keepalive)                                                          \
     X(http_concurrent)                                                         \

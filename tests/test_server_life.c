@@ -500,3 +500,86 @@ void test_http_slow_clients(void)
     close(fd);
     ASSERT_EQ(srv_stop(&s), 0);
 }
+
+/* Large requests answered on another thread while clients vanish. */
+typedef struct busy {
+    unsigned port;
+    const char *body, *want;
+    int rounds, failures;
+} busy;
+
+static void *busy_client(void *arg)
+{
+    busy *b = arg;
+    for (int i = 0; i < b->rounds; i++) {
+        reply r;
+        http(NULL, b->port, "POST", "/forward", b->body, "application/json", &r);
+        if (r.status != 200 || !r.body || strcmp(r.body, b->want) != 0)
+            b->failures++;
+        reply_free(&r);
+    }
+    return NULL;
+}
+
+/* Closes fd at once with a reset (no orderly shutdown). */
+static void vanish(int fd)
+{
+    struct linger l = {.l_onoff = 1, .l_linger = 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+    close(fd);
+}
+
+/* Clients that vanish mid-head, mid-body and mid-streamed-reply, while
+ * the workers are busy with large requests: the large requests are
+ * answered in full, the next request is served, and the server exits 0
+ * (under valgrind, `make valgrind`: with no leak). */
+void test_http_vanishing_clients(void)
+{
+    srv s;
+    if (srv_start(&s, NULL) != 0)
+        return;
+    size_t shape[] = {300000};
+    char *want, *body = test_big_body(shape, 1, 0, &want);
+    busy b = {.port = s.port, .body = body, .want = want, .rounds = 10};
+    pthread_t t;
+    ASSERT_EQ(pthread_create(&t, NULL, busy_client, &b), 0);
+    char head[160], buf[65536];
+    snprintf(head, sizeof head,
+             "POST /forward HTTP/1.1\r\nHost: a\r\nContent-Length: %zu\r\n\r\n", strlen(body));
+    for (int round = 0; round < 5; round++) {
+        int fd = connect_sending(s.port, "POST /forward HTTP/1.1\r\nHost: a\r\nConte");
+        ASSERT(fd >= 0);
+        vanish(fd); /* mid-head */
+        fd = connect_sending(s.port, head);
+        ASSERT(fd >= 0);
+        if (fd >= 0) /* mid-body: half of it */
+            ASSERT(send(fd, body, strlen(body) / 2, MSG_NOSIGNAL) > 0);
+        vanish(fd);
+        fd = connect_sending(s.port, head);
+        ASSERT(fd >= 0);
+        for (size_t off = 0, len = strlen(body); fd >= 0 && off < len;) {
+            ssize_t w = send(fd, body + off, len - off, MSG_NOSIGNAL);
+            if (w <= 0)
+                break;
+            off += (size_t)w;
+        }
+        size_t got = 0; /* mid-reply: after its first 64 KB */
+        while (fd >= 0 && got < 65536) {
+            ssize_t n = recv(fd, buf, sizeof buf, 0);
+            if (n <= 0)
+                break;
+            got += (size_t)n;
+        }
+        ASSERT(got >= 65536);
+        vanish(fd);
+    }
+    pthread_join(t, NULL);
+    ASSERT_EQ(b.failures, 0);
+    reply r;
+    http(NULL, s.port, "POST", "/forward", "[1, -1]", NULL, &r);
+    ASSERT_STR_EQ(r.body, "[1.0, -0.01]");
+    reply_free(&r);
+    free(want);
+    free(body);
+    ASSERT_EQ(srv_stop(&s), 0);
+}

@@ -74,6 +74,7 @@
     X(http_many_connections)                                                   \
     X(http_per_ip_limit)                                                       \
     X(http_slow_clients)                                                       \
+    X(http_vanishing_clients)                                                  \
     X(http_timeout)                                                            \
     X(http_shutdown)                                                           \
     X(http_flags)

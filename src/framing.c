@@ -30,18 +30,20 @@ static int keep(char out[FRAMING_VALUE_MAX], const char *value, size_t len, cons
 void framing_header(framing *f, const char *name, size_t name_len, const char *value,
                     size_t value_len)
 {
-    if (!value)
+    if (!value) { /* a header without a value: as an empty one */
+        value = "";
         value_len = 0;
+    }
     if (name_is(name, name_len, "Content-Length")) {
         f->content_length++;
     } else if (name_is(name, name_len, "Transfer-Encoding")) {
         if (f->transfer_encoding++ == 0)
-            f->te_chunked = keep(f->te, value ? value : "", value_len, "chunked");
+            f->te_chunked = keep(f->te, value, value_len, "chunked");
     } else if (name_is(name, name_len, "Host")) {
         f->host++;
     } else if (name_is(name, name_len, "Content-Encoding")) {
         if (f->content_encoding++ == 0)
-            f->ce_identity = keep(f->ce, value ? value : "", value_len, "identity");
+            f->ce_identity = keep(f->ce, value, value_len, "identity");
     }
 }
 

@@ -135,17 +135,25 @@ static enum MHD_Result send_response(server *s, struct MHD_Connection *c, api_re
     return ok;
 }
 
+/* The JSON reply for err; close: the connection is closed after it (when
+ * the body's end cannot be trusted). */
+static enum MHD_Result refuse(server *s, struct MHD_Connection *c, const lr_error *err, int close)
+{
+    api_response resp = {0};
+    api_error(err, &resp);
+    resp.close = close;
+    return send_response(s, c, &resp);
+}
+
 static enum MHD_Result send_error(server *s, struct MHD_Connection *c, lr_err code,
                                   const char *detail)
 {
     lr_error err;
-    api_response resp = {0};
     if (detail)
         lr_error_set(&err, code, "%s", detail);
     else
         lr_error_set(&err, code, NULL);
-    api_error(&err, &resp);
-    return send_response(s, c, &resp);
+    return refuse(s, c, &err, 0);
 }
 
 /* Collects decoded query parameters with their lengths ("?slope=1%00x"
@@ -173,16 +181,6 @@ static enum MHD_Result framing_each(void *cls, enum MHD_ValueKind kind, const ch
     (void)kind;
     framing_header(cls, key, key_size, value, value_size);
     return MHD_YES;
-}
-
-/* An error reply from the head alone; close: the connection is closed
- * after it (the body's end cannot be trusted). */
-static enum MHD_Result refuse(server *s, struct MHD_Connection *c, const lr_error *err, int close)
-{
-    api_response resp = {0};
-    api_error(err, &resp);
-    resp.close = close;
-    return send_response(s, c, &resp);
 }
 
 /* First callback of a request: framing, route, headers, Content-Length. */

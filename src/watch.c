@@ -36,7 +36,6 @@ struct watch {
     int stopping;
     unsigned head_s, idle_s;
     size_t min_rate;
-    atomic_ulong cut;
     pthread_t thread;
 };
 
@@ -89,7 +88,6 @@ static void *sweeper(void *arg)
                  * comes before the library closes it, takes this lock. */
                 shutdown(c->fd, SHUT_RDWR);
                 c->cut = 1;
-                atomic_fetch_add(&w->cut, 1);
             }
         }
     }
@@ -105,7 +103,6 @@ watch *watch_new(unsigned head_s, unsigned idle_s, size_t min_rate)
     w->head_s = head_s;
     w->idle_s = idle_s;
     w->min_rate = min_rate;
-    atomic_init(&w->cut, 0);
     if (pthread_mutex_init(&w->lock, NULL) != 0)
         goto fail_lock;
     if (pthread_cond_init(&w->wake, NULL) != 0)
@@ -204,5 +201,3 @@ void watch_reply_done(watch_conn *c)
     atomic_store(&c->due, wait_s ? now_ms() + wait_s * 1000 : 0);
     atomic_store(&c->phase, PHASE_HEAD);
 }
-
-unsigned long watch_cut(const watch *w) { return atomic_load(&w->cut); }

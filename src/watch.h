@@ -48,7 +48,4 @@ void watch_body_done(watch_conn *c);
  * plus the header timeout. */
 void watch_reply_done(watch_conn *c);
 
-/* Connections shut down so far for being late. */
-unsigned long watch_cut(const watch *w);
-
 #endif

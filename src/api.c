@@ -10,9 +10,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include "budget.h"
 #include "compute.h"
 #include "lrelu.h"
 #include "mem.h"
+#include "numfmt.h"
 #include "numparse.h"
 #include "request.h"
 #include "stream.h"
@@ -80,6 +82,7 @@ void api_error(const lr_error *err, api_response *resp)
         obj = NULL;
     }
     resp->allow = NULL;
+    resp->retry_after = err->code == LR_ERR_OVERLOADED ? 1 : 0;
     respond_json(resp, lr_err_status(err->code), obj);
 }
 
@@ -177,6 +180,20 @@ static lr_err query_slope(const api_request *req, int *has, double *slope, lr_er
     return LR_ERR_OK;
 }
 
+struct api_body {
+    request req;
+    lr_error err;
+    request_reader *reader;
+    budget_account account; /* the request's memory */
+    size_t len, received;   /* bytes declared (or API_LENGTH_UNKNOWN), and come */
+};
+
+/* Memory that could not be had: the budget's refusal, or the system's. */
+static void no_memory(const api_body *b, api_response *resp)
+{
+    error_response(resp, b->account.refused ? LR_ERR_OVERLOADED : LR_ERR_NO_MEMORY, NULL);
+}
+
 /* Runs the kernel in place on x and writes {"y": ...} / {"grad": ...}, or
  * the bare result for bare bodies: streamed when large. */
 static void compute(const api_request *hr, request *req, double slope, api_response *resp)
@@ -198,7 +215,7 @@ static void compute(const api_request *hr, request *req, double slope, api_respo
     if (x->count >= API_STREAM_MIN && x->ndim > 0) {
         stream *st = stream_new(x, req->is_object ? key : NULL, hr->workers);
         if (!st) {
-            error_response(resp, LR_ERR_NO_MEMORY, NULL);
+            no_memory(hr->body, resp);
             return;
         }
         resp->status = 200;
@@ -210,9 +227,12 @@ static void compute(const api_request *hr, request *req, double slope, api_respo
         error_response(resp, LR_ERR_NO_MEMORY, NULL);
         return;
     }
-    char *out = malloc(bound + 32);
+    /* Charged to the budget when there is one (then released when the
+     * HTTP library frees the reply), else plain memory. */
+    budget_account *account = &hr->body->account;
+    char *out = account->b ? budget_malloc(account, bound + 32) : malloc(bound + 32);
     if (!out) {
-        error_response(resp, LR_ERR_NO_MEMORY, NULL);
+        no_memory(hr->body, resp);
         return;
     }
     mem_hint_large(out, bound + 32);
@@ -225,33 +245,78 @@ static void compute(const api_request *hr, request *req, double slope, api_respo
     *p = '\0';
     resp->status = 200;
     resp->body = out;
+    resp->charged = account->b != NULL;
     resp->len = (size_t)(p - out);
 }
 
-struct api_body {
-    request req;
-    lr_error err;
-    request_reader *reader;
-};
+static size_t add_sat(size_t a, size_t b) { return a > SIZE_MAX - b ? SIZE_MAX : a + b; }
 
-api_body *api_body_new(api_route route, struct pool *workers)
+/* The most a reply to a body of len bytes allocates: a stream, or for
+ * fewer than API_STREAM_MIN elements their text (each number with ", ",
+ * the brackets and separators at most twice the body's, or 4 bytes per
+ * dimension of each element), with a head and '}'. */
+static size_t reply_bound(size_t len)
 {
+    size_t elements = len / 2 + 1;
+    if (elements >= API_STREAM_MIN)
+        return STREAM_MEMORY_MAX;
+    size_t brackets = len < SIZE_MAX / 2 ? 2 * len : SIZE_MAX;
+    if (brackets > 4 * TENSOR_MAX_DIMS * elements)
+        brackets = 4 * TENSOR_MAX_DIMS * elements;
+    return (NUMFMT_F64_MAX + 2) * elements + brackets + 64;
+}
+
+/* What a body of unknown length reserves: its first 64 KiB. */
+#define UNKNOWN_RESERVE (64 * 1024)
+
+/* The reservation for what is still to come of b: reading the text still
+ * to arrive and the text held, and the reply. */
+static size_t still_needed(const api_body *b)
+{
+    size_t to_come = b->len - b->received;
+    return add_sat(request_reader_bound(add_sat(to_come, request_reader_held(b->reader))),
+                   reply_bound(b->len));
+}
+
+api_body *api_body_new(api_route route, struct pool *workers, budget *bg, size_t len,
+                       lr_err *why)
+{
+    *why = LR_ERR_NO_MEMORY;
     api_body *b = malloc(sizeof *b);
     if (!b)
         return NULL;
+    size_t reserve = len == API_LENGTH_UNKNOWN
+                         ? add_sat(request_reader_bound(UNKNOWN_RESERVE), reply_bound(UNKNOWN_RESERVE))
+                         : add_sat(request_reader_bound(len), reply_bound(len));
+    if (budget_open(bg, &b->account, reserve) != 0) {
+        *why = LR_ERR_OVERLOADED;
+        free(b);
+        return NULL;
+    }
+    b->len = len;
+    b->received = 0;
     request_init(&b->req);
+    request_set_account(&b->req, &b->account);
     b->reader = request_reader_new(route == API_FORWARD ? REQUEST_FORWARD : REQUEST_GRADIENT,
                                    workers, &b->req, &b->err);
     if (!b->reader) {
+        budget_close(&b->account);
         free(b);
         return NULL;
     }
     return b;
 }
 
-int api_body_feed(api_body *b, const char *data, size_t len)
+lr_err api_body_feed(api_body *b, const char *data, size_t len)
 {
-    return request_reader_feed(b->reader, data, len);
+    if (request_reader_feed(b->reader, data, len) != 0)
+        return b->account.refused ? LR_ERR_OVERLOADED : LR_ERR_NO_MEMORY;
+    b->received += len;
+    /* What is read needs no reservation any more: the rest goes back for
+     * the requests that come next. */
+    if (b->len != API_LENGTH_UNKNOWN && b->received <= b->len)
+        budget_trim(&b->account, still_needed(b));
+    return LR_ERR_OK;
 }
 
 void api_body_free(api_body *b)
@@ -260,6 +325,7 @@ void api_body_free(api_body *b)
         return;
     request_reader_free(b->reader);
     request_free(&b->req);
+    budget_close(&b->account);
     free(b);
 }
 
@@ -273,6 +339,10 @@ static void handle_compute(const api_request *hr, api_response *resp)
     const lr_error *err = &hr->body->err;
     lr_error qerr;
     lr_err rc = request_reader_finish(hr->body->reader);
+    if (rc == LR_ERR_NO_MEMORY && hr->body->account.refused) {
+        no_memory(hr->body, resp);
+        return;
+    }
     int has_query_slope;
     double slope = DEFAULT_SLOPE, qslope = 0;
     if (rc != LR_ERR_OK && lr_err_status(rc) != 422) {
@@ -290,6 +360,18 @@ static void handle_compute(const api_request *hr, api_response *resp)
             slope = qslope;
         compute(hr, req, slope, resp);
     }
+}
+
+void api_response_free(api_response *resp)
+{
+    if (resp->charged)
+        budget_block_free(resp->body);
+    else
+        free(resp->body);
+    stream_free(resp->stream);
+    resp->body = NULL;
+    resp->stream = NULL;
+    resp->charged = 0;
 }
 
 void api_handle(const api_request *req, api_response *resp)

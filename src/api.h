@@ -7,6 +7,7 @@
 
 #include "errors.h"
 
+struct budget;
 struct pool;
 struct stream;
 
@@ -37,7 +38,10 @@ typedef struct api_response {
     size_t len;
     struct stream *stream; /* when not NULL the body, of unknown length, comes
                               from stream_read (stream.h); owned by the caller */
+    int charged;       /* body came from budget_malloc (the request had a
+                          budget): free it with budget_block_free, not free */
     const char *allow; /* the Allow header for 405, else NULL (static) */
+    unsigned retry_after; /* seconds for a Retry-After header; 0: none */
     int close;         /* close the connection after this reply */
 } api_response;
 
@@ -58,11 +62,24 @@ int api_route_has_body(api_route route);
  * way a body reaches the API (tests feed theirs in one piece). */
 typedef struct api_body api_body;
 
-/* For a route that takes a body; NULL when memory runs out. */
-api_body *api_body_new(api_route route, struct pool *workers);
+/* The body's length when no Content-Length gave it. */
+#define API_LENGTH_UNKNOWN ((size_t)-1)
 
-/* The next bytes of the body. Returns 0, or -1 when memory ran out. */
-int api_body_feed(api_body *b, const char *data, size_t len);
+/* For a route that takes a body of `len` bytes (or API_LENGTH_UNKNOWN),
+ * admitted by the memory budget b (may be NULL: no budget): reserves the
+ * most the request can take, its reading, its tensors and its reply
+ * (about 5 bytes per body byte; see request_reader_bound), so that it
+ * cannot be failed by requests admitted after it. A body of unknown
+ * length is admitted with a small reservation and charged as it grows:
+ * it can be refused partway (503 overloaded). Returns NULL with *why set
+ * to LR_ERR_OVERLOADED (no room in the budget) or LR_ERR_NO_MEMORY. */
+api_body *api_body_new(api_route route, struct pool *workers, struct budget *b, size_t len,
+                       lr_err *why);
+
+/* The next bytes of the body. Returns LR_ERR_OK, or LR_ERR_NO_MEMORY or
+ * LR_ERR_OVERLOADED when its memory could not be had (what follows is
+ * then ignored). */
+lr_err api_body_feed(api_body *b, const char *data, size_t len);
 
 /* Frees a body that was not handed to api_handle; NULL is ignored. */
 void api_body_free(api_body *b);
@@ -76,6 +93,10 @@ typedef struct api_request {
     int draining;            /* shutting down: /readyz answers 503 */
     struct pool *workers;    /* for large requests' parallel parts; may be NULL */
 } api_request;
+
+/* Frees what resp owns (its body, however allocated, or its stream) when
+ * it is not handed to the HTTP library. */
+void api_response_free(api_response *resp);
 
 /* Answers a request that passed api_begin; frees req->body. Thread-safe. */
 void api_handle(const api_request *req, api_response *resp);

@@ -33,6 +33,11 @@ static const char usage[] =
     "  --min-body-rate SIZE a body must arrive at SIZE bytes per second or more,\n"
     "                       over each 5 s; 0 = none (LEAKYRELU_MIN_BODY_RATE;\n"
     "                       default 1K)\n"
+    "  --max-memory SIZE    memory budget of the requests in progress (their\n"
+    "                       tensors, text and replies); a request it has no room\n"
+    "                       for gets 503 overloaded; 0 = none\n"
+    "                       (LEAKYRELU_MAX_MEMORY; default: 3/4 of the cgroup's\n"
+    "                       memory limit, else 1/2 of RAM)\n"
     "  --grace SECONDS      on SIGTERM/SIGINT, time to finish requests in flight\n"
     "                       (LEAKYRELU_GRACE; default 10)\n"
     "  --max-connections N  concurrent connections (LEAKYRELU_MAX_CONNECTIONS;\n"
@@ -92,7 +97,7 @@ static int valid_address(const char *s)
 }
 
 enum { OPT_PORT = 1, OPT_BIND, OPT_THREADS, OPT_MAX_BODY, OPT_TIMEOUT, OPT_GRACE,
-       OPT_MAX_CONN, OPT_MAX_PER_IP, OPT_HEADER_TIMEOUT, OPT_MIN_RATE, OPT_HELP, OPT_VERSION,
+       OPT_MAX_CONN, OPT_MAX_PER_IP, OPT_HEADER_TIMEOUT, OPT_MIN_RATE, OPT_MAX_MEMORY, OPT_HELP, OPT_VERSION,
        OPT_CHECK };
 
 static const struct {
@@ -109,6 +114,8 @@ static const struct {
      "seconds from 0 to 86400"},
     {OPT_MIN_RATE, "--min-body-rate", "LEAKYRELU_MIN_BODY_RATE",
      "bytes per second, 0 or a byte count with an optional K, M or G suffix"},
+    {OPT_MAX_MEMORY, "--max-memory", "LEAKYRELU_MAX_MEMORY",
+     "0 (no budget) or a byte count with an optional K, M or G suffix"},
     {OPT_GRACE, "--grace", "LEAKYRELU_GRACE", "seconds from 0 to 86400"},
     {OPT_MAX_CONN, "--max-connections", "LEAKYRELU_MAX_CONNECTIONS",
      "a connection count from 1 to 1000000"},
@@ -131,6 +138,12 @@ static int apply(config *cfg, int opt, const char *v)
             return 0;
         }
         return config_parse_size(v, &cfg->min_body_rate);
+    case OPT_MAX_MEMORY:
+        if (strcmp(v, "0") == 0) {
+            cfg->max_memory = SIZE_MAX;
+            return 0;
+        }
+        return config_parse_size(v, &cfg->max_memory);
     case OPT_GRACE: return parse_uint(v, 0, 86400, &cfg->grace_s);
     case OPT_MAX_CONN: return parse_uint(v, 1, 1000000, &cfg->max_connections);
     case OPT_MAX_PER_IP: return parse_uint(v, 0, 1000000, &cfg->max_connections_per_ip);
@@ -153,6 +166,7 @@ int config_load(config *cfg, int argc, char **argv, FILE *out, FILE *err)
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
         {"header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT},
         {"min-body-rate", required_argument, NULL, OPT_MIN_RATE},
+        {"max-memory", required_argument, NULL, OPT_MAX_MEMORY},
         {"grace", required_argument, NULL, OPT_GRACE},
         {"max-connections", required_argument, NULL, OPT_MAX_CONN},
         {"max-connections-per-ip", required_argument, NULL, OPT_MAX_PER_IP},

@@ -14,6 +14,8 @@ typedef struct config {
     unsigned timeout_s;       /* idle connection timeout; 0 = none */
     unsigned header_timeout_s; /* a request head's deadline; 0 = none */
     size_t min_body_rate;     /* body bytes per second at least; 0 = none */
+    size_t max_memory;        /* the requests' memory budget, bytes; SIZE_MAX:
+                                 none; 0: not set (main picks the default) */
     unsigned grace_s;         /* shutdown grace period */
     unsigned max_connections; /* 0: as many as the open-file limit allows */
     unsigned max_connections_per_ip; /* 0: no limit */

@@ -6,8 +6,11 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
+#include "budget.h"
 #include "config.h"
 #include "healthcheck.h"
 #include "lrelu.h"
@@ -72,6 +75,14 @@ int main(int argc, char **argv)
     if (cfg.max_connections == 0 || cfg.max_connections > room)
         cfg.max_connections = room;
 
+    const char *budget_from = "--max-memory";
+    if (cfg.max_memory == 0) {
+        long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+        size_t ram = pages > 0 && page > 0 ? (size_t)pages * (size_t)page : (size_t)1 << 30;
+        cfg.max_memory =
+            budget_default("/sys/fs/cgroup", "/proc/self/cgroup", ram, &budget_from);
+    }
+
     char err[256] = "";
     server *s = server_start(&cfg, err, sizeof err);
     if (!s) {
@@ -85,6 +96,10 @@ int main(int argc, char **argv)
            cfg.threads, lrelu_variant(), cfg.max_connections);
     if (cfg.max_connections_per_ip)
         printf(", %u per client address", cfg.max_connections_per_ip);
+    if (cfg.max_memory == SIZE_MAX)
+        printf(", no memory budget");
+    else
+        printf(", memory budget %zu MiB from %s", cfg.max_memory >> 20, budget_from);
     printf(")\n");
     fflush(stdout);
 

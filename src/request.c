@@ -95,10 +95,12 @@ void request__snapshot_restore(request__parser *ps, const request__snapshot *s)
 {
     request live = *ps->req;
     *ps->req = s->req;
-    for (int m = 0; m < (int)MEMBERS; m++) { /* the storage stays */
+    ps->req->account = live.account;
+    for (int m = 0; m < (int)MEMBERS; m++) { /* the storage stays, and its account */
         if (members[m].kind == MEMBER_TENSOR) {
             member_tensor(ps->req, m)->data = member_tensor(&live, m)->data;
             member_tensor(ps->req, m)->cap = member_tensor(&live, m)->cap;
+            member_tensor(ps->req, m)->account = member_tensor(&live, m)->account;
         }
     }
     *ps->err = s->err;
@@ -224,9 +226,18 @@ void request_init(request *req)
 
 void request_free(request *req)
 {
+    struct budget_account *a = req->account;
     tensor_free(&req->x);
     tensor_free(&req->grad_output);
     request_init(req);
+    request_set_account(req, a);
+}
+
+void request_set_account(request *req, struct budget_account *a)
+{
+    req->account = a;
+    req->x.account = a;
+    req->grad_output.account = a;
 }
 
 /* The body's first value, from the start: its form decides what it is. */

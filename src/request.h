@@ -25,11 +25,24 @@ typedef struct request {
     int has_slope;       /* slope given in the body */
     double slope;
     size_t numbers_in_parts; /* of x and grad_output, read in parts on workers */
+    struct budget_account *account; /* charged for the tensors and the text a
+                                       reader holds; NULL: nothing is */
 } request;
 
 /* Zeroes req; request_free releases what request_parse allocated. */
 void request_init(request *req);
 void request_free(request *req);
+
+/* Charges what req allocates from now on to a (see budget.h); request_free
+ * gives it back. */
+void request_set_account(request *req, struct budget_account *a);
+
+/* The most bytes reading a body of `len` bytes can hold at once, its
+ * tensors and its text, however the body is split: each element takes at
+ * least 2 bytes of text ("0,") and 8 of tensor; the text buffer holds at
+ * most the text not yet read, the run read ahead and a partial step; each
+ * buffer grows in steps that leave under 1 MiB unused. */
+size_t request_reader_bound(size_t len);
 
 /* Parses a request body of `len` bytes (need not be NUL-terminated) into
  * req, which must be initialized. Accepted bodies:

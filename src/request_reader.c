@@ -1,10 +1,12 @@
 /* Reading a body as it arrives (request_reader): the text held in one
  * buffer, read in passes from the last checkpoint, the text before the
  * checkpoint dropped, and the run read ahead on the workers settled. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "budget.h"
 #include "request_internal.h"
 
 /* The body's text from `base` on: what the last checkpoint still needs,
@@ -129,6 +131,56 @@ static void reader_pass(request_reader *r, int partial)
     }
 }
 
+/* Room for len more bytes: the buffer doubles up to STEP, then grows in
+ * steps of STEP (realloc remaps large buffers, copying nothing), so that
+ * under STEP is ever unused; charged to the request's account. */
+#define STEP ((size_t)1 << 20)
+
+static int reader_grow(request_reader *r, size_t len)
+{
+    if (len > SIZE_MAX - STEP - r->len)
+        return -1;
+    size_t need = r->len + len, cap = r->cap ? r->cap : READER_FIRST_BYTES;
+    while (cap < need && cap < STEP)
+        cap *= 2;
+    if (cap < need)
+        cap = (need + STEP - 1) / STEP * STEP;
+    if (budget_take(r->req->account, cap - r->cap) != 0)
+        return -1;
+    char *grown = realloc(r->buf, cap);
+    if (!grown) {
+        budget_give(r->req->account, cap - r->cap);
+        return -1;
+    }
+    r->buf = grown;
+    r->cap = cap;
+    return 0;
+}
+
+/* Frees the text buffer, giving its charge back. */
+static void reader_release(request_reader *r)
+{
+    budget_give(r->req->account, r->cap);
+    free(r->buf);
+    r->buf = NULL;
+    r->len = r->cap = 0;
+}
+
+size_t request_reader_bound(size_t len)
+{
+    /* Elements come to at most (len + 1) / 2, in two tensors of at most
+     * 8 bytes each plus under 1 MiB unused (their first 64 elements
+     * aside); the text buffer holds at most the whole body, plus what its
+     * growth leaves unused. */
+    const size_t MiB = (size_t)1 << 20;
+    if (len > SIZE_MAX / 8)
+        return SIZE_MAX;
+    size_t elements = len / 2 + 1, tensors = 8 * elements, text = len;
+    size_t tensors_unused = tensors < 2 * MiB ? tensors : 2 * MiB;
+    size_t text_unused = text + READER_FIRST_BYTES < MiB ? text + READER_FIRST_BYTES : MiB;
+    return tensors + tensors_unused + 2 * 64 * 8 + text + text_unused;
+}
+
 int request_reader_feed(request_reader *r, const char *data, size_t len)
 {
     if (r->done || len == 0)
@@ -145,23 +197,10 @@ int request_reader_feed(request_reader *r, const char *data, size_t len)
                 return 0;
         }
     }
-    if (len > r->cap - r->len) {
-        size_t cap = r->cap ? r->cap : READER_FIRST_BYTES;
-        while (cap - r->len < len) {
-            if (cap > SIZE_MAX / 2) {
-                cap = 0;
-                break;
-            }
-            cap *= 2;
-        }
-        char *grown = cap ? realloc(r->buf, cap) : NULL;
-        if (!grown) {
-            lr_error_set(r->err, LR_ERR_NO_MEMORY, "out of memory reading the body");
-            r->done = 1;
-            return -1;
-        }
-        r->buf = grown;
-        r->cap = cap;
+    if (len > r->cap - r->len && reader_grow(r, len) != 0) {
+        lr_error_set(r->err, LR_ERR_NO_MEMORY, "out of memory reading the body");
+        r->done = 1;
+        return -1;
     }
     memcpy(r->buf + r->len, data, len);
     r->len += len;
@@ -177,9 +216,7 @@ lr_err request_reader_finish(request_reader *r)
         r->done = 1;
     }
     reader_settle(r); /* after running out of memory, one may be reading still */
-    free(r->buf); /* the text is done with, before the reply takes memory */
-    r->buf = NULL;
-    r->len = r->cap = 0;
+    reader_release(r); /* the text is done with, before the reply takes memory */
     return r->err->code;
 }
 
@@ -190,6 +227,6 @@ void request_reader_free(request_reader *r)
     if (!r)
         return;
     reader_settle(r); /* the workers may be reading its text */
-    free(r->buf);
+    reader_release(r);
     free(r);
 }

@@ -13,11 +13,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "api.h"
+#include "budget.h"
 #include "framing.h"
 #include "pool.h"
 #include "stream.h"
@@ -44,6 +46,7 @@ struct server {
     pthread_cond_t idle;
     pool *workers; /* large requests' parallel parts: --threads - 1, or NULL */
     watch *watch;  /* head and body deadlines */
+    budget *budget; /* the memory requests may hold */
     atomic_int started;   /* MHD_start_daemon has returned */
     char start_log[256];  /* until then, libmicrohttpd's last message */
 };
@@ -54,7 +57,7 @@ typedef struct exchange {
     int routed;     /* api_begin accepted the request */
     api_body *body; /* read as it arrives */
     size_t len;     /* bytes received */
-    lr_err early;   /* BODY_TOO_LARGE or NO_MEMORY found while reading */
+    lr_err early;   /* BODY_TOO_LARGE, OVERLOADED or NO_MEMORY found while reading */
     watch_conn *deadlines; /* its connection's, or NULL */
 } exchange;
 
@@ -108,11 +111,11 @@ static enum MHD_Result send_response(server *s, struct MHD_Connection *c, api_re
             stream_free(resp->stream);
         resp->stream = NULL;
     } else if (resp->body) {
-        r = MHD_create_response_from_buffer(resp->len, resp->body, MHD_RESPMEM_MUST_FREE);
-        if (!r) {
-            free(resp->body);
-            resp->body = NULL;
-        }
+        void (*release)(void *) = resp->charged ? budget_block_free : free;
+        r = MHD_create_response_from_buffer_with_free_callback(resp->len, resp->body, release);
+        if (!r)
+            release(resp->body);
+        resp->body = NULL;
     } else {
         r = NULL;
     }
@@ -127,6 +130,11 @@ static enum MHD_Result send_response(server *s, struct MHD_Connection *c, api_re
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
     if (ok == MHD_YES && resp->allow)
         ok = MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, resp->allow);
+    if (ok == MHD_YES && resp->retry_after) {
+        char secs[16];
+        snprintf(secs, sizeof secs, "%u", resp->retry_after);
+        ok = MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, secs);
+    }
     if (ok == MHD_YES && (resp->close || atomic_load(&s->draining)))
         ok = MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
     if (ok == MHD_YES)
@@ -205,6 +213,7 @@ static enum MHD_Result begin(server *s, struct MHD_Connection *c, exchange *ex,
         return refuse(s, c, &err, 0);
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                                  MHD_HTTP_HEADER_CONTENT_LENGTH);
+    size_t len = API_LENGTH_UNKNOWN;
     if (cl) {
         char msg[128];
         char *end;
@@ -216,11 +225,21 @@ static enum MHD_Result begin(server *s, struct MHD_Connection *c, exchange *ex,
                      n, s->max_body);
             return send_error(s, c, LR_ERR_BODY_TOO_LARGE, msg);
         }
+        if (errno == 0 && *end == '\0')
+            len = (size_t)n;
     }
     /* The body is read as it arrives: only the text still needed is held. */
-    ex->body = api_body_new(ex->route, s->workers);
-    if (!ex->body)
-        return send_error(s, c, LR_ERR_NO_MEMORY, NULL);
+    lr_err why;
+    ex->body = api_body_new(ex->route, s->workers, s->budget, len, &why);
+    if (ex->body)
+        return MHD_YES;
+    /* No room: a client waiting for "100 Continue" is answered now, and
+     * does not send the body; any other's body is read and dropped, and
+     * the answer keeps the connection. */
+    const char *expect = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+    if (why != LR_ERR_OVERLOADED || (expect && strcasecmp(expect, "100-continue") == 0))
+        return send_error(s, c, why, NULL);
+    ex->early = why;
     return MHD_YES;
 }
 
@@ -230,14 +249,14 @@ static enum MHD_Result begin(server *s, struct MHD_Connection *c, exchange *ex,
  * client that stalls is cut off by --timeout. */
 static enum MHD_Result receive(server *s, exchange *ex, const char *data, size_t n)
 {
+    watch_body(ex->deadlines, n); /* read or dropped, it is arriving */
     if (!ex->body || ex->early)
         return MHD_YES;
     if (n > s->max_body - ex->len)
         ex->early = LR_ERR_BODY_TOO_LARGE;
-    else if (api_body_feed(ex->body, data, n) != 0)
-        ex->early = LR_ERR_NO_MEMORY;
+    else
+        ex->early = api_body_feed(ex->body, data, n);
     ex->len += n;
-    watch_body(ex->deadlines, n);
     if (ex->early) {
         api_body_free(ex->body);
         ex->body = NULL;
@@ -262,7 +281,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
         ex->deadlines = ci ? ci->socket_context : NULL;
         enum MHD_Result rc = begin(s, c, ex, url, method, version);
-        watch_head(ex->deadlines, ex->body != NULL);
+        watch_head(ex->deadlines, ex->body != NULL || ex->early);
         return rc;
     }
     if (*upload_data_size) {
@@ -390,6 +409,11 @@ server *server_start(const config *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "cannot start the deadline thread");
         goto fail_watch;
     }
+    s->budget = budget_new(cfg->max_memory ? cfg->max_memory : SIZE_MAX);
+    if (!s->budget) {
+        snprintf(err, errlen, "out of memory");
+        goto fail_budget;
+    }
     /* With one thread, no pool option at all: MHD warns about a pool of
      * one (or zero) threads, and its single polling thread is the same. */
     s->daemon = MHD_start_daemon(
@@ -414,6 +438,8 @@ server *server_start(const config *cfg, char *err, size_t errlen)
     return s;
 
 fail_daemon:
+    budget_free(s->budget);
+fail_budget:
     watch_free(s->watch);
 fail_watch:
     pool_free(s->workers);
@@ -457,6 +483,7 @@ void server_stop(server *s)
     MHD_stop_daemon(s->daemon); /* frees the streams, which use the workers */
     pool_free(s->workers);
     watch_free(s->watch);
+    budget_free(s->budget);
     pthread_cond_destroy(&s->idle);
     pthread_mutex_destroy(&s->lock);
     free(s);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "budget.h"
 #include "numfmt.h"
 #include "pool.h"
 
@@ -57,6 +58,8 @@ struct stream {
     unsigned nslots, reading;
     size_t read_off;
     int failed;
+    budget *budget;       /* released to when freed */
+    size_t charged;       /* bytes: the slots, the struct, x's data */
     stream_slot slots[];
 };
 
@@ -104,6 +107,9 @@ static void slot_assign(stream *st, stream_slot *sl)
 
 /* The most slots a stream keeps: its memory, whatever --threads says. */
 #define STREAM_SLOTS_MAX 8
+_Static_assert(sizeof(stream) + STREAM_SLOTS_MAX * (sizeof(stream_slot) + SLOT_BYTES) <=
+                   STREAM_MEMORY_MAX,
+               "STREAM_MEMORY_MAX is the most a stream allocates");
 
 stream *stream_new(tensor *x, const char *key, pool *workers)
 {
@@ -116,9 +122,14 @@ stream *stream_new(tensor *x, const char *key, pool *workers)
         nslots = STREAM_SLOTS_MAX;
     if (nslots > ranges)
         nslots = (unsigned)ranges;
-    stream *st = calloc(1, sizeof *st + nslots * sizeof(stream_slot));
-    if (!st)
+    size_t size = sizeof(stream) + nslots * sizeof(stream_slot), mem = size + nslots * SLOT_BYTES;
+    if (budget_take(x->account, mem) != 0)
         return NULL;
+    stream *st = calloc(1, size);
+    if (!st) {
+        budget_give(x->account, mem);
+        return NULL;
+    }
     for (unsigned i = 0; i < nslots; i++) {
         st->slots[i].st = st;
         st->slots[i].buf = malloc(SLOT_BYTES);
@@ -126,6 +137,7 @@ stream *stream_new(tensor *x, const char *key, pool *workers)
             while (i-- > 0)
                 free(st->slots[i].buf);
             free(st);
+            budget_give(x->account, mem);
             return NULL;
         }
     }
@@ -141,8 +153,13 @@ stream *stream_new(tensor *x, const char *key, pool *workers)
         pthread_mutex_destroy(&st->lock);
         workers = NULL;
     }
-    st->x = *x; /* the data moves to the stream */
+    budget_account *account = x->account;
+    st->x = *x; /* the data and its charge move to the stream */
+    st->x.account = NULL;
+    st->budget = account ? account->b : NULL;
+    st->charged = st->budget ? mem + x->cap * sizeof(double) : 0;
     tensor_init(x);
+    x->account = account;
     st->head_len = key ? (size_t)snprintf(st->head, sizeof st->head, "{\"%s\": ", key) : 0;
     st->tail = key != NULL;
     st->nslots = nslots;
@@ -254,6 +271,7 @@ void stream_free(stream *st)
     for (unsigned i = 0; i < st->nslots; i++)
         free(st->slots[i].buf);
     tensor_free(&st->x);
+    budget_release(st->budget, st->charged);
     free(st);
 }
 

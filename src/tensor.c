@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "budget.h"
 #include "mem.h"
 #include "numfmt.h"
 
@@ -16,23 +17,36 @@ void tensor_init(tensor *t)
 
 void tensor_free(tensor *t)
 {
+    struct budget_account *a = t->account;
+    budget_give(a, t->cap * sizeof(double));
     free(t->data);
     tensor_init(t);
+    t->account = a;
 }
+
+/* Elements in the 1 MiB steps of growth. */
+#define GROW_STEP ((size_t)(1 << 20) / sizeof(double))
 
 int tensor_reserve(tensor *t, size_t n)
 {
     if (n <= t->cap)
         return 0;
     size_t cap = t->cap ? t->cap : 64;
-    while (cap < n) {
-        if (cap > SIZE_MAX / 2 / sizeof(double))
-            return -1;
+    while (cap < n && cap < GROW_STEP)
         cap *= 2;
+    if (cap < n) {
+        if (n > SIZE_MAX / sizeof(double) - GROW_STEP)
+            return -1;
+        cap = (n + GROW_STEP - 1) / GROW_STEP * GROW_STEP;
     }
-    double *d = realloc(t->data, cap * sizeof(double));
-    if (!d)
+    size_t more = (cap - t->cap) * sizeof(double);
+    if (budget_take(t->account, more) != 0)
         return -1;
+    double *d = realloc(t->data, cap * sizeof(double));
+    if (!d) {
+        budget_give(t->account, more);
+        return -1;
+    }
     t->data = d;
     t->cap = cap;
     mem_hint_large(d, cap * sizeof(double));

@@ -7,22 +7,30 @@
 
 #define TENSOR_MAX_DIMS 32
 
+struct budget_account;
+
 typedef struct tensor {
     double *data; /* `count` elements, owned (malloc) */
     size_t count;
     size_t cap;
+    struct budget_account *account; /* charged for data (cap elements), or NULL */
     int ndim;     /* 0 for a bare number */
     size_t shape[TENSOR_MAX_DIMS];
 } tensor;
 
-/* An empty scalar-less tensor: no data, ndim 0, count 0. */
+/* An empty scalar-less tensor: no data, ndim 0, count 0, no account. */
 void tensor_init(tensor *t);
 
-/* Frees the data and re-initializes; safe on an initialized tensor. */
+/* Frees the data (giving its charge back to the account) and
+ * re-initializes, keeping the account; safe on an initialized tensor. */
 void tensor_free(tensor *t);
 
-/* Makes room for at least `n` elements in all, growing geometrically.
- * Returns 0, or -1 when memory runs out (the tensor is unchanged). */
+/* Makes room for at least `n` elements in all: doubling up to 1 MiB, then
+ * in steps of 1 MiB (realloc moves large buffers by remapping pages, so
+ * small steps copy nothing), so that the room unused stays under 1 MiB
+ * and the budget's bound holds. The growth is charged to t->account.
+ * Returns 0, or -1 when memory runs out or the budget refuses (the tensor
+ * is unchanged). */
 int tensor_reserve(tensor *t, size_t n);
 
 /* Appends one element. Returns 0, or -1 when memory runs out. */

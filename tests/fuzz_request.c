@@ -92,7 +92,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (int route = 0; route < 2; route++) {
         api_param p = {"slope", 5, "0.5", 3};
         api_route r = route ? API_GRADIENT : API_FORWARD;
-        api_body *b = api_body_new(r, NULL);
+        lr_err why;
+        api_body *b = api_body_new(r, NULL, NULL, size, &why);
         if (!b || api_body_feed(b, body, size) != 0)
             abort();
         api_request req = {.route = r, .params = &p, .nparams = (size & 1), .body = b};
@@ -111,7 +112,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort();
             request_free(&back);
         }
-        free(resp.body);
+        api_response_free(&resp);
     }
 
     check_readings(body, size, size & 2 ? REQUEST_GRADIENT : REQUEST_FORWARD);

@@ -184,9 +184,10 @@ static void header_value(const char *line, size_t n, const char *name, char *out
     }
 }
 
-static size_t on_header(char *data, size_t size, size_t n, void *cls)
+size_t reply_on_header(char *data, size_t size, size_t n, void *cls)
 {
     reply *r = cls;
+    header_value(data, size * n, "Retry-After: ", r->retry_after, sizeof r->retry_after);
     header_value(data, size * n, "Allow: ", r->allow, sizeof r->allow);
     header_value(data, size * n, "Connection: ", r->connection, sizeof r->connection);
     header_value(data, size * n, "Transfer-Encoding: ", r->transfer_encoding,
@@ -231,7 +232,7 @@ void http(CURL *h, unsigned port, const char *method, const char *target, const 
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, reply_on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, reply_on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, r);
     curl_easy_setopt(h, CURLOPT_TIMEOUT, 60L);
     r->rc = curl_easy_perform(h);
@@ -262,19 +263,24 @@ void check_error_body(const reply *r, const char *code, int want_offset, const c
 }
 
 /* The server's resident memory in kB, from /proc. */
-long rss_kb(pid_t pid)
+static long status_kb(pid_t pid, const char *field)
 {
     char path[64], line[256];
     long kb = -1;
+    size_t n = strlen(field);
     snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
     FILE *f = fopen(path, "r");
     while (f && fgets(line, sizeof line, f))
-        if (strncmp(line, "VmRSS:", 6) == 0)
-            kb = atol(line + 6);
+        if (strncmp(line, field, n) == 0)
+            kb = atol(line + n);
     if (f)
         fclose(f);
     return kb;
 }
+
+long rss_kb(pid_t pid) { return status_kb(pid, "VmRSS:"); }
+
+long peak_rss_kb(pid_t pid) { return status_kb(pid, "VmHWM:"); }
 
 /* Exit status of the server run with args (NULL-ended) and env entry. */
 int run_status(const char *const *args, const char *env_entry)

@@ -22,6 +22,7 @@ typedef struct reply {
     char allow[64];
     char connection[32];
     char transfer_encoding[32];
+    char retry_after[16];
     CURLcode rc;
 } reply;
 
@@ -67,6 +68,13 @@ long http_raw(unsigned port, const char *data, size_t len, char *out, size_t cap
 
 /* The server's resident memory in kB, from /proc. */
 long rss_kb(pid_t pid);
+
+/* The most resident memory the server has had, in kB (VmHWM). */
+long peak_rss_kb(pid_t pid);
+
+/* The libcurl header callback filling a reply's header fields (cls: the
+ * reply), for tests that set up their own handles. */
+size_t reply_on_header(char *data, size_t size, size_t n, void *cls);
 
 /* Exit status of the server run with args (NULL-ended) and env entry. */
 int run_status(const char *const *args, const char *env_entry);

@@ -44,6 +44,12 @@ FILE *test_open_data(const char *name)
  * the given shape, bare or as {"x": ...}; *want gets the /forward reply
  * for slope 0.01, from the kernel's definition and tensor_write_json. The
  * generator is seeded with n. */
+int test_hard(void)
+{
+    const char *v = getenv("LEAKYRELU_HARD");
+    return v && strcmp(v, "1") == 0;
+}
+
 char *test_big_body(const size_t *shape, int ndim, int object, char **want)
 {
     tensor y;
@@ -341,7 +347,8 @@ size_t test_max_held(const char *body, size_t len, pool *workers, lr_err *rc, si
 
 api_body *test_api_body(api_route route, const char *text, size_t len, pool *workers)
 {
-    api_body *b = api_body_new(route, workers);
+    lr_err why;
+    api_body *b = api_body_new(route, workers, NULL, len, &why);
     ASSERT(b != NULL);
     if (b && api_body_feed(b, text, len) != 0)
         tap_fail(__FILE__, __LINE__, "api_body_feed failed");

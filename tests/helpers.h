@@ -27,6 +27,9 @@ uint64_t test_to_bits(double d);
  * cannot be opened. */
 FILE *test_open_data(const char *name);
 
+/* 1 when LEAKYRELU_HARD=1 (make test-hard): tests run at full size. */
+int test_hard(void);
+
 /* A body of random doubles of the given shape (bare, or as {"x": ...})
  * and, in *want, its exact /forward reply for slope 0.01; both malloc'd.
  * The same shape gives the same body. */

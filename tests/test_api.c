@@ -1,10 +1,13 @@
 /* Tests of the API handlers (src/api.c) without sockets: error replies,
  * routes, computations and the PyTorch cases. */
 #include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../src/api.h"
+#include "../src/budget.h"
 #include "../src/errors.h"
 #include "helpers.h"
 #include "tap.h"
@@ -31,7 +34,7 @@ void test_errors_render(void)
         ASSERT_EQ(json_integer_value(json_object_get(j, "offset")), i % 2 ? 7 : 0);
         ASSERT_EQ(json_object_get(j, "path") != NULL, i % 2);
         json_decref(j);
-        free(resp.body);
+        api_response_free(&resp);
     }
 }
 
@@ -52,20 +55,20 @@ void test_api_quote_bytes(void)
         json_t *j = resp.body ? json_loads(resp.body, 0, NULL) : NULL;
         ASSERT(j != NULL);
         json_decref(j);
-        free(resp.body);
+        api_response_free(&resp);
     }
     api_route route;
     api_response resp;
     ASSERT_EQ(api_begin("GET", "/\xff\xfe", NULL, &route, &resp), 0);
     ASSERT_EQ(resp.status, 404);
     ASSERT(resp.body && strstr(resp.body, "\\\\xFF"));
-    free(resp.body);
+    api_response_free(&resp);
     ASSERT_EQ(api_begin("POST", "/forward", "text/\xff", &route, &resp), 0);
     ASSERT_EQ(resp.status, 415);
     ASSERT_STR_EQ(resp.body, "{\"error\": \"Content-Type must be application/json, "
                              "application/x-www-form-urlencoded, text/plain or none, not text/\\\\xFF\", "
                              "\"code\": \"unsupported_media_type\"}");
-    free(resp.body);
+    api_response_free(&resp);
 }
 
 /* Runs one request through the API and returns the response body. */
@@ -166,19 +169,19 @@ void test_api_routes(void)
             ASSERT(resp.body && strstr(resp.body, "\"code\""));
             if (cases[i].allow)
                 ASSERT_STR_EQ(resp.allow, cases[i].allow);
-            free(resp.body);
+            api_response_free(&resp);
         }
     }
     api_request req = {.route = API_READYZ, .draining = 1};
     api_response resp;
     api_handle(&req, &resp);
     ASSERT_EQ(resp.status, 503);
-    free(resp.body);
+    api_response_free(&resp);
     req.draining = 0;
     api_handle(&req, &resp);
     ASSERT_EQ(resp.status, 200);
     ASSERT_STR_EQ(resp.body, "{\"status\": \"ok\"}");
-    free(resp.body);
+    api_response_free(&resp);
 }
 
 /* One PyTorch case through api_handle: the reply is exactly PyTorch's. */
@@ -231,5 +234,159 @@ void test_api_large_replies(void)
     api_handle(&req, &resp);
     ASSERT_EQ(resp.status, 400);
     ASSERT(resp.body && strstr(resp.body, "\"empty_body\""));
-    free(resp.body);
+    api_response_free(&resp);
+}
+
+/* Feeds body to a request admitted by budget b in pieces of `piece`
+ * bytes, answers it and reads the reply to its end. Returns the status;
+ * *code gets the error code's text when there is one. */
+static long budget_run(budget *b, api_route route, const char *body, size_t len, size_t declared,
+                       size_t piece, pool *workers, char *code, size_t code_len)
+{
+    lr_err why;
+    code[0] = '\0';
+    api_body *ab = api_body_new(route, workers, b, declared, &why);
+    if (!ab) {
+        snprintf(code, code_len, "%s", lr_err_code(why));
+        return lr_err_status(why);
+    }
+    lr_err fed = LR_ERR_OK;
+    for (size_t at = 0; at < len && fed == LR_ERR_OK; at += piece)
+        fed = api_body_feed(ab, body + at, len - at < piece ? len - at : piece);
+    if (fed != LR_ERR_OK) {
+        api_body_free(ab);
+        snprintf(code, code_len, "%s", lr_err_code(fed));
+        return lr_err_status(fed);
+    }
+    api_request req = {.route = route, .body = ab, .workers = workers};
+    api_response resp;
+    api_handle(&req, &resp);
+    if (resp.status != 200 && resp.body) {
+        const char *c = strstr(resp.body, "\"code\": \"");
+        if (c)
+            snprintf(code, code_len, "%.*s", (int)strcspn(c + 9, "\""), c + 9);
+    }
+    size_t n;
+    if (resp.stream)
+        free(test_stream_text(resp.stream, &n));
+    resp.stream = NULL;
+    api_response_free(&resp);
+    return resp.status;
+}
+
+/* The reservation a body gets at admission is never exceeded, however
+ * dense its numbers, however it is split, with workers or without; all
+ * is released at the end; a body that does not fit is refused whole
+ * (Content-Length) or partway (no length), with 503 overloaded. */
+void test_api_budget(void)
+{
+    pool *workers = pool_new(2);
+    ASSERT(workers != NULL);
+    /* Dense numbers (2 bytes each), rows, grad_output, one long number,
+     * a long unknown member, a large reply. */
+    size_t n = 1500000, big = 300000;
+    char *dense = malloc(2 * n + 2), *rows = malloc(4 * n + 8), *grad = malloc(4 * n + 64);
+    char *longnum = malloc(n + 32), *member = malloc(n + 64);
+    ASSERT(dense && rows && grad && longnum && member);
+    char *p = dense;
+    *p++ = '[';
+    for (size_t i = 0; i < n; i++) {
+        *p++ = (char)('0' + i % 10);
+        *p++ = ',';
+    }
+    p[-1] = ']';
+    *p = '\0';
+    p = rows;
+    *p++ = '[';
+    for (size_t i = 0; i < n / 2; i++)
+        p += sprintf(p, "[%d,%d]%s", (int)(i % 7), -(int)(i % 5), i + 1 < n / 2 ? "," : "");
+    strcpy(p, "]");
+    p = grad + sprintf(grad, "{\"x\":[");
+    for (size_t i = 0; i < n / 2; i++)
+        p += sprintf(p, "%d,", (int)(i % 3) - 1);
+    p += sprintf(p - 1, "],\"grad_output\":[") - 1;
+    for (size_t i = 0; i < n / 2; i++)
+        p += sprintf(p, "%d,", (int)(i % 9));
+    strcpy(p - 1, "]}");
+    p = longnum + sprintf(longnum, "[1.");
+    memset(p, '5', n);
+    strcpy(p + n, "]");
+    p = member + sprintf(member, "{\"x\":[1,2],\"slope\":0.5,\"");
+    memset(p, 'a', n);
+    strcpy(p + n, "\":1}");
+    size_t shape = big;
+    char *want, *wide = test_big_body(&shape, 1, 1, &want);
+    free(want);
+    const struct {
+        const char *name, *body;
+        api_route route;
+        long status;
+    } bodies[] = {
+        {"dense", dense, API_FORWARD, 200},      {"rows", rows, API_FORWARD, 200},
+        {"grad_output", grad, API_GRADIENT, 200}, {"long number", longnum, API_FORWARD, 200},
+        {"long member", member, API_FORWARD, 422}, {"wide", wide, API_GRADIENT, 200},
+    };
+    static const size_t pieces[] = {4096, 65536, (size_t)1 << 30};
+    char code[64];
+    for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
+        size_t len = strlen(bodies[i].body);
+        for (size_t k = 0; k < sizeof pieces / sizeof pieces[0]; k++) {
+            for (int use = 0; use < 2; use++) {
+                budget *b = budget_new(SIZE_MAX);
+                ASSERT(b != NULL);
+                long status = budget_run(b, bodies[i].route, bodies[i].body, len, len,
+                                         pieces[k], use ? workers : NULL, code, sizeof code);
+                if (status != bodies[i].status)
+                    tap_fail(__FILE__, __LINE__, "%s, pieces of %zu: status %ld (%s)",
+                             bodies[i].name, pieces[k], status, code);
+                ASSERT_EQ(budget_used(b), 0);
+                if (budget_beyond(b) != 0)
+                    tap_fail(__FILE__, __LINE__, "%s, pieces of %zu%s: %zu bytes beyond the "
+                             "reservation", bodies[i].name, pieces[k], use ? ", workers" : "",
+                             budget_beyond(b));
+                /* The peak is the reservation made at admission: exactly
+                 * that is room enough; a byte less is refused at once. */
+                size_t peak = budget_peak(b);
+                budget_free(b);
+                b = budget_new(peak);
+                ASSERT(b != NULL);
+                status = budget_run(b, bodies[i].route, bodies[i].body, len, len, pieces[k],
+                                    use ? workers : NULL, code, sizeof code);
+                if (status != bodies[i].status)
+                    tap_fail(__FILE__, __LINE__, "%s in a budget of %zu: status %ld (%s)",
+                             bodies[i].name, peak, status, code);
+                ASSERT_EQ(budget_peak(b), peak);
+                ASSERT_EQ(budget_used(b), 0);
+                /* One byte less and it is refused at once. */
+                budget_free(b);
+                b = budget_new(peak - 1);
+                ASSERT(b != NULL);
+                ASSERT_EQ(budget_run(b, bodies[i].route, bodies[i].body, len, len, pieces[k],
+                                     NULL, code, sizeof code), 503);
+                ASSERT_STR_EQ(code, "overloaded");
+                ASSERT_EQ(budget_used(b), 0);
+                budget_free(b);
+            }
+        }
+    }
+    /* A body of unknown length is charged as it grows: in a budget too
+     * small for it, it is refused partway, and everything is released. */
+    budget *b = budget_new((size_t)4 << 20);
+    ASSERT(b != NULL);
+    ASSERT_EQ(budget_run(b, API_FORWARD, dense, strlen(dense), API_LENGTH_UNKNOWN, 65536,
+                         workers, code, sizeof code), 503);
+    ASSERT_STR_EQ(code, "overloaded");
+    ASSERT_EQ(budget_used(b), 0);
+    /* A small one fits. */
+    ASSERT_EQ(budget_run(b, API_FORWARD, "[1, -2]", 7, API_LENGTH_UNKNOWN, 3, workers, code,
+                         sizeof code), 200);
+    ASSERT_EQ(budget_used(b), 0);
+    budget_free(b);
+    pool_free(workers);
+    free(dense);
+    free(rows);
+    free(grad);
+    free(longnum);
+    free(member);
+    free(wide);
 }

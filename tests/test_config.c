@@ -1,4 +1,5 @@
 /* Tests of configuration (src/config.c): flags, their errors and sizes. */
+#include <stdint.h>
 #include <stdio.h>
 
 #include "../src/config.h"
@@ -26,7 +27,7 @@ void test_config(void)
                       {"x", "--nope", "1"},     {"x", "--timeout", "-1"},
                       {"x", "--port", ""},      {"x", "--max-connections-per-ip", "-1"},
                       {"x", "--max-connections", "0"},        {"x", "--header-timeout", "x"},
-                      {"x", "--min-body-rate", "-5"}};
+                      {"x", "--min-body-rate", "-5"},         {"x", "--max-memory", "1T"}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         ASSERT_EQ(config_load(&cfg, 3, bad[i], devnull, devnull), 2);
     ASSERT_EQ(cfg.header_timeout_s, 10); /* defaults */
@@ -42,6 +43,13 @@ void test_config(void)
     ASSERT_EQ(config_load(&cfg, 3, conns, devnull, devnull), -1);
     ASSERT_EQ(cfg.max_connections_per_ip, 4);
     ASSERT_EQ(cfg.max_connections, 0); /* from the open-file limit */
+    ASSERT_EQ(cfg.max_memory, 0);      /* main picks it */
+    char *mem[] = {"x", "--max-memory", "160M", NULL};
+    ASSERT_EQ(config_load(&cfg, 3, mem, devnull, devnull), -1);
+    ASSERT_EQ(cfg.max_memory, 160 << 20);
+    char *nomem[] = {"x", "--max-memory=0", NULL};
+    ASSERT_EQ(config_load(&cfg, 2, nomem, devnull, devnull), -1);
+    ASSERT_EQ(cfg.max_memory, SIZE_MAX);
     char *help[] = {"x", "--help", NULL};
     ASSERT_EQ(config_load(&cfg, 2, help, devnull, devnull), 0);
     fclose(devnull);

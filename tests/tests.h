@@ -20,6 +20,8 @@
     X(numparse_count_commas)                                                   \
     /* test_errors.c, test_utf8.c */                                           \
     X(errors_table)                                                            \
+    X(budget_accounts)                                                         \
+    X(budget_default)                                                          \
     X(utf8_sanitize)                                                           \
     /* test_lrelu.c */                                                         \
     X(lrelu_scalar)                                                            \
@@ -53,6 +55,7 @@
     X(api_routes)                                                              \
     X(api_torch_cases)                                                         \
     X(api_large_replies)                                                       \
+    X(api_budget)                                                              \
     /* test_framing.c */                                                       \
     X(framing)                                                                 \
     /* test_config.c */                                                        \
@@ -75,6 +78,7 @@
     X(http_per_ip_limit)                                                       \
     X(http_slow_clients)                                                       \
     X(http_vanishing_clients)                                                  \
+    X(http_memory_budget)                                                      \
     X(http_timeout)                                                            \
     X(http_shutdown)                                                           \
     X(http_flags)

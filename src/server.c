@@ -42,6 +42,7 @@ struct server {
      * without a lock; the lock and condition only serve the shutdown
      * waiter, woken by the completion that brings the count to zero. */
     atomic_uint in_flight;
+    atomic_uint begun; /* requests ever begun: a drain's quiet period sees new ones */
     pthread_mutex_t lock;
     pthread_cond_t idle;
     pool *workers; /* large requests' parallel parts: --threads - 1, or NULL */
@@ -66,7 +67,11 @@ typedef struct params {
     size_t n;
 } params;
 
-static void in_flight_begin(server *s) { atomic_fetch_add(&s->in_flight, 1); }
+static void in_flight_begin(server *s)
+{
+    atomic_fetch_add(&s->in_flight, 1);
+    atomic_fetch_add(&s->begun, 1);
+}
 
 static void in_flight_end(server *s)
 {
@@ -392,6 +397,7 @@ server *server_start(const config *cfg, char *err, size_t errlen)
     s->max_body = cfg->max_body;
     atomic_init(&s->draining, 0);
     atomic_init(&s->in_flight, 0);
+    atomic_init(&s->begun, 0);
     atomic_init(&s->started, 0);
     if (pthread_mutex_init(&s->lock, NULL) != 0)
         goto fail_mutex;
@@ -464,15 +470,41 @@ void server_drain(server *s)
         close(fd);
 }
 
+/* After the last request in flight, how long the drain waits for one sent
+ * just before on a connection kept alive, still unread in its socket. */
+#define QUIET_MS 200
+
+static int before(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
 unsigned server_wait_idle(server *s, unsigned seconds)
 {
-    struct timespec deadline;
+    struct timespec deadline, quiet;
     clock_gettime(CLOCK_REALTIME, &deadline);
     deadline.tv_sec += seconds;
     pthread_mutex_lock(&s->lock);
-    while (atomic_load(&s->in_flight) > 0)
-        if (pthread_cond_timedwait(&s->idle, &s->lock, &deadline) == ETIMEDOUT)
+    for (;;) {
+        while (atomic_load(&s->in_flight) > 0)
+            if (pthread_cond_timedwait(&s->idle, &s->lock, &deadline) == ETIMEDOUT)
+                goto out;
+        unsigned seen = atomic_load(&s->begun);
+        clock_gettime(CLOCK_REALTIME, &quiet);
+        quiet.tv_nsec += QUIET_MS * 1000000L;
+        if (quiet.tv_nsec >= 1000000000L) {
+            quiet.tv_sec++;
+            quiet.tv_nsec -= 1000000000L;
+        }
+        if (before(&deadline, &quiet))
+            quiet = deadline;
+        while (atomic_load(&s->begun) == seen &&
+               pthread_cond_timedwait(&s->idle, &s->lock, &quiet) != ETIMEDOUT)
+            ;
+        if (atomic_load(&s->begun) == seen || !before(&quiet, &deadline))
             break;
+    }
+out:;
     unsigned left = atomic_load(&s->in_flight);
     pthread_mutex_unlock(&s->lock);
     return left;

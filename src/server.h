@@ -21,9 +21,10 @@ unsigned server_port(const server *s);
  * "Connection: close", and no new connection is accepted. */
 void server_drain(server *s);
 
-/* After server_drain: waits until no request is in flight or `seconds`
- * have passed. Returns the number of requests still in flight (0 when all
- * finished). */
+/* After server_drain: waits until no request is in flight, and none has
+ * begun for 200 ms (one sent on a kept-alive connection just before the
+ * drain may be unread still), or `seconds` have passed. Returns the
+ * number of requests still in flight (0 when all finished). */
 unsigned server_wait_idle(server *s, unsigned seconds);
 
 /* Closes every connection, stops the threads and frees s. */

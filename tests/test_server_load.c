@@ -1,11 +1,20 @@
 /* Integration tests of the real binary under load: the memory budget
  * (concurrent large requests against --max-memory) and SIGTERM while
  * requests are in flight. */
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "helpers.h"
@@ -133,4 +142,253 @@ void test_http_memory_budget(void)
     ASSERT_EQ(srv_stop(&s), 0);
     free(body);
     free(want);
+}
+
+static long long now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* What the load clients share: the bodies they send and their replies,
+ * and the moment SIGTERM is sent (0 before). */
+typedef struct load {
+    unsigned port;
+    const char *body[3], *want[3];
+    atomic_llong signal_ms;
+    long long until_ms; /* no request starts after this */
+} load;
+
+typedef struct load_client {
+    load *l;
+    int id;
+    long before_ok, lost, after_ok, after_refused, wrong;
+    char first_lost[160];
+} load_client;
+
+/* Requests of 4, 1,000 and 100,000 elements in turn on one kept-alive
+ * connection, each checked byte for byte, until the server is gone. A
+ * request begun before SIGTERM must get its full, exact 200; one begun
+ * after may instead find its connection closed, never a wrong reply. */
+static void *load_run(void *arg)
+{
+    load_client *c = arg;
+    load *l = c->l;
+    CURL *h = curl_easy_init();
+    char url[64];
+    struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
+    headers = curl_slist_append(headers, "Expect:");
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/forward", l->port);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, reply_on_body);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, 60L);
+    for (unsigned i = (unsigned)c->id; now_ms() < l->until_ms; i++) {
+        int k = i % 7 == 6 ? 2 : (int)(i % 2);
+        reply r;
+        memset(&r, 0, sizeof r);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, l->body[k]);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(l->body[k]));
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, &r);
+        int before = atomic_load(&l->signal_ms) == 0;
+        CURLcode rc = curl_easy_perform(h);
+        long status = 0;
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+        int right = rc == CURLE_OK && status == 200 && r.body && strcmp(r.body, l->want[k]) == 0;
+        if (before && right) {
+            c->before_ok++;
+        } else if (before) {
+            if (!c->lost++) {
+                size_t d = 0;
+                while (r.body && d < r.len && r.body[d] == l->want[k][d])
+                    d++;
+                snprintf(c->first_lost, sizeof c->first_lost,
+                         "curl %d, status %ld, %zu bytes of %zu, differing at %zu: %.20s", (int)rc,
+                         status, r.len, strlen(l->want[k]), d, r.body ? r.body + d : "");
+            }
+        } else if (right) {
+            c->after_ok++;
+        } else if (rc != CURLE_OK && status == 0) {
+            c->after_refused++; /* closed, or refused: the server is going */
+        } else {
+            c->wrong++;
+        }
+        reply_free(&r);
+        if (!before && !right)
+            break;
+    }
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(h);
+    return NULL;
+}
+
+/* A streamed reply of n elements, checked as it arrives against the
+ * periodic text it must be; `started` is posted at its first bytes. */
+typedef struct big_client {
+    unsigned port;
+    size_t n;
+    const char *body;
+    sem_t started;
+    atomic_size_t got;
+    size_t bad_at;
+    int posted;
+    long status;
+} big_client;
+
+static const char big_pattern[] = "-0.75, 2.25, -0.25, 3.0, ";
+
+static size_t big_on_body(char *data, size_t size, size_t n, void *cls)
+{
+    big_client *b = cls;
+    size_t len = size * n, period = sizeof big_pattern - 1;
+    size_t total = 1 + period * (b->n / 4) - 2 + 1;
+    size_t got = atomic_load(&b->got);
+    for (size_t i = 0; i < len; i++) {
+        size_t at = got + i;
+        char want = at == 0 ? '[' : at == total - 1 ? ']' : big_pattern[(at - 1) % period];
+        if (data[i] != want && b->bad_at == SIZE_MAX)
+            b->bad_at = at;
+    }
+    atomic_store(&b->got, got + len);
+    if (!b->posted) {
+        b->posted = 1;
+        sem_post(&b->started);
+    }
+    return len;
+}
+
+static int small_buffer(void *cls, curl_socket_t fd, curlsocktype purpose)
+{
+    (void)cls;
+    (void)purpose;
+    int size = 64 * 1024;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+    return CURL_SOCKOPT_OK;
+}
+
+static void *big_run(void *arg)
+{
+    big_client *b = arg;
+    CURL *h = curl_easy_init();
+    char url[80];
+    struct curl_slist *headers = curl_slist_append(NULL, "Expect:");
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/forward?slope=0.5", b->port);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, b->body);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(b->body));
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, big_on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, b);
+    /* A slow reader with a small socket buffer: the reply is still
+     * streaming from the server when SIGTERM comes. */
+    curl_easy_setopt(h, CURLOPT_MAX_RECV_SPEED_LARGE, (curl_off_t)(b->n > 2000000 ? 16 : 4) << 20);
+    curl_easy_setopt(h, CURLOPT_SOCKOPTFUNCTION, small_buffer);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, 120L);
+    curl_easy_perform(h);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &b->status);
+    if (!b->posted)
+        sem_post(&b->started);
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(h);
+    return NULL;
+}
+
+/* 1 when a new connection to port is refused. */
+static int refused(unsigned port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int r = connect(fd, (struct sockaddr *)&a, sizeof a) != 0 && errno == ECONNREFUSED;
+    close(fd);
+    return r;
+}
+
+/* SIGTERM while 8 clients keep sending requests (16 and 3 s of load with
+ * LEAKYRELU_HARD=1) and a 2,000,000-element reply (10,000,000) streams
+ * to a slow reader: every request begun before the signal gets its full,
+ * exact 200 (lost: 0), the streamed reply completes, new connections are
+ * refused, and the server exits 0 within --grace. */
+void test_http_sigterm_under_load(void)
+{
+    enum { MAX_CLIENTS = 16 };
+    int hard = test_hard(), nclients = hard ? 16 : 8;
+    srv s;
+    const char *extra[] = {"--grace", "20", "--max-body", "128M", NULL};
+    if (srv_start(&s, extra) != 0)
+        return;
+    load l = {.port = s.port};
+    atomic_init(&l.signal_ms, 0);
+    static const size_t sizes[3] = {4, 1000, 100000};
+    char *bodies[3], *wants[3];
+    for (int k = 0; k < 3; k++) {
+        bodies[k] = test_big_body(&sizes[k], 1, 0, &wants[k]);
+        l.body[k] = bodies[k];
+        l.want[k] = wants[k];
+    }
+    big_client b = {.port = s.port, .n = hard ? 10000000 : 2000000, .bad_at = SIZE_MAX};
+    atomic_init(&b.got, 0);
+    char *big = malloc(b.n / 4 * 21 + 8), *p = big; /* "-1.5, 2.25, -0.5, 3, " */
+    ASSERT(big != NULL);
+    *p++ = '[';
+    for (size_t i = 0; i < b.n / 4; i++)
+        p += sprintf(p, "-1.5, 2.25, -0.5, 3%s", i + 1 < b.n / 4 ? ", " : "]");
+    b.body = big;
+    sem_init(&b.started, 0, 0);
+
+    long long start = now_ms();
+    l.until_ms = start + (hard ? 3000 : 1000) + 60000;
+    pthread_t tb, t[MAX_CLIENTS];
+    load_client c[MAX_CLIENTS];
+    ASSERT_EQ(pthread_create(&tb, NULL, big_run, &b), 0);
+    for (int i = 0; i < nclients; i++) {
+        c[i] = (load_client){.l = &l, .id = i};
+        ASSERT_EQ(pthread_create(&t[i], NULL, load_run, &c[i]), 0);
+    }
+    sem_wait(&b.started);
+    long long load_ms = hard ? 3000 : 1000, streaming = now_ms();
+    while (now_ms() < start + load_ms || now_ms() < streaming + 300)
+        nanosleep(&(struct timespec){.tv_nsec = 10000000}, NULL);
+    atomic_store(&l.signal_ms, now_ms());
+    kill(s.pid, SIGTERM);
+    size_t got_at_signal = atomic_load(&b.got);
+    ASSERT_EQ(srv_expect_line(&s, "not accepting connections"), 0);
+    ASSERT(refused(s.port));
+    int rc = srv_stop(&s);
+    long long exit_ms = now_ms() - atomic_load(&l.signal_ms);
+    pthread_join(tb, NULL);
+    long before = 0, lost = 0, after = 0, after_refused = 0, wrong = 0;
+    for (int i = 0; i < nclients; i++) {
+        pthread_join(t[i], NULL);
+        before += c[i].before_ok;
+        lost += c[i].lost;
+        after += c[i].after_ok;
+        after_refused += c[i].after_refused;
+        wrong += c[i].wrong;
+        if (c[i].lost)
+            tap_fail(__FILE__, __LINE__, "client %d lost %ld (first: %s)", i, c[i].lost,
+                     c[i].first_lost);
+    }
+    printf("#   %ld requests before SIGTERM answered, %ld lost; after it %ld answered, %ld "
+           "found the connection closed; a %zu-element reply had %zu bytes read at the signal, "
+           "%zu in all; exit %d after %lld ms\n",
+           before, lost, after, after_refused, b.n, got_at_signal, (size_t)b.got, rc, exit_ms);
+    ASSERT_EQ(lost, 0);
+    ASSERT_EQ(wrong, 0);
+    ASSERT(before > 0);
+    ASSERT_EQ(b.status, 200);
+    ASSERT_EQ(b.bad_at, SIZE_MAX);
+    size_t total = 1 + (sizeof big_pattern - 1) * (b.n / 4) - 1;
+    ASSERT_EQ(b.got, total);
+    /* It was in flight: more was left than the sockets' buffers hold (4 MiB). */
+    ASSERT(got_at_signal + (6 << 20) < total);
+    ASSERT_EQ(rc, 0);
+    ASSERT(exit_ms < 20000);
+    sem_destroy(&b.started);
+    free(big);
+    for (int k = 0; k < 3; k++) {
+        free(bodies[k]);
+        free(wants[k]);
+    }
 }

@@ -79,6 +79,7 @@
     X(http_slow_clients)                                                       \
     X(http_vanishing_clients)                                                  \
     X(http_memory_budget)                                                      \
+    X(http_sigterm_under_load)                                                 \
     X(http_timeout)                                                            \
     X(http_shutdown)                                                           \
     X(http_flags)

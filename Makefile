@@ -2,6 +2,7 @@
 #   make            build build/leakyrelu-server
 #   make run        install missing packages, build, serve on 127.0.0.1:8080
 #   make test       install missing packages, build, run unit + integration tests
+#   make test-hard  the long suites (full-size load, slow clients, SIGTERM, valgrind)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make bench      codec, kernel and HTTP benchmarks against baselines
 #   make fuzz       libFuzzer on the request decoder and codec (FUZZ_SECONDS=60)
@@ -51,7 +52,7 @@ endif
 PKGS_BUILD := gcc make libc6-dev libmicrohttpd-dev libjansson-dev
 PKGS_TEST := $(PKGS_BUILD) libcurl4-openssl-dev curl
 
-.PHONY: all run test install clean deps-build deps-test valgrind tables bench fuzz fuzz-check
+.PHONY: all run test test-hard install clean deps-build deps-test valgrind tables bench fuzz fuzz-check
 
 all: $(SERVER)
 
@@ -144,6 +145,13 @@ test: deps-test
 	$(Q)$(MAKE) --no-print-directory $(SERVER) $(TESTBIN)
 	LEAKYRELU_SERVER=./$(SERVER) ./$(TESTBIN)
 	./tests/cli.sh ./$(SERVER)
+
+# The long suites, run by hand (about 5 minutes): the TAP suite at full
+# size, slowloris, three 30 s load runs, vanishing clients under valgrind.
+test-hard: deps-test
+	$(Q)./tools/ensure-packages wrk valgrind python3
+	$(Q)$(MAKE) --no-print-directory $(SERVER) $(TESTBIN)
+	LEAKYRELU_SERVER=./$(SERVER) ./tests/hard.sh $(BUILD)
 
 # Runs the tests with the server and the test binary under valgrind.
 valgrind: deps-test

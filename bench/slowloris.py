@@ -2,7 +2,8 @@
 # Slow clients against a running server (issue 11): 2,000 connections that
 # trickle a head byte every 3 s and 1,000 idle keep-alive connections,
 # then 20 small requests from a new client; prints their median and max
-# latency and the server RSS. Usage: bench/slowloris.py PORT SERVER_PID
+# latency and the server RSS; exits 1 when the median is 100 ms or more.
+# Usage: bench/slowloris.py PORT SERVER_PID
 # (the soft open-file limit must allow 3,100 descriptors).
 import socket, sys, time, os, resource, statistics
 port = int(sys.argv[1]); pid = int(sys.argv[2])
@@ -29,4 +30,6 @@ while len(lat) < 20:
     r = c.recv(1000); lat.append((time.time() - t) * 1000); c.close()
     assert r.startswith(b'HTTP/1.1 200'), r
     time.sleep(0.2)
-print('median %.2f ms, max %.2f ms over %d; server RSS %s kB with %d+%d connections open' % (statistics.median(lat), max(lat), len(lat), rss(), len(trick), len(idle)))
+med = statistics.median(lat)
+print('median %.2f ms, max %.2f ms over %d; server RSS %s kB with %d+%d connections open' % (med, max(lat), len(lat), rss(), len(trick), len(idle)))
+sys.exit(0 if med < 100 else 1)  # the goal: under 100 ms

@@ -278,16 +278,24 @@ static size_t still_needed(const api_body *b)
                    reply_bound(b->len));
 }
 
+size_t api_body_reserve(size_t len)
+{
+    if (len == API_LENGTH_UNKNOWN)
+        len = UNKNOWN_RESERVE;
+    return add_sat(request_reader_bound(len), reply_bound(len));
+}
+
 api_body *api_body_new(api_route route, struct pool *workers, budget *bg, size_t len,
                        lr_err *why)
 {
+    size_t reserve = api_body_reserve(len);
+    *why = LR_ERR_BODY_TOO_LARGE;
+    if (bg && reserve > budget_limit(bg))
+        return NULL;
     *why = LR_ERR_NO_MEMORY;
     api_body *b = malloc(sizeof *b);
     if (!b)
         return NULL;
-    size_t reserve = len == API_LENGTH_UNKNOWN
-                         ? add_sat(request_reader_bound(UNKNOWN_RESERVE), reply_bound(UNKNOWN_RESERVE))
-                         : add_sat(request_reader_bound(len), reply_bound(len));
     if (budget_open(bg, &b->account, reserve) != 0) {
         *why = LR_ERR_OVERLOADED;
         free(b);

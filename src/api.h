@@ -72,9 +72,13 @@ typedef struct api_body api_body;
  * cannot be failed by requests admitted after it. A body of unknown
  * length is admitted with a small reservation and charged as it grows:
  * it can be refused partway (503 overloaded). Returns NULL with *why set
- * to LR_ERR_OVERLOADED (no room in the budget) or LR_ERR_NO_MEMORY. */
+ * to LR_ERR_BODY_TOO_LARGE (more than the whole budget: it never fits),
+ * LR_ERR_OVERLOADED (no room now) or LR_ERR_NO_MEMORY. */
 api_body *api_body_new(api_route route, struct pool *workers, struct budget *b, size_t len,
                        lr_err *why);
+
+/* The bytes api_body_new reserves for a body of len bytes. */
+size_t api_body_reserve(size_t len);
 
 /* The next bytes of the body. Returns LR_ERR_OK, or LR_ERR_NO_MEMORY or
  * LR_ERR_OVERLOADED when its memory could not be had (what follows is

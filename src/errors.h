@@ -36,7 +36,7 @@
     X(NOT_FINITE,          422, "result_not_finite",     "the result is not a finite number") \
     X(TRANSFER_CODING,     501, "unsupported_transfer_encoding", "only the chunked transfer coding is supported") \
     X(NO_MEMORY,           503, "out_of_memory",         "the server is out of memory; retry later") \
-    X(OVERLOADED,          503, "overloaded",            "the server's memory budget is taken by the requests in progress; retry later") \
+    X(OVERLOADED,          503, "overloaded",            "the server's memory budget (--max-memory) is taken by the requests in progress; retry later") \
     X(SHUTTING_DOWN,       503, "shutting_down",         "the server is shutting down")
 
 typedef enum lr_err {

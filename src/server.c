@@ -238,14 +238,23 @@ static enum MHD_Result begin(server *s, struct MHD_Connection *c, exchange *ex,
     ex->body = api_body_new(ex->route, s->workers, s->budget, len, &why);
     if (ex->body)
         return MHD_YES;
-    /* No room: a client waiting for "100 Continue" is answered now, and
-     * does not send the body; any other's body is read and dropped, and
-     * the answer keeps the connection. */
+    if (why == LR_ERR_BODY_TOO_LARGE) {
+        char msg[200];
+        snprintf(msg, sizeof msg,
+                 "the request body (%zu bytes) could take up to %zu MiB, more than the whole "
+                 "memory budget (--max-memory) of %zu MiB",
+                 len, api_body_reserve(len) >> 20, budget_limit(s->budget) >> 20);
+        return send_error(s, c, why, msg);
+    }
+    /* No room now: a client waiting for "100 Continue" is answered at
+     * once, and does not send the body; any other's body is read and
+     * dropped, and the answer keeps the connection. */
     const char *expect = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
-    if (why != LR_ERR_OVERLOADED || (expect && strcasecmp(expect, "100-continue") == 0))
-        return send_error(s, c, why, NULL);
-    ex->early = why;
-    return MHD_YES;
+    if (why == LR_ERR_OVERLOADED && (!expect || strcasecmp(expect, "100-continue") != 0)) {
+        ex->early = why;
+        return MHD_YES;
+    }
+    return send_error(s, c, why, NULL);
 }
 
 /* Reads a piece of the body, or drops it after an error or on routes

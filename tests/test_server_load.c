@@ -85,7 +85,8 @@ static void *budget_run(void *arg)
  * Continue": each gets 200 with the exact reply or 503 overloaded with
  * Retry-After: 1; at least one gets 200; a refused client that sent its
  * body keeps its connection for the next request; the server's peak RSS
- * stays within the budget and a fixed overhead. */
+ * stays within the budget and a fixed overhead. A body that could need
+ * more than the whole budget is a 413. */
 void test_http_memory_budget(void)
 {
     enum { N = 24 };
@@ -139,6 +140,20 @@ void test_http_memory_budget(void)
     for (int i = 0; i < N; i++)
         sent_body += c[i].status == 503 && !c[i].expect;
     ASSERT_EQ(kept, sent_body);
+    /* A body that could take more than the whole budget never fits: 413. */
+    size_t wide = (size_t)budget_kb * 1024 / 4;
+    char *spaces = malloc(wide + 4);
+    ASSERT(spaces != NULL);
+    memset(spaces, ' ', wide);
+    strcpy(spaces + wide, "[1]");
+    reply r;
+    http(NULL, s.port, "POST", "/forward", spaces, "application/json", &r);
+    ASSERT_EQ(r.status, 413);
+    check_error_body(&r, "body_too_large", 0, NULL);
+    ASSERT(r.body && strstr(r.body, "--max-memory"));
+    ASSERT_STR_EQ(r.retry_after, "");
+    reply_free(&r);
+    free(spaces);
     ASSERT_EQ(srv_stop(&s), 0);
     free(body);
     free(want);
@@ -305,9 +320,9 @@ static int refused(unsigned port)
     return r;
 }
 
-/* SIGTERM while 8 clients keep sending requests (16 and 3 s of load with
- * LEAKYRELU_HARD=1) and a 2,000,000-element reply (10,000,000) streams
- * to a slow reader: every request begun before the signal gets its full,
+/* After 2 s of load from 8 clients (3 s from 16 with LEAKYRELU_HARD=1),
+ * every reply checked, SIGTERM while they keep sending requests and a
+ * 2,000,000-element reply (10,000,000) streams to a slow reader: every request begun before the signal gets its full,
  * exact 200 (lost: 0), the streamed reply completes, new connections are
  * refused, and the server exits 0 within --grace. */
 void test_http_sigterm_under_load(void)
@@ -337,17 +352,21 @@ void test_http_sigterm_under_load(void)
     b.body = big;
     sem_init(&b.started, 0, 0);
 
-    long long start = now_ms();
-    l.until_ms = start + (hard ? 3000 : 1000) + 60000;
+    long long start = now_ms(), load_ms = hard ? 3000 : 2000;
+    l.until_ms = start + 60000;
     pthread_t tb, t[MAX_CLIENTS];
     load_client c[MAX_CLIENTS];
-    ASSERT_EQ(pthread_create(&tb, NULL, big_run, &b), 0);
     for (int i = 0; i < nclients; i++) {
         c[i] = (load_client){.l = &l, .id = i};
         ASSERT_EQ(pthread_create(&t[i], NULL, load_run, &c[i]), 0);
     }
+    /* The large reply starts near the end of the load, so that it is
+     * streaming at the signal. */
+    while (now_ms() < start + load_ms - 700)
+        nanosleep(&(struct timespec){.tv_nsec = 10000000}, NULL);
+    ASSERT_EQ(pthread_create(&tb, NULL, big_run, &b), 0);
     sem_wait(&b.started);
-    long long load_ms = hard ? 3000 : 1000, streaming = now_ms();
+    long long streaming = now_ms();
     while (now_ms() < start + load_ms || now_ms() < streaming + 300)
         nanosleep(&(struct timespec){.tv_nsec = 10000000}, NULL);
     atomic_store(&l.signal_ms, now_ms());

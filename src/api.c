@@ -46,6 +46,7 @@ static void respond(api_response *resp, int status, char *body)
     resp->body = body;
     resp->len = body ? strlen(body) : 0;
     resp->stream = NULL;
+    resp->charged = 0;
 }
 
 static void respond_json(api_response *resp, int status, json_t *obj)

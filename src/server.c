@@ -239,11 +239,13 @@ static enum MHD_Result begin(server *s, struct MHD_Connection *c, exchange *ex,
     if (ex->body)
         return MHD_YES;
     if (why == LR_ERR_BODY_TOO_LARGE) {
-        char msg[200];
+        char msg[200], size[40] = "of unknown length";
+        if (len != API_LENGTH_UNKNOWN)
+            snprintf(size, sizeof size, "(%zu bytes)", len);
         snprintf(msg, sizeof msg,
-                 "the request body (%zu bytes) could take up to %zu MiB, more than the whole "
+                 "the request body %s could take up to %zu MiB, more than the whole "
                  "memory budget (--max-memory) of %zu MiB",
-                 len, api_body_reserve(len) >> 20, budget_limit(s->budget) >> 20);
+                 size, api_body_reserve(len) >> 20, budget_limit(s->budget) >> 20);
         return send_error(s, c, why, msg);
     }
     /* No room now: a client waiting for "100 Continue" is answered at

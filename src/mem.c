@@ -28,3 +28,16 @@ void mem_hint_large(void *p, size_t n)
     (void)n;
 #endif
 }
+
+size_t mem_grow(size_t cap, size_t need, size_t first)
+{
+    if (cap == 0)
+        cap = first;
+    while (cap < need && cap < MEM_GROW_STEP)
+        cap *= 2;
+    if (cap >= need)
+        return cap;
+    if (need > SIZE_MAX - MEM_GROW_STEP)
+        return 0;
+    return (need + MEM_GROW_STEP - 1) / MEM_GROW_STEP * MEM_GROW_STEP;
+}

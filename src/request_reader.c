@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "budget.h"
+#include "mem.h"
 #include "request_internal.h"
 
 /* The body's text from `base` on: what the last checkpoint still needs,
@@ -131,20 +132,13 @@ static void reader_pass(request_reader *r, int partial)
     }
 }
 
-/* Room for len more bytes: the buffer doubles up to STEP, then grows in
- * steps of STEP (realloc remaps large buffers, copying nothing), so that
- * under STEP is ever unused; charged to the request's account. */
-#define STEP ((size_t)1 << 20)
-
+/* Room for len more bytes, growing as mem_grow says; charged to the
+ * request's account. */
 static int reader_grow(request_reader *r, size_t len)
 {
-    if (len > SIZE_MAX - STEP - r->len)
+    size_t cap = len <= SIZE_MAX - r->len ? mem_grow(r->cap, r->len + len, READER_FIRST_BYTES) : 0;
+    if (cap == 0)
         return -1;
-    size_t need = r->len + len, cap = r->cap ? r->cap : READER_FIRST_BYTES;
-    while (cap < need && cap < STEP)
-        cap *= 2;
-    if (cap < need)
-        cap = (need + STEP - 1) / STEP * STEP;
     if (budget_take(r->req->account, cap - r->cap) != 0)
         return -1;
     char *grown = realloc(r->buf, cap);
@@ -171,13 +165,14 @@ size_t request_reader_bound(size_t len)
     /* Elements come to at most (len + 1) / 2, in two tensors of at most
      * 8 bytes each plus under 1 MiB unused (their first 64 elements
      * aside); the text buffer holds at most the whole body, plus what its
-     * growth leaves unused. */
-    const size_t MiB = (size_t)1 << 20;
+     * growth leaves unused (mem_grow: under MEM_GROW_STEP, or under the
+     * size held while it doubles). */
+    const size_t step = MEM_GROW_STEP;
     if (len > SIZE_MAX / 8)
         return SIZE_MAX;
     size_t elements = len / 2 + 1, tensors = 8 * elements, text = len;
-    size_t tensors_unused = tensors < 2 * MiB ? tensors : 2 * MiB;
-    size_t text_unused = text + READER_FIRST_BYTES < MiB ? text + READER_FIRST_BYTES : MiB;
+    size_t tensors_unused = tensors < 2 * step ? tensors : 2 * step;
+    size_t text_unused = text + READER_FIRST_BYTES < step ? text + READER_FIRST_BYTES : step;
     return tensors + tensors_unused + 2 * 64 * 8 + text + text_unused;
 }
 

@@ -24,21 +24,16 @@ void tensor_free(tensor *t)
     t->account = a;
 }
 
-/* Elements in the 1 MiB steps of growth. */
-#define GROW_STEP ((size_t)(1 << 20) / sizeof(double))
-
 int tensor_reserve(tensor *t, size_t n)
 {
     if (n <= t->cap)
         return 0;
-    size_t cap = t->cap ? t->cap : 64;
-    while (cap < n && cap < GROW_STEP)
-        cap *= 2;
-    if (cap < n) {
-        if (n > SIZE_MAX / sizeof(double) - GROW_STEP)
-            return -1;
-        cap = (n + GROW_STEP - 1) / GROW_STEP * GROW_STEP;
-    }
+    size_t bytes = n <= SIZE_MAX / sizeof(double)
+                       ? mem_grow(t->cap * sizeof(double), n * sizeof(double), 64 * sizeof(double))
+                       : 0;
+    if (bytes == 0)
+        return -1;
+    size_t cap = bytes / sizeof(double);
     size_t more = (cap - t->cap) * sizeof(double);
     if (budget_take(t->account, more) != 0)
         return -1;

@@ -25,10 +25,9 @@ void tensor_init(tensor *t);
  * re-initializes, keeping the account; safe on an initialized tensor. */
 void tensor_free(tensor *t);
 
-/* Makes room for at least `n` elements in all: doubling up to 1 MiB, then
- * in steps of 1 MiB (realloc moves large buffers by remapping pages, so
- * small steps copy nothing), so that the room unused stays under 1 MiB
- * and the budget's bound holds. The growth is charged to t->account.
+/* Makes room for at least `n` elements in all, growing as mem_grow says
+ * (so that the room unused stays under 1 MiB and the budget's bound
+ * holds). The growth is charged to t->account.
  * Returns 0, or -1 when memory runs out or the budget refuses (the tensor
  * is unchanged). */
 int tensor_reserve(tensor *t, size_t n);

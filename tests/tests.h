@@ -27,6 +27,7 @@
     X(lrelu_scalar)                                                            \
     X(lrelu_variants)                                                          \
     /* test_tensor.c */                                                        \
+    X(mem_grow)                                                                \
     X(tensor_write_repeats)                                                    \
     X(tensor_write_pieces)                                                     \
     /* test_pool.c */                                                          \

@@ -99,7 +99,7 @@ int main(int argc, char **argv)
     if (cfg.max_memory == SIZE_MAX)
         printf(", no memory budget");
     else
-        printf(", memory budget %zu MiB from %s", cfg.max_memory >> 20, budget_from);
+        printf(", memory budget %zu MiB (%s)", cfg.max_memory >> 20, budget_from);
     printf(")\n");
     fflush(stdout);
 

@@ -14,6 +14,7 @@
 #include "compute.h"
 #include "lrelu.h"
 #include "mem.h"
+#include "metrics.h"
 #include "numfmt.h"
 #include "numparse.h"
 #include "request.h"
@@ -32,7 +33,18 @@ static const struct {
     {"/forward", 1, API_FORWARD}, {"/gradient", 1, API_GRADIENT},
     {"/healthz", 0, API_HEALTHZ}, {"/livez", 0, API_LIVEZ},
     {"/readyz", 0, API_READYZ},   {"/version", 0, API_VERSION},
+    {"/metrics", 0, API_METRICS},
 };
+
+const char *api_route_name(api_route route)
+{
+    static const char *const names[API_ROUTES] = {
+        [API_FORWARD] = "forward", [API_GRADIENT] = "gradient", [API_HEALTHZ] = "healthz",
+        [API_LIVEZ] = "livez",     [API_READYZ] = "readyz",     [API_VERSION] = "version",
+        [API_METRICS] = "metrics", [API_NONE] = "none",
+    };
+    return (unsigned)route < API_ROUTES ? names[route] : "none";
+}
 
 int api_route_has_body(api_route route)
 {
@@ -127,9 +139,11 @@ int api_begin(const char *method, const char *path, const char *content_type,
               api_route *route, api_response *resp)
 {
     memset(resp, 0, sizeof *resp);
+    *route = API_NONE;
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
         if (strcmp(path, routes[i].path) != 0)
             continue;
+        *route = routes[i].route;
         int allowed = routes[i].is_post ? strcmp(method, "POST") == 0
                                         : strcmp(method, "GET") == 0 ||
                                               strcmp(method, "HEAD") == 0;
@@ -146,7 +160,6 @@ int api_begin(const char *method, const char *path, const char *content_type,
                            content_type);
             return 0;
         }
-        *route = routes[i].route;
         return 1;
     }
     error_response(resp, LR_ERR_NOT_FOUND,
@@ -367,7 +380,10 @@ static void handle_compute(const api_request *hr, api_response *resp)
             slope = req->slope;
         else if (has_query_slope)
             slope = qslope;
+        size_t elements = req->x.count; /* a streamed reply takes x */
         compute(hr, req, slope, resp);
+        if (resp->status == 200)
+            resp->elements = elements;
     }
 }
 
@@ -381,6 +397,20 @@ void api_response_free(api_response *resp)
     resp->body = NULL;
     resp->stream = NULL;
     resp->charged = 0;
+}
+
+static void handle_metrics(const api_request *req, api_response *resp)
+{
+    static const metrics_extra none = {.memory_budget_bytes = SIZE_MAX};
+    if (!req->metrics) {
+        error_response(resp, LR_ERR_NOT_FOUND, "this server keeps no metrics");
+        return;
+    }
+    size_t len = 0;
+    char *text = metrics_render(req->metrics, req->extra ? req->extra : &none, &len);
+    respond(resp, text ? 200 : 503, text);
+    resp->len = len;
+    resp->content_type = text ? METRICS_CONTENT_TYPE : NULL;
 }
 
 void api_handle(const api_request *req, api_response *resp)
@@ -405,6 +435,13 @@ void api_handle(const api_request *req, api_response *resp)
         respond_json(resp, 200,
                      json_pack("{s:s, s:s, s:s}", "name", "leakyrelu", "version",
                                LEAKYRELU_VERSION, "kernel", lrelu_variant()));
+        break;
+    case API_METRICS:
+        handle_metrics(req, resp);
+        break;
+    case API_NONE:
+    case API_ROUTES:
+        error_response(resp, LR_ERR_NOT_FOUND, NULL);
         break;
     }
     api_body_free(req->body);

@@ -8,6 +8,8 @@
 #include "errors.h"
 
 struct budget;
+struct metrics;
+struct metrics_extra;
 struct pool;
 struct stream;
 
@@ -17,8 +19,14 @@ typedef enum api_route {
     API_HEALTHZ,
     API_LIVEZ,
     API_READYZ,
-    API_VERSION
+    API_VERSION,
+    API_METRICS,
+    API_NONE,  /* no endpoint matched (for counting; never routed) */
+    API_ROUTES /* how many there are */
 } api_route;
+
+/* The route's name in metrics and logs: "forward", ..., "none". */
+const char *api_route_name(api_route route);
 
 typedef struct api_param {
     const char *key;   /* decoded; may contain NUL bytes, hence the lengths */
@@ -40,6 +48,8 @@ typedef struct api_response {
                               from stream_read (stream.h); owned by the caller */
     int charged;       /* body came from budget_malloc (the request had a
                           budget): free it with budget_block_free, not free */
+    const char *content_type; /* static; NULL: application/json */
+    size_t elements;   /* array elements computed (for metrics and the log) */
     const char *allow; /* the Allow header for 405, else NULL (static) */
     unsigned retry_after; /* seconds for a Retry-After header; 0: none */
     int close;         /* close the connection after this reply */
@@ -48,8 +58,9 @@ typedef struct api_response {
 /* Checks what can be checked from the request line and headers alone:
  * the path (404), the method (405), and for POST routes the Content-Type
  * (415: application/json, application/x-www-form-urlencoded, text/plain
- * or none are accepted, parameters such as charset ignored). Returns 1 with *route set
- * when the request may go on, else 0 with the error response in resp.
+ * or none are accepted, parameters such as charset ignored). Sets *route
+ * (API_NONE when no path matched). Returns 1 when the request may go on,
+ * else 0 with the error response in resp.
  * HEAD is accepted wherever GET is. Thread-safe. */
 int api_begin(const char *method, const char *path, const char *content_type,
               api_route *route, api_response *resp);
@@ -96,6 +107,8 @@ typedef struct api_request {
                                 an empty body); api_handle frees it */
     int draining;            /* shutting down: /readyz answers 503 */
     struct pool *workers;    /* for large requests' parallel parts; may be NULL */
+    const struct metrics *metrics;      /* for /metrics; may be NULL */
+    const struct metrics_extra *extra;  /* with it: what other modules count */
 } api_request;
 
 /* Frees what resp owns (its body, however allocated, or its stream) when

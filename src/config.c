@@ -46,6 +46,8 @@ static const char usage[] =
     "  --max-connections-per-ip N\n"
     "                       concurrent connections from one client address, 0 =\n"
     "                       no limit (LEAKYRELU_MAX_CONNECTIONS_PER_IP; default 0)\n"
+    "  --log FORMAT         access log on stderr, one line per request: json\n"
+    "                       (JSON lines), text or off (LEAKYRELU_LOG; default json)\n"
     "  --check              GET /healthz on the configured port; exit 0 if it\n"
     "                       answers 200, else 1 (a container HEALTHCHECK)\n"
     "  --help               print this help and exit\n"
@@ -97,7 +99,7 @@ static int valid_address(const char *s)
 }
 
 enum { OPT_PORT = 1, OPT_BIND, OPT_THREADS, OPT_MAX_BODY, OPT_TIMEOUT, OPT_GRACE,
-       OPT_MAX_CONN, OPT_MAX_PER_IP, OPT_HEADER_TIMEOUT, OPT_MIN_RATE, OPT_MAX_MEMORY, OPT_HELP, OPT_VERSION,
+       OPT_MAX_CONN, OPT_MAX_PER_IP, OPT_HEADER_TIMEOUT, OPT_MIN_RATE, OPT_MAX_MEMORY, OPT_LOG, OPT_HELP, OPT_VERSION,
        OPT_CHECK };
 
 static const struct {
@@ -121,6 +123,7 @@ static const struct {
      "a connection count from 1 to 1000000"},
     {OPT_MAX_PER_IP, "--max-connections-per-ip", "LEAKYRELU_MAX_CONNECTIONS_PER_IP",
      "a connection count from 0 (no limit) to 1000000"},
+    {OPT_LOG, "--log", "LEAKYRELU_LOG", "json, text or off"},
 };
 
 /* Applies one setting; returns 0 or -1 when the value is invalid. */
@@ -144,6 +147,7 @@ static int apply(config *cfg, int opt, const char *v)
             return 0;
         }
         return config_parse_size(v, &cfg->max_memory);
+    case OPT_LOG: return accesslog_parse_format(v, &cfg->log);
     case OPT_GRACE: return parse_uint(v, 0, 86400, &cfg->grace_s);
     case OPT_MAX_CONN: return parse_uint(v, 1, 1000000, &cfg->max_connections);
     case OPT_MAX_PER_IP: return parse_uint(v, 0, 1000000, &cfg->max_connections_per_ip);
@@ -167,6 +171,7 @@ int config_load(config *cfg, int argc, char **argv, FILE *out, FILE *err)
         {"header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT},
         {"min-body-rate", required_argument, NULL, OPT_MIN_RATE},
         {"max-memory", required_argument, NULL, OPT_MAX_MEMORY},
+        {"log", required_argument, NULL, OPT_LOG},
         {"grace", required_argument, NULL, OPT_GRACE},
         {"max-connections", required_argument, NULL, OPT_MAX_CONN},
         {"max-connections-per-ip", required_argument, NULL, OPT_MAX_PER_IP},
@@ -185,6 +190,7 @@ int config_load(config *cfg, int argc, char **argv, FILE *out, FILE *err)
     cfg->header_timeout_s = 10;
     cfg->min_body_rate = 1024;
     cfg->grace_s = 10;
+    cfg->log = ACCESSLOG_JSON;
     cfg->max_connections = 0; /* as many as the file-descriptor limit allows */
 
     for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {

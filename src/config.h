@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "accesslog.h"
+
 typedef struct config {
     char bind[64];            /* numeric IPv4 or IPv6 address */
     unsigned port;            /* 0 picks a free port */
@@ -19,6 +21,7 @@ typedef struct config {
     unsigned grace_s;         /* shutdown grace period */
     unsigned max_connections; /* 0: as many as the open-file limit allows */
     unsigned max_connections_per_ip; /* 0: no limit */
+    accesslog_format log;     /* --log: the access log's form on stderr */
     int check;                /* --check: probe a running server and exit */
 } config;
 

@@ -18,10 +18,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "accesslog.h"
 #include "api.h"
 #include "budget.h"
 #include "framing.h"
+#include "metrics.h"
 #include "pool.h"
+#include "reqid.h"
 #include "stream.h"
 #include "watch.h"
 
@@ -48,12 +51,39 @@ struct server {
     pool *workers; /* large requests' parallel parts: --threads - 1, or NULL */
     watch *watch;  /* head and body deadlines */
     budget *budget; /* the memory requests may hold */
+    metrics *metrics;
+    accesslog *log;
     atomic_int started;   /* MHD_start_daemon has returned */
     char start_log[256];  /* until then, libmicrohttpd's last message */
 };
 
+/* A streamed reply, owned by its MHD response; the exchange keeps a
+ * reference to read how much was sent, since libmicrohttpd may free the
+ * response before or after it reports the request complete. */
+typedef struct reply_stream {
+    stream *st;            /* NULL once the response is freed */
+    _Atomic uint64_t sent; /* body bytes handed to MHD */
+    atomic_int refs;       /* the response's and the exchange's */
+} reply_stream;
+
+static void reply_stream_release(reply_stream *rs)
+{
+    if (rs && atomic_fetch_sub(&rs->refs, 1) == 1)
+        free(rs);
+}
+
 /* One request's state, kept in MHD's per-request pointer. */
 typedef struct exchange {
+    struct timespec ts;  /* its head's arrival, CLOCK_REALTIME (for the log) */
+    struct timespec t0;  /* the same, CLOCK_MONOTONIC (for its duration) */
+    int status;          /* the status queued, 0 until one is */
+    int head_only;       /* HEAD: no body is sent */
+    uint64_t response_bytes; /* of a reply from a buffer */
+    uint64_t elements;
+    reply_stream *reply; /* of a streamed reply, or NULL */
+    char request_id[REQID_MAX + 1];
+    char method[16];
+    char path[257];
     api_route route;
     int routed;     /* api_begin accepted the request */
     api_body *body; /* read as it arrives */
@@ -69,12 +99,14 @@ typedef struct params {
 
 static void in_flight_begin(server *s)
 {
+    metrics_in_flight(s->metrics, 1);
     atomic_fetch_add(&s->in_flight, 1);
     atomic_fetch_add(&s->begun, 1);
 }
 
 static void in_flight_end(server *s)
 {
+    metrics_in_flight(s->metrics, -1);
     /* The waiter sets `draining` before it reads the count under the lock,
      * so either it sees zero, or this sees `draining` and takes the lock
      * (which it cannot get while the waiter is between check and wait). */
@@ -90,30 +122,59 @@ static void in_flight_end(server *s)
 static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 {
     (void)pos;
+    reply_stream *rs = cls;
     if (max == 0)
         return 0;
-    ptrdiff_t n = stream_read(cls, buf, max);
+    ptrdiff_t n = stream_read(rs->st, buf, max);
     if (n < 0)
         return MHD_CONTENT_READER_END_WITH_ERROR;
+    atomic_fetch_add_explicit(&rs->sent, (uint64_t)n, memory_order_relaxed);
     return n > 0 ? (ssize_t)n : MHD_CONTENT_READER_END_OF_STREAM;
 }
 
-static void free_stream(void *cls) { stream_free(cls); }
+static void free_stream(void *cls)
+{
+    reply_stream *rs = cls;
+    stream_free(rs->st);
+    rs->st = NULL;
+    reply_stream_release(rs);
+}
 
 /* The block size asked of MHD for streamed replies: each read fills at
  * most this much of MHD's buffer for the connection. */
 #define STREAM_BLOCK (64 * 1024)
 
-static enum MHD_Result send_response(server *s, struct MHD_Connection *c, api_response *resp)
+/* The MHD response over a stream: owned by it from here on. */
+static struct MHD_Response *stream_response(exchange *ex, stream *st)
+{
+    reply_stream *rs = malloc(sizeof *rs);
+    if (!rs) {
+        stream_free(st);
+        return NULL;
+    }
+    rs->st = st;
+    atomic_init(&rs->sent, 0);
+    atomic_init(&rs->refs, 1);
+    /* Unknown length: chunked for HTTP/1.1, closed at the end for 1.0. */
+    struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK,
+                                                               stream_reader, rs, free_stream);
+    if (!r) {
+        free_stream(rs);
+        return NULL;
+    }
+    atomic_fetch_add(&rs->refs, 1);
+    ex->reply = rs;
+    return r;
+}
+
+static enum MHD_Result send_response(server *s, struct MHD_Connection *c, exchange *ex,
+                                     api_response *resp)
 {
     struct MHD_Response *r;
     int status = resp->status;
+    size_t len = 0;
     if (resp->stream) {
-        /* Unknown length: chunked for HTTP/1.1, closed at the end for 1.0. */
-        r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK, stream_reader,
-                                              resp->stream, free_stream);
-        if (!r)
-            stream_free(resp->stream);
+        r = stream_response(ex, resp->stream);
         resp->stream = NULL;
     } else if (resp->body) {
         void (*release)(void *) = resp->charged ? budget_block_free : free;
@@ -121,18 +182,25 @@ static enum MHD_Result send_response(server *s, struct MHD_Connection *c, api_re
         if (!r)
             release(resp->body);
         resp->body = NULL;
+        len = resp->len;
     } else {
         r = NULL;
     }
+    const char *ctype = resp->content_type ? resp->content_type : "application/json";
     if (!r) {
         status = MHD_HTTP_SERVICE_UNAVAILABLE;
-        r = MHD_create_response_from_buffer(sizeof oom_body - 1, oom_body,
-                                            MHD_RESPMEM_PERSISTENT);
+        ctype = "application/json";
+        len = sizeof oom_body - 1;
+        r = MHD_create_response_from_buffer(len, oom_body, MHD_RESPMEM_PERSISTENT);
         if (!r)
             return MHD_NO;
     }
-    enum MHD_Result ok =
-        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    ex->status = status;
+    ex->response_bytes = ex->head_only ? 0 : len;
+    ex->elements = resp->elements;
+    enum MHD_Result ok = MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    if (ok == MHD_YES)
+        ok = MHD_add_response_header(r, "X-Request-Id", ex->request_id);
     if (ok == MHD_YES && resp->allow)
         ok = MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, resp->allow);
     if (ok == MHD_YES && resp->retry_after) {
@@ -150,15 +218,16 @@ static enum MHD_Result send_response(server *s, struct MHD_Connection *c, api_re
 
 /* The JSON reply for err; close: the connection is closed after it (when
  * the body's end cannot be trusted). */
-static enum MHD_Result refuse(server *s, struct MHD_Connection *c, const lr_error *err, int close)
+static enum MHD_Result refuse(server *s, struct MHD_Connection *c, exchange *ex,
+                              const lr_error *err, int close)
 {
     api_response resp = {0};
     api_error(err, &resp);
     resp.close = close;
-    return send_response(s, c, &resp);
+    return send_response(s, c, ex, &resp);
 }
 
-static enum MHD_Result send_error(server *s, struct MHD_Connection *c, lr_err code,
+static enum MHD_Result send_error(server *s, struct MHD_Connection *c, exchange *ex, lr_err code,
                                   const char *detail)
 {
     lr_error err;
@@ -166,7 +235,7 @@ static enum MHD_Result send_error(server *s, struct MHD_Connection *c, lr_err co
         lr_error_set(&err, code, "%s", detail);
     else
         lr_error_set(&err, code, NULL);
-    return refuse(s, c, &err, 0);
+    return refuse(s, c, ex, &err, 0);
 }
 
 /* Collects decoded query parameters with their lengths ("?slope=1%00x"
@@ -206,16 +275,16 @@ static enum MHD_Result begin(server *s, struct MHD_Connection *c, exchange *ex,
     if (MHD_get_connection_values_n(c, MHD_HEADER_KIND, framing_each, &f) < 0)
         return MHD_NO;
     if (framing_verdict(&f, strcmp(version, MHD_HTTP_VERSION_1_0) != 0, &err) != LR_ERR_OK)
-        return refuse(s, c, &err, 1);
+        return refuse(s, c, ex, &err, 1);
     api_response resp = {0};
     const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
     if (!api_begin(method, url, ct, &ex->route, &resp))
-        return send_response(s, c, &resp);
+        return send_response(s, c, ex, &resp);
     ex->routed = 1;
     if (!api_route_has_body(ex->route))
         return MHD_YES;
     if (framing_encoding(&f, &err) != LR_ERR_OK)
-        return refuse(s, c, &err, 0);
+        return refuse(s, c, ex, &err, 0);
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                                  MHD_HTTP_HEADER_CONTENT_LENGTH);
     size_t len = API_LENGTH_UNKNOWN;
@@ -228,7 +297,7 @@ static enum MHD_Result begin(server *s, struct MHD_Connection *c, exchange *ex,
             snprintf(msg, sizeof msg,
                      "the request body (%llu bytes) is larger than the limit of %zu bytes",
                      n, s->max_body);
-            return send_error(s, c, LR_ERR_BODY_TOO_LARGE, msg);
+            return send_error(s, c, ex, LR_ERR_BODY_TOO_LARGE, msg);
         }
         if (errno == 0 && *end == '\0')
             len = (size_t)n;
@@ -246,7 +315,7 @@ static enum MHD_Result begin(server *s, struct MHD_Connection *c, exchange *ex,
                  "the request body %s could take up to %zu MiB, more than the whole "
                  "memory budget (--max-memory) of %zu MiB",
                  size, api_body_reserve(len) >> 20, budget_limit(s->budget) >> 20);
-        return send_error(s, c, why, msg);
+        return send_error(s, c, ex, why, msg);
     }
     /* No room now: a client waiting for "100 Continue" is answered at
      * once, and does not send the body; any other's body is read and
@@ -256,7 +325,7 @@ static enum MHD_Result begin(server *s, struct MHD_Connection *c, exchange *ex,
         ex->early = why;
         return MHD_YES;
     }
-    return send_error(s, c, why, NULL);
+    return send_error(s, c, ex, why, NULL);
 }
 
 /* Reads a piece of the body, or drops it after an error or on routes
@@ -292,6 +361,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (!ex)
             return MHD_NO;
         *req_cls = ex;
+        clock_gettime(CLOCK_REALTIME, &ex->ts);
+        clock_gettime(CLOCK_MONOTONIC, &ex->t0);
+        ex->route = API_NONE;
+        ex->head_only = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+        snprintf(ex->method, sizeof ex->method, "%s", method);
+        snprintf(ex->path, sizeof ex->path, "%s", url);
+        reqid_take(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Request-Id"),
+                   ex->request_id);
         in_flight_begin(s);
         const union MHD_ConnectionInfo *ci =
             MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
@@ -310,10 +387,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         char msg[128];
         snprintf(msg, sizeof msg, "the request body is larger than the limit of %zu bytes",
                  s->max_body);
-        return send_error(s, c, ex->early, msg);
+        return send_error(s, c, ex, ex->early, msg);
     }
     if (ex->early)
-        return send_error(s, c, ex->early, NULL);
+        return send_error(s, c, ex, ex->early, NULL);
 
     params p = {.n = 0};
     if (MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, collect_param, &p) < 0)
@@ -326,25 +403,85 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         .draining = atomic_load(&s->draining),
         .workers = s->workers,
     };
+    metrics_extra extra;
+    if (ex->route == API_METRICS) {
+        extra.log_lines_dropped = accesslog_dropped(s->log);
+        extra.memory_budget_bytes = budget_limit(s->budget);
+        extra.memory_used_bytes = budget_used(s->budget);
+        req.metrics = s->metrics;
+        req.extra = &extra;
+    }
     ex->body = NULL; /* api_handle frees it */
     api_response resp = {0};
     api_handle(&req, &resp);
-    return send_response(s, c, &resp);
+    return send_response(s, c, ex, &resp);
+}
+
+/* The client's address as text, "" when unknown. */
+static void remote_address(struct MHD_Connection *c, char *out, size_t cap)
+{
+    out[0] = '\0';
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (!ci || !ci->client_addr)
+        return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+                  (socklen_t)cap);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
+                  (socklen_t)cap);
+}
+
+/* Counts and logs the finished request. */
+static void account(server *s, struct MHD_Connection *c, exchange *ex, int aborted)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    metrics_sample m = {
+        .route = ex->route,
+        .status = ex->status,
+        .aborted = aborted,
+        .duration_s = (double)(t1.tv_sec - ex->t0.tv_sec) +
+                      (double)(t1.tv_nsec - ex->t0.tv_nsec) / 1e9,
+        .request_bytes = ex->len,
+        .response_bytes = ex->reply ? atomic_load(&ex->reply->sent) : ex->response_bytes,
+        .elements = ex->elements,
+    };
+    metrics_count(s->metrics, &m);
+    char remote[INET6_ADDRSTRLEN] = "";
+    remote_address(c, remote, sizeof remote);
+    accesslog_entry e = {
+        .ts = ex->ts,
+        .method = ex->method,
+        .path = ex->path,
+        .status = m.status,
+        .aborted = aborted,
+        .request_bytes = m.request_bytes,
+        .response_bytes = m.response_bytes,
+        .elements = m.elements,
+        .duration_s = m.duration_s,
+        .request_id = ex->request_id,
+        .remote = remote,
+    };
+    accesslog_write(s->log, &e);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)c;
-    (void)toe;
+    server *s = cls;
     exchange *ex = *req_cls;
     if (!ex)
         return;
     watch_reply_done(ex->deadlines);
+    account(s, c, ex, toe != MHD_REQUEST_TERMINATED_COMPLETED_OK || ex->status == 0);
+    reply_stream_release(ex->reply);
     api_body_free(ex->body);
     free(ex);
     *req_cls = NULL;
-    in_flight_end(cls);
+    in_flight_end(s);
 }
 
 /* Each connection is watched for its deadlines from its start to just
@@ -357,7 +494,9 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
         const union MHD_ConnectionInfo *ci =
             MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
         *socket_context = ci ? watch_add(s->watch, ci->connect_fd) : NULL;
+        metrics_connections(s->metrics, 1);
     } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        metrics_connections(s->metrics, -1);
         watch_remove(s->watch, *socket_context);
         *socket_context = NULL;
     }
@@ -371,12 +510,13 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     server *s = cls;
     char line[256];
-    vsnprintf(line, sizeof line, fmt, ap);
+    int k = snprintf(line, sizeof line, "libmicrohttpd: ");
+    vsnprintf(line + k, sizeof line - (size_t)k, fmt, ap);
     line[strcspn(line, "\n")] = '\0';
     if (atomic_load(&s->started))
-        fprintf(stderr, "leakyrelu: libmicrohttpd: %s\n", line);
+        accesslog_message(s->log, "warning", line);
     else
-        memcpy(s->start_log, line, sizeof line);
+        memcpy(s->start_log, line + k, sizeof line - (size_t)k);
 }
 
 server *server_start(const config *cfg, char *err, size_t errlen)
@@ -431,6 +571,16 @@ server *server_start(const config *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         goto fail_budget;
     }
+    s->metrics = metrics_new();
+    if (!s->metrics) {
+        snprintf(err, errlen, "out of memory");
+        goto fail_metrics;
+    }
+    s->log = accesslog_new(STDERR_FILENO, cfg->log, ACCESSLOG_BUFFER);
+    if (!s->log) {
+        snprintf(err, errlen, "cannot start the access log's thread");
+        goto fail_log;
+    }
     /* With one thread, no pool option at all: MHD warns about a pool of
      * one (or zero) threads, and its single polling thread is the same. */
     s->daemon = MHD_start_daemon(
@@ -455,6 +605,10 @@ server *server_start(const config *cfg, char *err, size_t errlen)
     return s;
 
 fail_daemon:
+    accesslog_free(s->log, 0);
+fail_log:
+    metrics_free(s->metrics);
+fail_metrics:
     budget_free(s->budget);
 fail_budget:
     watch_free(s->watch);
@@ -527,6 +681,8 @@ void server_stop(server *s)
     pool_free(s->workers);
     watch_free(s->watch);
     budget_free(s->budget);
+    accesslog_free(s->log, 1000); /* the last lines, unless stderr is stalled */
+    metrics_free(s->metrics);
     pthread_cond_destroy(&s->idle);
     pthread_mutex_destroy(&s->lock);
     free(s);

@@ -25,7 +25,8 @@ extern char **environ;
 /* Spawns the server with "--port 0 --threads 2" plus args (NULL-ended)
  * and an optional environment entry; stdout_to_pipe 0 sends output to
  * /dev/null (for flag tests). Returns the pid, or -1. */
-static pid_t spawn_server(const char *const *args, const char *env_entry, int *out_fd)
+static pid_t spawn_server(const char *const *args, const char *env_entry, int *out_fd,
+                          int *err_fd)
 {
     const char *bin = getenv("LEAKYRELU_SERVER");
     char *argv[64];
@@ -53,8 +54,15 @@ static pid_t spawn_server(const char *const *args, const char *env_entry, int *o
     envp[e] = NULL;
 
     posix_spawn_file_actions_t fa;
-    int fds[2] = {-1, -1};
+    int fds[2] = {-1, -1}, efds[2] = {-1, -1};
     posix_spawn_file_actions_init(&fa);
+    if (err_fd) {
+        if (pipe(efds) != 0)
+            return -1;
+        posix_spawn_file_actions_adddup2(&fa, efds[1], 2);
+        posix_spawn_file_actions_addclose(&fa, efds[0]);
+        posix_spawn_file_actions_addclose(&fa, efds[1]);
+    }
     if (out_fd) {
         if (pipe(fds) != 0)
             return -1;
@@ -68,6 +76,13 @@ static pid_t spawn_server(const char *const *args, const char *env_entry, int *o
     pid_t pid;
     int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, envp);
     posix_spawn_file_actions_destroy(&fa);
+    if (err_fd) {
+        close(efds[1]);
+        if (rc != 0)
+            close(efds[0]);
+        else
+            *err_fd = efds[0];
+    }
     if (out_fd) {
         close(fds[1]);
         if (rc != 0) {
@@ -81,15 +96,16 @@ static pid_t spawn_server(const char *const *args, const char *env_entry, int *o
 
 /* Starts a server and waits for its "listening on" line; env_entry, if
  * not NULL, is added to (or replaces in) its environment. */
-int srv_start_env(srv *s, const char *const *extra, const char *env_entry)
+static int start(srv *s, const char *const *extra, const char *env_entry, int *err_fd)
 {
-    const char *args[32] = {"--port", "0", "--threads", "2"};
-    int n = 4, fd;
+    /* The access log is off unless a test turns it on (later flags win). */
+    const char *args[32] = {"--port", "0", "--threads", "2", "--log", "off"};
+    int n = 6, fd;
     for (int i = 0; extra && extra[i] && n < 31; i++)
         args[n++] = extra[i];
     args[n] = NULL;
     memset(s, 0, sizeof *s);
-    s->pid = spawn_server(args, env_entry, &fd);
+    s->pid = spawn_server(args, env_entry, &fd, err_fd);
     if (s->pid < 0) {
         tap_fail(__FILE__, __LINE__, "cannot spawn the server");
         return -1;
@@ -106,6 +122,16 @@ int srv_start_env(srv *s, const char *const *extra, const char *env_entry)
     }
     tap_fail(__FILE__, __LINE__, "the server did not start");
     return -1;
+}
+
+int srv_start_env(srv *s, const char *const *extra, const char *env_entry)
+{
+    return start(s, extra, env_entry, NULL);
+}
+
+int srv_start_stderr(srv *s, const char *const *extra, int *err_fd)
+{
+    return start(s, extra, NULL, err_fd);
 }
 
 int srv_start(srv *s, const char *const *extra) { return srv_start_env(s, extra, NULL); }
@@ -189,6 +215,8 @@ size_t reply_on_header(char *data, size_t size, size_t n, void *cls)
     reply *r = cls;
     header_value(data, size * n, "Retry-After: ", r->retry_after, sizeof r->retry_after);
     header_value(data, size * n, "Allow: ", r->allow, sizeof r->allow);
+    header_value(data, size * n, "X-Request-Id: ", r->request_id, sizeof r->request_id);
+    header_value(data, size * n, "Content-Type: ", r->content_type, sizeof r->content_type);
     header_value(data, size * n, "Connection: ", r->connection, sizeof r->connection);
     header_value(data, size * n, "Transfer-Encoding: ", r->transfer_encoding,
                  sizeof r->transfer_encoding);
@@ -286,7 +314,7 @@ long peak_rss_kb(pid_t pid) { return status_kb(pid, "VmHWM:"); }
 int run_status(const char *const *args, const char *env_entry)
 {
     int status;
-    pid_t pid = spawn_server(args, env_entry, NULL);
+    pid_t pid = spawn_server(args, env_entry, NULL, NULL);
     if (pid < 0 || waitpid(pid, &status, 0) != pid)
         return -1;
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;

@@ -23,13 +23,19 @@ typedef struct reply {
     char connection[32];
     char transfer_encoding[32];
     char retry_after[16];
+    char request_id[160];
+    char content_type[80];
     CURLcode rc;
 } reply;
 
-/* Starts a server with "--port 0 --threads 2" plus extra (NULL-ended)
+/* Starts a server with "--port 0 --threads 2 --log off" plus extra (NULL-ended)
  * and waits for its "listening on" line; env_entry, if not NULL, is added
  * to (or replaces in) its environment. Returns 0, or -1 (a failure). */
 int srv_start_env(srv *s, const char *const *extra, const char *env_entry);
+
+/* srv_start with the server's stderr on a pipe whose reading end is put
+ * in *err_fd (the caller closes it). */
+int srv_start_stderr(srv *s, const char *const *extra, int *err_fd);
 
 /* srv_start_env with no environment entry. */
 int srv_start(srv *s, const char *const *extra);

@@ -23,6 +23,11 @@
     X(budget_accounts)                                                         \
     X(budget_default)                                                          \
     X(utf8_sanitize)                                                           \
+    /* test_metrics.c, test_reqid.c, test_accesslog.c */                       \
+    X(metrics_render)                                                          \
+    X(reqid)                                                                   \
+    X(accesslog_lines)                                                         \
+    X(accesslog_stalled)                                                       \
     /* test_lrelu.c */                                                         \
     X(lrelu_scalar)                                                            \
     X(lrelu_variants)                                                          \
@@ -70,6 +75,11 @@
     X(http_stream)                                                             \
     X(http_stream_slow_reader)                                                 \
     X(http_stalled_reader)                                                     \
+    /* test_server_ops.c: what operators see */                                \
+    X(http_metrics_exact)                                                      \
+    X(http_request_id)                                                         \
+    X(http_access_log)                                                         \
+    X(http_log_stalled)                                                        \
     /* test_server_life.c: connections and the process over time */            \
     X(http_keepalive)                                                          \
     X(http_concurrent)                                                         \

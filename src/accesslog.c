@@ -1,0 +1,321 @@
+/* The access log: lines are formatted by the request's thread into a ring
+ * buffer and written out by one thread, which alone may wait for the
+ * output. */
+#include "accesslog.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "utf8.h"
+
+struct accesslog {
+    int fd;
+    accesslog_format format;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    char *ring;
+    size_t cap;
+    size_t head, tail; /* bytes ever added and ever written: tail <= head */
+    int sleeping;      /* the writer waits for `wake` */
+    int stop;
+    struct timespec stop_by; /* CLOCK_MONOTONIC: the flush's deadline */
+    _Atomic uint64_t dropped;
+};
+
+/* A line being formatted: a fixed buffer, cut (never overrun) when full. */
+typedef struct line {
+    char buf[ACCESSLOG_LINE_MAX];
+    size_t n;
+} line;
+
+__attribute__((format(printf, 2, 3)))
+static void put(line *l, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(l->buf + l->n, sizeof l->buf - l->n, fmt, ap);
+    va_end(ap);
+    if (k > 0)
+        l->n += (size_t)k < sizeof l->buf - l->n ? (size_t)k : sizeof l->buf - l->n - 1;
+}
+
+/* s, at most max bytes of it, escaped for a JSON string (json) or a quoted
+ * text field: '"', '\\' and controls escaped, valid UTF-8 kept, other
+ * bytes replaced by U+FFFD (JSON) or \xHH (text). */
+static void put_escaped(line *l, const char *s, size_t max, int json)
+{
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    const unsigned char *end = p + strnlen((const char *)p, max);
+    for (; p < end; p++) {
+        if (l->n + 16 >= sizeof l->buf)
+            return;
+        unsigned char c = *p;
+        if (c == '"' || c == '\\') {
+            l->buf[l->n++] = '\\';
+            l->buf[l->n++] = (char)c;
+        } else if (c < 0x20 || c == 0x7f) {
+            put(l, json ? "\\u%04x" : "\\x%02x", c);
+        } else if (c < 0x80) {
+            l->buf[l->n++] = (char)c;
+        } else {
+            size_t k = utf8_seq_len(p, end);
+            if (k == 0) {
+                put(l, json ? "\\ufffd" : "\\x%02x", c);
+                continue;
+            }
+            memcpy(l->buf + l->n, p, k);
+            l->n += k;
+            p += k - 1;
+        }
+    }
+}
+
+static void put_time(line *l, const struct timespec *ts)
+{
+    struct tm tm;
+    time_t secs = ts->tv_sec;
+    if (!gmtime_r(&secs, &tm))
+        memset(&tm, 0, sizeof tm);
+    put(l, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+        tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts->tv_nsec / 1000000);
+}
+
+/* Copies the finished line into the ring, or counts it dropped. */
+static void push(accesslog *log, line *l)
+{
+    l->buf[l->n++] = '\n'; /* put() always leaves one byte for it */
+    pthread_mutex_lock(&log->lock);
+    size_t used = log->head - log->tail;
+    if (log->stop || l->n > log->cap - used) {
+        pthread_mutex_unlock(&log->lock);
+        atomic_fetch_add_explicit(&log->dropped, 1, memory_order_relaxed);
+        return;
+    }
+    size_t at = log->head % log->cap, first = log->cap - at;
+    if (first > l->n)
+        first = l->n;
+    memcpy(log->ring + at, l->buf, first);
+    memcpy(log->ring, l->buf + first, l->n - first);
+    log->head += l->n;
+    if (log->sleeping)
+        pthread_cond_signal(&log->wake);
+    pthread_mutex_unlock(&log->lock);
+}
+
+static int past(const struct timespec *deadline)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return now.tv_sec > deadline->tv_sec ||
+           (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
+}
+
+/* Writes one piece of at most PIPE_BUF bytes once poll() reports room:
+ * such a write to a pipe is whole, and does not block. Waits for the
+ * output as long as it takes, until a stop is asked; then only until the
+ * stop's deadline. Returns 0, or -1 when the output failed or the
+ * deadline passed. */
+static int write_piece(accesslog *log, const char *p, size_t n)
+{
+    size_t done = 0;
+    while (done < n) {
+        struct pollfd pfd = {.fd = log->fd, .events = POLLOUT};
+        int r = poll(&pfd, 1, 100);
+        if (r < 0 && errno != EINTR)
+            return -1;
+        if (r <= 0) {
+            pthread_mutex_lock(&log->lock);
+            int give_up = log->stop && past(&log->stop_by);
+            pthread_mutex_unlock(&log->lock);
+            if (give_up)
+                return -1;
+            continue;
+        }
+        if (pfd.revents & (POLLERR | POLLNVAL))
+            return -1;
+        ssize_t w = write(log->fd, p + done, n - done);
+        if (w < 0 && errno != EINTR && errno != EAGAIN)
+            return -1;
+        if (w > 0)
+            done += (size_t)w;
+    }
+    return 0;
+}
+
+/* The writer: takes up to PIPE_BUF bytes of whole lines at a time (the
+ * bytes between tail and head are its alone, so it copies them without
+ * the lock), so that what reaches the output is always whole lines. */
+static void *writer(void *arg)
+{
+    accesslog *log = arg;
+    char piece[PIPE_BUF];
+    pthread_mutex_lock(&log->lock);
+    for (;;) {
+        while (log->head == log->tail && !log->stop) {
+            log->sleeping = 1;
+            pthread_cond_wait(&log->wake, &log->lock);
+            log->sleeping = 0;
+        }
+        if (log->head == log->tail || (log->stop && past(&log->stop_by)))
+            break;
+        size_t at = log->tail % log->cap, n = log->head - log->tail;
+        pthread_mutex_unlock(&log->lock);
+        if (n > sizeof piece)
+            n = sizeof piece;
+        size_t first = log->cap - at < n ? log->cap - at : n;
+        memcpy(piece, log->ring + at, first);
+        memcpy(piece + first, log->ring, n - first);
+        size_t cut = n;
+        while (cut > 0 && piece[cut - 1] != '\n')
+            cut--;
+        if (cut == 0)
+            cut = n; /* cannot happen: lines are shorter than a piece */
+        int failed = write_piece(log, piece, cut);
+        pthread_mutex_lock(&log->lock);
+        if (failed) {
+            log->tail = log->head;
+            break;
+        }
+        log->tail += cut;
+    }
+    pthread_mutex_unlock(&log->lock);
+    return NULL;
+}
+
+accesslog *accesslog_new(int fd, accesslog_format format, size_t buffer_bytes)
+{
+    accesslog *log = calloc(1, sizeof *log);
+    if (!log)
+        return NULL;
+    log->fd = fd;
+    log->format = format;
+    log->cap = buffer_bytes < ACCESSLOG_LINE_MAX ? ACCESSLOG_LINE_MAX : buffer_bytes;
+    log->ring = malloc(log->cap);
+    atomic_init(&log->dropped, 0);
+    if (!log->ring)
+        goto fail_ring;
+    if (pthread_mutex_init(&log->lock, NULL) != 0)
+        goto fail_mutex;
+    if (pthread_cond_init(&log->wake, NULL) != 0)
+        goto fail_cond;
+    if (pthread_create(&log->thread, NULL, writer, log) != 0)
+        goto fail_thread;
+    return log;
+
+fail_thread:
+    pthread_cond_destroy(&log->wake);
+fail_cond:
+    pthread_mutex_destroy(&log->lock);
+fail_mutex:
+    free(log->ring);
+fail_ring:
+    free(log);
+    return NULL;
+}
+
+void accesslog_write(accesslog *log, const accesslog_entry *e)
+{
+    if (log->format == ACCESSLOG_OFF)
+        return;
+    line l = {.n = 0};
+    int json = log->format == ACCESSLOG_JSON;
+    if (json) {
+        put(&l, "{\"ts\": \"");
+        put_time(&l, &e->ts);
+        put(&l, "\", \"method\": \"");
+        put_escaped(&l, e->method, 32, 1);
+        put(&l, "\", \"path\": \"");
+        put_escaped(&l, e->path, 256, 1);
+        put(&l, "\", \"status\": %d, \"request_bytes\": %llu, \"response_bytes\": %llu, "
+                "\"elements\": %llu, \"duration_s\": %.6f, \"request_id\": \"",
+            e->status, (unsigned long long)e->request_bytes,
+            (unsigned long long)e->response_bytes, (unsigned long long)e->elements,
+            e->duration_s);
+        put_escaped(&l, e->request_id, 256, 1);
+        put(&l, "\", \"remote\": \"");
+        put_escaped(&l, e->remote, 64, 1);
+        put(&l, e->aborted ? "\", \"aborted\": true}" : "\"}");
+    } else {
+        put_time(&l, &e->ts);
+        put(&l, " ");
+        put_escaped(&l, e->remote, 64, 0);
+        put(&l, " \"");
+        put_escaped(&l, e->method, 32, 0);
+        put(&l, " ");
+        put_escaped(&l, e->path, 256, 0);
+        put(&l, "\" %d %llu %llu %llu %.6f ", e->status, (unsigned long long)e->request_bytes,
+            (unsigned long long)e->response_bytes, (unsigned long long)e->elements,
+            e->duration_s);
+        put_escaped(&l, e->request_id, 256, 0);
+        if (e->aborted)
+            put(&l, " aborted");
+    }
+    push(log, &l);
+}
+
+void accesslog_message(accesslog *log, const char *level, const char *text)
+{
+    line l = {.n = 0};
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    if (log->format == ACCESSLOG_JSON) {
+        put(&l, "{\"ts\": \"");
+        put_time(&l, &now);
+        put(&l, "\", \"level\": \"%s\", \"message\": \"", level);
+        put_escaped(&l, text, 512, 1);
+        put(&l, "\"}");
+    } else {
+        put_time(&l, &now);
+        put(&l, " %s ", level);
+        put_escaped(&l, text, 512, 0);
+    }
+    push(log, &l);
+}
+
+uint64_t accesslog_dropped(const accesslog *log)
+{
+    return atomic_load_explicit(&((accesslog *)(uintptr_t)log)->dropped, memory_order_relaxed);
+}
+
+void accesslog_free(accesslog *log, unsigned flush_ms)
+{
+    if (!log)
+        return;
+    pthread_mutex_lock(&log->lock);
+    clock_gettime(CLOCK_MONOTONIC, &log->stop_by);
+    log->stop_by.tv_sec += flush_ms / 1000;
+    log->stop_by.tv_nsec += (long)(flush_ms % 1000) * 1000000L;
+    if (log->stop_by.tv_nsec >= 1000000000L) {
+        log->stop_by.tv_sec++;
+        log->stop_by.tv_nsec -= 1000000000L;
+    }
+    log->stop = 1;
+    pthread_cond_signal(&log->wake);
+    pthread_mutex_unlock(&log->lock);
+    pthread_join(log->thread, NULL);
+    pthread_cond_destroy(&log->wake);
+    pthread_mutex_destroy(&log->lock);
+    free(log->ring);
+    free(log);
+}
+
+int accesslog_parse_format(const char *s, accesslog_format *out)
+{
+    static const char *const names[] = {[ACCESSLOG_JSON] = "json", [ACCESSLOG_TEXT] = "text",
+                                        [ACCESSLOG_OFF] = "off"};
+    for (int i = 0; i < 3; i++)
+        if (strcmp(s, names[i]) == 0) {
+            *out = (accesslog_format)i;
+            return 0;
+        }
+    return -1;
+}

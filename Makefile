@@ -50,7 +50,7 @@ endif
 
 # Debian/Ubuntu packages each target needs; `deps-*` installs the missing ones.
 PKGS_BUILD := gcc make libc6-dev libmicrohttpd-dev libjansson-dev
-PKGS_TEST := $(PKGS_BUILD) libcurl4-openssl-dev curl
+PKGS_TEST := $(PKGS_BUILD) libcurl4-openssl-dev curl prometheus python3
 
 .PHONY: all run test test-hard install clean deps-build deps-test valgrind tables bench fuzz fuzz-check
 
@@ -145,6 +145,7 @@ test: deps-test
 	$(Q)$(MAKE) --no-print-directory $(SERVER) $(TESTBIN)
 	LEAKYRELU_SERVER=./$(SERVER) ./$(TESTBIN)
 	./tests/cli.sh ./$(SERVER)
+	./tests/prometheus.sh ./$(SERVER)
 
 # The long suites, run by hand (about 5 minutes): the TAP suite at full
 # size, slowloris, three 30 s load runs, vanishing clients under valgrind.

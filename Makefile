@@ -2,6 +2,8 @@
 #   make            build build/leakyrelu-server
 #   make run        install missing packages, build, serve on 127.0.0.1:8080
 #   make test       install missing packages, build, run unit + integration tests
+#   make test-container  the Dockerfile built and run with podman, and
+#                   docker/compose.yaml's replicas behind nginx (as root)
 #   make test-hard  the long suites (full-size load, slow clients, SIGTERM, valgrind)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make bench      codec, kernel and HTTP benchmarks against baselines
@@ -52,7 +54,7 @@ endif
 PKGS_BUILD := gcc make libc6-dev libmicrohttpd-dev libjansson-dev
 PKGS_TEST := $(PKGS_BUILD) libcurl4-openssl-dev curl prometheus python3
 
-.PHONY: all run test test-hard install clean deps-build deps-test valgrind tables bench fuzz fuzz-check
+.PHONY: all run test test-container test-hard install clean deps-build deps-test valgrind tables bench fuzz fuzz-check
 
 all: $(SERVER)
 
@@ -146,6 +148,16 @@ test: deps-test
 	LEAKYRELU_SERVER=./$(SERVER) ./$(TESTBIN)
 	./tests/cli.sh ./$(SERVER)
 	./tests/prometheus.sh ./$(SERVER)
+
+# The container as users run it, with podman and docker-compose over
+# podman's socket (no Docker engine needed): the image built from a
+# debootstrap base, run read-only; then three replicas behind nginx.
+PKGS_CONTAINER := podman runc debootstrap docker-compose iptables netavark aardvark-dns \
+                  python3 curl
+test-container:
+	$(Q)./tools/ensure-packages $(PKGS_CONTAINER)
+	timeout 900 ./tests/container/image.sh
+	timeout 900 ./tests/container/compose.sh
 
 # The long suites, run by hand (about 5 minutes): the TAP suite at full
 # size, slowloris, three 30 s load runs, vanishing clients under valgrind.

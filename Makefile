@@ -4,6 +4,8 @@
 #   make test       install missing packages, build, run unit + integration tests
 #   make test-container  the Dockerfile built and run with podman, and
 #                   docker/compose.yaml's replicas behind nginx (as root)
+#   make test-deploy  docker/k8s validated against the Kubernetes schemas,
+#                   and every deployment file checked against the binary
 #   make test-hard  the long suites (full-size load, slow clients, SIGTERM, valgrind)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make bench      codec, kernel and HTTP benchmarks against baselines
@@ -54,7 +56,7 @@ endif
 PKGS_BUILD := gcc make libc6-dev libmicrohttpd-dev libjansson-dev
 PKGS_TEST := $(PKGS_BUILD) libcurl4-openssl-dev curl prometheus python3
 
-.PHONY: all run test test-container test-hard install clean deps-build deps-test valgrind tables bench fuzz fuzz-check
+.PHONY: all run test test-deploy test-container test-hard install clean deps-build deps-test valgrind tables bench fuzz fuzz-check
 
 all: $(SERVER)
 
@@ -148,6 +150,15 @@ test: deps-test
 	LEAKYRELU_SERVER=./$(SERVER) ./$(TESTBIN)
 	./tests/cli.sh ./$(SERVER)
 	./tests/prometheus.sh ./$(SERVER)
+
+# The manifests against Kubernetes' schemas (kubernetes-models from npm,
+# pinned in tests/k8s/package-lock.json; no cluster needed), and every
+# port, path, flag and variable they, the compose file and the Dockerfile
+# name against the server. Node.js from Debian when there is none.
+test-deploy: $(SERVER)
+	$(Q)command -v node > /dev/null && command -v npm > /dev/null || ./tools/ensure-packages nodejs npm
+	$(Q)npm ci --prefix tests/k8s --silent --no-audit --no-fund
+	node tests/k8s/check.mjs ./$(SERVER)
 
 # The container as users run it, with podman and docker-compose over
 # podman's socket (no Docker engine needed): the image built from a

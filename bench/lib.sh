@@ -20,3 +20,17 @@ start() {
     [ -n "$port" ] || { echo "$name did not start: $line" >&2; exit 1; }
 }
 
+
+# start_logging NAME THREADS CMD...: start, with the server's stderr (its
+# access log) on a pipe drained by cat to /dev/null, as a container
+# runtime reads it.
+start_logging() {
+    local name=$1 threads=$2; shift 2
+    exec {fd}< <(exec "$@" --port 0 --threads "$threads" 2> >(exec cat > /dev/null))
+    pid=$!
+    pids+=("$pid")
+    local line
+    read -r line <&"$fd"
+    port=$(echo "$line" | sed -n 's/.*listening on http:\/\/[^ ]*:\([0-9]*\).*/\1/p')
+    [ -n "$port" ] || { echo "$name did not start: $line" >&2; exit 1; }
+}

@@ -2,7 +2,8 @@
 # `make bench`: codec and kernel tables (bench_codec), then end-to-end
 # throughput of POST /forward with 4, 1,000 and 1,000,000 elements on our
 # server and two baselines built from bench/ (the obvious jansson server and
-# a bare "ok" server), all measured in this one run on this machine.
+# a bare "ok" server), all measured in this one run on this machine; then
+# the access log's cost (bench/log.sh).
 # Usage: bench/run.sh BUILD_DIR [SECONDS_SMALL] [SECONDS_LARGE]
 set -euo pipefail
 build=${1:-build}
@@ -130,3 +131,5 @@ awk -v h="$hwm" -v b="$base10m" -v s="$bytes" -v a="$t0" -v e="$t1" 'BEGIN {
     printf "10M elements (body %.0f MB): peak extra RSS %.1f MB (%.2fx the body), %.2f s\n",
            s / 1e6, (h - b) / 1024, (h - b) * 1024 / s, e - a }'
 rm -f "$tmp/body10m.json"
+
+bench/log.sh "$build" "$secs_small" 5

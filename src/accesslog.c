@@ -16,6 +16,10 @@
 
 #include "utf8.h"
 
+/* How long the writer lets lines gather before it writes them: the most
+ * a line waits, and at most 1/BATCH_NS wake-ups a second. */
+#define BATCH_NS (5 * 1000 * 1000L)
+
 struct accesslog {
     int fd;
     accesslog_format format;
@@ -79,14 +83,57 @@ static void put_escaped(line *l, const char *s, size_t max, int json)
     }
 }
 
+/* Plain bytes (no escaping), cut to fit. */
+static void put_raw(line *l, const char *s, size_t n)
+{
+    if (n > sizeof l->buf - 1 - l->n)
+        n = sizeof l->buf - 1 - l->n;
+    memcpy(l->buf + l->n, s, n);
+    l->n += n;
+}
+
+#define PUT_LITERAL(l, s) put_raw((l), (s), sizeof(s) - 1)
+
+/* A decimal, at least `width` digits (zero-padded). */
+static void put_u64(line *l, uint64_t v, int width)
+{
+    char d[24];
+    int k = 0;
+    do {
+        d[sizeof d - 1 - k++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v || k < width);
+    put_raw(l, d + sizeof d - k, (size_t)k);
+}
+
+/* Seconds with 6 decimals ("0.000123"), from the nearest microsecond. */
+static void put_seconds(line *l, double s)
+{
+    uint64_t us = s > 0 ? (uint64_t)(s * 1e6 + 0.5) : 0;
+    put_u64(l, us / 1000000, 1);
+    PUT_LITERAL(l, ".");
+    put_u64(l, us % 1000000, 6);
+}
+
+/* RFC 3339 in UTC with milliseconds: "2026-12-01T12:00:00.123Z". The
+ * text up to the seconds is kept per thread: it changes once a second. */
 static void put_time(line *l, const struct timespec *ts)
 {
-    struct tm tm;
-    time_t secs = ts->tv_sec;
-    if (!gmtime_r(&secs, &tm))
-        memset(&tm, 0, sizeof tm);
-    put(l, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-        tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts->tv_nsec / 1000000);
+    static _Thread_local time_t last = -1;
+    static _Thread_local char text[64];
+    if (ts->tv_sec != last) {
+        struct tm tm;
+        time_t secs = ts->tv_sec;
+        if (!gmtime_r(&secs, &tm))
+            memset(&tm, 0, sizeof tm);
+        snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+        last = ts->tv_sec;
+    }
+    put_raw(l, text, 19);
+    PUT_LITERAL(l, ".");
+    put_u64(l, (uint64_t)ts->tv_nsec / 1000000, 3);
+    PUT_LITERAL(l, "Z");
 }
 
 /* Copies the finished line into the ring, or counts it dropped. */
@@ -167,6 +214,15 @@ static void *writer(void *arg)
         }
         if (log->head == log->tail || (log->stop && past(&log->stop_by)))
             break;
+        if (log->head - log->tail < PIPE_BUF && !log->stop) {
+            /* Let lines gather for a moment, unwoken (appenders signal
+             * only a sleeping writer): under load, one wake-up and a few
+             * writes per BATCH_NS rather than one of each per line. */
+            pthread_mutex_unlock(&log->lock);
+            struct timespec nap = {0, BATCH_NS};
+            nanosleep(&nap, NULL);
+            pthread_mutex_lock(&log->lock);
+        }
         size_t at = log->tail % log->cap, n = log->head - log->tail;
         pthread_mutex_unlock(&log->lock);
         if (n > sizeof piece)
@@ -226,45 +282,64 @@ void accesslog_write(accesslog *log, const accesslog_entry *e)
 {
     if (log->format == ACCESSLOG_OFF)
         return;
-    line l = {.n = 0};
-    int json = log->format == ACCESSLOG_JSON;
-    if (json) {
-        put(&l, "{\"ts\": \"");
+    line l; /* not zeroed: only l.buf[0, l.n) is ever read */
+    l.n = 0;
+    uint64_t status = e->status > 0 ? (uint64_t)e->status : 0;
+    if (log->format == ACCESSLOG_JSON) {
+        PUT_LITERAL(&l, "{\"ts\": \"");
         put_time(&l, &e->ts);
-        put(&l, "\", \"method\": \"");
+        PUT_LITERAL(&l, "\", \"method\": \"");
         put_escaped(&l, e->method, 32, 1);
-        put(&l, "\", \"path\": \"");
+        PUT_LITERAL(&l, "\", \"path\": \"");
         put_escaped(&l, e->path, 256, 1);
-        put(&l, "\", \"status\": %d, \"request_bytes\": %llu, \"response_bytes\": %llu, "
-                "\"elements\": %llu, \"duration_s\": %.6f, \"request_id\": \"",
-            e->status, (unsigned long long)e->request_bytes,
-            (unsigned long long)e->response_bytes, (unsigned long long)e->elements,
-            e->duration_s);
+        PUT_LITERAL(&l, "\", \"status\": ");
+        put_u64(&l, status, 1);
+        PUT_LITERAL(&l, ", \"request_bytes\": ");
+        put_u64(&l, e->request_bytes, 1);
+        PUT_LITERAL(&l, ", \"response_bytes\": ");
+        put_u64(&l, e->response_bytes, 1);
+        PUT_LITERAL(&l, ", \"elements\": ");
+        put_u64(&l, e->elements, 1);
+        PUT_LITERAL(&l, ", \"duration_s\": ");
+        put_seconds(&l, e->duration_s);
+        PUT_LITERAL(&l, ", \"request_id\": \"");
         put_escaped(&l, e->request_id, 256, 1);
-        put(&l, "\", \"remote\": \"");
+        PUT_LITERAL(&l, "\", \"remote\": \"");
         put_escaped(&l, e->remote, 64, 1);
-        put(&l, e->aborted ? "\", \"aborted\": true}" : "\"}");
+        if (e->aborted)
+            PUT_LITERAL(&l, "\", \"aborted\": true}");
+        else
+            PUT_LITERAL(&l, "\"}");
     } else {
         put_time(&l, &e->ts);
-        put(&l, " ");
+        PUT_LITERAL(&l, " ");
         put_escaped(&l, e->remote, 64, 0);
-        put(&l, " \"");
+        PUT_LITERAL(&l, " \"");
         put_escaped(&l, e->method, 32, 0);
-        put(&l, " ");
+        PUT_LITERAL(&l, " ");
         put_escaped(&l, e->path, 256, 0);
-        put(&l, "\" %d %llu %llu %llu %.6f ", e->status, (unsigned long long)e->request_bytes,
-            (unsigned long long)e->response_bytes, (unsigned long long)e->elements,
-            e->duration_s);
+        PUT_LITERAL(&l, "\" ");
+        put_u64(&l, status, 1);
+        PUT_LITERAL(&l, " ");
+        put_u64(&l, e->request_bytes, 1);
+        PUT_LITERAL(&l, " ");
+        put_u64(&l, e->response_bytes, 1);
+        PUT_LITERAL(&l, " ");
+        put_u64(&l, e->elements, 1);
+        PUT_LITERAL(&l, " ");
+        put_seconds(&l, e->duration_s);
+        PUT_LITERAL(&l, " ");
         put_escaped(&l, e->request_id, 256, 0);
         if (e->aborted)
-            put(&l, " aborted");
+            PUT_LITERAL(&l, " aborted");
     }
     push(log, &l);
 }
 
 void accesslog_message(accesslog *log, const char *level, const char *text)
 {
-    line l = {.n = 0};
+    line l;
+    l.n = 0;
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     if (log->format == ACCESSLOG_JSON) {

@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -21,6 +20,7 @@
 #include "accesslog.h"
 #include "api.h"
 #include "budget.h"
+#include "drain.h"
 #include "framing.h"
 #include "metrics.h"
 #include "pool.h"
@@ -40,14 +40,7 @@ struct server {
     struct MHD_Daemon *daemon;
     size_t max_body;
     unsigned port;
-    atomic_int draining;
-    /* Requests between their first callback and their completion. Counted
-     * without a lock; the lock and condition only serve the shutdown
-     * waiter, woken by the completion that brings the count to zero. */
-    atomic_uint in_flight;
-    atomic_uint begun; /* requests ever begun: a drain's quiet period sees new ones */
-    pthread_mutex_t lock;
-    pthread_cond_t idle;
+    drain drain;   /* requests in flight, and the shutdown's wait for them */
     pool *workers; /* large requests' parallel parts: --threads - 1, or NULL */
     watch *watch;  /* head and body deadlines */
     budget *budget; /* the memory requests may hold */
@@ -100,21 +93,13 @@ typedef struct params {
 static void in_flight_begin(server *s)
 {
     metrics_in_flight(s->metrics, 1);
-    atomic_fetch_add(&s->in_flight, 1);
-    atomic_fetch_add(&s->begun, 1);
+    drain_begin(&s->drain);
 }
 
 static void in_flight_end(server *s)
 {
     metrics_in_flight(s->metrics, -1);
-    /* The waiter sets `draining` before it reads the count under the lock,
-     * so either it sees zero, or this sees `draining` and takes the lock
-     * (which it cannot get while the waiter is between check and wait). */
-    if (atomic_fetch_sub(&s->in_flight, 1) == 1 && atomic_load(&s->draining)) {
-        pthread_mutex_lock(&s->lock);
-        pthread_cond_broadcast(&s->idle);
-        pthread_mutex_unlock(&s->lock);
-    }
+    drain_end(&s->drain);
 }
 
 /* MHD's content reader over a stream. It may wait for a worker to
@@ -208,7 +193,7 @@ static enum MHD_Result send_response(server *s, struct MHD_Connection *c, exchan
         snprintf(secs, sizeof secs, "%u", resp->retry_after);
         ok = MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, secs);
     }
-    if (ok == MHD_YES && (resp->close || atomic_load(&s->draining)))
+    if (ok == MHD_YES && (resp->close || drain_active(&s->drain)))
         ok = MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
     if (ok == MHD_YES)
         ok = MHD_queue_response(c, (unsigned)status, r);
@@ -400,7 +385,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         .params = p.items,
         .nparams = p.n,
         .body = ex->body,
-        .draining = atomic_load(&s->draining),
+        .draining = drain_active(&s->drain),
         .workers = s->workers,
     };
     metrics_extra extra;
@@ -546,14 +531,9 @@ server *server_start(const config *cfg, char *err, size_t errlen)
         return NULL;
     }
     s->max_body = cfg->max_body;
-    atomic_init(&s->draining, 0);
-    atomic_init(&s->in_flight, 0);
-    atomic_init(&s->begun, 0);
     atomic_init(&s->started, 0);
-    if (pthread_mutex_init(&s->lock, NULL) != 0)
-        goto fail_mutex;
-    if (pthread_cond_init(&s->idle, NULL) != 0)
-        goto fail_cond;
+    if (drain_init(&s->drain) != 0)
+        goto fail_drain;
     /* The connection's own thread is one of the --threads that work on a
      * large request; with --threads 1 it works alone. */
     s->workers = cfg->threads > 1 ? pool_new(cfg->threads - 1) : NULL;
@@ -615,10 +595,8 @@ fail_budget:
 fail_watch:
     pool_free(s->workers);
 fail_pool:
-    pthread_cond_destroy(&s->idle);
-fail_cond:
-    pthread_mutex_destroy(&s->lock);
-fail_mutex:
+    drain_destroy(&s->drain);
+fail_drain:
     free(s);
     if (!err[0])
         snprintf(err, errlen, "cannot initialise the server");
@@ -629,50 +607,15 @@ unsigned server_port(const server *s) { return s->port; }
 
 void server_drain(server *s)
 {
-    atomic_store(&s->draining, 1);
+    drain_start(&s->drain);
     MHD_socket fd = MHD_quiesce_daemon(s->daemon);
     if (fd != MHD_INVALID_SOCKET)
         close(fd);
 }
 
-/* After the last request in flight, how long the drain waits for one sent
- * just before on a connection kept alive, still unread in its socket. */
-#define QUIET_MS 200
-
-static int before(const struct timespec *a, const struct timespec *b)
-{
-    return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
-}
-
 unsigned server_wait_idle(server *s, unsigned seconds)
 {
-    struct timespec deadline, quiet;
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += seconds;
-    pthread_mutex_lock(&s->lock);
-    for (;;) {
-        while (atomic_load(&s->in_flight) > 0)
-            if (pthread_cond_timedwait(&s->idle, &s->lock, &deadline) == ETIMEDOUT)
-                goto out;
-        unsigned seen = atomic_load(&s->begun);
-        clock_gettime(CLOCK_REALTIME, &quiet);
-        quiet.tv_nsec += QUIET_MS * 1000000L;
-        if (quiet.tv_nsec >= 1000000000L) {
-            quiet.tv_sec++;
-            quiet.tv_nsec -= 1000000000L;
-        }
-        if (before(&deadline, &quiet))
-            quiet = deadline;
-        while (atomic_load(&s->begun) == seen &&
-               pthread_cond_timedwait(&s->idle, &s->lock, &quiet) != ETIMEDOUT)
-            ;
-        if (atomic_load(&s->begun) == seen || !before(&quiet, &deadline))
-            break;
-    }
-out:;
-    unsigned left = atomic_load(&s->in_flight);
-    pthread_mutex_unlock(&s->lock);
-    return left;
+    return drain_wait_idle(&s->drain, seconds);
 }
 
 void server_stop(server *s)
@@ -683,7 +626,6 @@ void server_stop(server *s)
     budget_free(s->budget);
     accesslog_free(s->log, 1000); /* the last lines, unless stderr is stalled */
     metrics_free(s->metrics);
-    pthread_cond_destroy(&s->idle);
-    pthread_mutex_destroy(&s->lock);
+    drain_destroy(&s->drain);
     free(s);
 }

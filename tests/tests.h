@@ -23,7 +23,8 @@
     X(budget_accounts)                                                         \
     X(budget_default)                                                          \
     X(utf8_sanitize)                                                           \
-    /* test_metrics.c, test_reqid.c, test_accesslog.c */                       \
+    /* test_drain.c, test_metrics.c, test_reqid.c, test_accesslog.c */         \
+    X(drain)                                                                   \
     X(metrics_render)                                                          \
     X(reqid)                                                                   \
     X(accesslog_lines)                                                         \

@@ -23,14 +23,24 @@ start() {
 
 # start_logging NAME THREADS CMD...: start, with the server's stderr (its
 # access log) on a pipe drained by cat to /dev/null, as a container
-# runtime reads it.
+# runtime reads it; the reader's pid is in $tmp/NAME.reader.
 start_logging() {
     local name=$1 threads=$2; shift 2
-    exec {fd}< <(exec "$@" --port 0 --threads "$threads" 2> >(exec cat > /dev/null))
+    exec {fd}< <(exec "$@" --port 0 --threads "$threads" \
+                      2> >(echo "$BASHPID" > "$tmp/$name.reader"; exec cat > /dev/null))
     pid=$!
     pids+=("$pid")
     local line
     read -r line <&"$fd"
     port=$(echo "$line" | sed -n 's/.*listening on http:\/\/[^ ]*:\([0-9]*\).*/\1/p')
     [ -n "$port" ] || { echo "$name did not start: $line" >&2; exit 1; }
+}
+
+# cpu_ticks PID...: user + system CPU time of the processes, in clock ticks.
+cpu_ticks() {
+    local t=0 p
+    for p in "$@"; do
+        t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+    done
+    echo "$t"
 }

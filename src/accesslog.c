@@ -20,6 +20,9 @@
  * a line waits, and at most 1/BATCH_NS wake-ups a second. */
 #define BATCH_NS (5 * 1000 * 1000L)
 
+/* The most written at once: few system calls under load. */
+#define PIECE (64 * 1024)
+
 struct accesslog {
     int fd;
     accesslog_format format;
@@ -31,6 +34,7 @@ struct accesslog {
     size_t head, tail; /* bytes ever added and ever written: tail <= head */
     int sleeping;      /* the writer waits for `wake` */
     int stop;
+    int exited;        /* the writer has returned */
     struct timespec stop_by; /* CLOCK_MONOTONIC: the flush's deadline */
     _Atomic uint64_t dropped;
 };
@@ -166,11 +170,12 @@ static int past(const struct timespec *deadline)
            (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
 }
 
-/* Writes one piece of at most PIPE_BUF bytes once poll() reports room:
- * such a write to a pipe is whole, and does not block. Waits for the
- * output as long as it takes, until a stop is asked; then only until the
- * stop's deadline. Returns 0, or -1 when the output failed or the
- * deadline passed. */
+/* Writes a piece once poll() reports room. Waits for the output as long
+ * as it takes until a stop is asked, then only until the stop's deadline;
+ * a write that blocks past it (a pipe with room for part of the piece,
+ * then none) is where accesslog_free cancels the thread: the only point
+ * where cancelling is enabled, and no lock is held there. Returns 0, or
+ * -1 when the output failed or the deadline passed. */
 static int write_piece(accesslog *log, const char *p, size_t n)
 {
     size_t done = 0;
@@ -189,7 +194,9 @@ static int write_piece(accesslog *log, const char *p, size_t n)
         }
         if (pfd.revents & (POLLERR | POLLNVAL))
             return -1;
+        pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
         ssize_t w = write(log->fd, p + done, n - done);
+        pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
         if (w < 0 && errno != EINTR && errno != EAGAIN)
             return -1;
         if (w > 0)
@@ -198,13 +205,14 @@ static int write_piece(accesslog *log, const char *p, size_t n)
     return 0;
 }
 
-/* The writer: takes up to PIPE_BUF bytes of whole lines at a time (the
- * bytes between tail and head are its alone, so it copies them without
- * the lock), so that what reaches the output is always whole lines. */
+/* The writer: takes up to PIECE bytes of whole lines at a time (the bytes
+ * between tail and head are its alone, so it copies them without the
+ * lock), so that what reaches the output is always whole lines. */
 static void *writer(void *arg)
 {
     accesslog *log = arg;
-    char piece[PIPE_BUF];
+    char piece[PIECE];
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
     pthread_mutex_lock(&log->lock);
     for (;;) {
         while (log->head == log->tail && !log->stop) {
@@ -214,7 +222,7 @@ static void *writer(void *arg)
         }
         if (log->head == log->tail || (log->stop && past(&log->stop_by)))
             break;
-        if (log->head - log->tail < PIPE_BUF && !log->stop) {
+        if (log->head - log->tail < PIECE && !log->stop) {
             /* Let lines gather for a moment, unwoken (appenders signal
              * only a sleeping writer): under load, one wake-up and a few
              * writes per BATCH_NS rather than one of each per line. */
@@ -243,6 +251,7 @@ static void *writer(void *arg)
         }
         log->tail += cut;
     }
+    log->exited = 1;
     pthread_mutex_unlock(&log->lock);
     return NULL;
 }
@@ -375,7 +384,24 @@ void accesslog_free(accesslog *log, unsigned flush_ms)
     }
     log->stop = 1;
     pthread_cond_signal(&log->wake);
+    /* A writer blocked in write() on a stalled output past the deadline
+     * (and a margin for a poll to notice it) is cancelled there. */
+    struct timespec last = log->stop_by;
+    last.tv_nsec += 300 * 1000000L;
+    if (last.tv_nsec >= 1000000000L) {
+        last.tv_sec++;
+        last.tv_nsec -= 1000000000L;
+    }
+    while (!log->exited && !past(&last)) {
+        pthread_mutex_unlock(&log->lock);
+        struct timespec t = {0, 10 * 1000000L};
+        nanosleep(&t, NULL);
+        pthread_mutex_lock(&log->lock);
+    }
+    int stuck = !log->exited;
     pthread_mutex_unlock(&log->lock);
+    if (stuck)
+        pthread_cancel(log->thread);
     pthread_join(log->thread, NULL);
     pthread_cond_destroy(&log->wake);
     pthread_mutex_destroy(&log->lock);

@@ -158,7 +158,24 @@ void test_api_routes(void)
         {"HEAD", "/readyz", NULL, 1, 0, NULL},
         {"GET", "/nope", NULL, 0, 404, NULL},
         {"GET", "/forward/", NULL, 0, 404, NULL},
+        {"GET", "/metrics", NULL, 1, 0, NULL},
+        {"POST", "/metrics", NULL, 0, 405, "GET, HEAD"},
     };
+    /* Which route each names, refused or not (for the metrics' labels). */
+    static const struct {
+        const char *method, *path;
+        api_route route;
+    } named[] = {{"PUT", "/forward", API_FORWARD}, {"GET", "/metrics", API_METRICS},
+                 {"GET", "/nope", API_NONE}};
+    for (size_t i = 0; i < sizeof named / sizeof named[0]; i++) {
+        api_route route = API_ROUTES;
+        api_response resp;
+        api_begin(named[i].method, named[i].path, NULL, &route, &resp);
+        ASSERT_EQ(route, named[i].route);
+        api_response_free(&resp);
+    }
+    ASSERT_STR_EQ(api_route_name(API_NONE), "none");
+    ASSERT_STR_EQ(api_route_name(API_METRICS), "metrics");
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         api_route route;
         api_response resp;
@@ -181,6 +198,11 @@ void test_api_routes(void)
     api_handle(&req, &resp);
     ASSERT_EQ(resp.status, 200);
     ASSERT_STR_EQ(resp.body, "{\"status\": \"ok\"}");
+    api_response_free(&resp);
+    /* /metrics without counters (a server always has them) is a 404. */
+    req.route = API_METRICS;
+    api_handle(&req, &resp);
+    ASSERT_EQ(resp.status, 404);
     api_response_free(&resp);
 }
 

@@ -27,7 +27,8 @@ void test_config(void)
                       {"x", "--nope", "1"},     {"x", "--timeout", "-1"},
                       {"x", "--port", ""},      {"x", "--max-connections-per-ip", "-1"},
                       {"x", "--max-connections", "0"},        {"x", "--header-timeout", "x"},
-                      {"x", "--min-body-rate", "-5"},         {"x", "--max-memory", "1T"}};
+                      {"x", "--min-body-rate", "-5"},         {"x", "--max-memory", "1T"},
+                      {"x", "--log", "JSON"}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         ASSERT_EQ(config_load(&cfg, 3, bad[i], devnull, devnull), 2);
     ASSERT_EQ(cfg.header_timeout_s, 10); /* defaults */
@@ -50,6 +51,13 @@ void test_config(void)
     char *nomem[] = {"x", "--max-memory=0", NULL};
     ASSERT_EQ(config_load(&cfg, 2, nomem, devnull, devnull), -1);
     ASSERT_EQ(cfg.max_memory, SIZE_MAX);
+    ASSERT_EQ(cfg.log, ACCESSLOG_JSON); /* the default */
+    char *logs[] = {"x", "--log", "text", NULL};
+    ASSERT_EQ(config_load(&cfg, 3, logs, devnull, devnull), -1);
+    ASSERT_EQ(cfg.log, ACCESSLOG_TEXT);
+    char *off[] = {"x", "--log=off", NULL};
+    ASSERT_EQ(config_load(&cfg, 2, off, devnull, devnull), -1);
+    ASSERT_EQ(cfg.log, ACCESSLOG_OFF);
     char *help[] = {"x", "--help", NULL};
     ASSERT_EQ(config_load(&cfg, 2, help, devnull, devnull), 0);
     fclose(devnull);

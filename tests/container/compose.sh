@@ -15,6 +15,7 @@ cleanup() {
     compose down -t 5 > /dev/null 2>&1
     [ -n "$svc_pid" ] && kill "$svc_pid" 2> /dev/null && wait "$svc_pid" 2> /dev/null
     rm -f "$sock"
+    ctr_release_storage
 }
 trap cleanup EXIT
 

@@ -57,6 +57,14 @@ ctr_base_image() {
         rm -rf "$rootfs"
 }
 
+# podman keeps its storage's overlay folder mounted after it exits; left
+# mounted, `make clean` could not remove build/. Call when done.
+ctr_release_storage() {
+    if [ "$driver" = overlay ] && mountpoint -q "$CTR_DIR/storage/overlay" 2> /dev/null; then
+        umount "$CTR_DIR/storage/overlay" 2> /dev/null || true
+    fi
+}
+
 # TAP
 n=0
 failed=0

@@ -7,7 +7,10 @@ set -u
 cd "$(dirname "$0")/../.."
 . tests/container/env.sh
 ids=()
-cleanup() { for id in "${ids[@]}"; do podman rm -f "$id" > /dev/null 2>&1; done; }
+cleanup() {
+    for id in "${ids[@]}"; do podman rm -f "$id" > /dev/null 2>&1; done
+    ctr_release_storage
+}
 trap cleanup EXIT
 
 ctr_base_image || { echo "Bail out! cannot make the base image"; exit 1; }

@@ -1,9 +1,11 @@
 /* The access log: lines are formatted by the request's thread into a ring
  * buffer and written out by one thread, which alone may wait for the
  * output. */
+#define _GNU_SOURCE /* F_GETPIPE_SZ (Linux): a pipe's capacity */
 #include "accesslog.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
@@ -12,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "utf8.h"
@@ -34,7 +38,8 @@ struct accesslog {
     size_t head, tail; /* bytes ever added and ever written: tail <= head */
     int sleeping;      /* the writer waits for `wake` */
     int stop;
-    int exited;        /* the writer has returned */
+    enum { OUT_FILE, OUT_PIPE, OUT_SOCKET, OUT_OTHER } kind; /* what fd is */
+    int own_fd;        /* fd was opened here (a pipe, non-blocking): close it */
     struct timespec stop_by; /* CLOCK_MONOTONIC: the flush's deadline */
     _Atomic uint64_t dropped;
 };
@@ -170,18 +175,31 @@ static int past(const struct timespec *deadline)
            (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
 }
 
-/* Writes a piece once poll() reports room. Waits for the output as long
- * as it takes until a stop is asked, then only until the stop's deadline;
- * a write that blocks past it (a pipe with room for part of the piece,
- * then none) is where accesslog_free cancels the thread: the only point
- * where cancelling is enabled, and no lock is held there. Returns 0, or
- * -1 when the output failed or the deadline passed. */
+/* How many of n bytes (whole lines, ending in '\n') to write at once so
+ * that no write blocks: all of them to a regular file (it never blocks for
+ * long), a pipe opened non-blocking, or a socket (MSG_DONTWAIT), which
+ * take what fits; else PIPE_BUF, which once poll() reported room a pipe
+ * or terminal takes whole. Cuts at a line's end when it can. */
+static size_t piece_size(accesslog *log, const char *p, size_t n)
+{
+    if (log->kind != OUT_OTHER || n <= PIPE_BUF)
+        return n;
+    size_t cut = PIPE_BUF;
+    while (cut > 0 && p[cut - 1] != '\n')
+        cut--;
+    return cut > 0 ? cut : PIPE_BUF;
+}
+
+/* Writes a piece, waiting for room with poll() as long as it takes until
+ * a stop is asked, then only until the stop's deadline; no write blocks
+ * (piece_size). Returns 0, or -1 when the output failed or the deadline
+ * passed. */
 static int write_piece(accesslog *log, const char *p, size_t n)
 {
     size_t done = 0;
     while (done < n) {
         struct pollfd pfd = {.fd = log->fd, .events = POLLOUT};
-        int r = poll(&pfd, 1, 100);
+        int r = log->kind == OUT_FILE ? 1 : poll(&pfd, 1, 100);
         if (r < 0 && errno != EINTR)
             return -1;
         if (r <= 0) {
@@ -194,13 +212,20 @@ static int write_piece(accesslog *log, const char *p, size_t n)
         }
         if (pfd.revents & (POLLERR | POLLNVAL))
             return -1;
-        pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
-        ssize_t w = write(log->fd, p + done, n - done);
-        pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
-        if (w < 0 && errno != EINTR && errno != EAGAIN)
+        size_t k = piece_size(log, p + done, n - done);
+        ssize_t w = log->kind == OUT_SOCKET
+                        ? send(log->fd, p + done, k, MSG_DONTWAIT | MSG_NOSIGNAL)
+                        : write(log->fd, p + done, k);
+        if (w < 0 && errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
             return -1;
         if (w > 0)
             done += (size_t)w;
+        if (w < (ssize_t)k) {
+            /* The output is full: give its reader a moment, rather than
+             * write a page at a time as it frees them. */
+            struct timespec nap = {0, 1000000L};
+            nanosleep(&nap, NULL);
+        }
     }
     return 0;
 }
@@ -212,7 +237,6 @@ static void *writer(void *arg)
 {
     accesslog *log = arg;
     char piece[PIECE];
-    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
     pthread_mutex_lock(&log->lock);
     for (;;) {
         while (log->head == log->tail && !log->stop) {
@@ -251,7 +275,6 @@ static void *writer(void *arg)
         }
         log->tail += cut;
     }
-    log->exited = 1;
     pthread_mutex_unlock(&log->lock);
     return NULL;
 }
@@ -263,6 +286,29 @@ accesslog *accesslog_new(int fd, accesslog_format format, size_t buffer_bytes)
         return NULL;
     log->fd = fd;
     log->format = format;
+    struct stat st;
+    log->kind = fstat(fd, &st) != 0 ? OUT_OTHER
+                : S_ISREG(st.st_mode) ? OUT_FILE
+                : S_ISFIFO(st.st_mode) ? OUT_PIPE
+                : S_ISSOCK(st.st_mode) ? OUT_SOCKET
+                                        : OUT_OTHER;
+    if (log->kind == OUT_PIPE) {
+        /* A pipe of its own opening, non-blocking (a new open file
+         * description: the flag does not reach whoever shares fd), as
+         * large as an unprivileged process may make it (pipe-max-size,
+         * 1 MiB by default), so that writes stay large and few when the
+         * reader falls behind. Without /proc: PIPE_BUF pieces on fd. */
+        char path[64];
+        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+        int nb = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+        if (nb >= 0) {
+            log->fd = nb;
+            log->own_fd = 1;
+            (void)fcntl(nb, F_SETPIPE_SZ, 1 << 20);
+        } else {
+            log->kind = OUT_OTHER;
+        }
+    }
     log->cap = buffer_bytes < ACCESSLOG_LINE_MAX ? ACCESSLOG_LINE_MAX : buffer_bytes;
     log->ring = malloc(log->cap);
     atomic_init(&log->dropped, 0);
@@ -283,6 +329,8 @@ fail_cond:
 fail_mutex:
     free(log->ring);
 fail_ring:
+    if (log->own_fd)
+        close(log->fd);
     free(log);
     return NULL;
 }
@@ -384,27 +432,12 @@ void accesslog_free(accesslog *log, unsigned flush_ms)
     }
     log->stop = 1;
     pthread_cond_signal(&log->wake);
-    /* A writer blocked in write() on a stalled output past the deadline
-     * (and a margin for a poll to notice it) is cancelled there. */
-    struct timespec last = log->stop_by;
-    last.tv_nsec += 300 * 1000000L;
-    if (last.tv_nsec >= 1000000000L) {
-        last.tv_sec++;
-        last.tv_nsec -= 1000000000L;
-    }
-    while (!log->exited && !past(&last)) {
-        pthread_mutex_unlock(&log->lock);
-        struct timespec t = {0, 10 * 1000000L};
-        nanosleep(&t, NULL);
-        pthread_mutex_lock(&log->lock);
-    }
-    int stuck = !log->exited;
     pthread_mutex_unlock(&log->lock);
-    if (stuck)
-        pthread_cancel(log->thread);
-    pthread_join(log->thread, NULL);
+    pthread_join(log->thread, NULL); /* within flush_ms and a poll's 100 ms */
     pthread_cond_destroy(&log->wake);
     pthread_mutex_destroy(&log->lock);
+    if (log->own_fd)
+        close(log->fd);
     free(log->ring);
     free(log);
 }

@@ -351,7 +351,7 @@ void test_http_log_stalled(void)
         return;
     CURL *h = curl_easy_init();
     int failures = 0;
-    enum { N = 8000 }; /* about 1.8 MB of lines: past the 64 KB pipe and 1 MiB buffer */
+    enum { N = 20000 }; /* about 4.6 MB of lines: past the pipe (up to 1 MiB) and the 1 MiB buffer */
     for (int i = 0; i < N; i++) {
         reply r;
         http(h, s.port, "POST", "/forward", "[1, -1]", NULL, &r);

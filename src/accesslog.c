@@ -232,7 +232,8 @@ static int write_piece(accesslog *log, const char *p, size_t n)
 
 /* The writer: takes up to PIECE bytes of whole lines at a time (the bytes
  * between tail and head are its alone, so it copies them without the
- * lock), so that what reaches the output is always whole lines. */
+ * lock), so that what reaches the output is whole lines (but for the
+ * last one of an output given up while stalled at the stop). */
 static void *writer(void *arg)
 {
     accesslog *log = arg;

@@ -3,29 +3,11 @@
 # Usage: tests/cli.sh path/to/leakyrelu-server      (prints TAP)
 set -u
 server=${1:-build/leakyrelu-server}
-n=0
-failed=0
+. "$(dirname "$0")/tap.sh"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-ok() { # ok NAME GOT WANT
-    n=$((n + 1))
-    if [ "$2" == "$3" ]; then
-        echo "ok $n - $1"
-    else
-        echo "not ok $n - $1"
-        echo "#   want: $3"
-        echo "#   got:  $2"
-        failed=$((failed + 1))
-    fi
-}
-
-# Start the server on a free port and read the address it prints.
-exec 3< <(exec "$server" --port 0 --threads 2 --max-body 4K)
-pid=$!
-read -r line <&3
-base=$(echo "$line" | grep -o 'http://[^ ]*')
-[ -n "$base" ] || { echo "Bail out! server did not start: $line"; exit 1; }
+start_server "$server" --max-body 4K --log off
 
 code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 

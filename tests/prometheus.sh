@@ -5,8 +5,7 @@
 # Usage: tests/prometheus.sh path/to/leakyrelu-server      (prints TAP)
 set -u
 server=${1:-build/leakyrelu-server}
-n=0
-failed=0
+. "$(dirname "$0")/tap.sh"
 tmp=$(mktemp -d)
 prom_pid=
 cleanup() {
@@ -16,27 +15,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { # ok NAME GOT WANT
-    n=$((n + 1))
-    if [ "$2" == "$3" ]; then
-        echo "ok $n - $1"
-    else
-        echo "not ok $n - $1"
-        echo "#   want: $3"
-        echo "#   got:  $2"
-        failed=$((failed + 1))
-    fi
-}
 
 for tool in promtool prometheus python3 curl; do
     command -v "$tool" >/dev/null || { echo "Bail out! $tool is not installed"; exit 1; }
 done
 
-exec 3< <(exec "$server" --port 0 --threads 2 --log off)
-pid=$!
-read -r line <&3
-base=$(echo "$line" | grep -o 'http://[^ ]*')
-[ -n "$base" ] || { echo "Bail out! server did not start: $line"; exit 1; }
+start_server "$server" --log off
 hostport=${base#http://}
 
 for i in $(seq 1 25); do

@@ -65,20 +65,7 @@ ctr_release_storage() {
     fi
 }
 
-# TAP
-n=0
-failed=0
-ok() { # ok NAME GOT WANT
-    n=$((n + 1))
-    if [ "$2" == "$3" ]; then
-        echo "ok $n - $1"
-    else
-        echo "not ok $n - $1"
-        echo "#   want: $3"
-        echo "#   got:  $2"
-        failed=$((failed + 1))
-    fi
-}
+. tests/tap.sh
 
 # Polls `$@` every 0.2 s until it succeeds, for at most $1 seconds.
 ctr_wait() {

@@ -8,29 +8,26 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# start NAME THREADS CMD...: starts a server on a free port, sets $port and $pid.
-start() {
-    local name=$1 threads=$2; shift 2
-    exec {fd}< <(exec "$@" --port 0 --threads "$threads" 2>/dev/null)
+# start NAME THREADS CMD...: starts a server on a free port, sets $port and
+# $pid; its stderr (the access log) goes to /dev/null.
+start() { start_with_stderr /dev/null "$@"; }
+
+# start_logging NAME THREADS CMD...: start, with the server's stderr on a
+# pipe drained by cat to /dev/null, as a container runtime reads it; the
+# reader's pid is in $tmp/NAME.reader.
+start_logging() { start_with_stderr pipe "$@"; }
+
+start_with_stderr() {
+    local err=$1 name=$2 threads=$3 line
+    shift 3
+    if [ "$err" = pipe ]; then
+        exec {fd}< <(exec "$@" --port 0 --threads "$threads" \
+                          2> >(echo "$BASHPID" > "$tmp/$name.reader"; exec cat > /dev/null))
+    else
+        exec {fd}< <(exec "$@" --port 0 --threads "$threads" 2> "$err")
+    fi
     pid=$!
     pids+=("$pid")
-    local line
-    read -r line <&"$fd"
-    port=$(echo "$line" | sed -n 's/.*listening on http:\/\/[^ ]*:\([0-9]*\).*/\1/p')
-    [ -n "$port" ] || { echo "$name did not start: $line" >&2; exit 1; }
-}
-
-
-# start_logging NAME THREADS CMD...: start, with the server's stderr (its
-# access log) on a pipe drained by cat to /dev/null, as a container
-# runtime reads it; the reader's pid is in $tmp/NAME.reader.
-start_logging() {
-    local name=$1 threads=$2; shift 2
-    exec {fd}< <(exec "$@" --port 0 --threads "$threads" \
-                      2> >(echo "$BASHPID" > "$tmp/$name.reader"; exec cat > /dev/null))
-    pid=$!
-    pids+=("$pid")
-    local line
     read -r line <&"$fd"
     port=$(echo "$line" | sed -n 's/.*listening on http:\/\/[^ ]*:\([0-9]*\).*/\1/p')
     [ -n "$port" ] || { echo "$name did not start: $line" >&2; exit 1; }

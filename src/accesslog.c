@@ -414,6 +414,8 @@ void accesslog_message(accesslog *log, const char *level, const char *text)
     push(log, &l);
 }
 
+int accesslog_on(const accesslog *log) { return log->format != ACCESSLOG_OFF; }
+
 uint64_t accesslog_dropped(const accesslog *log)
 {
     return atomic_load_explicit(&((accesslog *)(uintptr_t)log)->dropped, memory_order_relaxed);

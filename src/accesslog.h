@@ -52,6 +52,10 @@ void accesslog_write(accesslog *log, const accesslog_entry *e);
  * Thread-safe, never blocks on the output. */
 void accesslog_message(accesslog *log, const char *level, const char *text);
 
+/* 1 when request lines are written (not ACCESSLOG_OFF): what only they
+ * need can be skipped otherwise. Thread-safe. */
+int accesslog_on(const accesslog *log);
+
 /* Lines dropped so far. Thread-safe. */
 uint64_t accesslog_dropped(const accesslog *log);
 

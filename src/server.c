@@ -350,8 +350,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         clock_gettime(CLOCK_MONOTONIC, &ex->t0);
         ex->route = API_NONE;
         ex->head_only = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
-        snprintf(ex->method, sizeof ex->method, "%s", method);
-        snprintf(ex->path, sizeof ex->path, "%s", url);
+        if (accesslog_on(s->log)) { /* only its line needs them */
+            snprintf(ex->method, sizeof ex->method, "%s", method);
+            snprintf(ex->path, sizeof ex->path, "%s", url);
+        }
         reqid_take(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Request-Id"),
                    ex->request_id);
         in_flight_begin(s);
@@ -435,6 +437,8 @@ static void account(server *s, struct MHD_Connection *c, exchange *ex, int abort
         .elements = ex->elements,
     };
     metrics_count(s->metrics, &m);
+    if (!accesslog_on(s->log))
+        return;
     char remote[INET6_ADDRSTRLEN] = "";
     remote_address(c, remote, sizeof remote);
     accesslog_entry e = {

@@ -234,6 +234,12 @@ void reply_free(reply *r)
 void http(CURL *h, unsigned port, const char *method, const char *target, const char *body,
           const char *ctype, reply *r)
 {
+    http_header(h, port, method, target, body, ctype, NULL, r);
+}
+
+void http_header(CURL *h, unsigned port, const char *method, const char *target,
+                 const char *body, const char *ctype, const char *header, reply *r)
+{
     char url[1024], hdr[256];
     struct curl_slist *headers = NULL;
     int own = h == NULL;
@@ -257,6 +263,8 @@ void http(CURL *h, unsigned port, const char *method, const char *target, const 
         snprintf(hdr, sizeof hdr, "Content-Type:%s%s", *ctype ? " " : "", ctype);
         headers = curl_slist_append(headers, hdr);
     }
+    if (header)
+        headers = curl_slist_append(headers, header);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, reply_on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, r);

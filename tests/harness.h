@@ -61,6 +61,10 @@ void reply_free(reply *r);
 void http(CURL *h, unsigned port, const char *method, const char *target, const char *body,
           const char *ctype, reply *r);
 
+/* http with one more header line ("Name: value"), or none when NULL. */
+void http_header(CURL *h, unsigned port, const char *method, const char *target,
+                 const char *body, const char *ctype, const char *header, reply *r);
+
 /* Checks that an error reply is {"error": string, "code": code, ...} with
  * "offset" present iff want_offset, "path" equal to want_path if given. */
 void check_error_body(const reply *r, const char *code, int want_offset, const char *want_path);

@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../src/stream.h"
 #include "../src/tensor.h"
@@ -44,6 +45,35 @@ FILE *test_open_data(const char *name)
  * the given shape, bare or as {"x": ...}; *want gets the /forward reply
  * for slope 0.01, from the kernel's definition and tensor_write_json. The
  * generator is seeded with n. */
+char *test_read_fd(int fd)
+{
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    ssize_t k;
+    while (buf && (k = read(fd, buf + n, cap - n - 1)) > 0) {
+        n += (size_t)k;
+        if (cap - n < 2) {
+            char *bigger = realloc(buf, cap * 2);
+            if (!bigger)
+                free(buf);
+            buf = bigger;
+            cap *= 2;
+        }
+    }
+    if (buf)
+        buf[n] = '\0';
+    return buf;
+}
+
+double test_series(const char *text, const char *series, double missing)
+{
+    size_t n = strlen(series);
+    for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+        if (strncmp(p, series, n) == 0 && p[n] == ' ')
+            return strtod(p + n + 1, NULL);
+    return missing;
+}
+
 int test_hard(void)
 {
     const char *v = getenv("LEAKYRELU_HARD");

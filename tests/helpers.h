@@ -27,6 +27,14 @@ uint64_t test_to_bits(double d);
  * cannot be opened. */
 FILE *test_open_data(const char *name);
 
+/* Everything read from fd until end of file, NUL-terminated and
+ * malloc'd; NULL when out of memory. */
+char *test_read_fd(int fd);
+
+/* The value of the series written exactly as `series` ("name{labels}")
+ * in a Prometheus exposition, or `missing` when it is absent. */
+double test_series(const char *text, const char *series, double missing);
+
 /* 1 when LEAKYRELU_HARD=1 (make test-hard): tests run at full size. */
 int test_hard(void);
 

@@ -7,31 +7,9 @@
 #include <unistd.h>
 
 #include "../src/accesslog.h"
+#include "helpers.h"
 #include "tap.h"
 #include "tests.h"
-
-/* Everything the log wrote to the pipe, after it is freed. */
-static char *read_all(int fd)
-{
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    ssize_t k;
-    while (buf && (k = read(fd, buf + n, cap - n - 1)) > 0) {
-        n += (size_t)k;
-        if (cap - n < 2) {
-            char *bigger = realloc(buf, cap * 2);
-            if (!bigger) {
-                free(buf);
-                return NULL;
-            }
-            buf = bigger;
-            cap *= 2;
-        }
-    }
-    if (buf)
-        buf[n] = '\0';
-    return buf;
-}
 
 static const accesslog_entry entry = {
     .ts = {.tv_sec = 1796126400, .tv_nsec = 123456789}, /* 2026-12-01T12:00:00.123Z */
@@ -64,7 +42,7 @@ void test_accesslog_lines(void)
     ASSERT_EQ(accesslog_dropped(log), 0);
     accesslog_free(log, 1000);
     close(fds[1]);
-    char *text = read_all(fds[0]);
+    char *text = test_read_fd(fds[0]);
     close(fds[0]);
     ASSERT(text != NULL);
     if (!text)
@@ -123,7 +101,7 @@ void test_accesslog_lines(void)
     accesslog_write(log, &entry);
     accesslog_free(log, 1000);
     close(fds[1]);
-    text = read_all(fds[0]);
+    text = test_read_fd(fds[0]);
     close(fds[0]);
     ASSERT_STR_EQ(text, "2026-12-01T12:00:00.123Z 127.0.0.1 \"POST /a\\\"b\\\\c\\x01\xc3\xa9\\xff\" "
                         "200 12 19 2 0.001500 id-1\n");
@@ -139,7 +117,7 @@ void test_accesslog_lines(void)
     accesslog_message(log, "warning", "w");
     accesslog_free(log, 1000);
     close(fds[1]);
-    text = read_all(fds[0]);
+    text = test_read_fd(fds[0]);
     close(fds[0]);
     ASSERT(text && strstr(text, " warning w\n") && !strstr(text, "POST"));
     free(text);
@@ -174,7 +152,7 @@ void test_accesslog_stalled(void)
     close(fds[1]);
     /* Lines got through; the last may be cut: a non-blocking write takes
      * what fits, and the rest was given up at the deadline. */
-    char *text = read_all(fds[0]);
+    char *text = test_read_fd(fds[0]);
     close(fds[0]);
     ASSERT(text != NULL);
     if (text) {

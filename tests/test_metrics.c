@@ -4,18 +4,9 @@
 #include <string.h>
 
 #include "../src/metrics.h"
+#include "helpers.h"
 #include "tap.h"
 #include "tests.h"
-
-/* The value of the series written exactly as `series`, or -1. */
-static double series_value(const char *text, const char *series)
-{
-    size_t n = strlen(series);
-    for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
-        if (strncmp(p, series, n) == 0 && p[n] == ' ')
-            return strtod(p + n + 1, NULL);
-    return -1;
-}
 
 void test_metrics_render(void)
 {
@@ -48,34 +39,34 @@ void test_metrics_render(void)
         return;
     }
     ASSERT_EQ(strlen(t), len);
-    ASSERT(series_value(t, "leakyrelu_requests_total{route=\"forward\",code=\"200\"}") == 2);
-    ASSERT(series_value(t, "leakyrelu_requests_total{route=\"forward\",code=\"422\"}") == 1);
-    ASSERT(series_value(t, "leakyrelu_requests_total{route=\"none\",code=\"404\"}") == 1);
-    ASSERT(series_value(t, "leakyrelu_requests_total{route=\"gradient\",code=\"0\"}") == -1);
-    ASSERT(series_value(t, "leakyrelu_requests_aborted_total{route=\"gradient\"}") == 1);
-    ASSERT(series_value(t, "leakyrelu_requests_aborted_total{route=\"none\"}") == 1);
-    ASSERT(series_value(t, "leakyrelu_requests_aborted_total{route=\"forward\"}") == 0);
+    ASSERT(test_series(t, "leakyrelu_requests_total{route=\"forward\",code=\"200\"}", -1) == 2);
+    ASSERT(test_series(t, "leakyrelu_requests_total{route=\"forward\",code=\"422\"}", -1) == 1);
+    ASSERT(test_series(t, "leakyrelu_requests_total{route=\"none\",code=\"404\"}", -1) == 1);
+    ASSERT(test_series(t, "leakyrelu_requests_total{route=\"gradient\",code=\"0\"}", -1) == -1);
+    ASSERT(test_series(t, "leakyrelu_requests_aborted_total{route=\"gradient\"}", -1) == 1);
+    ASSERT(test_series(t, "leakyrelu_requests_aborted_total{route=\"none\"}", -1) == 1);
+    ASSERT(test_series(t, "leakyrelu_requests_aborted_total{route=\"forward\"}", -1) == 0);
     /* 1e-5 lies in its own bucket (le is inclusive); 0.003 in le=0.005. */
-    ASSERT(series_value(t, "leakyrelu_request_duration_seconds_bucket{route=\"forward\",le=\"1e-05\"}") == 2);
-    ASSERT(series_value(t, "leakyrelu_request_duration_seconds_bucket{route=\"forward\",le=\"0.0025\"}") == 2);
-    ASSERT(series_value(t, "leakyrelu_request_duration_seconds_bucket{route=\"forward\",le=\"0.005\"}") == 3);
-    ASSERT(series_value(t, "leakyrelu_request_duration_seconds_bucket{route=\"forward\",le=\"+Inf\"}") == 3);
-    ASSERT(series_value(t, "leakyrelu_request_duration_seconds_count{route=\"forward\"}") == 3);
-    ASSERT(series_value(t, "leakyrelu_request_duration_seconds_bucket{route=\"none\",le=\"10\"}") == 0);
-    ASSERT(series_value(t, "leakyrelu_request_duration_seconds_bucket{route=\"none\",le=\"+Inf\"}") == 1);
-    double sum = series_value(t, "leakyrelu_request_duration_seconds_sum{route=\"forward\"}");
+    ASSERT(test_series(t, "leakyrelu_request_duration_seconds_bucket{route=\"forward\",le=\"1e-05\"}", -1) == 2);
+    ASSERT(test_series(t, "leakyrelu_request_duration_seconds_bucket{route=\"forward\",le=\"0.0025\"}", -1) == 2);
+    ASSERT(test_series(t, "leakyrelu_request_duration_seconds_bucket{route=\"forward\",le=\"0.005\"}", -1) == 3);
+    ASSERT(test_series(t, "leakyrelu_request_duration_seconds_bucket{route=\"forward\",le=\"+Inf\"}", -1) == 3);
+    ASSERT(test_series(t, "leakyrelu_request_duration_seconds_count{route=\"forward\"}", -1) == 3);
+    ASSERT(test_series(t, "leakyrelu_request_duration_seconds_bucket{route=\"none\",le=\"10\"}", -1) == 0);
+    ASSERT(test_series(t, "leakyrelu_request_duration_seconds_bucket{route=\"none\",le=\"+Inf\"}", -1) == 1);
+    double sum = test_series(t, "leakyrelu_request_duration_seconds_sum{route=\"forward\"}", -1);
     ASSERT(sum > 0.00301 && sum < 0.00303);
-    ASSERT(series_value(t, "leakyrelu_elements_total{route=\"forward\"}") == 6);
-    ASSERT(series_value(t, "leakyrelu_elements_total{route=\"gradient\"}") == 4);
-    ASSERT(series_value(t, "leakyrelu_request_bytes_total") == 25);
-    ASSERT(series_value(t, "leakyrelu_response_bytes_total") == 47);
-    ASSERT(series_value(t, "leakyrelu_requests_in_flight") == 1);
-    ASSERT(series_value(t, "leakyrelu_connections_open") == 3);
-    ASSERT(series_value(t, "leakyrelu_log_lines_dropped_total") == 7);
-    ASSERT(series_value(t, "leakyrelu_memory_budget_bytes") == 1 << 20);
-    ASSERT(series_value(t, "leakyrelu_memory_used_bytes") == 4096);
-    ASSERT(series_value(t, "process_resident_memory_bytes") > 0);
-    ASSERT(series_value(t, "process_start_time_seconds") > 1.7e9);
+    ASSERT(test_series(t, "leakyrelu_elements_total{route=\"forward\"}", -1) == 6);
+    ASSERT(test_series(t, "leakyrelu_elements_total{route=\"gradient\"}", -1) == 4);
+    ASSERT(test_series(t, "leakyrelu_request_bytes_total", -1) == 25);
+    ASSERT(test_series(t, "leakyrelu_response_bytes_total", -1) == 47);
+    ASSERT(test_series(t, "leakyrelu_requests_in_flight", -1) == 1);
+    ASSERT(test_series(t, "leakyrelu_connections_open", -1) == 3);
+    ASSERT(test_series(t, "leakyrelu_log_lines_dropped_total", -1) == 7);
+    ASSERT(test_series(t, "leakyrelu_memory_budget_bytes", -1) == 1 << 20);
+    ASSERT(test_series(t, "leakyrelu_memory_used_bytes", -1) == 4096);
+    ASSERT(test_series(t, "process_resident_memory_bytes", -1) > 0);
+    ASSERT(test_series(t, "process_start_time_seconds", -1) > 1.7e9);
     ASSERT(strstr(t, "# TYPE leakyrelu_request_duration_seconds histogram\n") != NULL);
     ASSERT(strstr(t, "leakyrelu_build_info{version=\"") != NULL);
     free(t);

@@ -10,19 +10,9 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "helpers.h"
 #include "tap.h"
 #include "tests.h"
-
-/* The value of the series written exactly as `series` in an exposition,
- * 0 when it is absent (counters at zero may be left out). */
-static double series(const char *text, const char *name)
-{
-    size_t n = strlen(name);
-    for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
-        if (strncmp(p, name, n) == 0 && p[n] == ' ')
-            return strtod(p + n + 1, NULL);
-    return 0;
-}
 
 /* Kinds of request the metrics test sends, with what each must count. */
 enum { K_FORWARD, K_GRADIENT, K_BAD_JSON, K_LIVEZ, K_NOT_FOUND, K_STREAMED, KINDS };
@@ -116,7 +106,7 @@ void test_http_metrics_exact(void)
     http(NULL, s.port, "GET", "/metrics", NULL, NULL, &after);
     ASSERT_EQ(after.status, 200);
     const char *b0 = before.body ? before.body : "", *b1 = after.body ? after.body : "";
-#define DELTA(name) (series(b1, name) - series(b0, name))
+#define DELTA(name) (test_series(b1, name, 0) - test_series(b0, name, 0))
     /* Per route and code, from what each kind must count. */
     static const char *const routes[] = {"forward", "gradient", "livez", "none"};
     static const long codes[] = {200, 400, 404};
@@ -152,11 +142,11 @@ void test_http_metrics_exact(void)
     ASSERT_EQ(DELTA("leakyrelu_request_bytes_total"), all.sent);
     /* The first scrape's own reply was counted once it was sent. */
     ASSERT_EQ(DELTA("leakyrelu_response_bytes_total"), all.received + before.len);
-    ASSERT_EQ(series(b1, "leakyrelu_requests_in_flight"), 1); /* this scrape */
+    ASSERT_EQ(test_series(b1, "leakyrelu_requests_in_flight", 0), 1); /* this scrape */
     ASSERT_EQ(DELTA("leakyrelu_requests_aborted_total{route=\"forward\"}"), 0);
-    ASSERT(series(b1, "leakyrelu_connections_open") >= 1);
-    ASSERT(series(b1, "process_resident_memory_bytes") > 1e6);
-    ASSERT(series(b1, "process_cpu_seconds_total") > 0);
+    ASSERT(test_series(b1, "leakyrelu_connections_open", 0) >= 1);
+    ASSERT(test_series(b1, "process_resident_memory_bytes", 0) > 1e6);
+    ASSERT(test_series(b1, "process_cpu_seconds_total", 0) > 0);
 #undef DELTA
     reply_free(&before);
     reply_free(&after);
@@ -168,29 +158,10 @@ void test_http_metrics_exact(void)
 static void http_with_id(unsigned port, const char *method, const char *path, const char *id,
                          reply *r)
 {
-    char url[256], hdr[300];
-    memset(r, 0, sizeof *r);
-    CURL *h = curl_easy_init();
-    struct curl_slist *headers = NULL;
-    if (id) {
-        snprintf(hdr, sizeof hdr, "X-Request-Id: %s", id);
-        headers = curl_slist_append(headers, hdr);
-    }
-    snprintf(url, sizeof url, "http://127.0.0.1:%u%s", port, path);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-    if (strcmp(method, "POST") == 0)
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, "[1, -1]");
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, reply_on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, reply_on_header);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, r);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
-    r->rc = curl_easy_perform(h);
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(h);
+    char hdr[300];
+    snprintf(hdr, sizeof hdr, "X-Request-Id: %s", id ? id : "");
+    http_header(NULL, port, method, path, strcmp(method, "POST") == 0 ? "[1, -1]" : NULL, NULL,
+                id ? hdr : NULL, r);
 }
 
 static int generated(const char *id)
@@ -241,26 +212,6 @@ void test_http_request_id(void)
     ASSERT(strstr(out, "X-Request-Id: frame-1\r\n") != NULL);
 }
 
-/* Everything on fd until end of file. */
-static char *slurp(int fd)
-{
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    ssize_t k;
-    while (buf && (k = read(fd, buf + n, cap - n - 1)) > 0) {
-        n += (size_t)k;
-        if (cap - n < 2) {
-            char *bigger = realloc(buf, cap *= 2);
-            if (!bigger)
-                free(buf);
-            buf = bigger;
-        }
-    }
-    if (buf)
-        buf[n] = '\0';
-    return buf;
-}
-
 /* The line of the request with id, parsed, or NULL. */
 static json_t *log_line(const char *text, const char *id)
 {
@@ -290,7 +241,7 @@ void test_http_access_log(void)
     ASSERT_EQ(r.status, 404);
     reply_free(&r);
     ASSERT_EQ(srv_stop(&s), 0); /* the log is flushed before the exit */
-    char *text = slurp(err_fd);
+    char *text = test_read_fd(err_fd);
     close(err_fd);
     ASSERT(text != NULL);
     json_t *j = text ? log_line(text, "log-1") : NULL;
@@ -324,7 +275,7 @@ void test_http_access_log(void)
     http_with_id(s.port, "POST", "/forward", "log-3", &r);
     reply_free(&r);
     ASSERT_EQ(srv_stop(&s), 0);
-    text = slurp(err_fd);
+    text = test_read_fd(err_fd);
     close(err_fd);
     ASSERT(text && strstr(text, " 127.0.0.1 \"POST /forward\" 200 7 ") && strstr(text, " log-3\n"));
     free(text);
@@ -333,7 +284,7 @@ void test_http_access_log(void)
     http_with_id(s.port, "POST", "/forward", "log-4", &r);
     reply_free(&r);
     ASSERT_EQ(srv_stop(&s), 0);
-    text = slurp(err_fd);
+    text = test_read_fd(err_fd);
     close(err_fd);
     ASSERT(text && !strstr(text, "log-4"));
     free(text);
@@ -361,7 +312,7 @@ void test_http_log_stalled(void)
     ASSERT_EQ(failures, 0);
     reply m;
     http(h, s.port, "GET", "/metrics", NULL, NULL, &m);
-    double dropped = series(m.body ? m.body : "", "leakyrelu_log_lines_dropped_total");
+    double dropped = test_series(m.body ? m.body : "", "leakyrelu_log_lines_dropped_total", 0);
     ASSERT(dropped > 0);
     ASSERT(dropped < N);
     reply_free(&m);

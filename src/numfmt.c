@@ -35,29 +35,16 @@ static uint64_t round_to_odd(const uint64_t g[2], uint64_t cp)
 }
 
 /* The shortest decimal d * 10^e in the rounding interval of the positive
- * finite double with significand field m and exponent field be (closest
- * to it when there are several; ties to even). */
-static void schubfach(uint64_t m, int be, uint64_t *d, int *e)
+ * binary value c * 2^q (closest to it when there are several; ties to
+ * even), the interval below being half as wide when lower_closer (c a
+ * power of two at the bottom of its binade). Giulietti's argument holds
+ * for any precision whose c * 4 * 2^4 fits 64 bits: k is chosen from q
+ * alone so that the interval, scaled by 10^-k, is 1 to 10 wide; float32
+ * (c < 2^24) is that with fewer bits than double. */
+static inline __attribute__((always_inline)) void
+shortest(uint64_t c, int q, int lower_closer, uint64_t *d, int *e)
 {
-    uint64_t c;
-    int q;
-    if (be != 0) {
-        c = m | (uint64_t)1 << 52;
-        q = be - 1075;
-        /* Integers below 2^53 are their own shortest decimal: -52 <= q <= 0
-         * and no set bit below 2^-q (one test, no chain of branches). */
-        unsigned frac_bits = (unsigned)-q;
-        if ((frac_bits <= 52) & ((unsigned)__builtin_ctzll(c) >= frac_bits)) {
-            *d = c >> -q;
-            *e = 0;
-            return;
-        }
-    } else {
-        c = m;
-        q = -1074;
-    }
     int even = (c & 1) == 0;
-    int lower_closer = m == 0 && be > 1;
     uint64_t cbl = 4 * c - 2 + (uint64_t)lower_closer, cb = 4 * c, cbr = 4 * c + 2;
     int k = lower_closer ? floor_log10_three_quarters_pow2(q) : floor_log10_pow2(q);
     int h = q + floor_log2_pow10(-k) + 1; /* 1 <= h <= 4 */
@@ -83,6 +70,52 @@ static void schubfach(uint64_t m, int be, uint64_t *d, int *e)
     uint64_t near = s + (uint64_t)((one_in & w_in) | ((!one_in) & round_up));
     *d = shorter ? sp + (uint64_t)wp_in : near;
     *e = k + shorter;
+}
+
+/* The shortest decimal d * 10^e for the positive finite double with
+ * significand field m and exponent field be. */
+static void schubfach(uint64_t m, int be, uint64_t *d, int *e)
+{
+    uint64_t c;
+    int q;
+    if (be != 0) {
+        c = m | (uint64_t)1 << 52;
+        q = be - 1075;
+        /* Integers below 2^53 are their own shortest decimal: -52 <= q <= 0
+         * and no set bit below 2^-q (one test, no chain of branches). */
+        unsigned frac_bits = (unsigned)-q;
+        if ((frac_bits <= 52) & ((unsigned)__builtin_ctzll(c) >= frac_bits)) {
+            *d = c >> -q;
+            *e = 0;
+            return;
+        }
+    } else {
+        c = m;
+        q = -1074;
+    }
+    shortest(c, q, m == 0 && be > 1, d, e);
+}
+
+/* The same for the positive finite float32 with fields m (23 bits) and
+ * be (8 bits). */
+static void schubfach_f32(uint32_t m, int be, uint64_t *d, int *e)
+{
+    uint64_t c;
+    int q;
+    if (be != 0) {
+        c = m | (uint32_t)1 << 23;
+        q = be - 150;
+        unsigned frac_bits = (unsigned)-q; /* integers below 2^24, as above */
+        if ((frac_bits <= 23) & ((unsigned)__builtin_ctzll(c) >= frac_bits)) {
+            *d = c >> -q;
+            *e = 0;
+            return;
+        }
+    } else {
+        c = m;
+        q = -149;
+    }
+    shortest(c, q, m == 0 && be > 1, d, e);
 }
 
 static const char digit_pairs[201] =
@@ -175,33 +208,10 @@ static void digits17(uint64_t D, char *first, u128 *rest)
 
 static void store16(char *p, u128 v) { memcpy(p, &v, 16); }
 
-char *numfmt_f64(double v, char buf[NUMFMT_F64_BUF])
+/* Writes d * 10^e (d > 0, at most 17 digits) at p as CPython's repr
+ * lays out a float; returns one past the text. */
+static inline __attribute__((always_inline)) char *layout(char *p, uint64_t d, int e)
 {
-    uint64_t bits;
-    memcpy(&bits, &v, sizeof bits);
-    char *p = buf;
-    uint64_t m = bits & (((uint64_t)1 << 52) - 1);
-    int be = (int)(bits >> 52 & 0x7FF);
-    if (be == 0x7FF) {
-        if (m) {
-            memcpy(p, "NaN", 3);
-            return p + 3;
-        }
-        if (bits >> 63)
-            *p++ = '-';
-        memcpy(p, "Infinity", 8);
-        return p + 8;
-    }
-    *p = '-'; /* kept only for negatives: a random sign is no branch */
-    p += bits >> 63;
-    if ((bits << 1) == 0) {
-        memcpy(p, "0.0", 3);
-        return p + 3;
-    }
-
-    uint64_t d;
-    int e;
-    schubfach(m, be, &d, &e); /* the value is d * 10^e */
     int nd = count_digits(d);
     int k = e + nd; /* v = 0.d1d2...dn * 10^k */
     /* Left-align to 17 digits; the trailing zeros (of d, or added) end up
@@ -255,4 +265,63 @@ char *numfmt_f64(double v, char buf[NUMFMT_F64_BUF])
     }
     memcpy(p, digit_pairs + 2 * x, 2);
     return p + 2;
+}
+
+char *numfmt_f64(double v, char buf[NUMFMT_F64_BUF])
+{
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    char *p = buf;
+    uint64_t m = bits & (((uint64_t)1 << 52) - 1);
+    int be = (int)(bits >> 52 & 0x7FF);
+    if (be == 0x7FF) {
+        if (m) {
+            memcpy(p, "NaN", 3);
+            return p + 3;
+        }
+        if (bits >> 63)
+            *p++ = '-';
+        memcpy(p, "Infinity", 8);
+        return p + 8;
+    }
+    *p = '-'; /* kept only for negatives: a random sign is no branch */
+    p += bits >> 63;
+    if ((bits << 1) == 0) {
+        memcpy(p, "0.0", 3);
+        return p + 3;
+    }
+
+    uint64_t d;
+    int e;
+    schubfach(m, be, &d, &e); /* the value is d * 10^e */
+    return layout(p, d, e);
+}
+
+char *numfmt_f32(float v, char buf[NUMFMT_F32_BUF])
+{
+    uint32_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    char *p = buf;
+    uint32_t m = bits & ((1u << 23) - 1);
+    int be = (int)(bits >> 23 & 0xFF);
+    if (be == 0xFF) {
+        if (m) {
+            memcpy(p, "NaN", 3);
+            return p + 3;
+        }
+        if (bits >> 31)
+            *p++ = '-';
+        memcpy(p, "Infinity", 8);
+        return p + 8;
+    }
+    *p = '-';
+    p += bits >> 31;
+    if ((bits << 1) == 0) {
+        memcpy(p, "0.0", 3);
+        return p + 3;
+    }
+    uint64_t d;
+    int e;
+    schubfach_f32(m, be, &d, &e);
+    return layout(p, d, e);
 }

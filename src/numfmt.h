@@ -1,5 +1,5 @@
-/* Writing doubles as the shortest text that reads back exactly, laid out as
- * Python's repr(float). */
+/* Writing doubles and float32 values as the shortest text that reads back
+ * exactly, laid out as Python's repr(float). */
 #ifndef LEAKYRELU_NUMFMT_H
 #define LEAKYRELU_NUMFMT_H
 
@@ -25,5 +25,20 @@
  * `buf` must hold NUMFMT_F64_BUF bytes; the bytes after the returned
  * pointer are scratch. Does not allocate; thread-safe. */
 char *numfmt_f64(double v, char buf[NUMFMT_F64_BUF]);
+
+/* Longest text numfmt_f32 writes: a sign, 16 digits and ".0"
+ * ("-1000000000000000.0"); exponent forms are shorter
+ * ("-1.17549435e-38"). */
+#define NUMFMT_F32_MAX 19
+
+/* Bytes numfmt_f32 may touch from buf (as NUMFMT_F64_BUF). */
+#define NUMFMT_F32_BUF NUMFMT_F64_BUF
+
+/* numfmt_f64 for a float32: the shortest decimal that reads back to
+ * exactly v when rounded to float32 (the closest of that length), in the
+ * same layout: 0.1f is "0.1", not the "0.10000000149011612" of the
+ * double it widens to; "1e-05", "2.0", "3.4028235e+38". Specials as
+ * numfmt_f64's. Does not allocate; thread-safe. */
+char *numfmt_f32(float v, char buf[NUMFMT_F32_BUF]);
 
 #endif

@@ -88,11 +88,14 @@ static uint64_t eisel_lemire(long q, uint64_t w)
  * across a rounding boundary. */
 #define KEEP_DIGITS 780
 
-/* The exact slow path for [p, end), a number already checked against the
- * grammar; returns the magnitude's IEEE bits. */
-static uint64_t slow_path(const char *p, const char *end)
+#define SLOW_BUF (KEEP_DIGITS + 40)
+
+/* The magnitude of the number [p, end), already checked against the
+ * grammar, as "0.<digits>e<exp>" in buf (at most 780 digits, a sticky
+ * one for the rest): the C library's correctly rounded strtod and strtof
+ * read it. Returns 0 when the value is zero (buf unset), else 1. */
+static int slow_text(const char *p, const char *end, char buf[SLOW_BUF])
 {
-    char buf[KEEP_DIGITS + 40];
     size_t nd = 0;
     int sticky = 0;
     long dexp = 0; /* value = 0.buf * 10^dexp before the exponent */
@@ -140,7 +143,17 @@ static uint64_t slow_path(const char *p, const char *end)
         dexp = -EXP_CLAMP;
     buf[0] = '0';
     buf[1] = '.';
-    snprintf(buf + 2 + nd, sizeof buf - 2 - nd, "e%ld", dexp);
+    snprintf(buf + 2 + nd, SLOW_BUF - 2 - nd, "e%ld", dexp);
+    return 1;
+}
+
+/* The exact slow path for [p, end), a number already checked against the
+ * grammar; returns the magnitude's IEEE bits. */
+static uint64_t slow_path(const char *p, const char *end)
+{
+    char buf[SLOW_BUF];
+    if (!slow_text(p, end, buf))
+        return 0;
     /* The C locale is never changed by this program, so '.' is the radix. */
     double v = strtod(buf, NULL);
     uint64_t bits;
@@ -375,6 +388,30 @@ numparse_status numparse_f64(const char *p, const char *end, double *out,
                              const char **stop)
 {
     return parse_one(p, end, out, stop);
+}
+
+/* float32 from the correctly rounded double d of the same text: rounding
+ * is monotone and every float32 rounding boundary (a midpoint between two
+ * float32 values, the one above FLT_MAX, and 2^-150) is a double, so the
+ * text and d lie on the same side of each boundary, and (float)d is the
+ * text's own rounding unless d sits exactly on one. Then (rarely) the
+ * digits decide, read by the C library's correctly rounded strtof. */
+numparse_status numparse_f32(const char *p, const char *end, float *out, const char **stop)
+{
+    double d;
+    numparse_status st = parse_one(p, end, &d, stop);
+    if (st != NUMPARSE_OK)
+        return st;
+    float f = (float)d;
+    if (numparse_f32_tie(d)) {
+        char buf[SLOW_BUF];
+        f = slow_text(p, *stop, buf) ? strtof(buf, NULL) : 0.0f;
+        f = *p == '-' ? -f : f;
+    }
+    if (f - f != 0) /* infinite: beyond FLT_MAX once rounded */
+        return NUMPARSE_RANGE;
+    *out = f;
+    return NUMPARSE_OK;
 }
 
 static int is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }

@@ -1,8 +1,11 @@
-/* Reading JSON number text into IEEE doubles, correctly rounded. */
+/* Reading JSON number text into IEEE doubles and float32 values,
+ * correctly rounded. */
 #ifndef LEAKYRELU_NUMPARSE_H
 #define LEAKYRELU_NUMPARSE_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 
 typedef enum numparse_status {
     NUMPARSE_OK,     /* *out holds the correctly rounded double */
@@ -37,6 +40,33 @@ numparse_status numparse_f64(const char *p, const char *end, double *out,
  * Results equal numparse_f64's. cap >= 1. Does not allocate; thread-safe. */
 numparse_status numparse_f64_run(const char *p, const char *end, double *out, size_t cap,
                                  size_t *n, const char **stop);
+
+/* numparse_f64, rounded once, directly, to the nearest float32 (ties to
+ * even), which rounding the double to float32 is not for some texts
+ * (0x1.000001p0 plus a little, written in full, rounds down through a
+ * double). Values that round past FLT_MAX give NUMPARSE_RANGE; below the
+ * smallest subnormal they become +-0. Otherwise as numparse_f64. */
+numparse_status numparse_f32(const char *p, const char *end, float *out, const char **stop);
+
+/* 1 when the double d lies exactly on a float32 rounding boundary (half
+ * way between two adjacent float32 values, or between FLT_MAX and 2^128):
+ * the only doubles whose (float) may differ from the direct float32
+ * rounding of the text they were read from. Rare: d then has exactly 25
+ * significant bits (fewer below 2^-126). Thread-safe. */
+static inline int numparse_f32_tie(double d)
+{
+    uint64_t bits;
+    memcpy(&bits, &d, sizeof bits);
+    int e = (int)(bits >> 52 & 0x7FF) - 1023; /* d = 1.f * 2^e */
+    if (e < -150 || e > 127)
+        return 0;
+    /* the bit worth half a float32 ulp: 24 bits below the leading one for
+     * normal float32 values, fewer below 2^-126 (the ulp is 2^-149) */
+    int half = e >= -126 ? 28 : -98 - e;
+    uint64_t sig = (bits & (((uint64_t)1 << 52) - 1)) | (uint64_t)1 << 52;
+    uint64_t mask = ((uint64_t)2 << half) - 1;
+    return (sig & mask) == (uint64_t)1 << half;
+}
 
 /* The commas in [p, end): one less than the numbers a run there holds.
  * Does not allocate; thread-safe. */

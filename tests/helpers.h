@@ -103,5 +103,7 @@ char *test_stream_text(struct stream *st, size_t *len);
 /* ref_numfmt.c: the same text as numfmt_f64, found the slow way with printf
  * and strtod; buf holds 32 bytes. Returns one past the last byte. */
 char *ref_numfmt_f64(double v, char *buf);
+/* The same for numfmt_f32, reading back with strtof. */
+char *ref_numfmt_f32(float v, char *buf);
 
 #endif

@@ -1,6 +1,7 @@
-/* A reference for numfmt_f64, independent of it: finds the shortest
- * correctly rounded decimal that round-trips by bisection over precision,
- * with the C library's exact printf and strtod (slow, obviously right). */
+/* A reference for numfmt_f64 and numfmt_f32, independent of them: finds
+ * the shortest correctly rounded decimal that round-trips by bisection
+ * over precision, with the C library's exact printf and strtod or strtof
+ * (slow, obviously right). */
 #include "helpers.h"
 
 #include <math.h>
@@ -30,13 +31,16 @@ static void round_to(double v, int n, decimal *d)
     d->k = atoi(s + 1) + 1;
 }
 
+/* Whether the decimals are read back as float32 (strtof), else double. */
+static _Thread_local int single;
+
 static double value_of(const decimal *d)
 {
     char tmp[48];
     memcpy(tmp, "0.", 2);
     memcpy(tmp + 2, d->digits, (size_t)d->n);
     snprintf(tmp + 2 + d->n, sizeof tmp - 2 - (size_t)d->n, "e%d", d->k);
-    return strtod(tmp, NULL);
+    return single ? (double)strtof(tmp, NULL) : strtod(tmp, NULL);
 }
 
 /* The next n-digit decimal above d. */
@@ -70,7 +74,7 @@ static int shortest_at(double v, int n, decimal *d)
     return 0;
 }
 
-char *ref_numfmt_f64(double v, char *buf)
+static char *shortest_text(double v, char *buf)
 {
     char *p = buf;
     if (isnan(v)) {
@@ -93,8 +97,8 @@ char *ref_numfmt_f64(double v, char *buf)
     /* Round-tripping is monotone in the digit count (a shorter decimal that
      * works pads with zeros into a longer one), so bisect over 1..17. */
     decimal best, cand;
-    int lo = 1, hi = 17;
-    round_to(v, 17, &best);
+    int lo = 1, hi = single ? 9 : 17;
+    round_to(v, hi, &best);
     while (lo < hi) {
         int mid = (lo + hi) / 2;
         if (shortest_at(v, mid, &cand)) {
@@ -151,4 +155,16 @@ char *ref_numfmt_f64(double v, char *buf)
     *p++ = (char)('0' + e / 10 % 10);
     *p++ = (char)('0' + e % 10);
     return p;
+}
+
+char *ref_numfmt_f64(double v, char *buf)
+{
+    single = 0;
+    return shortest_text(v, buf);
+}
+
+char *ref_numfmt_f32(float v, char *buf)
+{
+    single = 1;
+    return shortest_text(v, buf);
 }

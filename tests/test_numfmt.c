@@ -1,10 +1,13 @@
 /* Tests of the number formatter (src/numfmt.c): the shared vectors, the
  * layout of special values, and random doubles against a reference. */
 #include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "../src/numfmt.h"
+#include "../src/numparse.h"
 #include "helpers.h"
 #include "tap.h"
 #include "tests.h"
@@ -85,4 +88,131 @@ void test_numfmt_vs_reference(void)
             tap_fail(__FILE__, __LINE__, "%016llx: got %s, reference %s",
                      (unsigned long long)bits, a, b);
     }
+}
+
+static void format_f32_into(float v, char *out)
+{
+    char buf[NUMFMT_F32_BUF];
+    char *end = numfmt_f32(v, buf);
+    ASSERT(end - buf <= NUMFMT_F32_MAX);
+    memcpy(out, buf, (size_t)(end - buf));
+    out[end - buf] = '\0';
+}
+
+void test_numfmt_f32_layout(void)
+{
+    static const struct {
+        float v;
+        const char *text;
+    } cases[] = {
+        {0.0f, "0.0"}, {-0.0f, "-0.0"}, {1.0f, "1.0"}, {2.0f, "2.0"}, {0.1f, "0.1"},
+        {-0.25f, "-0.25"}, {1e-5f, "1e-05"}, {1e-4f, "0.0001"}, {1e16f, "1e+16"},
+        {1e15f, "1000000000000000.0"}, {-1e15f, "-1000000000000000.0"},
+        {16777216.0f, "16777216.0"}, {16777218.0f, "16777218.0"},
+        {3.4028234663852886e38f, "3.4028235e+38"}, {1.401298464324817e-45f, "1e-45"},
+        {1.1754943508222875e-38f, "1.1754944e-38"}, {-1.1754942106924411e-38f, "-1.1754942e-38"},
+        {0.3f, "0.3"}, {1.5e-7f, "1.5e-07"}, {123456.789f, "123456.79"},
+        {(float)(1.0 / 3.0), "0.33333334"}, {NAN, "NaN"}, {INFINITY, "Infinity"},
+        {-INFINITY, "-Infinity"},
+    };
+    char got[64];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        format_f32_into(cases[i].v, got);
+        ASSERT_STR_EQ(got, cases[i].text);
+    }
+}
+
+static uint32_t f32_bits(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+
+static float f32_from(uint32_t u)
+{
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+/* Random float32 values of every kind against the printf/strtof
+ * reference: shortest, then closest. */
+void test_numfmt_f32_vs_reference(void)
+{
+    uint64_t state = 0x2545F4914F6CDD1Du;
+    char a[64], b[64];
+    for (int i = 0; i < 200000; i++) {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        uint32_t bits = (uint32_t)(state >> 16);
+        switch (i % 4) {
+        case 1: bits &= 0x807FFFFFu; break;                        /* subnormals */
+        case 2: bits &= 0xFF800000u | (bits >> 16); break;          /* short */
+        case 3: bits = (bits & 0x80000000u) | ((bits >> 1) & 0x7F800000u); break; /* 2^n */
+        default: break;
+        }
+        float v = f32_from(bits);
+        if (v != v || v - v != 0)
+            continue;
+        char *ea = numfmt_f32(v, a), *eb = ref_numfmt_f32(v, b);
+        *ea = *eb = '\0';
+        if (strcmp(a, b) != 0)
+            tap_fail(__FILE__, __LINE__, "%08x: got %s, reference %s", bits, a, b);
+    }
+}
+
+/* Every finite float32 from `first` on, `step` apart: formatted, then
+ * read back by strtof and by numparse_f32, exactly; returns the failures. */
+typedef struct {
+    uint64_t first, step, count;
+    uint64_t failures;
+    uint32_t first_bad;
+} f32_sweep;
+
+static void *sweep_f32(void *arg)
+{
+    f32_sweep *w = arg;
+    char buf[NUMFMT_F32_BUF + 1];
+    for (uint64_t i = 0, u = w->first; i < w->count; i++, u += w->step) {
+        uint32_t bits = (uint32_t)u;
+        if ((bits & 0x7F800000u) == 0x7F800000u)
+            continue;
+        float v = f32_from(bits), back = 0;
+        char *end = numfmt_f32(v, buf);
+        *end = '\0';
+        const char *stop;
+        float c = strtof(buf, NULL);
+        if (numparse_f32(buf, end, &back, &stop) != NUMPARSE_OK || stop != end ||
+            f32_bits(back) != bits || f32_bits(c) != bits) {
+            if (!w->failures++)
+                w->first_bad = bits;
+        }
+    }
+    return NULL;
+}
+
+/* A random million float32 bit patterns (all 2^32 with LEAKYRELU_HARD=1,
+ * on two threads, a few minutes) round-trip through numfmt_f32. */
+void test_numfmt_f32_round_trip(void)
+{
+    f32_sweep w[2];
+    pthread_t th;
+    if (test_hard()) {
+        w[0] = (f32_sweep){0, 2, (uint64_t)1 << 31, 0, 0};
+        w[1] = (f32_sweep){1, 2, (uint64_t)1 << 31, 0, 0};
+    } else { /* strides odd and coprime to 2^32: scattered over all patterns */
+        w[0] = (f32_sweep){12345, 0x9E3779B1u, 500000, 0, 0};
+        w[1] = (f32_sweep){67890, 0x85EBCA77u, 500000, 0, 0};
+    }
+    ASSERT_EQ(pthread_create(&th, NULL, sweep_f32, &w[1]), 0);
+    sweep_f32(&w[0]);
+    pthread_join(th, NULL);
+    for (int i = 0; i < 2; i++)
+        if (w[i].failures)
+            tap_fail(__FILE__, __LINE__, "%llu float32 values do not round-trip, first %08x",
+                     (unsigned long long)w[i].failures, w[i].first_bad);
+    printf("#   %llu float32 bit patterns formatted and read back\n",
+             (unsigned long long)(w[0].count + w[1].count));
 }

@@ -127,7 +127,29 @@ void test_numparse_vectors(void)
 
 /* The fxx files mix JSON and non-JSON texts; an independent regex decides
  * which must be accepted. */
-static void check_fxx_file(const char *name, regex_t *json_number, int *cases)
+static void check_f32(const char *name, const char *text, unsigned want, int *double_rounded)
+{
+    float got = 0;
+    const char *stop;
+    size_t len = strlen(text);
+    numparse_status st = numparse_f32(text, text + len, &got, &stop);
+    uint32_t bits;
+    memcpy(&bits, &got, sizeof bits);
+    if ((want & 0x7FFFFFFFu) == 0x7F800000u ? st != NUMPARSE_RANGE
+                                           : st != NUMPARSE_OK || bits != want ||
+                                                 stop != text + len)
+        tap_fail(__FILE__, __LINE__, "%s: %s: want float32 %08x, got status %d %08x", name,
+                 text, want, st, bits);
+    /* the texts where rounding through the double goes wrong */
+    double d = strtod(text, NULL);
+    float through = (float)d;
+    uint32_t tb;
+    memcpy(&tb, &through, sizeof tb);
+    *double_rounded += tb != want && (want & 0x7FFFFFFFu) != 0x7F800000u;
+}
+
+static void check_fxx_file(const char *name, regex_t *json_number, int *cases,
+                           int *double_rounded)
 {
     char path[128];
     snprintf(path, sizeof path, "fxx/%s", name);
@@ -155,6 +177,8 @@ static void check_fxx_file(const char *name, regex_t *json_number, int *cases)
             tap_fail(__FILE__, __LINE__, "%s: %s: want %016llx, got status %d %016llx",
                      name, text, f64, st, (unsigned long long)test_to_bits(got));
         }
+        if (valid) /* the F32 column, through the float32 reader */
+            check_f32(name, text, f32, double_rounded);
         (*cases)++;
     }
     fclose(f);
@@ -172,11 +196,15 @@ void test_numparse_fxx(void)
     ASSERT_EQ(rc, 0);
     if (rc != 0)
         return;
-    int cases = 0;
+    int cases = 0, double_rounded = 0;
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
-        check_fxx_file(files[i], &re, &cases);
+        check_fxx_file(files[i], &re, &cases, &double_rounded);
     regfree(&re);
     ASSERT_EQ(cases, 52977);
+    /* The float32 reader is tested where it matters: (float)strtod(...)
+     * is wrong for these, and numparse_f32 must not be. */
+    printf("#   %d fxx texts round differently through a double\n", double_rounded);
+    ASSERT(double_rounded > 0);
 }
 
 /* Random bit patterns (fixed seed) must format and read back exactly. */
@@ -346,4 +374,53 @@ void test_numparse_count_commas(void)
     for (size_t len = 255 * 16 - 17; len < sizeof buf; len += 255 * 8 + 1)
         ASSERT_EQ(numparse_count_commas(buf + 3, buf + len), len - 3);
     ASSERT_EQ(numparse_count_commas(buf, buf + sizeof buf), sizeof buf);
+}
+
+/* float32 reading at its edges: ranges, subnormals, the tie between two
+ * float32 values decided by a digit beyond the double's precision. */
+void test_numparse_f32(void)
+{
+    static const struct {
+        const char *text;
+        int status;
+        float want;
+    } cases[] = {
+        {"0.1", NUMPARSE_OK, 0.1f},
+        {"-0", NUMPARSE_OK, -0.0f},
+        {"3.4028234663852886e38", NUMPARSE_OK, 3.4028234663852886e38f},
+        /* FLT_MAX + half an ulp, exactly: to even, which is up, past it */
+        {"340282356779733661637539395458142568448", NUMPARSE_RANGE, 0},
+        {"340282356779733661637539395458142568447", NUMPARSE_OK, 3.4028234663852886e38f},
+        /* below it, but its double is that tie: the digits decide */
+        {"3.4028235677973366e38", NUMPARSE_OK, 3.4028234663852886e38f},
+        {"1e39", NUMPARSE_RANGE, 0},
+        {"1e400", NUMPARSE_RANGE, 0},
+        {"1.401298464324817e-45", NUMPARSE_OK, 1.401298464324817e-45f},
+        {"7.006492321624085e-46", NUMPARSE_OK, 0.0f},        /* 2^-150: to even, 0 */
+        {"7.0064923216240862e-46", NUMPARSE_OK, 1.401298464324817e-45f},
+        {"-1e-50", NUMPARSE_OK, -0.0f},
+        {"16777217", NUMPARSE_OK, 16777216.0f},                /* a tie, to even */
+        {"16777217.000000000000000001", NUMPARSE_OK, 16777218.0f},
+        {"16777216.999999999999999999", NUMPARSE_OK, 16777216.0f},
+        /* 1 + 2^-24 (halfway between 1 and the next float32) plus 1e-30:
+         * the double is the tie itself, the text is above it */
+        {"1.000000059604644775390625000000000001", NUMPARSE_OK, 1.00000011920928955078125f},
+        {"1.000000059604644775390625", NUMPARSE_OK, 1.0f},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *t = cases[i].text, *stop;
+        float got = 12345;
+        numparse_status st = numparse_f32(t, t + strlen(t), &got, &stop);
+        if ((int)st != cases[i].status ||
+            (st == NUMPARSE_OK && memcmp(&got, &cases[i].want, sizeof got) != 0))
+            tap_fail(__FILE__, __LINE__, "%s: want %d %a, got %d %a", t, cases[i].status,
+                     (double)cases[i].want, st, (double)got);
+    }
+    ASSERT(numparse_f32_tie(16777217.0));
+    ASSERT(!numparse_f32_tie(16777216.0));
+    ASSERT(numparse_f32_tie(0x1p-150));
+    ASSERT(numparse_f32_tie(0x3p-150));
+    ASSERT(!numparse_f32_tie(0x2p-150));
+    ASSERT(numparse_f32_tie(0x1.fffffep127 + 0x1p103));
+    ASSERT(!numparse_f32_tie(0.1));
 }

@@ -9,6 +9,9 @@
     X(numfmt_layout)                                                           \
     X(numfmt_vectors)                                                          \
     X(numfmt_vs_reference)                                                     \
+    X(numfmt_f32_layout)                                                       \
+    X(numfmt_f32_vs_reference)                                                 \
+    X(numfmt_f32_round_trip)                                                   \
     /* test_numparse.c */                                                      \
     X(numparse_grammar)                                                        \
     X(numparse_vectors)                                                        \
@@ -18,6 +21,7 @@
     X(numparse_sticky)                                                         \
     X(numparse_run)                                                            \
     X(numparse_count_commas)                                                   \
+    X(numparse_f32)                                                            \
     /* test_errors.c, test_utf8.c */                                           \
     X(errors_table)                                                            \
     X(budget_accounts)                                                         \

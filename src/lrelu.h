@@ -1,5 +1,5 @@
-/* Leaky ReLU kernels over float64 arrays. The scalar variant in lrelu.c is
- * the specification; the SIMD variants (one file per instruction set) equal
+/* Leaky ReLU kernels over float64 and float32 arrays. The scalar variants
+ * in lrelu.c are the specification; the SIMD variants (one file per instruction set) equal
  * it bit for bit, and the best one the CPU supports is chosen once, at
  * start-up. */
 #ifndef LEAKYRELU_LRELU_H
@@ -29,6 +29,15 @@ void lrelu_backward_f64(const double *x, const double *dy, double *dx, size_t n,
  * infinite, or n when all are finite. */
 size_t lrelu_find_nonfinite_f64(const double *a, size_t n);
 
+/* The same three in float32, as PyTorch computes a float32 tensor: the
+ * slope is a float32 (PyTorch casts the Python float: pass (float)slope)
+ * and every product is a float32 product, rounded once. Same aliasing
+ * and thread-safety rules. */
+void lrelu_forward_f32(const float *x, float *y, size_t n, float slope);
+void lrelu_gradient_f32(const float *x, float *g, size_t n, float slope);
+void lrelu_backward_f32(const float *x, const float *dy, float *dx, size_t n, float slope);
+size_t lrelu_find_nonfinite_f32(const float *a, size_t n);
+
 /* Name of the variant in use: "scalar", "sse2", "avx2", "avx512f", "neon". */
 const char *lrelu_variant(void);
 
@@ -37,12 +46,19 @@ typedef void (*lrelu__unary_fn)(const double *x, double *y, size_t n, double slo
 typedef void (*lrelu__binary_fn)(const double *x, const double *dy, double *dx, size_t n,
                                  double slope);
 
+typedef void (*lrelu__unary32_fn)(const float *x, float *y, size_t n, float slope);
+typedef void (*lrelu__binary32_fn)(const float *x, const float *dy, float *dx, size_t n,
+                                   float slope);
+
 typedef struct lrelu__variant {
     const char *name;
     int (*supported)(void); /* 1 when this CPU runs it */
     lrelu__unary_fn forward;
     lrelu__unary_fn gradient;
     lrelu__binary_fn backward;
+    lrelu__unary32_fn forward32;
+    lrelu__unary32_fn gradient32;
+    lrelu__binary32_fn backward32;
 } lrelu__variant;
 
 /* Every variant compiled into this build, best last; entry 0 is scalar.
@@ -53,25 +69,45 @@ void lrelu_forward_f64__scalar(const double *x, double *y, size_t n, double slop
 void lrelu_gradient_f64__scalar(const double *x, double *g, size_t n, double slope);
 void lrelu_backward_f64__scalar(const double *x, const double *dy, double *dx, size_t n,
                                 double slope);
+void lrelu_forward_f32__scalar(const float *x, float *y, size_t n, float slope);
+void lrelu_gradient_f32__scalar(const float *x, float *g, size_t n, float slope);
+void lrelu_backward_f32__scalar(const float *x, const float *dy, float *dx, size_t n,
+                                float slope);
 #if defined(__x86_64__)
 void lrelu_forward_f64__sse2(const double *x, double *y, size_t n, double slope);
 void lrelu_gradient_f64__sse2(const double *x, double *g, size_t n, double slope);
 void lrelu_backward_f64__sse2(const double *x, const double *dy, double *dx, size_t n,
                               double slope);
+void lrelu_forward_f32__sse2(const float *x, float *y, size_t n, float slope);
+void lrelu_gradient_f32__sse2(const float *x, float *g, size_t n, float slope);
+void lrelu_backward_f32__sse2(const float *x, const float *dy, float *dx, size_t n,
+                              float slope);
 void lrelu_forward_f64__avx2(const double *x, double *y, size_t n, double slope);
 void lrelu_gradient_f64__avx2(const double *x, double *g, size_t n, double slope);
 void lrelu_backward_f64__avx2(const double *x, const double *dy, double *dx, size_t n,
                               double slope);
+void lrelu_forward_f32__avx2(const float *x, float *y, size_t n, float slope);
+void lrelu_gradient_f32__avx2(const float *x, float *g, size_t n, float slope);
+void lrelu_backward_f32__avx2(const float *x, const float *dy, float *dx, size_t n,
+                              float slope);
 void lrelu_forward_f64__avx512f(const double *x, double *y, size_t n, double slope);
 void lrelu_gradient_f64__avx512f(const double *x, double *g, size_t n, double slope);
 void lrelu_backward_f64__avx512f(const double *x, const double *dy, double *dx, size_t n,
                                  double slope);
+void lrelu_forward_f32__avx512f(const float *x, float *y, size_t n, float slope);
+void lrelu_gradient_f32__avx512f(const float *x, float *g, size_t n, float slope);
+void lrelu_backward_f32__avx512f(const float *x, const float *dy, float *dx, size_t n,
+                                 float slope);
 #endif
 #if defined(__aarch64__)
 void lrelu_forward_f64__neon(const double *x, double *y, size_t n, double slope);
 void lrelu_gradient_f64__neon(const double *x, double *g, size_t n, double slope);
 void lrelu_backward_f64__neon(const double *x, const double *dy, double *dx, size_t n,
                               double slope);
+void lrelu_forward_f32__neon(const float *x, float *y, size_t n, float slope);
+void lrelu_gradient_f32__neon(const float *x, float *g, size_t n, float slope);
+void lrelu_backward_f32__neon(const float *x, const float *dy, float *dx, size_t n,
+                              float slope);
 #endif
 
 #endif

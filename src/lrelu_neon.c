@@ -1,5 +1,5 @@
-/* Leaky ReLU kernels for NEON (baseline AArch64): 2 doubles a vector, 4
- * vectors an iteration; the tail runs the scalar kernel. */
+/* Leaky ReLU kernels for NEON (baseline AArch64): 2 doubles or 4 floats a
+ * vector; the tail runs the scalar kernel. */
 #include "lrelu.h"
 
 #if defined(__aarch64__)
@@ -45,5 +45,41 @@ void lrelu_backward_f64__neon(const double *x, const double *dy, double *dx, siz
     }
     if (i < n)
         lrelu_backward_f64__scalar(x + i, dy + i, dx + i, n - i, slope);
+}
+
+void lrelu_forward_f32__neon(const float *x, float *y, size_t n, float slope)
+{
+    const float32x4_t a = vdupq_n_f32(slope), zero = vdupq_n_f32(0.0f);
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        float32x4_t v = vld1q_f32(x + i);
+        vst1q_f32(y + i, vbslq_f32(vcgtq_f32(v, zero), v, vmulq_f32(v, a)));
+    }
+    if (i < n)
+        lrelu_forward_f32__scalar(x + i, y + i, n - i, slope);
+}
+
+void lrelu_gradient_f32__neon(const float *x, float *g, size_t n, float slope)
+{
+    const float32x4_t a = vdupq_n_f32(slope), one = vdupq_n_f32(1.0f), zero = vdupq_n_f32(0.0f);
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        vst1q_f32(g + i, vbslq_f32(vcgtq_f32(vld1q_f32(x + i), zero), one, a));
+    if (i < n)
+        lrelu_gradient_f32__scalar(x + i, g + i, n - i, slope);
+}
+
+void lrelu_backward_f32__neon(const float *x, const float *dy, float *dx, size_t n,
+                              float slope)
+{
+    const float32x4_t a = vdupq_n_f32(slope), zero = vdupq_n_f32(0.0f);
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        float32x4_t d = vld1q_f32(dy + i);
+        uint32x4_t m = vcgtq_f32(vld1q_f32(x + i), zero);
+        vst1q_f32(dx + i, vbslq_f32(m, d, vmulq_f32(d, a)));
+    }
+    if (i < n)
+        lrelu_backward_f32__scalar(x + i, dy + i, dx + i, n - i, slope);
 }
 #endif

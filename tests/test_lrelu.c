@@ -152,3 +152,109 @@ void test_lrelu_variants(void)
     ASSERT_STR_EQ(lrelu_variant(), best);
     munmap(region, bytes);
 }
+
+/* The float32 scalar kernels: float32 products (not double ones rounded
+ * later), the slope as given, signs of zero kept. */
+void test_lrelu_scalar_f32(void)
+{
+    static const float slopes[] = {0.01f, 0.0f, 1.0f, 2.5f, -0.5f, -0.0f, 1e30f};
+    static const float xs[] = {3.0f, -3.0f, 0.0f, -0.0f, 1e-40f, -1e-40f, 3e38f, -3e38f,
+                               0.1f, -0.1f};
+    size_t n = sizeof xs / sizeof xs[0];
+    for (size_t s = 0; s < sizeof slopes / sizeof slopes[0]; s++) {
+        float a = slopes[s], y[16], g[16], dx[16], dy[16];
+        for (size_t i = 0; i < n; i++)
+            dy[i] = (float)i - 4.3f;
+        lrelu_forward_f32(xs, y, n, a);
+        lrelu_gradient_f32(xs, g, n, a);
+        lrelu_backward_f32(xs, dy, dx, n, a);
+        for (size_t i = 0; i < n; i++) {
+            float x = xs[i], wy = x > 0 ? x : a * x, wg = x > 0 ? 1.0f : a;
+            float wd = dy[i] * (x > 0 ? 1.0f : a);
+            ASSERT(memcmp(&y[i], &wy, 4) == 0 && memcmp(&g[i], &wg, 4) == 0 &&
+                   memcmp(&dx[i], &wd, 4) == 0);
+        }
+    }
+    /* -0.1f * 0.01f in float32 is not the double product rounded twice
+     * the other way: check against the float32 product's exact bits */
+    float x[3] = {-0.1f, -0.0f, -3e38f}, y[3];
+    lrelu_forward_f32(x, y, 3, 0.01f);
+    float want = (float)((double)-0.1f * (double)0.01f); /* exact product, one rounding */
+    ASSERT(memcmp(&y[0], &want, 4) == 0);
+    ASSERT(signbit(y[1]));
+    lrelu_forward_f32(x, y, 3, 2.0f); /* overflows float32, not double */
+    ASSERT(isinf(y[2]));
+    ASSERT_EQ(lrelu_find_nonfinite_f32(y, 3), 2);
+    ASSERT_EQ(lrelu_find_nonfinite_f32(y, 2), 2);
+}
+
+/* test_lrelu_variants for the float32 kernels: every tile edge of 4, 8
+ * and 16 floats, in place, against an unreadable page. */
+void test_lrelu_variants_f32(void)
+{
+    static const float slopes[] = {0.01f, 0.0f, -0.0f, 1.0f, 2.5f, -0.5f, 1e-30f, 1e30f};
+    static const size_t sizes[] = {0,  1,  2,  3,  4,  5,  7,  8,  9,  15, 16,  17,  31,
+                                   32, 33, 47, 48, 63, 64, 65, 100, 1000, 1003, 1024};
+    enum { MAXN = 1024 };
+    long page = sysconf(_SC_PAGESIZE);
+    size_t bytes = ((MAXN * sizeof(float) * 3 + (size_t)page - 1) / (size_t)page + 1) *
+                   (size_t)page;
+    char *region = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ASSERT(region != MAP_FAILED);
+    if (region == MAP_FAILED)
+        return;
+    char *guard = region + bytes - (size_t)page;
+    ASSERT_EQ(mprotect(guard, (size_t)page, PROT_NONE), 0);
+    size_t nv;
+    const lrelu__variant *v = lrelu__variants(&nv);
+    float x[MAXN], dy[MAXN], want[MAXN];
+    uint64_t state = 9;
+    for (size_t i = 0; i < MAXN; i++) {
+        static const float special[] = {0.0f, -0.0f, 1e-45f, -1e-45f, 3e38f, -3e38f, 1.0f, -1.0f};
+        uint64_t u = test_rand(&state);
+        float r = (float)((double)(int64_t)u / 9.2e18 * 1000.0);
+        x[i] = i % 5 == 0 ? special[(u >> 33) % 8] : r;
+        dy[i] = (float)((double)(int64_t)(u * 3) / 9.2e18);
+    }
+    for (size_t k = 0; k < nv; k++) {
+        if (!v[k].supported())
+            continue;
+        v[k].forward32(NULL, NULL, 0, 0.5f);
+        v[k].gradient32(NULL, NULL, 0, 0.5f);
+        v[k].backward32(NULL, NULL, NULL, 0, 0.5f);
+        for (size_t s = 0; s < sizeof slopes / sizeof slopes[0]; s++) {
+            for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++) {
+                size_t n = sizes[z];
+                float *out = (float *)(void *)(guard - n * sizeof(float));
+                float *xin = out - n, *din = xin - n;
+                for (int op = 0; op < 3; op++) {
+                    for (int in_place = 0; in_place < 2; in_place++) {
+                        memcpy(xin, x, n * sizeof(float));
+                        memcpy(din, dy, n * sizeof(float));
+                        float *src = xin;
+                        if (in_place) {
+                            memcpy(out, x, n * sizeof(float));
+                            src = out;
+                        }
+                        if (op == 0) {
+                            lrelu_forward_f32__scalar(x, want, n, slopes[s]);
+                            v[k].forward32(src, out, n, slopes[s]);
+                        } else if (op == 1) {
+                            lrelu_gradient_f32__scalar(x, want, n, slopes[s]);
+                            v[k].gradient32(src, out, n, slopes[s]);
+                        } else {
+                            lrelu_backward_f32__scalar(x, dy, want, n, slopes[s]);
+                            v[k].backward32(src, din, out, n, slopes[s]);
+                        }
+                        if (n && memcmp(out, want, n * sizeof(float)) != 0)
+                            tap_fail(__FILE__, __LINE__, "%s f32 op %d slope %g n %zu%s differs",
+                                     v[k].name, op, (double)slopes[s], n,
+                                     in_place ? " in place" : "");
+                    }
+                }
+            }
+        }
+        printf("#   variant %s checked (float32)\n", v[k].name);
+    }
+    munmap(region, bytes);
+}

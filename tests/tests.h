@@ -36,6 +36,8 @@
     /* test_lrelu.c */                                                         \
     X(lrelu_scalar)                                                            \
     X(lrelu_variants)                                                          \
+    X(lrelu_scalar_f32)                                                        \
+    X(lrelu_variants_f32)                                                      \
     /* test_tensor.c */                                                        \
     X(mem_grow)                                                                \
     X(tensor_write_repeats)                                                    \

@@ -167,29 +167,58 @@ int api_begin(const char *method, const char *path, const char *content_type,
     return 0;
 }
 
-/* Reads the query parameters: only "slope" is known. */
-static lr_err query_slope(const api_request *req, int *has, double *slope, lr_error *err)
+/* What the query may say: slope and dtype, each at most once. */
+typedef struct query {
+    int has_slope;
+    double slope;
+    int has_dtype;
+    tensor_dtype dtype;
+} query;
+
+static int param_is(const api_param *p, const char *name)
+{
+    return p->key_len == strlen(name) && memcmp(p->key, name, p->key_len) == 0;
+}
+
+/* Reads the query parameters into q. */
+static lr_err read_query(const api_request *req, query *q, lr_error *err)
 {
     lr_error_clear(err);
-    *has = 0;
+    memset(q, 0, sizeof *q);
     for (size_t i = 0; i < req->nparams; i++) {
-        const char *k = req->params[i].key, *v = req->params[i].value;
-        size_t vlen = req->params[i].value_len;
-        if (req->params[i].key_len != 5 || memcmp(k, "slope", 5) != 0)
+        const api_param *pm = &req->params[i];
+        const char *v = pm->value ? pm->value : "";
+        size_t vlen = pm->value ? pm->value_len : 0;
+        if (param_is(pm, "dtype")) {
+            if (q->has_dtype)
+                return lr_error_set(err, LR_ERR_DTYPE_TWICE, "dtype is given twice in the query");
+            if (vlen == 7 && memcmp(v, "float64", 7) == 0)
+                q->dtype = TENSOR_F64;
+            else if (vlen == 7 && memcmp(v, "float32", 7) == 0)
+                q->dtype = TENSOR_F32;
+            else
+                return lr_error_set(err, LR_ERR_BAD_DTYPE,
+                                    "query parameter dtype must be \"float64\" or \"float32\", "
+                                    "not \"%.100s\"", v);
+            q->has_dtype = 1;
+            continue;
+        }
+        if (!param_is(pm, "slope"))
             return lr_error_set(err, LR_ERR_UNKNOWN_PARAM,
-                                "unknown query parameter \"%.100s\"; expected \"slope\"", k);
-        if (*has)
+                                "unknown query parameter \"%.100s\"; expected \"slope\" or "
+                                "\"dtype\"", pm->key);
+        if (q->has_slope)
             return lr_error_set(err, LR_ERR_SLOPE_TWICE, "slope is given twice in the query");
         const char *stop = v;
-        numparse_status st = v && vlen ? numparse_f64(v, v + vlen, slope, &stop)
-                                       : NUMPARSE_SYNTAX;
+        numparse_status st = vlen ? numparse_f64(v, v + vlen, &q->slope, &stop)
+                                  : NUMPARSE_SYNTAX;
         if (st == NUMPARSE_RANGE)
             return lr_error_set(err, LR_ERR_BAD_SLOPE,
                                 "query parameter slope is outside the range of a double");
         if (st != NUMPARSE_OK || stop != v + vlen)
             return lr_error_set(err, LR_ERR_BAD_SLOPE,
-                                "query parameter slope is not a number: \"%.100s\"", v ? v : "");
-        *has = 1;
+                                "query parameter slope is not a number: \"%.100s\"", v);
+        q->has_slope = 1;
     }
     return LR_ERR_OK;
 }
@@ -217,7 +246,8 @@ static void compute(const api_request *hr, request *req, double slope, api_respo
     compute_op op = hr->route == API_FORWARD ? COMPUTE_FORWARD
                     : req->has_grad_output  ? COMPUTE_BACKWARD
                                             : COMPUTE_GRADIENT;
-    size_t bad = compute_apply(op, x->data, req->grad_output.data, x->count, slope, hr->workers);
+    size_t bad = compute_apply(op, x, req->has_grad_output ? &req->grad_output : NULL, slope,
+                               hr->workers);
     if (bad < x->count) {
         lr_error err;
         lr_error_set(&err, LR_ERR_NOT_FINITE, "the result overflows to infinity (%s)",
@@ -351,6 +381,31 @@ void api_body_free(api_body *b)
     free(b);
 }
 
+/* A float32 request: its tensors narrowed to float32 (each number rounded
+ * once from its text), the slope checked against float32's range.
+ * Returns 1, or 0 with the error in resp. */
+static int narrow(request *req, double slope, api_response *resp)
+{
+    lr_error err;
+    if ((float)slope - (float)slope != 0) {
+        lr_error_set(&err, LR_ERR_BAD_SLOPE, "slope %g is outside the range of float32", slope);
+        api_error(&err, resp);
+        return 0;
+    }
+    tensor *t[2] = {&req->x, &req->grad_output};
+    const char *names[2] = {"x", "grad_output"};
+    for (int i = 0; i < 2; i++) {
+        size_t bad = tensor_to_f32(t[i]);
+        if (bad < t[i]->count) {
+            lr_error_set(&err, LR_ERR_NUMBER_RANGE, "number outside the range of float32");
+            tensor_path(t[i], bad, names[i], err.path, sizeof err.path);
+            api_error(&err, resp);
+            return 0;
+        }
+    }
+    return 1;
+}
+
 static void handle_compute(const api_request *hr, api_response *resp)
 {
     if (!hr->body) { /* a route's body is always given; none is an empty one */
@@ -365,21 +420,22 @@ static void handle_compute(const api_request *hr, api_response *resp)
         no_memory(hr->body, resp);
         return;
     }
-    int has_query_slope;
-    double slope = DEFAULT_SLOPE, qslope = 0;
+    query q;
     if (rc != LR_ERR_OK && lr_err_status(rc) != 422) {
         api_error(err, resp); /* malformed JSON wins over request errors */
-    } else if (query_slope(hr, &has_query_slope, &qslope, &qerr) != LR_ERR_OK) {
+    } else if (read_query(hr, &q, &qerr) != LR_ERR_OK) {
         api_error(&qerr, resp);
     } else if (rc != LR_ERR_OK) {
         api_error(err, resp);
-    } else if (has_query_slope && req->has_slope) {
+    } else if (q.has_slope && req->has_slope) {
         error_response(resp, LR_ERR_SLOPE_TWICE, NULL);
+    } else if (q.has_dtype && req->has_dtype) {
+        error_response(resp, LR_ERR_DTYPE_TWICE, NULL);
     } else {
-        if (req->has_slope)
-            slope = req->slope;
-        else if (has_query_slope)
-            slope = qslope;
+        double slope = req->has_slope ? req->slope : q.has_slope ? q.slope : DEFAULT_SLOPE;
+        tensor_dtype dtype = req->has_dtype ? req->dtype : q.has_dtype ? q.dtype : TENSOR_F64;
+        if (dtype == TENSOR_F32 && !narrow(req, slope, resp))
+            return;
         size_t elements = req->x.count; /* a streamed reply takes x */
         compute(hr, req, slope, resp);
         if (resp->status == 200)

@@ -6,6 +6,8 @@
 
 #include <stddef.h>
 
+#include "tensor.h"
+
 struct pool;
 
 typedef enum compute_op {
@@ -17,12 +19,14 @@ typedef enum compute_op {
 /* Arrays of at least this many elements per part run in parts. */
 #define COMPUTE_PART (256 * 1024)
 
-/* Runs op in place over x[0, count) with slope (grad_output: count
- * elements, read by COMPUTE_BACKWARD only), in parts on the workers and
- * the caller when count is at least two parts and workers is not NULL.
- * Returns the index of the first result that is not finite, or count.
- * The values are exactly the lrelu_*_f64 kernels'. */
-size_t compute_apply(compute_op op, double *x, const double *grad_output, size_t count,
-                   double slope, struct pool *workers);
+/* Runs op in place over the elements of x with slope (grad_output: x's
+ * count and dtype, read by COMPUTE_BACKWARD only; may be NULL otherwise),
+ * in parts on the workers and the caller when there are at least two
+ * parts and workers is not NULL. A float32 x is computed in float32 with
+ * (float)slope, as PyTorch does. Returns the index of the first result
+ * that is not finite, or x->count. The values are exactly the
+ * lrelu_*_f64 or lrelu_*_f32 kernels'. */
+size_t compute_apply(compute_op op, tensor *x, const tensor *grad_output, double slope,
+                     struct pool *workers);
 
 #endif

@@ -29,6 +29,8 @@
     X(NUMBER_RANGE,        422, "number_out_of_range",   "a number is outside the range of a double") \
     X(BAD_SLOPE,           422, "invalid_slope",         "slope must be a finite number")   \
     X(SLOPE_TWICE,         422, "slope_conflict",        "slope is given both in the body and in the query") \
+    X(BAD_DTYPE,           422, "invalid_dtype",         "dtype must be \"float64\" or \"float32\"") \
+    X(DTYPE_TWICE,         422, "dtype_conflict",        "dtype is given both in the body and in the query") \
     X(SHAPE_MISMATCH,      422, "shape_mismatch",        "grad_output must have the same shape as x") \
     X(UNKNOWN_MEMBER,      422, "unknown_member",        "the request object has an unknown member") \
     X(DUPLICATE_MEMBER,    422, "duplicate_member",      "a member appears twice in the request object") \

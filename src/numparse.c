@@ -414,6 +414,18 @@ numparse_status numparse_f32(const char *p, const char *end, float *out, const c
     return NUMPARSE_OK;
 }
 
+size_t numparse_f32_find_tie(const double *a, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint64_t bits;
+        memcpy(&bits, &a[i], sizeof bits);
+        /* every tie has its low 28 bits clear: a cheap first test */
+        if ((bits & 0xFFFFFFF) == 0 && numparse_f32_tie(a[i]))
+            return i;
+    }
+    return n;
+}
+
 static int is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
 numparse_status numparse_f64_run(const char *p, const char *end, double *out, size_t cap,

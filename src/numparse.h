@@ -68,6 +68,10 @@ static inline int numparse_f32_tie(double d)
     return (sig & mask) == (uint64_t)1 << half;
 }
 
+/* The index of the first element of a[0..n) for which numparse_f32_tie
+ * holds, or n. */
+size_t numparse_f32_find_tie(const double *a, size_t n);
+
 /* The commas in [p, end): one less than the numbers a run there holds.
  * Does not allocate; thread-safe. */
 size_t numparse_count_commas(const char *p, const char *end);

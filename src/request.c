@@ -16,7 +16,8 @@
 
 typedef enum member_kind {
     MEMBER_TENSOR, /* a number or an array of numbers: a tensor */
-    MEMBER_NUMBER  /* one finite number */
+    MEMBER_NUMBER, /* one finite number */
+    MEMBER_DTYPE   /* a string naming a tensor_dtype */
 } member_kind;
 
 /* The request object's members, in the order error messages list them.
@@ -36,6 +37,8 @@ static const struct member {
      offsetof(request, slope), offsetof(request, has_slope), LR_ERR_OK, LR_ERR_BAD_SLOPE},
     {"grad_output", MEMBER_TENSOR, 1u << REQUEST_GRADIENT, offsetof(request, grad_output),
      offsetof(request, has_grad_output), LR_ERR_OK, LR_ERR_OK},
+    {"dtype", MEMBER_DTYPE, 1u << REQUEST_FORWARD | 1u << REQUEST_GRADIENT,
+     offsetof(request, dtype), offsetof(request, has_dtype), LR_ERR_OK, LR_ERR_BAD_DTYPE},
 };
 #define MEMBERS (sizeof members / sizeof members[0])
 
@@ -54,6 +57,33 @@ static tensor *member_tensor(request *req, int m)
     return (tensor *)(void *)((char *)req + members[m].value);
 }
 
+/* The value of a dtype member: "float64" or "float32". */
+static int dtype_value(request__parser *ps, const struct member *mb, tensor_dtype *out)
+{
+    char text[16];
+    size_t len;
+    int trunc;
+    if (!request__at(ps, '"')) {
+        if (request__at_value(ps))
+            request__record(ps, mb->bad, mb->name,
+                            "%s must be \"float64\" or \"float32\", got %s", mb->name,
+                            request__kind_of(ps));
+        return request__skip_value(ps, 1);
+    }
+    if (request__string(ps, text, sizeof text, &len, &trunc) != 0)
+        return -1;
+    for (int d = TENSOR_F64; d <= TENSOR_F32; d++) {
+        const char *name = tensor_dtype_name((tensor_dtype)d);
+        if (!trunc && len == strlen(name) && memcmp(text, name, len) == 0) {
+            *out = (tensor_dtype)d;
+            return 0;
+        }
+    }
+    request__record(ps, mb->bad, mb->name, "%s must be \"float64\" or \"float32\", not \"%.15s%s\"",
+                    mb->name, text, trunc ? "..." : "");
+    return 0;
+}
+
 /* Reads the value of member m (seen for the first time) at ps->p. */
 static int member_value(request__parser *ps, int m)
 {
@@ -63,6 +93,8 @@ static int member_value(request__parser *ps, int m)
         *(int *)(void *)(base + mb->has) = 1;
     if (mb->kind == MEMBER_TENSOR)
         return request__tensor(ps, member_tensor(ps->req, m), mb->name, 1, NULL);
+    if (mb->kind == MEMBER_DTYPE)
+        return dtype_value(ps, mb, (tensor_dtype *)(void *)(base + mb->value));
     if (request__at_number(ps)) {
         int range;
         int rc = request__number(ps, (double *)(void *)(base + mb->value), &range);
@@ -98,9 +130,12 @@ void request__snapshot_restore(request__parser *ps, const request__snapshot *s)
     ps->req->account = live.account;
     for (int m = 0; m < (int)MEMBERS; m++) { /* the storage stays, and its account */
         if (members[m].kind == MEMBER_TENSOR) {
-            member_tensor(ps->req, m)->data = member_tensor(&live, m)->data;
-            member_tensor(ps->req, m)->cap = member_tensor(&live, m)->cap;
-            member_tensor(ps->req, m)->account = member_tensor(&live, m)->account;
+            tensor *t = member_tensor(ps->req, m), *l = member_tensor(&live, m);
+            t->data = l->data;
+            t->cap = l->cap;
+            t->account = l->account;
+            t->fixes = l->fixes; /* the fixes noted since are dropped */
+            t->fixes_cap = l->fixes_cap;
         }
     }
     *ps->err = s->err;

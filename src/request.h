@@ -13,8 +13,8 @@
 #include "tensor.h"
 
 typedef enum request_kind {
-    REQUEST_FORWARD,  /* members: x, slope */
-    REQUEST_GRADIENT  /* members: x, slope, grad_output */
+    REQUEST_FORWARD,  /* members: x, slope, dtype */
+    REQUEST_GRADIENT  /* members: x, slope, dtype, grad_output */
 } request_kind;
 
 typedef struct request {
@@ -24,6 +24,9 @@ typedef struct request {
     tensor grad_output;  /* same shape as x when present */
     int has_slope;       /* slope given in the body */
     double slope;
+    int has_dtype;       /* dtype given in the body */
+    tensor_dtype dtype;  /* the tensors are read as float64 whatever it says:
+                            the caller narrows them (tensor_to_f32) */
     size_t numbers_in_parts; /* of x and grad_output, read in parts on workers */
     struct budget_account *account; /* charged for the tensors and the text a
                                        reader holds; NULL: nothing is */
@@ -46,11 +49,12 @@ size_t request_reader_bound(size_t len);
 
 /* Parses a request body of `len` bytes (need not be NUL-terminated) into
  * req, which must be initialized. Accepted bodies:
- *   {"x": X, "slope": S}               slope optional
- *   {"x": X, "slope": S, "grad_output": G}   REQUEST_GRADIENT only
+ *   {"x": X, "slope": S, "dtype": D}   slope and dtype optional
+ *   {"x": X, "slope": S, "dtype": D, "grad_output": G}   REQUEST_GRADIENT only
  *   X                                  a bare number or array
  * where X is a number or a rectangular nested array of numbers at most
- * TENSOR_MAX_DIMS deep ([] allowed) and G has X's shape.
+ * TENSOR_MAX_DIMS deep ([] allowed), G has X's shape and D is "float64"
+ * or "float32".
  * Returns LR_ERR_OK, or an error with `err` filled in: syntax errors (400)
  * win over request errors (422), which are reported in document order,
  * except that unknown members are reported first and all together.

@@ -2,6 +2,7 @@
  * read straight into a tensor, runs of numbers in bulk (and long ones in
  * parts on the workers), its whole state in one request__array, so that a
  * checkpoint is one copy of it. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,6 +159,31 @@ static size_t read_run_in_parts(request__parser *ps, tensor *t, const request__a
     return 0;
 }
 
+/* Of the n numbers read from [text, end) into t from index first, those
+ * on a float32 rounding boundary (rare) are noted with the float32 their
+ * text rounds to, for tensor_to_f32: the text is gone by then. Returns 0,
+ * or -1 when memory runs out. */
+static int note_ties(tensor *t, const char *text, const char *end, size_t first, size_t n)
+{
+    size_t k = numparse_f32_find_tie(t->data + first, n);
+    const char *p = text;
+    for (size_t i = 0; k < n && i < n; i++) { /* the numbers' texts, in order */
+        const char *stop;
+        double d;
+        float f;
+        numparse_f64(p, end, &d, &stop);
+        if (i >= k && numparse_f32_tie(d)) {
+            if (numparse_f32(p, stop, &f, &stop) == NUMPARSE_RANGE)
+                f = d < 0 ? -HUGE_VALF : HUGE_VALF;
+            if (tensor_fix_f32(t, first + i, f) != 0)
+                return -1;
+        }
+        p = request__ws_end(stop, end);
+        p = request__ws_end(p + (p < end && *p == ','), end);
+    }
+    return 0;
+}
+
 /* The hot path: the numbers at ps->p, the start of a number at the leaf
  * level, straight into the tensor; many rows or a long run in parts, else
  * in order, bounded by the room left and, once the shape is known, by the
@@ -207,7 +233,10 @@ static int read_numbers(request__parser *ps, tensor *t, const char *name, reques
     size_t room = t->cap - t->count;
     if (limit < room)
         room = limit;
+    const char *text = ps->p;
     numparse_status st = numparse_f64_run(ps->p, run_end, t->data + t->count, room, &n, &stop);
+    if (note_ties(t, text, stop, t->count, n) != 0)
+        return request__fail(ps, LR_ERR_NO_MEMORY, NULL, "out of memory reading %s", name);
     t->count += n;
     a->count[level] += n;
     ps->p = stop;
@@ -342,13 +371,14 @@ static int scalar(request__parser *ps, tensor *t, const char *name)
 {
     double v;
     int range;
+    const char *text = ps->p;
     if (request__number(ps, &v, &range) != 0)
         return -1;
     if (range) {
         request__record(ps, LR_ERR_NUMBER_RANGE, name, "number outside the range of a double");
         return 0;
     }
-    if (tensor_push(t, v) != 0)
+    if (tensor_push(t, v) != 0 || note_ties(t, text, ps->p, t->count - 1, 1) != 0)
         return request__fail(ps, LR_ERR_NO_MEMORY, NULL, "out of memory reading %s", name);
     t->ndim = 0;
     return 0;

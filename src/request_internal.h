@@ -199,6 +199,10 @@ int request__number_syntax(request__parser *ps, const char *stop);
  * the whitespace around it. Returns 0 or -1. */
 int request__member_name(request__parser *ps, char *out, size_t cap, size_t *len, int *trunc);
 
+/* Reads the string value at ps->p ('"'), decoded into out as
+ * request__member_name does. Returns 0 or -1. */
+int request__string(request__parser *ps, char *out, size_t cap, size_t *len, int *trunc);
+
 /* Reads the number at ps->p into *v; *range set when beyond a double.
  * Returns 0 or -1. */
 int request__number(request__parser *ps, double *v, int *range);

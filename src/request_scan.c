@@ -241,6 +241,11 @@ int request__member_name(request__parser *ps, char *out, size_t cap, size_t *len
     return 0;
 }
 
+int request__string(request__parser *ps, char *out, size_t cap, size_t *len, int *trunc)
+{
+    return parse_string(ps, out, cap, len, trunc);
+}
+
 int request__number(request__parser *ps, double *v, int *range)
 {
     const char *stop;

@@ -1,4 +1,4 @@
-/* Dense float64 tensors and their JSON writer. */
+/* Dense float64 and float32 tensors, narrowing, and their JSON writer. */
 #include "tensor.h"
 
 #include <stdint.h>
@@ -15,13 +15,82 @@ void tensor_init(tensor *t)
     memset(t, 0, sizeof *t);
 }
 
+static size_t element_size(const tensor *t)
+{
+    return t->dtype == TENSOR_F32 ? sizeof(float) : sizeof(double);
+}
+
 void tensor_free(tensor *t)
 {
     struct budget_account *a = t->account;
-    budget_give(a, t->cap * sizeof(double));
+    budget_give(a, t->cap * element_size(t) + t->fixes_cap * sizeof(tensor_fix));
     free(t->data);
+    free(t->fixes);
     tensor_init(t);
     t->account = a;
+}
+
+const char *tensor_dtype_name(tensor_dtype d) { return d == TENSOR_F32 ? "float32" : "float64"; }
+
+int tensor_fix_f32(tensor *t, size_t index, float value)
+{
+    if (t->nfixes == t->fixes_cap) {
+        size_t cap = t->fixes_cap ? 2 * t->fixes_cap : 16;
+        if (cap > SIZE_MAX / sizeof(tensor_fix))
+            return -1;
+        size_t more = (cap - t->fixes_cap) * sizeof(tensor_fix);
+        if (budget_take(t->account, more) != 0)
+            return -1;
+        tensor_fix *f = realloc(t->fixes, cap * sizeof(tensor_fix));
+        if (!f) {
+            budget_give(t->account, more);
+            return -1;
+        }
+        t->fixes = f;
+        t->fixes_cap = cap;
+    }
+    t->fixes[t->nfixes++] = (tensor_fix){index, value};
+    return 0;
+}
+
+size_t tensor_to_f32(tensor *t)
+{
+    if (t->dtype == TENSOR_F32)
+        return t->count;
+    const double *d = t->data;
+    float *f = t->data32;
+    size_t bad = t->count;
+    /* Element i moves from byte 8i to byte 4i, never over a double not yet
+     * read; through a block on the stack, so that no float store is seen
+     * by the compiler as a write into the doubles. */
+    for (size_t i = 0; i < t->count; i += 256) {
+        float block[256];
+        size_t n = t->count - i < 256 ? t->count - i : 256;
+        for (size_t j = 0; j < n; j++)
+            block[j] = (float)d[i + j];
+        memcpy((char *)f + i * sizeof(float), block, n * sizeof(float));
+    }
+    for (size_t k = 0; k < t->nfixes; k++)
+        if (t->fixes[k].index < t->count)
+            f[t->fixes[k].index] = t->fixes[k].value;
+    for (size_t i = 0; i < t->count && bad == t->count; i++)
+        if (f[i] - f[i] != 0) /* finite doubles only reach here: infinite means beyond */
+            bad = i;
+    t->dtype = TENSOR_F32;
+    size_t cap = t->count ? t->count : 1, was = t->cap * sizeof(double);
+    float *shrunk = t->data ? realloc(t->data, cap * sizeof(float)) : NULL;
+    if (shrunk) {
+        t->data32 = shrunk;
+        t->cap = cap;
+        budget_give(t->account, was - cap * sizeof(float));
+    } else {
+        t->cap *= 2; /* the same bytes, counted in floats */
+    }
+    budget_give(t->account, t->fixes_cap * sizeof(tensor_fix));
+    free(t->fixes);
+    t->fixes = NULL;
+    t->nfixes = t->fixes_cap = 0;
+    return bad;
 }
 
 int tensor_reserve(tensor *t, size_t n)
@@ -48,6 +117,7 @@ int tensor_reserve(tensor *t, size_t n)
     return 0;
 }
 
+/* (Reading is in float64 only: the reader stores doubles.) */
 int tensor_push(tensor *t, double v)
 {
     if (t->count == t->cap && tensor_reserve(t, t->count + 1) != 0)
@@ -97,14 +167,18 @@ typedef struct {
     unsigned next; /* the entry to replace */
 } repeat_memo;
 
-/* Writes x at p through the memo; returns one past its text. A copy reads
- * NUMFMT_F64_BUF bytes at an earlier text, which may reach into bytes
- * written after it or not yet written: all are inside the buffer (see
- * tensor_json_bound), and only the value's own bytes are kept. */
-static char *write_number(repeat_memo *m, double x, char *p)
+/* Writes element i of t at p through the memo; returns one past its text.
+ * A copy reads NUMFMT_F64_BUF bytes at an earlier text, which may reach
+ * into bytes written after it or not yet written: all are inside the
+ * buffer (see tensor_json_bound), and only the value's own bytes are
+ * kept. */
+static char *write_number(repeat_memo *m, const void *data, int f32, size_t i, char *p)
 {
-    uint64_t bits;
-    memcpy(&bits, &x, sizeof bits);
+    uint64_t bits = 0;
+    if (f32)
+        memcpy(&bits, (const float *)data + i, sizeof(float));
+    else
+        memcpy(&bits, (const double *)data + i, sizeof(double));
     for (unsigned k = 0; k < 2; k++) {
         if (bits == m->bits[k]) {
             char tmp[NUMFMT_F64_BUF]; /* the texts may overlap */
@@ -113,7 +187,8 @@ static char *write_number(repeat_memo *m, double x, char *p)
             return p + m->len[k];
         }
     }
-    char *end = numfmt_f64(x, p);
+    char *end = f32 ? numfmt_f32(((const float *)data)[i], p)
+                    : numfmt_f64(((const double *)data)[i], p);
     m->bits[m->next] = bits;
     m->text[m->next] = p;
     m->len[m->next] = (size_t)(end - p);
@@ -121,20 +196,21 @@ static char *write_number(repeat_memo *m, double x, char *p)
     return end;
 }
 
-static char *write_dim(const tensor *t, int dim, const double **v, repeat_memo *memo,
-                       char *p)
+/* The elements of dimension dim from *at on; *at moves past them. */
+static char *write_dim(const tensor *t, int dim, size_t *at, repeat_memo *memo, char *p)
 {
     size_t n = t->shape[dim];
     *p++ = '[';
     if (dim + 1 == t->ndim) { /* the innermost arrays: the numbers */
-        const double *x = *v;
+        const void *data = t->data;
+        int f32 = t->dtype == TENSOR_F32;
         for (size_t i = 0; i < n; i++) {
-            p = write_number(memo, x[i], p);
+            p = write_number(memo, data, f32, *at + i, p);
             memcpy(p, ", ", 2);
             p += 2;
         }
-        if (n) { /* data is NULL when the tensor is empty */
-            *v = x + n;
+        if (n) {
+            *at += n;
             p -= 2;
         }
     } else {
@@ -143,14 +219,15 @@ static char *write_dim(const tensor *t, int dim, const double **v, repeat_memo *
                 memcpy(p, ", ", 2);
                 p += 2;
             }
-            p = write_dim(t, dim + 1, v, memo, p);
+            p = write_dim(t, dim + 1, at, memo, p);
         }
     }
     *p++ = ']';
     return p;
 }
 
-/* Both entries start as +0.0, whose text is ready. */
+/* Both entries start as +0.0 (all bits zero in either dtype), whose text
+ * is ready. */
 static const char zero_text[NUMFMT_F64_BUF] = "0.0";
 
 static void memo_init(repeat_memo *m)
@@ -160,10 +237,12 @@ static void memo_init(repeat_memo *m)
 
 char *tensor_write_json(const tensor *t, char *out)
 {
-    const double *v = t->data;
+    size_t at = 0;
     repeat_memo memo;
     memo_init(&memo);
-    return t->ndim == 0 ? numfmt_f64(v[0], out) : write_dim(t, 0, &v, &memo, out);
+    if (t->ndim == 0)
+        return t->dtype == TENSOR_F32 ? numfmt_f32(t->data32[0], out) : numfmt_f64(t->data[0], out);
+    return write_dim(t, 0, &at, &memo, out);
 }
 
 /* The most one element adds: closing and opening brackets of every
@@ -188,6 +267,8 @@ size_t tensor_write_piece(tensor_cursor *c, char *out, size_t cap)
     const tensor *t = c->t;
     const int nd = t->ndim, last = nd - 1;
     char *p = out, *stop = out + cap - PIECE_STEP;
+    const void *data = t->data;
+    int f32 = t->dtype == TENSOR_F32;
     repeat_memo memo; /* its texts must lie in this piece */
     memo_init(&memo);
     while (c->next < c->end && p <= stop) {
@@ -209,7 +290,7 @@ size_t tensor_write_piece(tensor_cursor *c, char *out, size_t cap)
             memset(p, '[', (size_t)open);
             p += open;
         }
-        p = write_number(&memo, t->data[c->next], p);
+        p = write_number(&memo, data, f32, c->next, p);
         c->next++;
         for (int k = last; k >= 0 && ++c->idx[k] == t->shape[k] && k > 0; k--)
             c->idx[k] = 0;

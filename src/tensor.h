@@ -1,5 +1,6 @@
-/* A dense, row-major float64 array of up to 32 dimensions, and its JSON
- * text form. Knows nothing of HTTP. */
+/* A dense, row-major float64 or float32 array of up to 32 dimensions, and
+ * its JSON text form. Knows nothing of HTTP. Tensors are read as float64
+ * and narrowed to float32 once the request says so (tensor_to_f32). */
 #ifndef LEAKYRELU_TENSOR_H
 #define LEAKYRELU_TENSOR_H
 
@@ -9,21 +10,55 @@
 
 struct budget_account;
 
+typedef enum tensor_dtype {
+    TENSOR_F64, /* data */
+    TENSOR_F32  /* data32 */
+} tensor_dtype;
+
+/* An element read as a double that lies on a float32 rounding boundary,
+ * with the float32 its text rounds to (see numparse_f32_tie). */
+typedef struct tensor_fix {
+    size_t index;
+    float value;
+} tensor_fix;
+
 typedef struct tensor {
-    double *data; /* `count` elements, owned (malloc) */
+    union {
+        double *data;  /* TENSOR_F64: `count` elements, owned (malloc) */
+        float *data32; /* TENSOR_F32: the same storage */
+    };
     size_t count;
-    size_t cap;
-    struct budget_account *account; /* charged for data (cap elements), or NULL */
+    size_t cap;   /* elements of the dtype the storage holds */
+    tensor_dtype dtype;
+    struct budget_account *account; /* charged for data and fixes, or NULL */
     int ndim;     /* 0 for a bare number */
     size_t shape[TENSOR_MAX_DIMS];
+    tensor_fix *fixes; /* in increasing index order; for tensor_to_f32 */
+    size_t nfixes, fixes_cap;
 } tensor;
 
 /* An empty scalar-less tensor: no data, ndim 0, count 0, no account. */
 void tensor_init(tensor *t);
 
-/* Frees the data (giving its charge back to the account) and
+/* Frees the data and fixes (giving their charge back to the account) and
  * re-initializes, keeping the account; safe on an initialized tensor. */
 void tensor_free(tensor *t);
+
+/* "float64" or "float32". */
+const char *tensor_dtype_name(tensor_dtype d);
+
+/* Notes that element `index` (the last one read, or later), read as a
+ * double on a float32 rounding boundary, is `value` in float32, for
+ * tensor_to_f32. Indices must be noted in increasing order. Returns 0,
+ * or -1 when memory runs out or the budget refuses. */
+int tensor_fix_f32(tensor *t, size_t index, float value);
+
+/* Narrows a TENSOR_F64 tensor to TENSOR_F32 in place: each element as the
+ * float32 its text rounds to (the double's rounding, or its fix), the
+ * storage shrunk to fit (the charge given back). Returns the index of
+ * the first element beyond float32's range (now infinite), or count when
+ * there is none. Never fails: when shrinking does not, the storage stays. */
+size_t tensor_to_f32(tensor *t);
 
 /* Makes room for at least `n` elements in all, growing as mem_grow says
  * (so that the room unused stays under 1 MiB and the budget's bound
@@ -43,7 +78,7 @@ int tensor_same_shape(const tensor *a, const tensor *b);
 size_t tensor_json_bound(const tensor *t);
 
 /* Writes t as JSON laid out as Python's json.dumps (", " between elements,
- * numbers as numfmt_f64 writes them): a bare number for ndim 0, nested
+ * numbers as numfmt_f64 or numfmt_f32 writes them): a bare number for ndim 0, nested
  * arrays otherwise. `out` must hold tensor_json_bound(t) bytes. Returns a
  * pointer one past the last byte written; does not allocate. */
 char *tensor_write_json(const tensor *t, char *out);

@@ -2,6 +2,8 @@
  * so that every test file draws the same values from the same code. */
 #include "helpers.h"
 
+#include "../src/numfmt.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -124,6 +126,47 @@ char *test_big_body(const size_t *shape, int ndim, int object, char **want)
     return body;
 }
 
+char *test_f32_body(size_t rows, size_t cols, char **want)
+{
+    /* texts whose double lies on a float32 tie, one way or the other, and
+     * the edges of float32's range */
+    static const char *const tricky[] = {
+        "1.000000059604644775390625000000000001", "1.000000059604644775390625",
+        "-1.0000000596046447753906249999999999", "16777217", "-16777219",
+        "3.4028235677973366e38", "7.0064923216240862e-46", "-7.006492321624085e-46",
+        "1e-50", "0.1", "-0.30000001192092896",
+    };
+    size_t n = rows * cols, ntricky = sizeof tricky / sizeof tricky[0];
+    char *body = malloc(n * 48 + 64), *p = body;
+    char *w = *want = malloc(n * (NUMFMT_F32_MAX + 2) + rows * 4 + 64);
+    ASSERT(body && w);
+    uint64_t state = n;
+    p += sprintf(p, "{\"x\": [");
+    w += sprintf(w, "{\"y\": [");
+    for (size_t i = 0; i < n; i++) {
+        if (i % cols == 0) {
+            p += sprintf(p, "%s[", i ? "], " : "");
+            w += sprintf(w, "%s[", i ? "], " : "");
+        } else {
+            p += sprintf(p, ", ");
+            w += sprintf(w, ", ");
+        }
+        char *text = p;
+        if ((test_rand(&state) >> 40) % 4 == 0) /* an LCG's high bits */
+            p += sprintf(p, "%s", tricky[(test_rand(&state) >> 40) % ntricky]);
+        else
+            p += sprintf(p, "%.9g", (test_rand_unit(&state) - 0.5) * 100);
+        char save = *p;
+        *p = '\0';
+        float x = strtof(text, NULL), y = x > 0 ? x : x * 0.01f;
+        *p = save;
+        w = numfmt_f32(y, w);
+    }
+    sprintf(p, "]], \"dtype\": \"float32\"}");
+    sprintf(w, "]]}");
+    return body;
+}
+
 /* Extracts the raw text of member `key` from a line written by Python's
  * json module: values there never contain ', "'. */
 static int torch_field(const char *line, const char *key, char *out, size_t len)
@@ -180,6 +223,66 @@ int test_torch_cases(test_torch_fn *fn, void *arg)
     }
     fclose(f);
     return lines;
+}
+
+/* Copies the JSON array text src to out, each number replaced by a
+ * float32's text from the reference formatter: the float32 it stands
+ * for (grad 0), or the derivative there, 1 or `slope` (grad 1). */
+static void f32_text(const char *src, int grad, float slope, char *out, size_t len)
+{
+    size_t n = 0;
+    while (*src && n + 40 < len) {
+        if (*src == '-' || (*src >= '0' && *src <= '9')) {
+            char *end;
+            float v = (float)strtod(src, &end);
+            src = end;
+            if (grad)
+                v = v > 0 ? 1.0f : slope;
+            n = (size_t)(ref_numfmt_f32(v, out + n) - out);
+        } else {
+            out[n++] = *src++;
+        }
+    }
+    out[n] = '\0';
+}
+
+int test_torch_f32_cases(test_torch_fn *fn, void *arg)
+{
+    FILE *f = test_open_data("torch_extra.jsonl");
+    if (!f)
+        return -1;
+    static char line[1 << 16], req[1 << 16], want[1 << 16], x[1 << 14], slope[64], y[1 << 14],
+        go[1 << 14], gi[1 << 14], t[1 << 14];
+    int cases = 0;
+    for (int lines = 0; fgets(line, sizeof line, f); lines++) {
+        if (!strstr(line, "\"kind\": \"f32\""))
+            continue;
+        if (torch_field(line, "x", x, sizeof x) || torch_field(line, "slope", slope, sizeof slope) ||
+            torch_field(line, "y", y, sizeof y) ||
+            torch_field(line, "grad_output", go, sizeof go) ||
+            torch_field(line, "grad_input", gi, sizeof gi)) {
+            tap_fail(__FILE__, __LINE__, "line %d: cannot read it", lines);
+            continue;
+        }
+        /* dtype before x in half the cases, after everything in the rest */
+        const char *first = cases % 2 ? "" : "\"dtype\": \"float32\", ";
+        const char *last = cases % 2 ? ", \"dtype\": \"float32\"" : "";
+        for (int which = 0; which < 3; which++) {
+            if (which == 2)
+                snprintf(req, sizeof req, "{%s\"x\": %s, \"slope\": %s, \"grad_output\": %s%s}",
+                         first, x, slope, go, last);
+            else
+                snprintf(req, sizeof req, "{%s\"x\": %s, \"slope\": %s%s}", first, x, slope,
+                         last);
+            f32_text(which == 0 ? y : which == 1 ? x : gi, which == 1, (float)strtod(slope, NULL),
+                     t, sizeof t);
+            snprintf(want, sizeof want, "{\"%s\": %s}", which == 0 ? "y" : "grad", t);
+            fn(arg, lines, which, req, want);
+        }
+        cases++;
+    }
+    fclose(f);
+    return cases;
 }
 
 const test_decode_case test_decode_cases[] = {

@@ -43,6 +43,13 @@ int test_hard(void);
  * The same shape gives the same body. */
 char *test_big_body(const size_t *shape, int ndim, int object, char **want);
 
+/* {"x": X, "dtype": "float32"} with X rows x cols numbers, a quarter of
+ * them texts whose double lies on a float32 tie (or at the edges of
+ * float32's range), and in *want the exact /forward reply (slope 0.01):
+ * each number rounded once to float32 (strtof), in float32 arithmetic.
+ * Both malloc'd. */
+char *test_f32_body(size_t rows, size_t cols, char **want);
+
 /* Called for each request of a PyTorch case: `line` counts from 0, which
  * is 0 forward, 1 gradient, 2 backward; req is the body, want the exact
  * reply. Both are valid only during the call. */
@@ -52,6 +59,13 @@ typedef void test_torch_fn(void *arg, int line, int which, const char *req, cons
  * line it cannot read is a failure). Returns the number of lines, or -1
  * (a failure) when the file cannot be opened. */
 int test_torch_cases(test_torch_fn *fn, void *arg);
+
+/* The 60 "f32" cases of torch_extra.jsonl as requests with "dtype":
+ * "float32" (before x in half of them, last in the others): forward,
+ * gradient and backward, each reply exactly PyTorch's float32 values in
+ * the reference formatter's shortest float32 text. Returns the cases
+ * read, -1 when the file is missing. */
+int test_torch_f32_cases(test_torch_fn *fn, void *arg);
 
 /* Decoding cases, shared by request_decode and request_reader: body,
  * kind, expected error, offset (-1: none), path. */

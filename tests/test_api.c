@@ -223,6 +223,11 @@ void test_api_torch_cases(void)
     ASSERT_EQ(test_torch_cases(torch_on_api, NULL), 200);
 }
 
+void test_api_torch_f32(void)
+{
+    ASSERT_EQ(test_torch_f32_cases(torch_on_api, NULL), 60);
+}
+
 /* Replies of API_STREAM_MIN elements or more are streamed, alone and on
  * workers, smaller ones are a plain body; both exactly the reply. A route
  * given no body has an empty one. */
@@ -257,6 +262,91 @@ void test_api_large_replies(void)
     ASSERT_EQ(resp.status, 400);
     ASSERT(resp.body && strstr(resp.body, "\"empty_body\""));
     api_response_free(&resp);
+}
+
+/* float32 bodies with ties and range edges, small and large (runs of
+ * rows read in parts on workers), fed whole and in pieces of 1000 bytes
+ * (the reader drops the text it has read): every number rounded once. */
+void test_api_f32_ties(void)
+{
+    pool *workers = pool_new(2);
+    static const size_t shapes[][2] = {{3, 7}, {20000, 50}, {2, 150000}};
+    for (size_t c = 0; c < sizeof shapes / sizeof shapes[0]; c++) {
+        char *want, *body = test_f32_body(shapes[c][0], shapes[c][1], &want);
+        size_t len = strlen(body);
+        for (int mode = 0; mode < 3; mode++) {
+            pool *w = mode ? workers : NULL;
+            size_t piece = mode == 2 ? 1000 : len;
+            lr_err why;
+            api_body *ab = api_body_new(API_FORWARD, w, NULL, len, &why);
+            ASSERT(ab != NULL);
+            for (size_t at = 0; ab && at < len; at += piece)
+                ASSERT_EQ(api_body_feed(ab, body + at, len - at < piece ? len - at : piece),
+                          LR_ERR_OK);
+            api_request req = {.route = API_FORWARD, .body = ab, .workers = w};
+            api_response resp;
+            api_handle(&req, &resp);
+            ASSERT_EQ(resp.status, 200);
+            size_t n = 0;
+            char *got = resp.stream ? test_stream_text(resp.stream, &n) : resp.body;
+            if (!got || strcmp(got, want) != 0)
+                tap_fail(__FILE__, __LINE__, "shape %zu x %zu mode %d: reply differs", shapes[c][0],
+                         shapes[c][1], mode);
+            free(got);
+        }
+        free(want);
+        free(body);
+    }
+    pool_free(workers);
+}
+
+/* The float32 errors: dtype's values, twice, a number or slope beyond
+ * float32's range (each named), and the query's dtype for bare arrays. */
+void test_api_f32_errors(void)
+{
+    static const struct {
+        const char *body, *dtype; /* dtype: the query's */
+        int status;
+        const char *reply; /* the whole reply, or a part of it */
+    } cases[] = {
+        {"[1, -2]", "float32", 200, "[1.0, -0.02]"},
+        {"[0.1]", "float64", 200, "[0.1]"},
+        {"{\"x\": [0.1, -0.1], \"dtype\": \"float64\"}", NULL, 200, "{\"y\": [0.1, -0.001]}"},
+        {"{\"x\": [1, 1e39], \"dtype\": \"float32\"}", NULL, 422,
+         "\"path\": \"x[1]\""},
+        {"{\"x\": [1], \"grad_output\": [-4e38], \"dtype\": \"float32\"}", NULL, 422,
+         "\"path\": \"grad_output[0]\""},
+        {"{\"x\": [1], \"slope\": 1e39, \"dtype\": \"float32\"}", NULL, 422,
+         "slope 1e+39 is outside the range of float32"},
+        {"{\"x\": [1], \"dtype\": \"float16\"}", NULL, 422,
+         "dtype must be \\\"float64\\\" or \\\"float32\\\", not \\\"float16\\\""},
+        {"{\"x\": [1], \"dtype\": null}", NULL, 422, "\"invalid_dtype\""},
+        {"{\"x\": [1], \"dtype\": \"float32\", \"dtype\": \"float32\"}", NULL, 422,
+         "\"duplicate_member\""},
+        {"{\"x\": [1], \"dtype\": \"float32\"}", "float32", 422, "\"dtype_conflict\""},
+        {"[1]", "int8", 422, "\"invalid_dtype\""},
+        {"{\"x\": [-1e-46, 1e-46], \"dtype\": \"float32\"}", NULL, 200,
+         "{\"y\": [-0.0, 0.0]}"},
+        {"{\"dtype\": \"float32\", \"x\": -3.4028235e38, \"slope\": 2}", NULL, 422,
+         "\"result_not_finite\""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *d = cases[i].dtype;
+        api_param p = {"dtype", 5, d, d ? strlen(d) : 0};
+        api_route route = strstr(cases[i].body, "grad_output") ? API_GRADIENT : API_FORWARD;
+        api_request req = {.route = route, .params = &p, .nparams = d ? 1 : 0,
+                           .body = test_api_body(route, cases[i].body, strlen(cases[i].body),
+                                                 NULL)};
+        api_response resp;
+        api_handle(&req, &resp);
+        if (resp.status != cases[i].status || !resp.body ||
+            (cases[i].status == 200 ? strcmp(resp.body, cases[i].reply) != 0
+                                    : !strstr(resp.body, cases[i].reply)))
+            tap_fail(__FILE__, __LINE__, "%s: want %d %s, got %d %s", cases[i].body,
+                     cases[i].status, cases[i].reply, resp.status,
+                     resp.body ? resp.body : "(null)");
+        api_response_free(&resp);
+    }
 }
 
 /* Feeds body to a request admitted by budget b in pieces of `piece`

@@ -17,6 +17,26 @@
 static const size_t sizes[] = {0, 1, 1000, COMPUTE_PART * 2 - 1, COMPUTE_PART * 2 + 1,
                                COMPUTE_PART * 3 + 5, COMPUTE_PART * 7 + 3};
 
+/* A tensor over the caller's n elements (not owned: never tensor_free it). */
+static tensor view(void *data, size_t n, tensor_dtype dtype)
+{
+    tensor t;
+    tensor_init(&t);
+    t.data = data;
+    t.count = t.cap = n;
+    t.dtype = dtype;
+    t.ndim = 1;
+    t.shape[0] = n;
+    return t;
+}
+
+static size_t apply_f64(compute_op op, double *x, const double *dy, size_t n, double slope,
+                        pool *workers)
+{
+    tensor tx = view(x, n, TENSOR_F64), tg = view((void *)(uintptr_t)dy, n, TENSOR_F64);
+    return compute_apply(op, &tx, dy ? &tg : NULL, slope, workers);
+}
+
 void test_compute_parts(void)
 {
     static const double slopes[] = {0.01, 0.0, -0.5, 2.5};
@@ -46,7 +66,7 @@ void test_compute_parts(void)
                     lrelu_backward_f64__scalar(x, dy, want, n, slopes[s]);
                 for (int p = 0; p < 3; p++) {
                     memcpy(got, x, n * sizeof *got);
-                    size_t bad = compute_apply((compute_op)op, got, dy, n, slopes[s], pools[p]);
+                    size_t bad = apply_f64((compute_op)op, got, dy, n, slopes[s], pools[p]);
                     if (bad != n || (n && memcmp(got, want, n * sizeof *got) != 0))
                         tap_fail(__FILE__, __LINE__, "op %d, slope %g, n %zu, pool %d: differs",
                                  op, slopes[s], n, p);
@@ -77,17 +97,66 @@ void test_compute_nonfinite(void)
         for (int use = 0; use < 2; use++) {
             for (size_t i = 0; i < N; i++)
                 x[i] = i == places[k][0] || i == places[k][1] ? -1e300 : 1.0;
-            size_t bad = compute_apply(COMPUTE_FORWARD, x, NULL, N, 1e10, use ? workers : NULL);
+            size_t bad = apply_f64(COMPUTE_FORWARD, x, NULL, N, 1e10, use ? workers : NULL);
             ASSERT_EQ(bad, places[k][0]);
             for (size_t i = 0; i < N; i++) {
                 x[i] = -1.0;
                 dy[i] = i == places[k][1] ? INFINITY : 1.0;
             }
-            bad = compute_apply(COMPUTE_BACKWARD, x, dy, N, 0.5, use ? workers : NULL);
+            bad = apply_f64(COMPUTE_BACKWARD, x, dy, N, 0.5, use ? workers : NULL);
             ASSERT_EQ(bad, places[k][1]);
         }
     }
     free(x);
     free(dy);
+    pool_free(workers);
+}
+
+/* float32 in parts: exactly the scalar float32 kernels with (float)slope,
+ * and a float32 overflow (a double would not overflow) reported. */
+void test_compute_parts_f32(void)
+{
+    static const double slopes[] = {0.01, 0.1, -0.5, 2.5};
+    enum { N = COMPUTE_PART * 5 + 7 };
+    float *x = malloc(N * sizeof *x), *dy = malloc(N * sizeof *dy);
+    float *want = malloc(N * sizeof *want), *got = malloc(N * sizeof *got);
+    pool *workers = pool_new(3);
+    ASSERT(x && dy && want && got && workers);
+    if (!x || !dy || !want || !got)
+        goto out;
+    uint64_t state = 23;
+    for (size_t i = 0; i < N; i++) {
+        x[i] = (float)(test_rand_unit(&state) * 2000 - 1000);
+        dy[i] = (float)(test_rand_unit(&state) - 0.5);
+    }
+    for (size_t s = 0; s < sizeof slopes / sizeof slopes[0]; s++) {
+        for (int op = COMPUTE_FORWARD; op <= COMPUTE_BACKWARD; op++) {
+            float a = (float)slopes[s];
+            if (op == COMPUTE_FORWARD)
+                lrelu_forward_f32__scalar(x, want, N, a);
+            else if (op == COMPUTE_GRADIENT)
+                lrelu_gradient_f32__scalar(x, want, N, a);
+            else
+                lrelu_backward_f32__scalar(x, dy, want, N, a);
+            for (int use = 0; use < 2; use++) {
+                memcpy(got, x, N * sizeof *got);
+                tensor tx = view(got, N, TENSOR_F32), tg = view(dy, N, TENSOR_F32);
+                size_t bad = compute_apply((compute_op)op, &tx, &tg, slopes[s],
+                                           use ? workers : NULL);
+                if (bad != N || memcmp(got, want, N * sizeof *got) != 0)
+                    tap_fail(__FILE__, __LINE__, "f32 op %d slope %g workers %d differs", op,
+                             slopes[s], use);
+            }
+        }
+    }
+    for (size_t i = 0; i < N; i++)
+        got[i] = i == COMPUTE_PART * 3 + 1 ? -1e30f : 1.0f;
+    tensor tx = view(got, N, TENSOR_F32);
+    ASSERT_EQ(compute_apply(COMPUTE_FORWARD, &tx, NULL, 1e10, workers), COMPUTE_PART * 3 + 1);
+out:
+    free(x);
+    free(dy);
+    free(want);
+    free(got);
     pool_free(workers);
 }

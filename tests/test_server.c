@@ -241,6 +241,31 @@ void test_http_torch_cases(void)
     curl_easy_cleanup(c.h);
 }
 
+void test_http_torch_f32(void)
+{
+    torch_conn c = {curl_easy_init(), shared_port()};
+    ASSERT_EQ(test_torch_f32_cases(torch_over_http, &c), 60);
+    curl_easy_cleanup(c.h);
+}
+
+/* A float32 body of 5 MB with ties, streamed in and out through the real
+ * server: each number rounded once, the reply in float32 text. */
+void test_http_f32_streamed(void)
+{
+    char *want, *body = test_f32_body(2000, 100, &want);
+    CURL *h = curl_easy_init();
+    reply r;
+    http(h, shared_port(), "POST", "/forward", body, "application/json", &r);
+    ASSERT_EQ(r.status, 200);
+    ASSERT_STR_EQ(r.transfer_encoding, "chunked");
+    if (!r.body || strcmp(r.body, want) != 0)
+        tap_fail(__FILE__, __LINE__, "the float32 reply differs");
+    reply_free(&r);
+    curl_easy_cleanup(h);
+    free(want);
+    free(body);
+}
+
 /* Large replies are streamed: chunked on HTTP/1.1 (and the connection
  * stays usable), until the close on HTTP/1.0; exact either way. */
 void test_http_stream(void)

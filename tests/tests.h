@@ -58,6 +58,7 @@
     X(request_reader_skips)                                                    \
     /* test_compute.c, test_stream.c */                                        \
     X(compute_parts)                                                           \
+    X(compute_parts_f32)                                                       \
     X(compute_nonfinite)                                                       \
     X(stream_read)                                                             \
     X(stream_free_early)                                                       \
@@ -67,6 +68,9 @@
     X(api_compute)                                                             \
     X(api_routes)                                                              \
     X(api_torch_cases)                                                         \
+    X(api_torch_f32)                                                           \
+    X(api_f32_ties)                                                            \
+    X(api_f32_errors)                                                          \
     X(api_large_replies)                                                       \
     X(api_budget)                                                              \
     /* test_framing.c */                                                       \
@@ -79,6 +83,8 @@
     X(http_errors)                                                             \
     X(http_body_limit)                                                         \
     X(http_torch_cases)                                                        \
+    X(http_torch_f32)                                                          \
+    X(http_f32_streamed)                                                       \
     X(http_stream)                                                             \
     X(http_stream_slow_reader)                                                 \
     X(http_stalled_reader)                                                     \

@@ -1,8 +1,34 @@
-/* Requests in flight, and waiting for them at shutdown. */
+/* Requests in flight, waiting for them at shutdown, and the listening
+ * socket closed under the event loop. */
 #include "drain.h"
 
 #include <errno.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
+#include <unistd.h>
+
+/* dup2 closes the listening socket's open file description, which drops
+ * it from every epoll set, and puts in its place a socket that is
+ * listening (so a level-triggered loop that re-adds it sees nothing) but
+ * can never be reached: bound by Linux's autobind to a random abstract
+ * name. */
+int drain_stop_listening(int fd)
+{
+    int idle = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (idle < 0)
+        return -1;
+    struct sockaddr_un autobind = {.sun_family = AF_UNIX};
+    int rc = bind(idle, (struct sockaddr *)&autobind, sizeof(sa_family_t));
+    if (rc == 0)
+        rc = listen(idle, 1);
+    if (rc == 0)
+        rc = dup2(idle, fd) < 0 ? -1 : 0;
+    int saved = errno;
+    close(idle);
+    errno = saved;
+    return rc;
+}
 
 int drain_init(drain *d)
 {

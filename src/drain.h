@@ -31,6 +31,15 @@ void drain_end(drain *d);
 void drain_start(drain *d);
 int drain_active(drain *d);
 
+/* Stops the listening socket `fd`, which an event loop in other threads
+ * keeps watching, from taking connections: new ones are refused by the
+ * kernel at once, those in its backlog reset. The descriptor stays open,
+ * now an idle listening socket (a Unix one at an unnamed abstract address
+ * nobody can connect to), so the event loop never sees an event on it and
+ * whoever owns fd still closes it. Returns 0, or -1 (errno set; fd is
+ * unchanged). Thread-safe. */
+int drain_stop_listening(int fd);
+
 /* After drain_start: waits until no request is in flight and none has
  * begun for DRAIN_QUIET_MS, or `seconds` have passed. Returns the
  * requests still in flight (0 when all finished). */

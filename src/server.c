@@ -609,12 +609,20 @@ fail_drain:
 
 unsigned server_port(const server *s) { return s->port; }
 
+/* Not MHD_quiesce_daemon: with epoll worker threads it races with their
+ * own removal of the listening socket, and the loser aborts the process
+ * (libmicrohttpd 0.9.75: "Failed to remove listen FD from epoll set", seen
+ * at SIGTERM under load). The socket is closed under MHD instead. */
 void server_drain(server *s)
 {
     drain_start(&s->drain);
-    MHD_socket fd = MHD_quiesce_daemon(s->daemon);
-    if (fd != MHD_INVALID_SOCKET)
-        close(fd);
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_LISTEN_FD);
+    if (!info || drain_stop_listening(info->listen_fd) != 0) {
+        char line[160];
+        snprintf(line, sizeof line, "cannot close the listening socket (%s): new "
+                 "connections are still taken while draining", strerror(errno));
+        accesslog_message(s->log, "error", line);
+    }
 }
 
 unsigned server_wait_idle(server *s, unsigned seconds)

@@ -1,6 +1,13 @@
-/* The drain: what is in flight, and the wait for it to end. */
+/* The drain: what is in flight, the wait for it to end, and the
+ * listening socket stopped under an event loop. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <pthread.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../src/drain.h"
 #include "tap.h"
@@ -36,4 +43,42 @@ void test_drain(void)
     double waited = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
     ASSERT(waited >= DRAIN_QUIET_MS / 1000.0 && waited < 5);
     drain_destroy(&d);
+}
+
+/* A listening TCP socket in an epoll set, with a connection waiting in
+ * its backlog: once stopped, a new connection is refused, the epoll set
+ * reports nothing (level-triggered, re-added too), and the descriptor is
+ * still a listening socket its owner can close. */
+void test_drain_stop_listening(void)
+{
+    int ls = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof a;
+    ASSERT(ls >= 0);
+    ASSERT_EQ(bind(ls, (struct sockaddr *)&a, sizeof a), 0);
+    ASSERT_EQ(listen(ls, 8), 0);
+    ASSERT_EQ(getsockname(ls, (struct sockaddr *)&a, &alen), 0);
+    int ep = epoll_create1(0);
+    struct epoll_event ev = {.events = EPOLLIN}, out;
+    ASSERT_EQ(epoll_ctl(ep, EPOLL_CTL_ADD, ls, &ev), 0);
+    int early = socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_EQ(connect(early, (struct sockaddr *)&a, sizeof a), 0);
+    ASSERT_EQ(epoll_wait(ep, &out, 1, 1000), 1); /* it is watched */
+
+    ASSERT_EQ(drain_stop_listening(ls), 0);
+    int late = socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_EQ(connect(late, (struct sockaddr *)&a, sizeof a), -1);
+    ASSERT_EQ(errno, ECONNREFUSED);
+    ASSERT_EQ(epoll_wait(ep, &out, 1, 50), 0);
+    ASSERT_EQ(epoll_ctl(ep, EPOLL_CTL_ADD, ls, &ev), 0); /* as a loop may re-add it */
+    ASSERT_EQ(epoll_wait(ep, &out, 1, 50), 0);
+    int listening = 0;
+    socklen_t len = sizeof listening;
+    ASSERT_EQ(getsockopt(ls, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len), 0);
+    ASSERT_EQ(listening, 1);
+    ASSERT_EQ(accept(ls, NULL, NULL), -1); /* nothing ever arrives */
+    ASSERT_EQ(close(ls), 0);
+    close(early);
+    close(late);
+    close(ep);
 }

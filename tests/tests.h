@@ -29,6 +29,7 @@
     X(utf8_sanitize)                                                           \
     /* test_drain.c, test_metrics.c, test_reqid.c, test_accesslog.c */         \
     X(drain)                                                                   \
+    X(drain_stop_listening)                                                    \
     X(metrics_render)                                                          \
     X(reqid)                                                                   \
     X(accesslog_lines)                                                         \

@@ -157,7 +157,7 @@ stream *stream_new(tensor *x, const char *key, pool *workers)
     st->x = *x; /* the data and its charge move to the stream */
     st->x.account = NULL;
     st->budget = account ? account->b : NULL;
-    st->charged = st->budget ? mem + x->cap * sizeof(double) : 0;
+    st->charged = st->budget ? mem + tensor_charge(x) : 0;
     tensor_init(x);
     x->account = account;
     st->head_len = key ? (size_t)snprintf(st->head, sizeof st->head, "{\"%s\": ", key) : 0;

@@ -20,10 +20,15 @@ static size_t element_size(const tensor *t)
     return t->dtype == TENSOR_F32 ? sizeof(float) : sizeof(double);
 }
 
+size_t tensor_charge(const tensor *t)
+{
+    return t->cap * element_size(t) + t->fixes_cap * sizeof(tensor_fix);
+}
+
 void tensor_free(tensor *t)
 {
     struct budget_account *a = t->account;
-    budget_give(a, t->cap * element_size(t) + t->fixes_cap * sizeof(tensor_fix));
+    budget_give(a, tensor_charge(t));
     free(t->data);
     free(t->fixes);
     tensor_init(t);

@@ -44,6 +44,10 @@ void tensor_init(tensor *t);
  * re-initializes, keeping the account; safe on an initialized tensor. */
 void tensor_free(tensor *t);
 
+/* The bytes t holds for its data and fixes: what its account is charged
+ * for them. */
+size_t tensor_charge(const tensor *t);
+
 /* "float64" or "float32". */
 const char *tensor_dtype_name(tensor_dtype d);
 

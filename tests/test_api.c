@@ -429,6 +429,12 @@ void test_api_budget(void)
     size_t shape = big;
     char *want, *wide = test_big_body(&shape, 1, 1, &want);
     free(want);
+    /* float32, and the same text read as float64: its ties noted, with
+     * their memory, in a streamed reply's tensor */
+    char *f32 = test_f32_body(3000, 100, &want), *f64 = strdup(f32);
+    free(want);
+    ASSERT(f64 != NULL);
+    memcpy(strstr(f64, "\"float32\"") + 6, "64", 2);
     const struct {
         const char *name, *body;
         api_route route;
@@ -437,6 +443,7 @@ void test_api_budget(void)
         {"dense", dense, API_FORWARD, 200},      {"rows", rows, API_FORWARD, 200},
         {"grad_output", grad, API_GRADIENT, 200}, {"long number", longnum, API_FORWARD, 200},
         {"long member", member, API_FORWARD, 422}, {"wide", wide, API_GRADIENT, 200},
+        {"float32", f32, API_FORWARD, 200},       {"float64 ties", f64, API_FORWARD, 200},
     };
     static const size_t pieces[] = {4096, 65536, (size_t)1 << 30};
     char code[64];
@@ -509,4 +516,6 @@ void test_api_budget(void)
     free(longnum);
     free(member);
     free(wide);
+    free(f32);
+    free(f64);
 }

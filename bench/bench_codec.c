@@ -2,8 +2,9 @@
  *   decode: request_parse vs jansson json_loadb vs a strtod loop
  *   encode: tensor_write_json vs jansson json_dumps vs snprintf("%.17g")
  *   kernels: forward/gradient vs memcpy at 8 KB, 8 MB, 128 MB
+ *   f32: float32 decode, encode and kernel per number, beside float64
  * Also writes request bodies for the HTTP benchmark: --gen N FILE [COLS]
- * (N numbers, in rows of COLS when given). */
+ * (N numbers, in rows of COLS when given; --gen32: float32 texts). */
 #define _DEFAULT_SOURCE
 #include <jansson.h>
 #include <stdint.h>
@@ -33,7 +34,7 @@ static uint64_t next(void)
     return rng;
 }
 
-enum { KIND_RANDOM17, KIND_SHORT, KIND_INT, KIND_GRADIENT };
+enum { KIND_RANDOM17, KIND_SHORT, KIND_INT, KIND_GRADIENT, KIND_FLOAT32 };
 
 /* "[v, v, ...]" with n numbers of the given kind; *len its length. */
 static char *make_body(size_t n, int kind, size_t cols, size_t *len)
@@ -65,6 +66,11 @@ static char *make_body(size_t n, int kind, size_t cols, size_t *len)
             break;
         case KIND_INT:
             p += snprintf(p, 32, "%lld", (long long)(next() % 2000000001) - 1000000000);
+            break;
+        case KIND_FLOAT32: /* the same values as float32, shortest text */
+            v = ((double)(next() >> 11) / 9007199254740992.0 - 0.5) *
+                (double)(1u << (next() % 20));
+            p = numfmt_f32((float)v, p);
             break;
         default: /* what /gradient answers: 1 or the slope */
             p += snprintf(p, 32, "%s", next() & 1 ? "1.0" : "0.01");
@@ -194,6 +200,59 @@ static void bench_encode(void)
     }
 }
 
+/* Reads body as float64, or as float32 (then narrowed): seconds. */
+static double decode_as(const char *body, size_t len, int f32)
+{
+    return BEST(11, {
+        request req;
+        parse_or_exit(body, len, &req);
+        if (f32 && tensor_to_f32(&req.x) != req.x.count)
+            exit(2);
+        sink = f32 ? req.x.data32[0] : req.x.data[0];
+        request_free(&req);
+    });
+}
+
+/* float32 beside float64, per number: reading (the text a float64 client
+ * sends, and the shorter one a float32 client does), writing, and the
+ * forward kernel at 8 MB of input. */
+static void bench_f32(void)
+{
+    size_t n = 1000000, len64, len32;
+    char *t64 = make_body(n, KIND_RANDOM17, 0, &len64);
+    rng = 88172645463325252u; /* the same values */
+    char *t32 = make_body(n, KIND_FLOAT32, 0, &len32);
+    printf("\n%-44s %12s %12s\n", "float32 vs float64 (1M numbers)", "ns/number", "bytes/number");
+    printf("%-44s %12.1f %12.1f\n", "decode 17-digit text as float64", decode_as(t64, len64, 0) * 1e9 / (double)n,
+           (double)len64 / (double)n);
+    printf("%-44s %12.1f %12.1f\n", "decode 17-digit text as float32", decode_as(t64, len64, 1) * 1e9 / (double)n,
+           (double)len64 / (double)n);
+    printf("%-44s %12.1f %12.1f\n", "decode float32 text (<= 9 digits) as float32",
+           decode_as(t32, len32, 1) * 1e9 / (double)n, (double)len32 / (double)n);
+    request r64, r32;
+    parse_or_exit(t64, len64, &r64);
+    parse_or_exit(t64, len64, &r32);
+    tensor_to_f32(&r32.x);
+    char *out = malloc(tensor_json_bound(&r64.x));
+    size_t o64 = 0, o32 = 0;
+    double e64 = BEST(11, o64 = (size_t)(tensor_write_json(&r64.x, out) - out));
+    double e32 = BEST(11, o32 = (size_t)(tensor_write_json(&r32.x, out) - out));
+    printf("%-44s %12.1f %12.1f\n", "encode float64 (shortest, 17 digits)", e64 * 1e9 / (double)n,
+           (double)o64 / (double)n);
+    printf("%-44s %12.1f %12.1f\n", "encode float32 (shortest, <= 9 digits)", e32 * 1e9 / (double)n,
+           (double)o32 / (double)n);
+    size_t k = (8 << 20) / sizeof(double);
+    double tk64 = BEST(40, lrelu_forward_f64(r64.x.data, r64.x.data, k < n ? k : n, 0.01));
+    double tk32 = BEST(40, lrelu_forward_f32(r32.x.data32, r32.x.data32, k < n ? k : n, 0.01f));
+    printf("%-44s %12.3f %12s\n", "forward kernel float64", tk64 * 1e9 / (double)(k < n ? k : n), "8");
+    printf("%-44s %12.3f %12s\n", "forward kernel float32", tk32 * 1e9 / (double)(k < n ? k : n), "4");
+    free(out);
+    request_free(&r64);
+    request_free(&r32);
+    free(t64);
+    free(t32);
+}
+
 static void bench_kernels(void)
 {
     static const size_t sizes[] = {8 << 10, 8 << 20, 128 << 20};
@@ -231,9 +290,10 @@ static void bench_kernels(void)
 
 int main(int argc, char **argv)
 {
-    if ((argc == 4 || argc == 5) && strcmp(argv[1], "--gen") == 0) {
+    if ((argc == 4 || argc == 5) && (strcmp(argv[1], "--gen") == 0 || strcmp(argv[1], "--gen32") == 0)) {
         size_t len, n = strtoull(argv[2], NULL, 10);
-        char *b = make_body(n, KIND_RANDOM17, argc == 5 ? strtoull(argv[4], NULL, 10) : 0, &len);
+        int kind = strcmp(argv[1], "--gen32") == 0 ? KIND_FLOAT32 : KIND_RANDOM17;
+        char *b = make_body(n, kind, argc == 5 ? strtoull(argv[4], NULL, 10) : 0, &len);
         FILE *f = fopen(argv[3], "w");
         if (!f || fwrite(b, 1, len, f) != len || fclose(f) != 0)
             return 1;
@@ -247,5 +307,7 @@ int main(int argc, char **argv)
         bench_encode();
     if (argc < 2 || strstr(argv[1], "kernel"))
         bench_kernels();
+    if (argc < 2 || strstr(argv[1], "f32"))
+        bench_f32();
     return 0;
 }

@@ -3,6 +3,7 @@
 # throughput of POST /forward with 4, 1,000 and 1,000,000 elements on our
 # server and two baselines built from bench/ (the obvious jansson server and
 # a bare "ok" server), all measured in this one run on this machine; then
+# float32 and per-channel slopes beside float64 (bench/variants.sh) and
 # the access log's cost (bench/log.sh).
 # Usage: bench/run.sh BUILD_DIR [SECONDS_SMALL] [SECONDS_LARGE]
 set -euo pipefail
@@ -132,4 +133,5 @@ awk -v h="$hwm" -v b="$base10m" -v s="$bytes" -v a="$t0" -v e="$t1" 'BEGIN {
            s / 1e6, (h - b) / 1024, (h - b) * 1024 / s, e - a }'
 rm -f "$tmp/body10m.json"
 
+bench/variants.sh "$build" "$secs_small" 5
 bench/log.sh "$build" "$secs_small" 5

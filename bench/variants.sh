@@ -32,7 +32,7 @@ for round in $(seq 1 "$rounds"); do
 done
 echo
 echo "1M-element /forward variants, one connection, $rounds rounds of ${secs} s taking turns:"
-printf "  %-38s %10s %10s %12s %10s\n" "" "best r/s" "median" "ns/element" "vs first"
+printf "  %-38s %10s %10s %12s %10s\n" "" "best r/s" "median" "ns/element" "time"
 base=""
 for v in "${variants[@]}"; do
     IFS='|' read -r name body query <<< "$v"

@@ -1,12 +1,20 @@
 /* The kernel in parts: each part runs lrelu_*_f64 or lrelu_*_f32 over its
- * range and checks its own results for overflow while they are still in
- * cache. */
+ * range, one slope per run of a channel's elements, and checks its own
+ * results for overflow while they are still in cache; and the gradient
+ * with respect to the slopes, summed with compensation. */
 #include "compute.h"
+
+#include <math.h>
+#include <stdlib.h>
 
 #include "lrelu.h"
 #include "pool.h"
 
 #define PARTS_MAX 64
+
+/* Runs at least this long go to the dispatched (SIMD) kernel; shorter
+ * ones to the scalar kernel, which costs no dispatch. */
+#define RUN_SIMD_MIN 16
 
 typedef struct job {
     compute_op op;
@@ -14,62 +22,88 @@ typedef struct job {
     void *x;
     const void *grad_output;
     size_t count;
-    double slope;
+    const compute_slope *slope;
     size_t per_part;
     size_t bad[PARTS_MAX]; /* per part: the first non-finite, or count */
 } job;
 
-static void apply_part(void *arg, size_t i)
+/* op over elements [i, i + n) of one channel, with slope a. */
+static void run_f64(const job *k, size_t i, size_t n, double a)
+{
+    double *x = (double *)k->x + i;
+    const double *dy = (const double *)k->grad_output + (k->grad_output ? i : 0);
+    int simd = n >= RUN_SIMD_MIN;
+    switch (k->op) {
+    case COMPUTE_FORWARD:
+        (simd ? lrelu_forward_f64 : lrelu_forward_f64__scalar)(x, x, n, a);
+        break;
+    case COMPUTE_GRADIENT:
+        (simd ? lrelu_gradient_f64 : lrelu_gradient_f64__scalar)(x, x, n, a);
+        break;
+    case COMPUTE_BACKWARD:
+        (simd ? lrelu_backward_f64 : lrelu_backward_f64__scalar)(x, dy, x, n, a);
+        break;
+    }
+}
+
+static void run_f32(const job *k, size_t i, size_t n, float a)
+{
+    float *x = (float *)k->x + i;
+    const float *dy = (const float *)k->grad_output + (k->grad_output ? i : 0);
+    int simd = n >= RUN_SIMD_MIN;
+    switch (k->op) {
+    case COMPUTE_FORWARD:
+        (simd ? lrelu_forward_f32 : lrelu_forward_f32__scalar)(x, x, n, a);
+        break;
+    case COMPUTE_GRADIENT:
+        (simd ? lrelu_gradient_f32 : lrelu_gradient_f32__scalar)(x, x, n, a);
+        break;
+    case COMPUTE_BACKWARD:
+        (simd ? lrelu_backward_f32 : lrelu_backward_f32__scalar)(x, dy, x, n, a);
+        break;
+    }
+}
+
+static void apply_part(void *arg, size_t p)
 {
     job *k = arg;
-    size_t begin = i * k->per_part;
-    k->bad[i] = k->count;
+    const compute_slope *s = k->slope;
+    size_t begin = p * k->per_part;
+    k->bad[p] = k->count;
     if (begin >= k->count)
         return;
     size_t n = k->count - begin < k->per_part ? k->count - begin : k->per_part;
-    size_t bad;
-    if (k->f32) {
-        float *x = (float *)k->x + begin, a = (float)k->slope;
-        switch (k->op) {
-        case COMPUTE_FORWARD:
-            lrelu_forward_f32(x, x, n, a);
-            break;
-        case COMPUTE_GRADIENT:
-            lrelu_gradient_f32(x, x, n, a);
-            break;
-        case COMPUTE_BACKWARD:
-            lrelu_backward_f32(x, (const float *)k->grad_output + begin, x, n, a);
-            break;
-        }
-        bad = lrelu_find_nonfinite_f32(x, n);
-    } else {
-        double *x = (double *)k->x + begin;
-        switch (k->op) {
-        case COMPUTE_FORWARD:
-            lrelu_forward_f64(x, x, n, k->slope);
-            break;
-        case COMPUTE_GRADIENT:
-            lrelu_gradient_f64(x, x, n, k->slope);
-            break;
-        case COMPUTE_BACKWARD:
-            lrelu_backward_f64(x, (const double *)k->grad_output + begin, x, n, k->slope);
-            break;
-        }
-        bad = lrelu_find_nonfinite_f64(x, n);
+    /* One slope for all: one run. Else runs of `inner` elements, the
+     * channel advancing (and wrapping) from one run to the next. */
+    size_t inner = s->count == 1 ? n : s->inner;
+    size_t c = s->count == 1 ? 0 : begin / inner % s->count, i = begin, end = begin + n;
+    size_t run = inner - (s->count == 1 ? 0 : begin % inner);
+    while (i < end) {
+        if (run > end - i)
+            run = end - i;
+        if (k->f32)
+            run_f32(k, i, run, (float)s->values[c]); /* as PyTorch casts it */
+        else
+            run_f64(k, i, run, s->values[c]);
+        i += run;
+        run = inner;
+        c = c + 1 == s->count ? 0 : c + 1;
     }
+    size_t bad = k->f32 ? lrelu_find_nonfinite_f32((float *)k->x + begin, n)
+                        : lrelu_find_nonfinite_f64((double *)k->x + begin, n);
     if (bad < n)
-        k->bad[i] = begin + bad;
+        k->bad[p] = begin + bad;
 }
 
-size_t compute_apply(compute_op op, tensor *x, const tensor *grad_output, double slope,
-                     struct pool *workers)
+size_t compute_apply(compute_op op, tensor *x, const tensor *grad_output,
+                     const compute_slope *slope, struct pool *workers)
 {
     size_t count = x->count;
     job k = {.op = op, .f32 = x->dtype == TENSOR_F32, .x = x->data,
              .grad_output = grad_output ? grad_output->data : NULL, .count = count,
              .slope = slope};
     /* Large arrays are cut in parts of at least COMPUTE_PART elements (a
-     * multiple of 8: whole cache lines), run on the workers too. */
+     * multiple of 16: whole cache lines), run on the workers too. */
     size_t parts = count / COMPUTE_PART;
     if (workers && parts > pool_threads(workers) + 1)
         parts = pool_threads(workers) + 1;
@@ -83,4 +117,53 @@ size_t compute_apply(compute_op op, tensor *x, const tensor *grad_output, double
     for (size_t i = 0; i < parts; i++)
         bad = k.bad[i] < bad ? k.bad[i] : bad;
     return bad;
+}
+
+size_t compute_inner(const tensor *x)
+{
+    size_t inner = 1;
+    for (int d = 2; d < x->ndim; d++)
+        inner *= x->shape[d];
+    return inner;
+}
+
+size_t compute_channels(const tensor *x) { return x->ndim >= 2 ? x->shape[1] : 1; }
+
+/* Neumaier's compensated sum (A. Neumaier, "Rundungsfehleranalyse einiger
+ * Verfahren zur Summation endlicher Summen", ZAMM 54, 1974): the rounding
+ * error of each addition is kept in *comp, whichever operand is larger. */
+static inline void add(double *sum, double *comp, double v)
+{
+    double t = *sum + v;
+    *comp += fabs(*sum) >= fabs(v) ? (*sum - t) + v : (v - t) + *sum;
+    *sum = t;
+}
+
+int compute_slope_gradient(const tensor *x, const tensor *grad_output,
+                           const compute_slope *slope, double *out)
+{
+    size_t channels = slope->count, inner = slope->count == 1 ? x->count : slope->inner;
+    double *comp = calloc(channels ? channels : 1, sizeof *comp);
+    if (!comp)
+        return -1;
+    for (size_t c = 0; c < channels; c++)
+        out[c] = 0.0;
+    int f32 = x->dtype == TENSOR_F32;
+    const double *x64 = x->data, *g64 = grad_output ? grad_output->data : NULL;
+    const float *x32 = x->data32, *g32 = grad_output ? grad_output->data32 : NULL;
+    size_t c = 0;
+    for (size_t i = 0; i < x->count; i += inner) {
+        size_t n = x->count - i < inner ? x->count - i : inner;
+        /* products of two float32 values are exact in double */
+        for (size_t j = i; j < i + n; j++) {
+            double v = f32 ? (double)x32[j] : x64[j];
+            if (v <= 0.0)
+                add(&out[c], &comp[c], grad_output ? v * (f32 ? (double)g32[j] : g64[j]) : v);
+        }
+        c = c + 1 == channels ? 0 : c + 1;
+    }
+    for (size_t k = 0; k < channels; k++)
+        out[k] += comp[k];
+    free(comp);
+    return 0;
 }

@@ -19,14 +19,42 @@ typedef enum compute_op {
 /* Arrays of at least this many elements per part run in parts. */
 #define COMPUTE_PART (256 * 1024)
 
-/* Runs op in place over the elements of x with slope (grad_output: x's
- * count and dtype, read by COMPUTE_BACKWARD only; may be NULL otherwise),
- * in parts on the workers and the caller when there are at least two
- * parts and workers is not NULL. A float32 x is computed in float32 with
- * (float)slope, as PyTorch does. Returns the index of the first result
- * that is not finite, or x->count. The values are exactly the
- * lrelu_*_f64 or lrelu_*_f32 kernels'. */
-size_t compute_apply(compute_op op, tensor *x, const tensor *grad_output, double slope,
-                     struct pool *workers);
+/* The slope: one for every element, or one per channel (PReLU) along x's
+ * axis 1, each channel's elements in runs of `inner` (the product of x's
+ * dimensions after the second; see compute_inner). */
+typedef struct compute_slope {
+    const double *values; /* `count` of them */
+    size_t count;         /* 1, or x's channels (compute_channels) */
+    size_t inner;         /* used when count > 1 */
+} compute_slope;
+
+/* x's channels, PyTorch's: the length of axis 1, or 1 below 2 dimensions. */
+size_t compute_channels(const tensor *x);
+
+/* The elements of one channel that follow each other: the product of x's
+ * dimensions after the second (1 for fewer than three). */
+size_t compute_inner(const tensor *x);
+
+/* Runs op in place over the elements of x (grad_output: x's count and
+ * dtype, read by COMPUTE_BACKWARD only; may be NULL otherwise), element i
+ * with slope->values[(i / inner) % count], in parts on the workers and the
+ * caller when there are at least two parts and workers is not NULL. A
+ * float32 x is computed in float32 with (float)slope, as PyTorch does.
+ * Returns the index of the first result that is not finite, or x->count.
+ * The values are exactly the lrelu_*_f64 or lrelu_*_f32 kernels' on each
+ * run of one slope. */
+size_t compute_apply(compute_op op, tensor *x, const tensor *grad_output,
+                     const compute_slope *slope, struct pool *workers);
+
+/* The gradient of sum(grad_output * leaky_relu(x)) with respect to each
+ * slope: out[c] = the sum of grad_output[i] * x[i] (x[i] alone when
+ * grad_output is NULL) over channel c's elements where x[i] <= 0, as
+ * PyTorch's autograd defines it. Summed in float64, in element order, with
+ * Neumaier's compensation (float32 products are exact in float64), so the
+ * error stays near one rounding of the result whatever the count. Call it
+ * before compute_apply overwrites x. Returns 0, or -1 when memory runs out
+ * (slope->count doubles are allocated). */
+int compute_slope_gradient(const tensor *x, const tensor *grad_output,
+                           const compute_slope *slope, double *out);
 
 #endif

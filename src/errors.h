@@ -28,6 +28,7 @@
     X(TOO_DEEP,            422, "too_deep",              "arrays are nested deeper than 32 levels") \
     X(NUMBER_RANGE,        422, "number_out_of_range",   "a number is outside the range of a double") \
     X(BAD_SLOPE,           422, "invalid_slope",         "slope must be a finite number")   \
+    X(SLOPE_COUNT,         422, "slope_count_mismatch",  "slope must have one number, or one per channel of x (its axis 1)") \
     X(SLOPE_TWICE,         422, "slope_conflict",        "slope is given both in the body and in the query") \
     X(BAD_DTYPE,           422, "invalid_dtype",         "dtype must be \"float64\" or \"float32\"") \
     X(DTYPE_TWICE,         422, "dtype_conflict",        "dtype is given both in the body and in the query") \

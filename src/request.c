@@ -16,7 +16,6 @@
 
 typedef enum member_kind {
     MEMBER_TENSOR, /* a number or an array of numbers: a tensor */
-    MEMBER_NUMBER, /* one finite number */
     MEMBER_DTYPE   /* a string naming a tensor_dtype */
 } member_kind;
 
@@ -26,15 +25,16 @@ static const struct member {
     const char *name;
     member_kind kind;
     unsigned kinds;   /* the request kinds that take it, bits of request_kind */
-    size_t value;     /* offsetof its tensor or double in request */
+    size_t value;     /* offsetof its tensor or dtype in request */
     ptrdiff_t has;    /* offsetof its int "given" flag in request, or -1 */
     lr_err missing;   /* when it is required: the error if absent, else OK */
-    lr_err bad;       /* MEMBER_NUMBER: the error for a value that is not one */
+    lr_err bad;       /* the error for anything wrong inside its value; OK:
+                         the tensor's own (not_a_number, ragged_array...) */
 } members[] = {
     {"x", MEMBER_TENSOR, 1u << REQUEST_FORWARD | 1u << REQUEST_GRADIENT, offsetof(request, x),
      -1, LR_ERR_MISSING_X, LR_ERR_OK},
-    {"slope", MEMBER_NUMBER, 1u << REQUEST_FORWARD | 1u << REQUEST_GRADIENT,
-     offsetof(request, slope), offsetof(request, has_slope), LR_ERR_OK, LR_ERR_BAD_SLOPE},
+    {"slope", MEMBER_TENSOR, 1u << REQUEST_FORWARD | 1u << REQUEST_GRADIENT,
+     offsetof(request, slopes), offsetof(request, has_slope), LR_ERR_OK, LR_ERR_BAD_SLOPE},
     {"grad_output", MEMBER_TENSOR, 1u << REQUEST_GRADIENT, offsetof(request, grad_output),
      offsetof(request, has_grad_output), LR_ERR_OK, LR_ERR_OK},
     {"dtype", MEMBER_DTYPE, 1u << REQUEST_FORWARD | 1u << REQUEST_GRADIENT,
@@ -93,19 +93,7 @@ static int member_value(request__parser *ps, int m)
         *(int *)(void *)(base + mb->has) = 1;
     if (mb->kind == MEMBER_TENSOR)
         return request__tensor(ps, member_tensor(ps->req, m), mb->name, 1, NULL);
-    if (mb->kind == MEMBER_DTYPE)
-        return dtype_value(ps, mb, (tensor_dtype *)(void *)(base + mb->value));
-    if (request__at_number(ps)) {
-        int range;
-        int rc = request__number(ps, (double *)(void *)(base + mb->value), &range);
-        if (rc == 0 && range)
-            request__record(ps, mb->bad, NULL, "%s is outside the range of a double", mb->name);
-        return rc;
-    }
-    if (request__at_value(ps))
-        request__record(ps, mb->bad, NULL, "%s must be a number, got %s", mb->name,
-                        request__kind_of(ps));
-    return request__skip_value(ps, 1);
+    return dtype_value(ps, mb, (tensor_dtype *)(void *)(base + mb->value));
 }
 
 void request__checkpoint_save(request__parser *ps, request__checkpoint *c, const char *at,
@@ -257,6 +245,7 @@ void request_init(request *req)
     memset(req, 0, sizeof *req);
     tensor_init(&req->x);
     tensor_init(&req->grad_output);
+    tensor_init(&req->slopes);
 }
 
 void request_free(request *req)
@@ -264,6 +253,7 @@ void request_free(request *req)
     struct budget_account *a = req->account;
     tensor_free(&req->x);
     tensor_free(&req->grad_output);
+    tensor_free(&req->slopes);
     request_init(req);
     request_set_account(req, a);
 }
@@ -273,6 +263,7 @@ void request_set_account(request *req, struct budget_account *a)
     req->account = a;
     req->x.account = a;
     req->grad_output.account = a;
+    req->slopes.account = a;
 }
 
 /* The body's first value, from the start: its form decides what it is. */
@@ -297,12 +288,32 @@ static int body_value(request__parser *ps, request_kind kind)
 static void body_end(request__parser *ps)
 {
     const request *req = ps->req;
+    if (req->slopes.ndim > 1)
+        request__record(ps, LR_ERR_BAD_SLOPE, "slope",
+                        "slope must be a number or a flat array of numbers, not %d-dimensional",
+                        req->slopes.ndim);
+    else if (req->has_slope && req->slopes.count == 0)
+        request__record(ps, LR_ERR_BAD_SLOPE, "slope", "slope must not be an empty array");
     if (req->has_grad_output && !tensor_same_shape(&req->x, &req->grad_output)) {
         char xs[128], gs[128];
         shape_text(&req->x, xs, sizeof xs);
         shape_text(&req->grad_output, gs, sizeof gs);
         request__record(ps, LR_ERR_SHAPE_MISMATCH, NULL,
                         "grad_output has shape %s but x has shape %s", gs, xs);
+    }
+}
+
+/* A request error inside the value of a member that has its own error
+ * code (slope: invalid_slope) takes that code; the message and path stay. */
+static void own_error(lr_error *err)
+{
+    if (lr_err_status(err->code) != 422)
+        return;
+    for (size_t i = 0; i < MEMBERS; i++) {
+        size_t n = strlen(members[i].name);
+        if (members[i].bad != LR_ERR_OK && strncmp(err->path, members[i].name, n) == 0 &&
+            (err->path[n] == '\0' || err->path[n] == '['))
+            err->code = members[i].bad;
     }
 }
 
@@ -337,6 +348,7 @@ int request__body(request__parser *ps, request_kind kind, const request__checkpo
         request__fail(ps, LR_ERR_JSON_TRAILING, ps->p, "unexpected data after the JSON value");
     else if (!ps->has_semantic)
         body_end(ps);
+    own_error(ps->err);
     return 0;
 }
 

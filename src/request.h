@@ -23,7 +23,8 @@ typedef struct request {
     int has_grad_output;
     tensor grad_output;  /* same shape as x when present */
     int has_slope;       /* slope given in the body */
-    double slope;
+    tensor slopes;       /* its numbers: ndim 0 for one number, or a flat
+                            array of one or more (one per channel: PReLU) */
     int has_dtype;       /* dtype given in the body */
     tensor_dtype dtype;  /* the tensors are read as float64 whatever it says:
                             the caller narrows them (tensor_to_f32) */
@@ -51,6 +52,8 @@ size_t request_reader_bound(size_t len);
  * req, which must be initialized. Accepted bodies:
  *   {"x": X, "slope": S, "dtype": D}   slope and dtype optional
  *   {"x": X, "slope": S, "dtype": D, "grad_output": G}   REQUEST_GRADIENT only
+ * S is a number or a flat array of at least one number (any error inside
+ * it is invalid_slope);
  *   X                                  a bare number or array
  * where X is a number or a rectangular nested array of numbers at most
  * TENSOR_MAX_DIMS deep ([] allowed), G has X's shape and D is "float64"

@@ -44,7 +44,9 @@ struct stream {
     tensor x;
     char head[16]; /* {"y":  or {"grad":  for object bodies */
     size_t head_len, head_off;
-    int tail;      /* the closing '}' is still to write */
+    char *tail;    /* after the elements: the members after X and '}' */
+    size_t tail_len, tail_off;
+    int elements_done;
     /* alone */
     tensor_cursor cur;
     size_t staged, staged_off;
@@ -111,7 +113,8 @@ _Static_assert(sizeof(stream) + STREAM_SLOTS_MAX * (sizeof(stream_slot) + SLOT_B
                    STREAM_MEMORY_MAX,
                "STREAM_MEMORY_MAX is the most a stream allocates");
 
-stream *stream_new(tensor *x, const char *key, pool *workers)
+stream *stream_new(tensor *x, const char *key, const char *after, size_t after_len,
+                   pool *workers)
 {
     /* Two slots per worker plus two (so a worker finds one free while the
      * reader copies one out and formats another), no more than the ranges
@@ -122,20 +125,32 @@ stream *stream_new(tensor *x, const char *key, pool *workers)
         nslots = STREAM_SLOTS_MAX;
     if (nslots > ranges)
         nslots = (unsigned)ranges;
-    size_t size = sizeof(stream) + nslots * sizeof(stream_slot), mem = size + nslots * SLOT_BYTES;
+    size_t tail_len = key ? after_len + 1 : 0;
+    size_t size = sizeof(stream) + nslots * sizeof(stream_slot),
+           mem = size + nslots * SLOT_BYTES + tail_len;
     if (budget_take(x->account, mem) != 0)
         return NULL;
     stream *st = calloc(1, size);
-    if (!st) {
+    char *tail = tail_len ? malloc(tail_len) : NULL;
+    if (!st || (tail_len && !tail)) {
+        free(st);
+        free(tail);
         budget_give(x->account, mem);
         return NULL;
     }
+    if (tail_len) {
+        memcpy(tail, after, after_len);
+        tail[after_len] = '}';
+    }
+    st->tail = tail;
+    st->tail_len = tail_len;
     for (unsigned i = 0; i < nslots; i++) {
         st->slots[i].st = st;
         st->slots[i].buf = malloc(SLOT_BYTES);
         if (!st->slots[i].buf) {
             while (i-- > 0)
                 free(st->slots[i].buf);
+            free(st->tail);
             free(st);
             budget_give(x->account, mem);
             return NULL;
@@ -161,7 +176,6 @@ stream *stream_new(tensor *x, const char *key, pool *workers)
     tensor_init(x);
     x->account = account;
     st->head_len = key ? (size_t)snprintf(st->head, sizeof st->head, "{\"%s\": ", key) : 0;
-    st->tail = key != NULL;
     st->nslots = nslots;
     tensor_cursor_init(&st->cur, &st->x, 0, st->x.count);
     st->workers = workers;
@@ -175,16 +189,11 @@ stream *stream_new(tensor *x, const char *key, pool *workers)
     return st;
 }
 
-/* Alone: the next bytes of the elements and the tail into out (cap >=
- * STREAM_FILL_MIN); 0 at the end. */
+/* Alone: the next bytes of the elements into out (cap >=
+ * STREAM_FILL_MIN); 0 at their end. */
 static size_t stream_fill(stream *st, char *out, size_t cap)
 {
-    size_t n = tensor_write_piece(&st->cur, out, cap);
-    if (st->cur.closed && st->tail && n < cap) {
-        out[n++] = '}';
-        st->tail = 0;
-    }
-    return n;
+    return tensor_write_piece(&st->cur, out, cap);
 }
 
 /* Copies what is left of src[*off, len) into buf, at most max bytes. */
@@ -231,13 +240,9 @@ static ptrdiff_t read_slots(stream *st, char *buf, size_t max)
         pthread_mutex_unlock(&st->lock);
         return -1;
     }
-    if (sl->begin == sl->end) { /* every range is read: the tail */
+    if (sl->begin == sl->end) { /* every range is read */
         pthread_mutex_unlock(&st->lock);
-        if (!st->tail)
-            return 0;
-        st->tail = 0;
-        buf[0] = '}';
-        return 1;
+        return 0;
     }
     pthread_mutex_unlock(&st->lock);
     /* Done: the worker no longer writes to the slot. */
@@ -256,7 +261,13 @@ ptrdiff_t stream_read(stream *st, char *buf, size_t max)
 {
     if (st->head_off < st->head_len)
         return copy_out(buf, max, st->head, st->head_len, &st->head_off);
-    return st->workers ? read_slots(st, buf, max) : read_alone(st, buf, max);
+    if (!st->elements_done) {
+        ptrdiff_t n = st->workers ? read_slots(st, buf, max) : read_alone(st, buf, max);
+        if (n != 0)
+            return n;
+        st->elements_done = 1;
+    }
+    return copy_out(buf, max, st->tail, st->tail_len, &st->tail_off);
 }
 
 void stream_free(stream *st)
@@ -270,6 +281,7 @@ void stream_free(stream *st)
     }
     for (unsigned i = 0; i < st->nslots; i++)
         free(st->slots[i].buf);
+    free(st->tail);
     tensor_free(&st->x);
     budget_release(st->budget, st->charged);
     free(st);

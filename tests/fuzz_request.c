@@ -19,11 +19,21 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static int same_fixes(const tensor *a, const tensor *b)
+{
+    for (size_t i = 0; i < a->nfixes; i++)
+        if (a->fixes[i].index != b->fixes[i].index ||
+            memcmp(&a->fixes[i].value, &b->fixes[i].value, sizeof(float)) != 0)
+            return 0;
+    return 1;
+}
+
 static int same_tensor(const tensor *a, const tensor *b)
 {
     return a->count == b->count && a->ndim == b->ndim &&
            memcmp(a->shape, b->shape, sizeof a->shape) == 0 &&
-           (a->count == 0 || memcmp(a->data, b->data, a->count * sizeof(double)) == 0);
+           (a->count == 0 || memcmp(a->data, b->data, a->count * sizeof(double)) == 0) &&
+           a->nfixes == b->nfixes && same_fixes(a, b);
 }
 
 /* Aborts unless two readings of one body agree. */
@@ -35,9 +45,9 @@ static void check_same(lr_err ra, const lr_error *ea, const request *a, lr_err r
         abort();
     if (ra == LR_ERR_OK &&
         (a->is_object != b->is_object || a->has_slope != b->has_slope ||
-         memcmp(&a->slope, &b->slope, sizeof a->slope) != 0 ||
-         a->has_grad_output != b->has_grad_output || !same_tensor(&a->x, &b->x) ||
-         !same_tensor(&a->grad_output, &b->grad_output)))
+         a->has_dtype != b->has_dtype || a->dtype != b->dtype ||
+         !same_tensor(&a->slopes, &b->slopes) || a->has_grad_output != b->has_grad_output ||
+         !same_tensor(&a->x, &b->x) || !same_tensor(&a->grad_output, &b->grad_output)))
         abort();
 }
 

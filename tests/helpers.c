@@ -4,6 +4,7 @@
 
 #include "../src/numfmt.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -285,6 +286,61 @@ int test_torch_f32_cases(test_torch_fn *fn, void *arg)
     return cases;
 }
 
+int test_torch_prelu_cases(test_prelu_fn *fn, void *arg)
+{
+    FILE *f = test_open_data("torch_extra.jsonl");
+    if (!f)
+        return -1;
+    static char line[1 << 16], req[1 << 16], want[1 << 16], x[1 << 14], slope[1 << 12],
+        y[1 << 14], go[1 << 14], gi[1 << 14], gs[1 << 12];
+    int cases = 0;
+    for (int lines = 0; fgets(line, sizeof line, f); lines++) {
+        if (!strstr(line, "\"kind\": \"prelu\""))
+            continue;
+        if (torch_field(line, "x", x, sizeof x) || torch_field(line, "slope", slope, sizeof slope) ||
+            torch_field(line, "y", y, sizeof y) ||
+            torch_field(line, "grad_output", go, sizeof go) ||
+            torch_field(line, "grad_input", gi, sizeof gi) ||
+            torch_field(line, "grad_slope", gs, sizeof gs)) {
+            tap_fail(__FILE__, __LINE__, "line %d: cannot read it", lines);
+            continue;
+        }
+        double g[256];
+        size_t n = 0;
+        for (char *p = gs + 1, *end; *p && *p != ']' && n < 256; p = end + (*end == ',') + 1)
+            g[n++] = strtod(p, &end);
+        snprintf(req, sizeof req, "{\"x\": %s, \"slope\": %s}", x, slope);
+        snprintf(want, sizeof want, "{\"y\": %s}", y);
+        fn(arg, lines, req, 0, want, NULL, 0);
+        snprintf(req, sizeof req, "{\"x\": %s, \"grad_output\": %s, \"slope\": %s}", x, go,
+                 slope);
+        snprintf(want, sizeof want, "{\"grad\": %s", gi);
+        fn(arg, lines, req, 1, want, g, n);
+        cases++;
+    }
+    fclose(f);
+    return cases;
+}
+
+int test_check_grad_slope(const char *got, const char *want, const double *gs, size_t n)
+{
+    size_t len = strlen(want);
+    if (!got || strncmp(got, want, len) != 0 || strncmp(got + len, ", \"grad_slope\": [", 17) != 0)
+        return 0;
+    const char *p = got + len + 17;
+    for (size_t i = 0; i < n; i++) {
+        char *end;
+        double v = strtod(p, &end);
+        if (end == p || !(v == gs[i] || fabs(v - gs[i]) <= 1e-12 * fabs(gs[i])))
+            return 0;
+        p = end;
+        if (i + 1 < n && strncmp(p, ", ", 2) != 0)
+            return 0;
+        p += i + 1 < n ? 2 : 0;
+    }
+    return strcmp(p, "]}") == 0;
+}
+
 const test_decode_case test_decode_cases[] = {
     {"", REQUEST_FORWARD, LR_ERR_EMPTY_BODY, -1, ""},
     {"  \n", REQUEST_FORWARD, LR_ERR_EMPTY_BODY, -1, ""},
@@ -329,9 +385,9 @@ const test_decode_case test_decode_cases[] = {
     {"[[[]], []]", REQUEST_FORWARD, LR_ERR_RAGGED, -1, "x[1]"},
     {"[1, 1e400]", REQUEST_FORWARD, LR_ERR_NUMBER_RANGE, -1, "x[1]"},
     {"[[-1e999]]", REQUEST_FORWARD, LR_ERR_NUMBER_RANGE, -1, "x[0][0]"},
-    {"{\"x\": [1], \"slope\": \"0.1\"}", REQUEST_FORWARD, LR_ERR_BAD_SLOPE, -1, ""},
-    {"{\"x\": [1], \"slope\": 1e400}", REQUEST_FORWARD, LR_ERR_BAD_SLOPE, -1, ""},
-    {"{\"x\": [1], \"slope\": null}", REQUEST_FORWARD, LR_ERR_BAD_SLOPE, -1, ""},
+    {"{\"x\": [1], \"slope\": \"0.1\"}", REQUEST_FORWARD, LR_ERR_BAD_SLOPE, -1, "slope"},
+    {"{\"x\": [1], \"slope\": 1e400}", REQUEST_FORWARD, LR_ERR_BAD_SLOPE, -1, "slope"},
+    {"{\"x\": [1], \"slope\": null}", REQUEST_FORWARD, LR_ERR_BAD_SLOPE, -1, "slope"},
     {"{\"x\": [1], \"y\": 2}", REQUEST_FORWARD, LR_ERR_UNKNOWN_MEMBER, -1, ""},
     {"{\"x\": [1], \"grad_output\": [2]}", REQUEST_FORWARD, LR_ERR_UNKNOWN_MEMBER, -1, ""},
     {"{\"x\": [\"a\"], \"z\": 2}", REQUEST_FORWARD, LR_ERR_UNKNOWN_MEMBER, -1, ""},
@@ -387,14 +443,20 @@ size_t test_check_reader(const char *body, size_t len, request_kind kind, const 
                strcmp(ea.path, eb.path) == 0 && strcmp(ea.detail, eb.detail) == 0;
     if (same && ra == LR_ERR_OK) {
         same = a.is_object == b.is_object && a.has_slope == b.has_slope &&
-               memcmp(&a.slope, &b.slope, sizeof a.slope) == 0 &&
+               a.has_dtype == b.has_dtype && a.dtype == b.dtype &&
                a.has_grad_output == b.has_grad_output;
-        const tensor *ta[2] = {&a.x, &a.grad_output}, *tb[2] = {&b.x, &b.grad_output};
-        for (int k = 0; k < 2 && same; k++)
+        const tensor *ta[3] = {&a.x, &a.grad_output, &a.slopes},
+                     *tb[3] = {&b.x, &b.grad_output, &b.slopes};
+        for (int k = 0; k < 3 && same; k++) {
             same = ta[k]->count == tb[k]->count && ta[k]->ndim == tb[k]->ndim &&
                    memcmp(ta[k]->shape, tb[k]->shape, sizeof ta[k]->shape) == 0 &&
                    (ta[k]->count == 0 ||
-                    memcmp(ta[k]->data, tb[k]->data, ta[k]->count * sizeof(double)) == 0);
+                    memcmp(ta[k]->data, tb[k]->data, ta[k]->count * sizeof(double)) == 0) &&
+                   ta[k]->nfixes == tb[k]->nfixes;
+            for (size_t f = 0; f < ta[k]->nfixes && same; f++)
+                same = ta[k]->fixes[f].index == tb[k]->fixes[f].index &&
+                       memcmp(&ta[k]->fixes[f].value, &tb[k]->fixes[f].value, sizeof(float)) == 0;
+        }
     }
     if (!same)
         tap_fail(__FILE__, __LINE__,

@@ -67,6 +67,19 @@ int test_torch_cases(test_torch_fn *fn, void *arg);
  * read, -1 when the file is missing. */
 int test_torch_f32_cases(test_torch_fn *fn, void *arg);
 
+/* The 40 "prelu" cases of torch_extra.jsonl (float64, x of shape (N, C,
+ * L), a slope per channel): for each, fn gets /forward's request and its
+ * exact reply (backward 0), then /gradient's with grad_output (backward
+ * 1), the exact start of its reply ({"grad": ..., without the rest) and
+ * PyTorch's grad_slope (n numbers). Returns the cases read. */
+typedef void test_prelu_fn(void *arg, int line, const char *req, int backward, const char *want,
+                           const double *grad_slope, size_t n);
+int test_torch_prelu_cases(test_prelu_fn *fn, void *arg);
+
+/* 1 when got is want, then `, "grad_slope": [...]}` with n numbers each
+ * within a relative 1e-12 of gs's. */
+int test_check_grad_slope(const char *got, const char *want, const double *gs, size_t n);
+
 /* Decoding cases, shared by request_decode and request_reader: body,
  * kind, expected error, offset (-1: none), path. */
 typedef struct test_decode_case {

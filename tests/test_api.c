@@ -223,6 +223,25 @@ void test_api_torch_cases(void)
     ASSERT_EQ(test_torch_cases(torch_on_api, NULL), 200);
 }
 
+static void prelu_on_api(void *arg, int line, const char *req, int backward, const char *want,
+                         const double *gs, size_t n)
+{
+    (void)arg;
+    int status;
+    char *got = call(backward ? API_GRADIENT : API_FORWARD, req, NULL, &status);
+    int ok = status == 200 && got &&
+             (backward ? test_check_grad_slope(got, want, gs, n) : strcmp(got, want) == 0);
+    if (!ok)
+        tap_fail(__FILE__, __LINE__, "prelu case %d/%d: status %d\n#   want %.300s\n#   got  %.300s",
+                 line, backward, status, want, got ? got : "(null)");
+    free(got);
+}
+
+void test_api_torch_prelu(void)
+{
+    ASSERT_EQ(test_torch_prelu_cases(prelu_on_api, NULL), 40);
+}
+
 void test_api_torch_f32(void)
 {
     ASSERT_EQ(test_torch_f32_cases(torch_on_api, NULL), 60);
@@ -346,6 +365,75 @@ void test_api_f32_errors(void)
                      cases[i].status, cases[i].reply, resp.status,
                      resp.body ? resp.body : "(null)");
         api_response_free(&resp);
+    }
+}
+
+/* PReLU's broadcasting: one slope in a list is every channel's; inputs
+ * below 2 dimensions have one channel; a count that is neither 1 nor the
+ * channels is named; ?slope= takes a list; /gradient always answers
+ * grad_slope in an object; float32 combines. */
+void test_api_prelu_edges(void)
+{
+    static const struct {
+        api_route route;
+        const char *body, *query_slope;
+        int status;
+        const char *reply; /* whole (200), or a part */
+    } cases[] = {
+        {API_FORWARD, "{\"x\": [[-2, 4], [-8, 1]], \"slope\": [0.5]}", NULL, 200,
+         "{\"y\": [[-1.0, 4.0], [-4.0, 1.0]]}"},
+        {API_GRADIENT, "{\"x\": [[-2, 4], [-8, 1]], \"slope\": [0.5]}", NULL, 200,
+         "{\"grad\": [[0.5, 1.0], [0.5, 1.0]], \"grad_slope\": [-10.0]}"},
+        {API_GRADIENT, "{\"x\": [[-2, 4], [-8, 1]], \"slope\": [0.5, 0.25]}", NULL, 200,
+         "{\"grad\": [[0.5, 1.0], [0.5, 1.0]], \"grad_slope\": [-10.0, 0.0]}"},
+        {API_GRADIENT, "{\"x\": [[-2, -4], [-8, 1]], \"slope\": [0.5, 0.25]}", NULL, 200,
+         "{\"grad\": [[0.5, 0.25], [0.5, 1.0]], \"grad_slope\": [-10.0, -4.0]}"},
+        {API_GRADIENT, "{\"x\": [-2, 4, -1], \"slope\": [0.5], \"grad_output\": [3, 1, 1]}",
+         NULL, 200, "{\"grad\": [1.5, 1.0, 0.5], \"grad_slope\": [-7.0]}"},
+        {API_GRADIENT, "{\"x\": -3, \"slope\": [0.5]}", NULL, 200,
+         "{\"grad\": 0.5, \"grad_slope\": [-3.0]}"},
+        {API_FORWARD, "{\"x\": [], \"slope\": [0.5]}", NULL, 200, "{\"y\": []}"},
+        {API_GRADIENT, "{\"x\": [[[], []]], \"slope\": [0.5, 0.1]}", NULL, 200,
+         "{\"grad\": [[[], []]], \"grad_slope\": [0.0, 0.0]}"},
+        {API_GRADIENT, "{\"x\": [[], []], \"slope\": [0.5, 0.1]}", NULL, 422,
+         "x has no channels (its axis 1 is empty): give 1 slope"},
+        {API_FORWARD, "{\"x\": [-2, 4], \"slope\": [0.5, 0.25]}", NULL, 422,
+         "slope has 2 numbers, but x has one channel (fewer than 2 dimensions): give 1 slope"},
+        {API_FORWARD, "{\"x\": -2, \"slope\": [0.5, 0.25]}", NULL, 422, "\"slope_count_mismatch\""},
+        {API_FORWARD, "{\"x\": [[[-1]], [[-1]]], \"slope\": [1, 2, 3]}", NULL, 422,
+         "but x has 1 channel (the length of its axis 1): give 1 slope, or 1 for all"},
+        {API_FORWARD, "{\"x\": [[-1, -1, -1]], \"slope\": [1, 2]}", NULL, 422,
+         "give 3 slopes, or 1 for all"},
+        {API_FORWARD, "{\"x\": [1], \"slope\": []}", NULL, 422, "\"invalid_slope\""},
+        {API_FORWARD, "{\"x\": [1], \"slope\": [[0.5]]}", NULL, 422, "not 2-dimensional"},
+        {API_FORWARD, "{\"x\": [1], \"slope\": [0.5, true]}", NULL, 422,
+         "\"code\": \"invalid_slope\", \"path\": \"slope[1]\""},
+        {API_FORWARD, "[[-1, -1], [-2, 2]]", "0.5,0.25", 200, "[[-0.5, -0.25], [-1.0, 2.0]]"},
+        {API_FORWARD, "[[-1, -1], [-2, 2]]", "0.5, 0.25", 200, "[[-0.5, -0.25], [-1.0, 2.0]]"},
+        {API_GRADIENT, "[[-1, -1], [-2, 2]]", "0.5,0.25", 200,
+         "{\"grad\": [[0.5, 0.25], [0.5, 1.0]], \"grad_slope\": [-3.0, -1.0]}"},
+        {API_FORWARD, "[[-1, -1]]", "0.5,", 422, "\"invalid_slope\""},
+        {API_FORWARD, "[[-1, -1]]", ",0.5", 422, "\"invalid_slope\""},
+        {API_FORWARD, "[[-1, -1]]", "0.5,,1", 422, "\"invalid_slope\""},
+        {API_FORWARD, "{\"x\": [[-1, -1]], \"slope\": [1, 2]}", "0.5,0.25", 422,
+         "\"slope_conflict\""},
+        {API_GRADIENT, "{\"x\": [[-0.1, -3]], \"slope\": [0.1, 0.2], \"dtype\": \"float32\"}",
+         NULL, 200, "{\"grad\": [[0.1, 0.2]], \"grad_slope\": [-0.1, -3.0]}"},
+        {API_FORWARD, "{\"x\": [[-0.1, -3]], \"slope\": [0.1, 1e39], \"dtype\": \"float32\"}",
+         NULL, 422, "slope 1e+39 is outside the range of float32"},
+        {API_GRADIENT, "{\"x\": [[-1e308, -1e308]], \"slope\": [0.1, 0.2], "
+         "\"grad_output\": [[1e308, 1]]}", NULL, 422,
+         "\"code\": \"result_not_finite\", \"path\": \"slope[0]\""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int status;
+        char *got = call(cases[i].route, cases[i].body, cases[i].query_slope, &status);
+        if (status != cases[i].status || !got ||
+            (status == 200 ? strcmp(got, cases[i].reply) != 0 : !strstr(got, cases[i].reply)))
+            tap_fail(__FILE__, __LINE__, "%s %s: want %d %s, got %d %s", cases[i].body,
+                     cases[i].query_slope ? cases[i].query_slope : "", cases[i].status,
+                     cases[i].reply, status, got ? got : "(null)");
+        free(got);
     }
 }
 

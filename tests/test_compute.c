@@ -34,7 +34,8 @@ static size_t apply_f64(compute_op op, double *x, const double *dy, size_t n, do
                         pool *workers)
 {
     tensor tx = view(x, n, TENSOR_F64), tg = view((void *)(uintptr_t)dy, n, TENSOR_F64);
-    return compute_apply(op, &tx, dy ? &tg : NULL, slope, workers);
+    compute_slope cs = {&slope, 1, 1};
+    return compute_apply(op, &tx, dy ? &tg : NULL, &cs, workers);
 }
 
 void test_compute_parts(void)
@@ -141,8 +142,8 @@ void test_compute_parts_f32(void)
             for (int use = 0; use < 2; use++) {
                 memcpy(got, x, N * sizeof *got);
                 tensor tx = view(got, N, TENSOR_F32), tg = view(dy, N, TENSOR_F32);
-                size_t bad = compute_apply((compute_op)op, &tx, &tg, slopes[s],
-                                           use ? workers : NULL);
+                compute_slope cs = {&slopes[s], 1, 1};
+                size_t bad = compute_apply((compute_op)op, &tx, &tg, &cs, use ? workers : NULL);
                 if (bad != N || memcmp(got, want, N * sizeof *got) != 0)
                     tap_fail(__FILE__, __LINE__, "f32 op %d slope %g workers %d differs", op,
                              slopes[s], use);
@@ -152,11 +153,94 @@ void test_compute_parts_f32(void)
     for (size_t i = 0; i < N; i++)
         got[i] = i == COMPUTE_PART * 3 + 1 ? -1e30f : 1.0f;
     tensor tx = view(got, N, TENSOR_F32);
-    ASSERT_EQ(compute_apply(COMPUTE_FORWARD, &tx, NULL, 1e10, workers), COMPUTE_PART * 3 + 1);
+    static const double big = 1e10;
+    compute_slope cs = {&big, 1, 1};
+    ASSERT_EQ(compute_apply(COMPUTE_FORWARD, &tx, NULL, &cs, workers), COMPUTE_PART * 3 + 1);
 out:
     free(x);
     free(dy);
     free(want);
     free(got);
+    pool_free(workers);
+}
+
+/* Per-channel slopes: every element equals the scalar kernel's with its
+ * channel's slope, for runs shorter and longer than the SIMD cut-off,
+ * parts that start inside a run, both dtypes; and the slope gradient
+ * against a long double sum of the same products. */
+void test_compute_channels(void)
+{
+    static const size_t shapes[][3] = {
+        {7, 3, 1}, {5, 4, 17}, {2, 2, 1}, {1, 5, 1000}, {300, 3, 1}, {3, 2, COMPUTE_PART + 5}};
+    static const double slopes[] = {0.01, -0.5, 2.5, 0.25, 1e-3};
+    pool *workers = pool_new(3);
+    ASSERT(workers != NULL);
+    uint64_t state = 31;
+    for (size_t z = 0; z < sizeof shapes / sizeof shapes[0]; z++) {
+        size_t C = shapes[z][1], inner = shapes[z][2], n = shapes[z][0] * C * inner;
+        double *x = malloc(n * sizeof *x), *dy = malloc(n * sizeof *dy), *got = malloc(n * 8);
+        float *x32 = malloc(n * sizeof *x32), *dy32 = malloc(n * sizeof *dy32), *got32 = malloc(n * 4);
+        ASSERT(x && dy && got && x32 && dy32 && got32);
+        for (size_t i = 0; i < n; i++) {
+            x[i] = test_rand_unit(&state) * 20 - 10;
+            dy[i] = test_rand_unit(&state) - 0.5;
+            x32[i] = (float)x[i];
+            dy32[i] = (float)dy[i];
+        }
+        compute_slope cs = {slopes, C, inner};
+        for (int op = COMPUTE_FORWARD; op <= COMPUTE_BACKWARD; op++) {
+            for (int use = 0; use < 2; use++) {
+                memcpy(got, x, n * 8);
+                memcpy(got32, x32, n * 4);
+                tensor t = view(got, n, TENSOR_F64), g = view(dy, n, TENSOR_F64);
+                tensor t32 = view(got32, n, TENSOR_F32), g32 = view(dy32, n, TENSOR_F32);
+                ASSERT_EQ(compute_apply((compute_op)op, &t, &g, &cs, use ? workers : NULL), n);
+                ASSERT_EQ(compute_apply((compute_op)op, &t32, &g32, &cs, use ? workers : NULL), n);
+                size_t bad = 0;
+                for (size_t i = 0; i < n; i++) {
+                    double a = slopes[i / inner % C], w;
+                    float a32 = (float)a, w32;
+                    if (op == COMPUTE_FORWARD) {
+                        w = x[i] > 0 ? x[i] : x[i] * a;
+                        w32 = x32[i] > 0 ? x32[i] : x32[i] * a32;
+                    } else if (op == COMPUTE_GRADIENT) {
+                        w = x[i] > 0 ? 1.0 : a;
+                        w32 = x32[i] > 0 ? 1.0f : a32;
+                    } else {
+                        w = x[i] > 0 ? dy[i] : dy[i] * a;
+                        w32 = x32[i] > 0 ? dy32[i] : dy32[i] * a32;
+                    }
+                    bad += memcmp(&got[i], &w, 8) != 0 || memcmp(&got32[i], &w32, 4) != 0;
+                }
+                if (bad)
+                    tap_fail(__FILE__, __LINE__, "shape %zu x %zu x %zu op %d workers %d: %zu differ",
+                             shapes[z][0], C, inner, op, use, bad);
+            }
+        }
+        double gs[8], gs32[8];
+        tensor t = view(x, n, TENSOR_F64), g = view(dy, n, TENSOR_F64);
+        tensor t32 = view(x32, n, TENSOR_F32), g32 = view(dy32, n, TENSOR_F32);
+        ASSERT_EQ(compute_slope_gradient(&t, &g, &cs, gs), 0);
+        ASSERT_EQ(compute_slope_gradient(&t32, &g32, &cs, gs32), 0);
+        for (size_t c = 0; c < C; c++) {
+            long double w = 0, w32 = 0;
+            for (size_t i = 0; i < n; i++) {
+                if (i / inner % C != c)
+                    continue;
+                if (x[i] <= 0)
+                    w += (long double)x[i] * dy[i];
+                if (x32[i] <= 0)
+                    w32 += (long double)x32[i] * dy32[i];
+            }
+            ASSERT(fabsl(gs[c] - w) <= 1e-13L * fabsl(w));
+            ASSERT(fabsl(gs32[c] - w32) <= 1e-13L * fabsl(w32));
+        }
+        free(x);
+        free(dy);
+        free(got);
+        free(x32);
+        free(dy32);
+        free(got32);
+    }
     pool_free(workers);
 }

@@ -63,7 +63,7 @@ void test_request_shapes(void)
     ASSERT_EQ(req.x.shape[1], 2);
     ASSERT_EQ(req.x.shape[2], 3);
     ASSERT_EQ(req.x.count, 6);
-    ASSERT(req.has_slope && req.slope == -0.5 && req.is_object);
+    ASSERT(req.has_slope && req.slopes.ndim == 0 && req.slopes.data[0] == -0.5 && req.is_object);
     ASSERT_BITS_EQ(req.x.data[1], -2.0);
     request_free(&req);
 

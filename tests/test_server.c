@@ -241,6 +241,27 @@ void test_http_torch_cases(void)
     curl_easy_cleanup(c.h);
 }
 
+static void prelu_over_http(void *arg, int line, const char *req, int backward, const char *want,
+                            const double *gs, size_t n)
+{
+    torch_conn *c = arg;
+    reply r;
+    http(c->h, c->port, "POST", backward ? "/gradient" : "/forward", req, "application/json", &r);
+    int ok = r.status == 200 && r.body &&
+             (backward ? test_check_grad_slope(r.body, want, gs, n) : strcmp(r.body, want) == 0);
+    if (!ok)
+        tap_fail(__FILE__, __LINE__, "prelu case %d/%d: status %ld\n#   want %.300s\n#   got  %.300s",
+                 line, backward, r.status, want, r.body ? r.body : "(null)");
+    reply_free(&r);
+}
+
+void test_http_torch_prelu(void)
+{
+    torch_conn c = {curl_easy_init(), shared_port()};
+    ASSERT_EQ(test_torch_prelu_cases(prelu_over_http, &c), 40);
+    curl_easy_cleanup(c.h);
+}
+
 void test_http_torch_f32(void)
 {
     torch_conn c = {curl_easy_init(), shared_port()};
@@ -264,6 +285,59 @@ void test_http_f32_streamed(void)
     curl_easy_cleanup(h);
     free(want);
     free(body);
+}
+
+/* PReLU over 10M elements (250 x 4 x 10000), streamed in with the slopes
+ * after x, and out: every gradient, and the 4 slope gradients exactly
+ * (sums of small multiples of 1/2 are exact). */
+void test_http_prelu_10m(void)
+{
+    enum { N = 250, C = 4, L = 10000 };
+    static const char *const xs[] = {"-1", "2", "-0.5", "3", "-2"};
+    static const double xv[] = {-1, 2, -0.5, 3, -2};
+    static const char *const slope_text[C] = {"0.5", "0.25", "0.125", "2.0"};
+    size_t n = (size_t)N * C * L;
+    char *body = malloc(n * 6 + 256), *want = malloc(n * 8 + 256), *p = body, *w = want;
+    ASSERT(body && want);
+    if (!body || !want)
+        return;
+    double sums[C] = {0};
+    p += sprintf(p, "{\"x\": [");
+    w += sprintf(w, "{\"grad\": [");
+    for (size_t i = 0; i < n; i++) {
+        size_t c = i / L % C, k = (i * 7 + i / 3) % 5;
+        const char *open = i % ((size_t)C * L) == 0 ? (i ? "]], [[" : "[[") : i % L == 0 ? "], [" : ", ";
+        size_t ol = strlen(open);
+        memcpy(p, open, ol);
+        p += ol;
+        memcpy(w, open, ol);
+        w += ol;
+        size_t xl = strlen(xs[k]);
+        memcpy(p, xs[k], xl);
+        p += xl;
+        const char *g = xv[k] > 0 ? "1.0" : slope_text[c];
+        memcpy(w, g, strlen(g));
+        w += strlen(g);
+        if (xv[k] <= 0)
+            sums[c] += xv[k];
+    }
+    sprintf(p, "]]], \"slope\": [0.5, 0.25, 0.125, 2]}");
+    w += sprintf(w, "]]], \"grad_slope\": [");
+    for (int c = 0; c < C; c++)
+        w += sprintf(w, "%s%.1f", c ? ", " : "", sums[c]);
+    sprintf(w, "]}");
+    CURL *h = curl_easy_init();
+    reply r;
+    http(h, shared_port(), "POST", "/gradient", body, "application/json", &r);
+    ASSERT_EQ(r.status, 200);
+    ASSERT_STR_EQ(r.transfer_encoding, "chunked");
+    ASSERT_EQ(r.len, strlen(want));
+    if (!r.body || strcmp(r.body, want) != 0)
+        tap_fail(__FILE__, __LINE__, "the 10M-element PReLU gradient differs");
+    reply_free(&r);
+    curl_easy_cleanup(h);
+    free(body);
+    free(want);
 }
 
 /* Large replies are streamed: chunked on HTTP/1.1 (and the connection

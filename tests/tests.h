@@ -60,6 +60,7 @@
     /* test_compute.c, test_stream.c */                                        \
     X(compute_parts)                                                           \
     X(compute_parts_f32)                                                       \
+    X(compute_channels)                                                        \
     X(compute_nonfinite)                                                       \
     X(stream_read)                                                             \
     X(stream_free_early)                                                       \
@@ -70,6 +71,8 @@
     X(api_routes)                                                              \
     X(api_torch_cases)                                                         \
     X(api_torch_f32)                                                           \
+    X(api_torch_prelu)                                                         \
+    X(api_prelu_edges)                                                         \
     X(api_f32_ties)                                                            \
     X(api_f32_errors)                                                          \
     X(api_large_replies)                                                       \
@@ -85,6 +88,8 @@
     X(http_body_limit)                                                         \
     X(http_torch_cases)                                                        \
     X(http_torch_f32)                                                          \
+    X(http_torch_prelu)                                                        \
+    X(http_prelu_10m)                                                          \
     X(http_f32_streamed)                                                       \
     X(http_stream)                                                             \
     X(http_stream_slow_reader)                                                 \

@@ -171,7 +171,8 @@ out:
 void test_compute_channels(void)
 {
     static const size_t shapes[][3] = {
-        {7, 3, 1}, {5, 4, 17}, {2, 2, 1}, {1, 5, 1000}, {300, 3, 1}, {3, 2, COMPUTE_PART + 5}};
+        {7, 3, 1}, {5, 4, 17}, {2, 2, 1}, {1, 5, 1000}, {300, 3, 1}, {3, 2, COMPUTE_PART + 5},
+        {COMPUTE_PART / 2 + 3, 5, 1}};
     static const double slopes[] = {0.01, -0.5, 2.5, 0.25, 1e-3};
     pool *workers = pool_new(3);
     ASSERT(workers != NULL);

@@ -139,7 +139,8 @@ stream *stream_new(tensor *x, const char *key, const char *after, size_t after_l
         return NULL;
     }
     if (tail_len) {
-        memcpy(tail, after, after_len);
+        if (after_len)
+            memcpy(tail, after, after_len);
         tail[after_len] = '}';
     }
     st->tail = tail;
@@ -196,11 +197,13 @@ static size_t stream_fill(stream *st, char *out, size_t cap)
     return tensor_write_piece(&st->cur, out, cap);
 }
 
-/* Copies what is left of src[*off, len) into buf, at most max bytes. */
+/* Copies what is left of src[*off, len) into buf, at most max bytes
+ * (src may be NULL when len is 0). */
 static ptrdiff_t copy_out(char *buf, size_t max, const char *src, size_t len, size_t *off)
 {
     size_t n = len - *off < max ? len - *off : max;
-    memcpy(buf, src + *off, n);
+    if (n)
+        memcpy(buf, src + *off, n);
     *off += n;
     return (ptrdiff_t)n;
 }

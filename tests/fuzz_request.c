@@ -100,13 +100,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(body, data, size);
 
     for (int route = 0; route < 2; route++) {
-        api_param p = {"slope", 5, "0.5", 3};
+        /* the query: none, a slope, or a slope list and float32 */
+        api_param p[2] = {{"slope", 5, "0.5,0.25", size & 4 ? 8 : 3}, {"dtype", 5, "float32", 7}};
         api_route r = route ? API_GRADIENT : API_FORWARD;
         lr_err why;
         api_body *b = api_body_new(r, NULL, NULL, size, &why);
         if (!b || api_body_feed(b, body, size) != 0)
             abort();
-        api_request req = {.route = r, .params = &p, .nparams = (size & 1), .body = b};
+        api_request req = {.route = r, .params = p, .nparams = (size & 1) + (size & 8 ? 1 : 0),
+                           .body = b};
         api_response resp;
         api_handle(&req, &resp);
         if (!resp.body || resp.len != strlen(resp.body))
@@ -134,6 +136,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char *end = numfmt_f64(v, buf);
         if (numparse_f64(buf, end, &w, &stop) != NUMPARSE_OK || stop != end ||
             memcmp(&v, &w, sizeof v) != 0)
+            abort();
+    }
+    /* float32: the direct rounding is strtof's (glibc's is correct), and
+     * its shortest text reads back */
+    float f, g;
+    if (size && size < 512 && numparse_f32(body, body + size, &f, &stop) == NUMPARSE_OK) {
+        char text[512], buf[NUMFMT_F32_BUF];
+        memcpy(text, body, (size_t)(stop - body));
+        text[stop - body] = '\0';
+        float want = strtof(text, NULL);
+        char *end = numfmt_f32(f, buf);
+        if (memcmp(&f, &want, sizeof f) != 0 || numparse_f32(buf, end, &g, &stop) != NUMPARSE_OK ||
+            stop != end || memcmp(&f, &g, sizeof f) != 0)
             abort();
     }
     free(body);

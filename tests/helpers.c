@@ -77,6 +77,18 @@ double test_series(const char *text, const char *series, double missing)
     return missing;
 }
 
+int test_instrumented(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    return 1;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+    return 1;
+#endif
+#endif
+    return getenv("LEAKYRELU_WRAPPER") != NULL;
+}
+
 int test_hard(void)
 {
     const char *v = getenv("LEAKYRELU_HARD");

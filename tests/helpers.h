@@ -35,6 +35,11 @@ char *test_read_fd(int fd);
  * in a Prometheus exposition, or `missing` when it is absent. */
 double test_series(const char *text, const char *series, double missing);
 
+/* 1 when this binary is built with AddressSanitizer or the server runs
+ * under $LEAKYRELU_WRAPPER (valgrind): ten times slower or more, so the
+ * largest tests run smaller (and say so). */
+int test_instrumented(void);
+
 /* 1 when LEAKYRELU_HARD=1 (make test-hard): tests run at full size. */
 int test_hard(void);
 

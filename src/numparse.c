@@ -279,9 +279,29 @@ static uint64_t first19(const char *a, const char *a_end, const char *b, const c
     return w;
 }
 
-/* One number; inlined into both entry points so the run loop has no call. */
+/* A float32 tie (numparse_f32_tie) of the double with these bits, with a
+ * first test that nearly every other double fails in one comparison. */
+static inline int tie_quick(uint64_t bits)
+{
+    double d;
+    memcpy(&d, &bits, sizeof d);
+    return ((bits & 0x1FFFFFFF) == 0x10000000 || (bits >> 52 & 0x7FF) < 1023 - 126) &&
+           numparse_f32_tie(d);
+}
+
+static inline int tie_quick_d(double d)
+{
+    uint64_t bits;
+    memcpy(&bits, &d, sizeof bits);
+    return tie_quick(bits);
+}
+
+/* One number; inlined into both entry points so the run loop has no call.
+ * With ties (a constant at each call), a double that lies on a float32
+ * tie, from a text that may not be exactly it (only integers below 2^53
+ * are known exact), gives NUMPARSE_TIE (*out and *stop set as for OK). */
 static inline __attribute__((always_inline)) numparse_status
-parse_one(const char *p, const char *end, double *out, const char **stop)
+parse_one(const char *p, const char *end, double *out, const char **stop, int ties)
 {
     const char *s = p;
     int negative = 0, truncated = 0;
@@ -313,7 +333,7 @@ parse_one(const char *p, const char *end, double *out, const char **stop)
                 double v = (double)parse_first(y, nt) / exact_pow10[nt - ni];
                 *out = negative ? -v : v;
                 *stop = s + nt + 1;
-                return NUMPARSE_OK;
+                return ties && tie_quick_d(v) ? NUMPARSE_TIE : NUMPARSE_OK;
             }
         }
         w = parse_first(x8, ni);
@@ -371,7 +391,8 @@ parse_one(const char *p, const char *end, double *out, const char **stop)
         double v = (double)w;
         v = q < 0 ? v / exact_pow10[-q] : v * exact_pow10[q];
         *out = negative ? -v : v;
-        return NUMPARSE_OK;
+        /* an integer below 2^53 is exactly its double */
+        return ties && (q < 0 || v >= 0x1p53) && tie_quick_d(v) ? NUMPARSE_TIE : NUMPARSE_OK;
     } else {
         bits = eisel_lemire(q, w);
         if (truncated && eisel_lemire(q, w + 1) != bits)
@@ -381,13 +402,13 @@ parse_one(const char *p, const char *end, double *out, const char **stop)
         return NUMPARSE_RANGE;
     bits |= (uint64_t)negative << 63;
     memcpy(out, &bits, sizeof bits);
-    return NUMPARSE_OK;
+    return ties && w != 0 && tie_quick(bits) ? NUMPARSE_TIE : NUMPARSE_OK;
 }
 
 numparse_status numparse_f64(const char *p, const char *end, double *out,
                              const char **stop)
 {
-    return parse_one(p, end, out, stop);
+    return parse_one(p, end, out, stop, 0);
 }
 
 /* float32 from the correctly rounded double d of the same text: rounding
@@ -399,7 +420,7 @@ numparse_status numparse_f64(const char *p, const char *end, double *out,
 numparse_status numparse_f32(const char *p, const char *end, float *out, const char **stop)
 {
     double d;
-    numparse_status st = parse_one(p, end, &d, stop);
+    numparse_status st = parse_one(p, end, &d, stop, 0);
     if (st != NUMPARSE_OK)
         return st;
     float f = (float)d;
@@ -414,18 +435,6 @@ numparse_status numparse_f32(const char *p, const char *end, float *out, const c
     return NUMPARSE_OK;
 }
 
-size_t numparse_f32_find_tie(const double *a, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        uint64_t bits;
-        memcpy(&bits, &a[i], sizeof bits);
-        /* every tie has its low 28 bits clear: a cheap first test */
-        if ((bits & 0xFFFFFFF) == 0 && numparse_f32_tie(a[i]))
-            return i;
-    }
-    return n;
-}
-
 static int is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
 numparse_status numparse_f64_run(const char *p, const char *end, double *out, size_t cap,
@@ -434,7 +443,7 @@ numparse_status numparse_f64_run(const char *p, const char *end, double *out, si
     size_t i = 0;
     for (;;) {
         const char *after;
-        numparse_status st = parse_one(p, end, &out[i], &after);
+        numparse_status st = parse_one(p, end, &out[i], &after, 1);
         if (st != NUMPARSE_OK) {
             *n = i;
             *stop = st == NUMPARSE_SYNTAX ? after : p;
@@ -487,3 +496,4 @@ size_t numparse_count_commas(const char *p, const char *end)
         n += *p == ',';
     return n;
 }
+

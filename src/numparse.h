@@ -10,7 +10,8 @@
 typedef enum numparse_status {
     NUMPARSE_OK,     /* *out holds the correctly rounded double */
     NUMPARSE_SYNTAX, /* not a JSON number; *stop is the first offending byte */
-    NUMPARSE_RANGE   /* a JSON number whose magnitude rounds past DBL_MAX */
+    NUMPARSE_RANGE,  /* a JSON number whose magnitude rounds past DBL_MAX */
+    NUMPARSE_TIE     /* numparse_f64_run only: see there */
 } numparse_status;
 
 /* Reads one JSON number from [p, end) (RFC 8259 grammar):
@@ -37,6 +38,11 @@ numparse_status numparse_f64(const char *p, const char *end, double *out,
  * On NUMPARSE_OK, *stop is one past the last number read. On
  * NUMPARSE_SYNTAX, *stop is the offending byte; on NUMPARSE_RANGE, *stop
  * is the start of the overflowing number (out[*n] is not written).
+ * NUMPARSE_TIE: the number at *stop (out[*n] is scratch) reads as a
+ * double that lies on a float32 tie (numparse_f32_tie) and its text is
+ * not known to be exactly that double (integers below 2^53 are): read it
+ * with numparse_f64 and numparse_f32, which may differ from the double's
+ * float32, and go on after it. Rare, but for such texts.
  * Results equal numparse_f64's. cap >= 1. Does not allocate; thread-safe. */
 numparse_status numparse_f64_run(const char *p, const char *end, double *out, size_t cap,
                                  size_t *n, const char **stop);
@@ -67,10 +73,6 @@ static inline int numparse_f32_tie(double d)
     uint64_t mask = ((uint64_t)2 << half) - 1;
     return (sig & mask) == (uint64_t)1 << half;
 }
-
-/* The index of the first element of a[0..n) for which numparse_f32_tie
- * holds, or n. */
-size_t numparse_f32_find_tie(const double *a, size_t n);
 
 /* The commas in [p, end): one less than the numbers a run there holds.
  * Does not allocate; thread-safe. */

@@ -159,28 +159,24 @@ static size_t read_run_in_parts(request__parser *ps, tensor *t, const request__a
     return 0;
 }
 
-/* Of the n numbers read from [text, end) into t from index first, those
- * on a float32 rounding boundary (rare) are noted with the float32 their
- * text rounds to, for tensor_to_f32: the text is gone by then. Returns 0,
- * or -1 when memory runs out. */
-static int note_ties(tensor *t, const char *text, const char *end, size_t first, size_t n)
+/* The number at ps->p, whose double lies on a float32 tie its text may
+ * decide otherwise (NUMPARSE_TIE; rare): stored as a double, with the
+ * float32 its text rounds to noted when they differ, for tensor_to_f32
+ * (the text is gone by then). Room for it is reserved. Returns 0, or -1
+ * when memory runs out. */
+static int read_tie(request__parser *ps, tensor *t)
 {
-    size_t k = numparse_f32_find_tie(t->data + first, n);
-    const char *p = text;
-    for (size_t i = 0; k < n && i < n; i++) { /* the numbers' texts, in order */
-        const char *stop;
-        double d;
-        float f;
-        numparse_f64(p, end, &d, &stop);
-        if (i >= k && numparse_f32_tie(d)) {
-            if (numparse_f32(p, stop, &f, &stop) == NUMPARSE_RANGE)
-                f = d < 0 ? -HUGE_VALF : HUGE_VALF;
-            if (tensor_fix_f32(t, first + i, f) != 0)
-                return -1;
-        }
-        p = request__ws_end(stop, end);
-        p = request__ws_end(p + (p < end && *p == ','), end);
-    }
+    const char *stop;
+    double d;
+    float f;
+    numparse_f64(ps->p, ps->end, &d, &stop);
+    if (numparse_f32(ps->p, stop, &f, &stop) == NUMPARSE_RANGE)
+        f = d < 0 ? -HUGE_VALF : HUGE_VALF;
+    float through = (float)d;
+    if (memcmp(&f, &through, sizeof f) != 0 && tensor_fix_f32(t, t->count, f) != 0)
+        return -1;
+    t->data[t->count++] = d;
+    ps->p = stop;
     return 0;
 }
 
@@ -233,13 +229,15 @@ static int read_numbers(request__parser *ps, tensor *t, const char *name, reques
     size_t room = t->cap - t->count;
     if (limit < room)
         room = limit;
-    const char *text = ps->p;
     numparse_status st = numparse_f64_run(ps->p, run_end, t->data + t->count, room, &n, &stop);
-    if (note_ties(t, text, stop, t->count, n) != 0)
-        return request__fail(ps, LR_ERR_NO_MEMORY, NULL, "out of memory reading %s", name);
     t->count += n;
     a->count[level] += n;
     ps->p = stop;
+    if (st == NUMPARSE_TIE) { /* n < room: there is room for it */
+        if (read_tie(ps, t) != 0)
+            return request__fail(ps, LR_ERR_NO_MEMORY, NULL, "out of memory reading %s", name);
+        a->count[level]++;
+    }
     if (st == NUMPARSE_SYNTAX)
         return request__number_syntax(ps, stop);
     if (st == NUMPARSE_RANGE) {
@@ -378,8 +376,12 @@ static int scalar(request__parser *ps, tensor *t, const char *name)
         request__record(ps, LR_ERR_NUMBER_RANGE, name, "number outside the range of a double");
         return 0;
     }
-    if (tensor_push(t, v) != 0 || note_ties(t, text, ps->p, t->count - 1, 1) != 0)
+    const char *after = ps->p;
+    ps->p = text;
+    if (tensor_reserve(t, t->count + 1) != 0 ||
+        (numparse_f32_tie(v) ? read_tie(ps, t) : tensor_push(t, v)) != 0)
         return request__fail(ps, LR_ERR_NO_MEMORY, NULL, "out of memory reading %s", name);
+    ps->p = after;
     t->ndim = 0;
     return 0;
 }

@@ -1,8 +1,9 @@
 /* Runs of numbers cut into parts and read side by side on a pool: a pure
  * function of the text, the pool and the destination. A part must be
- * exactly numbers (or rows of numbers) and hold no float32 tie (see
- * numparse_f32_tie); anything else makes it not ok, and the caller reads
- * the run in order to find and report what is wrong, or note the ties. */
+ * exactly numbers (or rows of numbers) and hold no float32 tie the run
+ * stops at (NUMPARSE_TIE); anything else makes it not ok, and the caller
+ * reads the run in order to find and report what is wrong, or note the
+ * ties. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,7 +30,7 @@ static void read_rows_part(request__job *job, request__part *r)
         if (!request__number_at(p, r->end) ||
             numparse_f64_run(p, r->end, out + k * job->cols, job->cols, &n, &stop) !=
                 NUMPARSE_OK ||
-            n != job->cols || numparse_f32_find_tie(out + k * job->cols, n) < n)
+            n != job->cols)
             return;
         p = request__ws_end(stop, r->end);
         if (p == r->end || *p++ != ']')
@@ -59,8 +60,7 @@ static void read_part(void *arg, size_t i)
     r->ok = request__number_at(p, r->end) &&
             numparse_f64_run(p, r->end, job->out + r->offset, r->count, &n, &stop) ==
                 NUMPARSE_OK &&
-            n == r->count && request__ws_end(stop, r->end) == r->end &&
-            numparse_f32_find_tie(job->out + r->offset, n) == n;
+            n == r->count && request__ws_end(stop, r->end) == r->end;
 }
 
 static void read_later_part(void *arg, size_t i) { read_part(arg, i + 1); }

@@ -313,6 +313,11 @@ void test_numparse_run(void)
         {"1, 01", 8, 1, 4, NUMPARSE_SYNTAX},
         {"-0.5", 8, 1, 4, NUMPARSE_OK},               /* the end of the input */
         {"7 x", 8, 1, 1, NUMPARSE_OK},
+        /* float32 ties: an integer below 2^53 is exact, so no stop */
+        {"1, 16777217, 2", 8, 3, 14, NUMPARSE_OK},
+        {"1, 16777217.0, 2", 8, 1, 3, NUMPARSE_TIE},
+        {"1.5, 1.000000059604644775390625000000000001]", 8, 1, 5, NUMPARSE_TIE},
+        {"0.1, 3.4028235677973366e38", 8, 1, 5, NUMPARSE_TIE},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const char *t = cases[i].text;

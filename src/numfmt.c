@@ -267,6 +267,19 @@ static inline __attribute__((always_inline)) char *layout(char *p, uint64_t d, i
     return p + 2;
 }
 
+/* NaN or an infinity, as Python's json module writes them. */
+static char *special(char *p, int nan, int negative)
+{
+    if (nan) {
+        memcpy(p, "NaN", 3);
+        return p + 3;
+    }
+    if (negative)
+        *p++ = '-';
+    memcpy(p, "Infinity", 8);
+    return p + 8;
+}
+
 char *numfmt_f64(double v, char buf[NUMFMT_F64_BUF])
 {
     uint64_t bits;
@@ -274,16 +287,8 @@ char *numfmt_f64(double v, char buf[NUMFMT_F64_BUF])
     char *p = buf;
     uint64_t m = bits & (((uint64_t)1 << 52) - 1);
     int be = (int)(bits >> 52 & 0x7FF);
-    if (be == 0x7FF) {
-        if (m) {
-            memcpy(p, "NaN", 3);
-            return p + 3;
-        }
-        if (bits >> 63)
-            *p++ = '-';
-        memcpy(p, "Infinity", 8);
-        return p + 8;
-    }
+    if (be == 0x7FF)
+        return special(p, m != 0, (int)(bits >> 63));
     *p = '-'; /* kept only for negatives: a random sign is no branch */
     p += bits >> 63;
     if ((bits << 1) == 0) {
@@ -304,16 +309,8 @@ char *numfmt_f32(float v, char buf[NUMFMT_F32_BUF])
     char *p = buf;
     uint32_t m = bits & ((1u << 23) - 1);
     int be = (int)(bits >> 23 & 0xFF);
-    if (be == 0xFF) {
-        if (m) {
-            memcpy(p, "NaN", 3);
-            return p + 3;
-        }
-        if (bits >> 31)
-            *p++ = '-';
-        memcpy(p, "Infinity", 8);
-        return p + 8;
-    }
+    if (be == 0xFF)
+        return special(p, m != 0, (int)(bits >> 31));
     *p = '-';
     p += bits >> 31;
     if ((bits << 1) == 0) {

@@ -11,7 +11,7 @@ start_server "$server" --max-body 4K --log off
 
 code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 
-echo "1..25"
+echo "1..30"
 ok "forward, object form" "$(curl -s -d '{"x": [[1, -2], [3, -4]], "slope": 0.1}' "$base/forward")" \
    '{"y": [[1.0, -0.2], [3.0, -0.4]]}'
 ok "forward, bare array with query slope" "$(curl -s -d '[1, -2, 3]' "$base/forward?slope=0.1")" \
@@ -28,6 +28,18 @@ ok "body from a file" "$(curl -s --data-binary @"$tmp/req.json" "$base/forward")
 ok "README's example file" \
    "$(curl -s --data-binary @"$(dirname "$0")/../examples/request.json" "$base/forward")" \
    '{"y": [[1.5, -0.2], [0.0, -0.05]]}'
+ok "float32, object form" \
+   "$(curl -s -d '{"x": [0.1, -0.1, 16777217], "dtype": "float32"}' "$base/forward")" \
+   '{"y": [0.1, -0.001, 16777216.0]}'
+ok "float32, query" "$(curl -s -d '[0.3, -0.3]' "$base/gradient?dtype=float32&slope=0.2")" \
+   '[1.0, 0.2]'
+ok "PReLU forward" "$(curl -s -d '{"x": [[-1, 2], [-3, 4]], "slope": [0.1, 0.2]}' "$base/forward")" \
+   '{"y": [[-0.1, 2.0], [-0.30000000000000004, 4.0]]}'
+ok "PReLU gradient, query list" \
+   "$(curl -s -d '[[-1, -2], [3, -4]]' "$base/gradient?slope=0.25,0.1")" \
+   '{"grad": [[0.25, 0.1], [1.0, 0.1]], "grad_slope": [-1.0, -6.0]}'
+ok "422 slope count" "$(curl -s -d '{"x": [[-1, 2]], "slope": [0.1, 0.2, 0.3]}' "$base/forward")" \
+   '{"error": "slope has 3 numbers, but x has 2 channels (the length of its axis 1): give 2 slopes, or 1 for all at slope", "code": "slope_count_mismatch", "path": "slope"}'
 ok "healthz" "$(curl -s "$base/healthz")" '{"status": "ok"}'
 ok "livez" "$(code "$base/livez")" 200
 ok "readyz" "$(code "$base/readyz")" 200

@@ -13,6 +13,22 @@
 #include "tap.h"
 #include "tests.h"
 
+/* At least `need` readable bytes that end against an unreadable page (a
+ * read past their end faults); *bytes is how many there are before it.
+ * Free with munmap(region, *bytes + page size). NULL on failure. */
+static char *guarded(size_t need, size_t *bytes)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    *bytes = (need + page - 1) / page * page;
+    char *region = mmap(NULL, *bytes + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                        -1, 0);
+    ASSERT(region != MAP_FAILED);
+    if (region == MAP_FAILED)
+        return NULL;
+    ASSERT_EQ(mprotect(region + *bytes, page, PROT_NONE), 0);
+    return region;
+}
+
 void test_lrelu_scalar(void)
 {
     static const double slopes[] = {0.01, 0.0, 1.0, 2.5, -0.5, -0.0};
@@ -82,15 +98,10 @@ void test_lrelu_variants(void)
     static const size_t sizes[] = {0,  1,  2,  3,  4,  5,  7,  8,  9,  15, 16,
                                    17, 31, 32, 33, 63, 64, 65, 100, 1000, 1003};
     enum { MAXN = 1003 };
-    long page = sysconf(_SC_PAGESIZE);
-    size_t bytes = ((MAXN * sizeof(double) * 3 + (size_t)page - 1) / (size_t)page + 1) *
-                   (size_t)page;
-    char *region = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    ASSERT(region != MAP_FAILED);
-    if (region == MAP_FAILED)
+    size_t bytes;
+    char *region = guarded(MAXN * sizeof(double) * 3, &bytes), *guard = region + bytes;
+    if (!region)
         return;
-    char *guard = region + bytes - (size_t)page;
-    ASSERT_EQ(mprotect(guard, (size_t)page, PROT_NONE), 0);
     size_t nv;
     const lrelu__variant *v = lrelu__variants(&nv);
     const char *best = "scalar";
@@ -150,7 +161,7 @@ void test_lrelu_variants(void)
         printf("#   variant %s checked\n", v[k].name);
     }
     ASSERT_STR_EQ(lrelu_variant(), best);
-    munmap(region, bytes);
+    munmap(region, bytes + (size_t)sysconf(_SC_PAGESIZE));
 }
 
 /* The float32 scalar kernels: float32 products (not double ones rounded
@@ -196,15 +207,10 @@ void test_lrelu_variants_f32(void)
     static const size_t sizes[] = {0,  1,  2,  3,  4,  5,  7,  8,  9,  15, 16,  17,  31,
                                    32, 33, 47, 48, 63, 64, 65, 100, 1000, 1003, 1024};
     enum { MAXN = 1024 };
-    long page = sysconf(_SC_PAGESIZE);
-    size_t bytes = ((MAXN * sizeof(float) * 3 + (size_t)page - 1) / (size_t)page + 1) *
-                   (size_t)page;
-    char *region = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    ASSERT(region != MAP_FAILED);
-    if (region == MAP_FAILED)
+    size_t bytes;
+    char *region = guarded(MAXN * sizeof(float) * 3, &bytes), *guard = region + bytes;
+    if (!region)
         return;
-    char *guard = region + bytes - (size_t)page;
-    ASSERT_EQ(mprotect(guard, (size_t)page, PROT_NONE), 0);
     size_t nv;
     const lrelu__variant *v = lrelu__variants(&nv);
     float x[MAXN], dy[MAXN], want[MAXN];
@@ -256,5 +262,5 @@ void test_lrelu_variants_f32(void)
         }
         printf("#   variant %s checked (float32)\n", v[k].name);
     }
-    munmap(region, bytes);
+    munmap(region, bytes + (size_t)sysconf(_SC_PAGESIZE));
 }

@@ -31,7 +31,7 @@ typedef struct job {
 static void run_f64(const job *k, size_t i, size_t n, double a)
 {
     double *x = (double *)k->x + i;
-    const double *dy = (const double *)k->grad_output + (k->grad_output ? i : 0);
+    const double *dy = k->grad_output ? (const double *)k->grad_output + i : NULL;
     int simd = n >= RUN_SIMD_MIN;
     switch (k->op) {
     case COMPUTE_FORWARD:
@@ -49,7 +49,7 @@ static void run_f64(const job *k, size_t i, size_t n, double a)
 static void run_f32(const job *k, size_t i, size_t n, float a)
 {
     float *x = (float *)k->x + i;
-    const float *dy = (const float *)k->grad_output + (k->grad_output ? i : 0);
+    const float *dy = k->grad_output ? (const float *)k->grad_output + i : NULL;
     int simd = n >= RUN_SIMD_MIN;
     switch (k->op) {
     case COMPUTE_FORWARD:

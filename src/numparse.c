@@ -496,4 +496,3 @@ size_t numparse_count_commas(const char *p, const char *end)
         n += *p == ',';
     return n;
 }
-

@@ -42,7 +42,9 @@ numparse_status numparse_f64(const char *p, const char *end, double *out,
  * double that lies on a float32 tie (numparse_f32_tie) and its text is
  * not known to be exactly that double (integers below 2^53 are): read it
  * with numparse_f64 and numparse_f32, which may differ from the double's
- * float32, and go on after it. Rare, but for such texts.
+ * float32, and go on after it. Rare: texts of many digits next to a
+ * float32 midpoint, or such a midpoint written with a fraction or an
+ * exponent ("16777217.0").
  * Results equal numparse_f64's. cap >= 1. Does not allocate; thread-safe. */
 numparse_status numparse_f64_run(const char *p, const char *end, double *out, size_t cap,
                                  size_t *n, const char **stop);

@@ -156,7 +156,7 @@ static int count_digits(uint64_t d)
  * i is q[i] - 10 * q[i - 1]. x * 8389 >> 23, x * 5243 >> 19 and
  * x * 52429 >> 19 are x / 1000, x / 100 and x / 10 for every x < 10^4
  * (checked exhaustively; no 16-bit product of 4x overflows 32 bits). */
-static u128 ascii16(uint32_t hi, uint32_t lo)
+static inline __attribute__((always_inline)) u128 ascii16(uint32_t hi, uint32_t lo)
 {
     uint64_t a = hi / 10000, b = hi % 10000, c = lo / 10000, d = lo % 10000;
     __m128i x = _mm_cvtsi64_si128((long long)((a | b << 16 | c << 32 | d << 48) << 2));
@@ -193,13 +193,13 @@ static uint64_t ascii8(uint32_t v)
     return x | 0x3030303030303030u;
 }
 
-static u128 ascii16(uint32_t hi, uint32_t lo) { return ascii8(hi) | (u128)ascii8(lo) << 64; }
+static inline u128 ascii16(uint32_t hi, uint32_t lo) { return ascii8(hi) | (u128)ascii8(lo) << 64; }
 #endif
 
 /* The 17 digits of D in [10^16, 10^17): the first as a character, the
  * other 16 as a little-endian 128-bit string. Nothing goes through memory,
  * so the stores that follow never wait on loads of fresh digits. */
-static void digits17(uint64_t D, char *first, u128 *rest)
+static inline __attribute__((always_inline)) void digits17(uint64_t D, char *first, u128 *rest)
 {
     uint64_t hi = D / 100000000; /* 9 digits */
     *first = (char)('0' + hi / 100000000);

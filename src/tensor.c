@@ -172,33 +172,77 @@ typedef struct {
     unsigned next; /* the entry to replace */
 } repeat_memo;
 
-/* Writes element i of t at p through the memo; returns one past its text.
- * A copy reads NUMFMT_F64_BUF bytes at an earlier text, which may reach
- * into bytes written after it or not yet written: all are inside the
- * buffer (see tensor_json_bound), and only the value's own bytes are
- * kept. */
-static char *write_number(repeat_memo *m, const void *data, int f32, size_t i, char *p)
+/* The text of a value with these bits copied from the memo when it is
+ * there (*hit set), p returned otherwise. */
+static inline __attribute__((always_inline)) char *memo_copy(repeat_memo *m, uint64_t bits,
+                                                             char *p, int *hit)
 {
-    uint64_t bits = 0;
-    if (f32)
-        memcpy(&bits, (const float *)data + i, sizeof(float));
-    else
-        memcpy(&bits, (const double *)data + i, sizeof(double));
     for (unsigned k = 0; k < 2; k++) {
         if (bits == m->bits[k]) {
             char tmp[NUMFMT_F64_BUF]; /* the texts may overlap */
             memcpy(tmp, m->text[k], sizeof tmp);
             memcpy(p, tmp, sizeof tmp);
+            *hit = 1;
             return p + m->len[k];
         }
     }
-    char *end = f32 ? numfmt_f32(((const float *)data)[i], p)
-                    : numfmt_f64(((const double *)data)[i], p);
+    *hit = 0;
+    return p;
+}
+
+/* The text at [p, end) remembered for these bits; returns end. */
+static inline __attribute__((always_inline)) char *memo_keep(repeat_memo *m, uint64_t bits,
+                                                             char *p, char *end)
+{
     m->bits[m->next] = bits;
     m->text[m->next] = p;
     m->len[m->next] = (size_t)(end - p);
     m->next ^= 1;
     return end;
+}
+
+/* Writes x at p through the memo; returns one past its text. A copy
+ * reads NUMFMT_F64_BUF bytes at an earlier text, which may reach into
+ * bytes written after it or not yet written: all are inside the buffer
+ * (see tensor_json_bound), and only the value's own bytes are kept. One
+ * writer per dtype, out of line, so that the loops calling them stay
+ * small. */
+static char *write_f64(repeat_memo *m, double x, char *p)
+{
+    uint64_t bits;
+    int hit;
+    memcpy(&bits, &x, sizeof bits);
+    char *q = memo_copy(m, bits, p, &hit);
+    return hit ? q : memo_keep(m, bits, p, numfmt_f64(x, p));
+}
+
+static char *write_f32(repeat_memo *m, float x, char *p)
+{
+    uint32_t b32;
+    int hit;
+    memcpy(&b32, &x, sizeof b32);
+    char *q = memo_copy(m, b32, p, &hit);
+    return hit ? q : memo_keep(m, b32, p, numfmt_f32(x, p));
+}
+
+/* Element i of data (float32 when f32, a constant at each call). */
+static inline __attribute__((always_inline)) char *
+write_number(repeat_memo *m, const void *data, int f32, size_t i, char *p)
+{
+    return f32 ? write_f32(m, ((const float *)data)[i], p)
+               : write_f64(m, ((const double *)data)[i], p);
+}
+
+/* Elements [at, at + n) of data, each followed by ", ". */
+static inline __attribute__((always_inline)) char *
+write_row(repeat_memo *memo, const void *data, int f32, size_t at, size_t n, char *p)
+{
+    for (size_t i = 0; i < n; i++) {
+        p = write_number(memo, data, f32, at + i, p);
+        memcpy(p, ", ", 2);
+        p += 2;
+    }
+    return p;
 }
 
 /* The elements of dimension dim from *at on; *at moves past them. */
@@ -208,12 +252,10 @@ static char *write_dim(const tensor *t, int dim, size_t *at, repeat_memo *memo, 
     *p++ = '[';
     if (dim + 1 == t->ndim) { /* the innermost arrays: the numbers */
         const void *data = t->data;
-        int f32 = t->dtype == TENSOR_F32;
-        for (size_t i = 0; i < n; i++) {
-            p = write_number(memo, data, f32, *at + i, p);
-            memcpy(p, ", ", 2);
-            p += 2;
-        }
+        if (t->dtype == TENSOR_F32) /* one loop per dtype: no test per number */
+            p = write_row(memo, data, 1, *at, n, p);
+        else
+            p = write_row(memo, data, 0, *at, n, p);
         if (n) {
             *at += n;
             p -= 2;
@@ -267,13 +309,14 @@ void tensor_cursor_init(tensor_cursor *c, const tensor *t, size_t begin, size_t 
     }
 }
 
-size_t tensor_write_piece(tensor_cursor *c, char *out, size_t cap)
+/* tensor_write_piece for one dtype (a constant in each call). */
+static inline __attribute__((always_inline)) size_t
+write_piece(tensor_cursor *c, char *out, size_t cap, int f32)
 {
     const tensor *t = c->t;
     const int nd = t->ndim, last = nd - 1;
     char *p = out, *stop = out + cap - PIECE_STEP;
     const void *data = t->data;
-    int f32 = t->dtype == TENSOR_F32;
     repeat_memo memo; /* its texts must lie in this piece */
     memo_init(&memo);
     while (c->next < c->end && p <= stop) {
@@ -306,6 +349,11 @@ size_t tensor_write_piece(tensor_cursor *c, char *out, size_t cap)
         c->closed = 1;
     }
     return (size_t)(p - out);
+}
+
+size_t tensor_write_piece(tensor_cursor *c, char *out, size_t cap)
+{
+    return c->t->dtype == TENSOR_F32 ? write_piece(c, out, cap, 1) : write_piece(c, out, cap, 0);
 }
 
 void tensor_path(const tensor *t, size_t i, const char *name, char *buf,

@@ -123,8 +123,6 @@ static int slope_gradient_text(const api_request *hr, const request *req,
     int f32 = req->x.dtype == TENSOR_F32;
     char *p = out + sprintf(out, ", \"grad_slope\": [");
     for (size_t c = 0; c < cs->count; c++) {
-        char buf[NUMFMT_F64_BUF];
-        char *end = f32 ? numfmt_f32((float)g[c], buf) : numfmt_f64(g[c], buf);
         if (f32 ? !isfinite((float)g[c]) : !isfinite(g[c])) {
             lr_error err;
             lr_error_set(&err, LR_ERR_NOT_FINITE, "the gradient of slope %zu overflows to "
@@ -139,6 +137,8 @@ static int slope_gradient_text(const api_request *hr, const request *req,
             memcpy(p, ", ", 2);
             p += 2;
         }
+        char buf[NUMFMT_F64_BUF];
+        char *end = f32 ? numfmt_f32((float)g[c], buf) : numfmt_f64(g[c], buf);
         memcpy(p, buf, (size_t)(end - buf));
         p += end - buf;
     }

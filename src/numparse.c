@@ -279,22 +279,13 @@ static uint64_t first19(const char *a, const char *a_end, const char *b, const c
     return w;
 }
 
-/* A float32 tie (numparse_f32_tie) of the double with these bits, with a
- * first test that nearly every other double fails in one comparison. */
-static inline int tie_quick(uint64_t bits)
-{
-    double d;
-    memcpy(&d, &bits, sizeof d);
-    return ((bits & 0x1FFFFFFF) == 0x10000000 || (bits >> 52 & 0x7FF) < 1023 - 126) &&
-           numparse_f32_tie(d);
-}
-
-static inline int tie_quick_d(double d)
-{
-    uint64_t bits;
-    memcpy(&bits, &d, sizeof bits);
-    return tie_quick(bits);
-}
+/* w / 10^m (w < 10^15) needs no float32 tie test for m <= TIE_FREE, nor
+ * w * 10^q below 2^53 (then it is exact). A tie D * 2^-s (2^24 <= D <
+ * 2^25) the value is exactly is harmless: (float) rounds it to even, as
+ * the text does. One it is not is at least 1 / (10^m * 2^s) away, and the
+ * double's rounding moves the value by at most D * 2^-s * 2^-53, less
+ * than that while 10^m * D < 2^53, which holds for 10^m < 2^28. */
+#define TIE_FREE 8
 
 /* One number; inlined into both entry points so the run loop has no call.
  * With ties (a constant at each call), a double that lies on a float32
@@ -333,7 +324,7 @@ parse_one(const char *p, const char *end, double *out, const char **stop, int ti
                 double v = (double)parse_first(y, nt) / exact_pow10[nt - ni];
                 *out = negative ? -v : v;
                 *stop = s + nt + 1;
-                return ties && tie_quick_d(v) ? NUMPARSE_TIE : NUMPARSE_OK;
+                return NUMPARSE_OK; /* no float32 tie to fear: see TIE_FREE */
             }
         }
         w = parse_first(x8, ni);
@@ -387,12 +378,15 @@ parse_one(const char *p, const char *end, double *out, const char **stop, int ti
     } else if (!truncated && q >= -22 && q <= 22 && w < CLINGER_MAX_W &&
                FLT_EVAL_METHOD == 0) {
         /* Never infinite (below 10^15 * 10^22), so nothing but the store
+         * and (for a fraction) the float32 tie test, a predicted branch,
          * waits on the product or quotient. */
         double v = (double)w;
         v = q < 0 ? v / exact_pow10[-q] : v * exact_pow10[q];
         *out = negative ? -v : v;
-        /* an integer below 2^53 is exactly its double */
-        return ties && (q < 0 || v >= 0x1p53) && tie_quick_d(v) ? NUMPARSE_TIE : NUMPARSE_OK;
+        if (ties && __builtin_expect(q < -TIE_FREE || (q > 0 && v >= 0x1p53), 0) &&
+            numparse_f32_tie(v))
+            return NUMPARSE_TIE;
+        return NUMPARSE_OK;
     } else {
         bits = eisel_lemire(q, w);
         if (truncated && eisel_lemire(q, w + 1) != bits)
@@ -402,7 +396,7 @@ parse_one(const char *p, const char *end, double *out, const char **stop, int ti
         return NUMPARSE_RANGE;
     bits |= (uint64_t)negative << 63;
     memcpy(out, &bits, sizeof bits);
-    return ties && w != 0 && tie_quick(bits) ? NUMPARSE_TIE : NUMPARSE_OK;
+    return ties && w != 0 && numparse_f32_tie(*out) ? NUMPARSE_TIE : NUMPARSE_OK;
 }
 
 numparse_status numparse_f64(const char *p, const char *end, double *out,

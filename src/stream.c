@@ -190,13 +190,6 @@ stream *stream_new(tensor *x, const char *key, const char *after, size_t after_l
     return st;
 }
 
-/* Alone: the next bytes of the elements into out (cap >=
- * STREAM_FILL_MIN); 0 at their end. */
-static size_t stream_fill(stream *st, char *out, size_t cap)
-{
-    return tensor_write_piece(&st->cur, out, cap);
-}
-
 /* Copies what is left of src[*off, len) into buf, at most max bytes
  * (src may be NULL when len is 0). */
 static ptrdiff_t copy_out(char *buf, size_t max, const char *src, size_t len, size_t *off)
@@ -212,8 +205,8 @@ static ptrdiff_t read_alone(stream *st, char *buf, size_t max)
 {
     if (st->staged_off == st->staged) {
         if (max >= STREAM_FILL_MIN)
-            return (ptrdiff_t)stream_fill(st, buf, max);
-        st->staged = stream_fill(st, st->stage, sizeof st->stage);
+            return (ptrdiff_t)tensor_write_piece(&st->cur, buf, max);
+        st->staged = tensor_write_piece(&st->cur, st->stage, sizeof st->stage);
         st->staged_off = 0;
     }
     return copy_out(buf, max, st->stage, st->staged, &st->staged_off);

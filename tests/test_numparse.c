@@ -313,9 +313,14 @@ void test_numparse_run(void)
         {"1, 01", 8, 1, 4, NUMPARSE_SYNTAX},
         {"-0.5", 8, 1, 4, NUMPARSE_OK},               /* the end of the input */
         {"7 x", 8, 1, 1, NUMPARSE_OK},
-        /* float32 ties: an integer below 2^53 is exact, so no stop */
+        /* float32 ties: an integer below 2^53 is exact, and so is any
+         * number of at most 8 decimals (TIE_FREE), so no stop; more
+         * digits may not be */
         {"1, 16777217, 2", 8, 3, 14, NUMPARSE_OK},
-        {"1, 16777217.0, 2", 8, 1, 3, NUMPARSE_TIE},
+        {"1, 16777217.0, 2", 8, 3, 16, NUMPARSE_OK},
+        {"1, 8388608.5, 2", 8, 3, 15, NUMPARSE_OK},
+        {"1, 16777217.000000001, 2", 8, 1, 3, NUMPARSE_TIE},
+        {"1, 1.677721700000e7, 2", 8, 3, 22, NUMPARSE_OK},
         {"1.5, 1.000000059604644775390625000000000001]", 8, 1, 5, NUMPARSE_TIE},
         {"0.1, 3.4028235677973366e38", 8, 1, 5, NUMPARSE_TIE},
     };
@@ -428,4 +433,37 @@ void test_numparse_f32(void)
     ASSERT(!numparse_f32_tie(0x2p-150));
     ASSERT(numparse_f32_tie(0x1.fffffep127 + 0x1p103));
     ASSERT(!numparse_f32_tie(0.1));
+}
+
+/* Why the run need not test texts of at most 8 decimals for float32 ties
+ * (TIE_FREE in numparse.c): the decimals of 1 to 8 places nearest to
+ * float32 midpoints D * 2^-s (2^24 <= D < 2^25, D odd) round, through the
+ * double, to the same float32 as directly. */
+void test_numparse_tie_free(void)
+{
+    uint64_t state = 77;
+    char text[64];
+    int checked = 0;
+    for (int i = 0; i < 40000; i++) {
+        state = state * 6364136223846793005u + 1442695040888963407u;
+        uint64_t D = ((uint64_t)1 << 24) | (state >> 40) | 1;
+        int s = 24 - (int)(state >> 20 & 15); /* values from 2^0 to 2^15 */
+        double mid = ldexp((double)D, -s);
+        for (int places = 1; places <= 8; places++) {
+            snprintf(text, sizeof text, "%.*f", places, mid);
+            double d;
+            float f;
+            const char *stop;
+            size_t len = strlen(text);
+            if (numparse_f64(text, text + len, &d, &stop) != NUMPARSE_OK ||
+                numparse_f32(text, text + len, &f, &stop) != NUMPARSE_OK)
+                continue;
+            float through = (float)d;
+            if (memcmp(&through, &f, sizeof f) != 0)
+                tap_fail(__FILE__, __LINE__, "%s: through the double %a, directly %a", text,
+                         (double)through, (double)f);
+            checked++;
+        }
+    }
+    ASSERT(checked > 300000);
 }

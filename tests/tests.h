@@ -22,6 +22,7 @@
     X(numparse_run)                                                            \
     X(numparse_count_commas)                                                   \
     X(numparse_f32)                                                            \
+    X(numparse_tie_free)                                                       \
     /* test_errors.c, test_utf8.c */                                           \
     X(errors_table)                                                            \
     X(budget_accounts)                                                         \

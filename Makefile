@@ -80,12 +80,15 @@ $(TESTBIN): $(TEST_OBJ) $(OBJ)
 	$(call say,LINK,$@)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS) -lcurl
 
 BENCH_BIN := $(BUILD)/bench_codec $(BUILD)/bench_jansson_server $(BUILD)/bench_ok_server \
-             $(BUILD)/bench_one_request
+             $(BUILD)/bench_one_request $(BUILD)/bench_binary
 
 $(BUILD)/bench_codec: $(BUILD)/bench/bench_codec.o $(OBJ)
 	$(call say,LINK,$@)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
 
 $(BUILD)/bench_one_request: $(BUILD)/bench/one_request.o
+	$(call say,LINK,$@)$(CC) $(LDFLAGS_ALL) -o $@ $^
+
+$(BUILD)/bench_binary: $(BUILD)/bench/binary.o
 	$(call say,LINK,$@)$(CC) $(LDFLAGS_ALL) -o $@ $^
 
 $(BUILD)/bench_%_server: $(BUILD)/bench/%_server.o $(BUILD)/bench/baseline.o
@@ -110,7 +113,7 @@ FUZZ_FLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -fsanitize=address,undef
 FUZZ_OBJ := $(patsubst src/%.c,$(FUZZ_DIR)/obj/%.o,$(filter-out src/main.c src/server.c,$(wildcard src/*.c)))
 
 $(FUZZ_DIR)/obj/%.o: src/%.c
-	$(call say,CLANG,$<)mkdir -p $(@D) && clang $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $(FUZZ_ISA) -c -o $@ $<
+	$(call say,CLANG,$<)mkdir -p $(@D) && clang $(FUZZ_FLAGS) -MMD -MP -fsanitize=fuzzer-no-link $(FUZZ_ISA) -c -o $@ $<
 
 ifeq ($(shell $(CC) -dumpmachine | cut -d- -f1),x86_64)
 $(FUZZ_DIR)/obj/lrelu_avx2.o: FUZZ_ISA := -mavx2
@@ -118,7 +121,9 @@ $(FUZZ_DIR)/obj/lrelu_avx512f.o: FUZZ_ISA := -mavx512f
 endif
 
 $(FUZZ_DIR)/fuzz_request: tests/fuzz_request.c $(FUZZ_OBJ)
-	$(call say,CLANG,$@)clang $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $^ -ljansson -lm
+	$(call say,CLANG,$@)clang $(FUZZ_FLAGS) -MMD -MP -MF $@.d -fsanitize=fuzzer -o $@ $^ -ljansson -lm
+
+-include $(FUZZ_OBJ:.o=.d) $(FUZZ_DIR)/fuzz_request.d
 
 fuzz:
 	$(Q)./tools/ensure-packages clang libclang-rt-14-dev libjansson-dev

@@ -14,6 +14,7 @@
 #include "api_internal.h"
 #include "budget.h"
 #include "lrelu.h"
+#include "mem.h"
 #include "metrics.h"
 #include "numfmt.h"
 #include "request.h"
@@ -105,40 +106,48 @@ void api__error_response(api_response *resp, lr_err code, const char *fmt, ...)
     api_error(&err, resp);
 }
 
-/* application/json, application/x-www-form-urlencoded (what curl -d
- * sends) or text/plain (what fetch sends for a string body), any
- * parameters after ';', or no Content-Type at all. */
-static int media_type_ok(const char *ct)
+/* The body format a Content-Type names, or -1: application/json,
+ * application/x-www-form-urlencoded (what curl -d sends), text/plain
+ * (what fetch sends for a string body) or no Content-Type at all are
+ * JSON; application/octet-stream is binary; parameters after ';' are
+ * ignored. */
+static int media_format(const char *ct)
 {
-    static const char *const ok[] = {"application/json", "application/x-www-form-urlencoded",
-                                     "text/plain"};
+    static const struct {
+        const char *type;
+        api_format format;
+    } ok[] = {{"application/json", API_FORMAT_JSON},
+              {"application/x-www-form-urlencoded", API_FORMAT_JSON},
+              {"text/plain", API_FORMAT_JSON},
+              {"application/octet-stream", API_FORMAT_BINARY}};
     if (!ct)
-        return 1;
+        return API_FORMAT_JSON;
     while (*ct == ' ' || *ct == '\t')
         ct++;
     if (*ct == '\0')
-        return 1; /* an empty header is no header */
+        return API_FORMAT_JSON; /* an empty header is no header */
     size_t n = strcspn(ct, "; \t");
     const char *rest = ct + n;
     while (*rest == ' ' || *rest == '\t')
         rest++;
     if (*rest != '\0' && *rest != ';')
-        return 0; /* "application/json garbage" */
+        return -1; /* "application/json garbage" */
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
-        if (n == strlen(ok[i]) && strncasecmp(ct, ok[i], n) == 0)
-            return 1;
-    return 0;
+        if (n == strlen(ok[i].type) && strncasecmp(ct, ok[i].type, n) == 0)
+            return (int)ok[i].format;
+    return -1;
 }
 
 int api_begin(const char *method, const char *path, const char *content_type,
-              api_route *route, api_response *resp)
+              api_call *call, api_response *resp)
 {
     memset(resp, 0, sizeof *resp);
-    *route = API_NONE;
+    memset(call, 0, sizeof *call);
+    call->route = API_NONE;
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
         if (strcmp(path, routes[i].path) != 0)
             continue;
-        *route = routes[i].route;
+        call->route = routes[i].route;
         int allowed = routes[i].is_post ? strcmp(method, "POST") == 0
                                         : strcmp(method, "GET") == 0 ||
                                               strcmp(method, "HEAD") == 0;
@@ -148,13 +157,16 @@ int api_begin(const char *method, const char *path, const char *content_type,
             resp->allow = routes[i].is_post ? "POST" : "GET, HEAD";
             return 0;
         }
-        if (routes[i].is_post && !media_type_ok(content_type)) {
+        int format = routes[i].is_post ? media_format(content_type) : API_FORMAT_JSON;
+        if (format < 0) {
             api__error_response(resp, LR_ERR_MEDIA_TYPE,
-                           "Content-Type must be application/json, "
-                           "application/x-www-form-urlencoded, text/plain or none, not %.100s",
-                           content_type);
+                                "Content-Type must be application/json, "
+                                "application/x-www-form-urlencoded, text/plain, "
+                                "application/octet-stream or none, not %.100s",
+                                content_type);
             return 0;
         }
+        call->format = (api_format)format;
         return 1;
     }
     api__error_response(resp, LR_ERR_NOT_FOUND,
@@ -192,17 +204,23 @@ static size_t still_needed(const api_body *b)
                    reply_bound(b->len));
 }
 
-size_t api_body_reserve(size_t len)
+/* What a binary body holds beside its bytes: the block's head, and the
+ * reply's few headers. */
+#define BINARY_OVERHEAD 4096
+
+size_t api_body_reserve(api_format format, size_t len)
 {
     if (len == API_LENGTH_UNKNOWN)
         len = UNKNOWN_RESERVE;
+    if (format == API_FORMAT_BINARY)
+        return add_sat(len, BINARY_OVERHEAD);
     return add_sat(request_reader_bound(len), reply_bound(len));
 }
 
-api_body *api_body_new(api_route route, struct pool *workers, budget *bg, size_t len,
+api_body *api_body_new(const api_call *call, struct pool *workers, budget *bg, size_t len,
                        lr_err *why)
 {
-    size_t reserve = api_body_reserve(len);
+    size_t reserve = api_body_reserve(call->format, len);
     *why = LR_ERR_BODY_TOO_LARGE;
     if (bg && reserve > budget_limit(bg))
         return NULL;
@@ -215,11 +233,19 @@ api_body *api_body_new(api_route route, struct pool *workers, budget *bg, size_t
         free(b);
         return NULL;
     }
+    b->format = call->format;
     b->len = len;
     b->received = 0;
+    b->raw = NULL;
+    b->raw_cap = 0;
+    b->reader = NULL;
     request_init(&b->req);
     request_set_account(&b->req, &b->account);
-    b->reader = request_reader_new(route == API_FORWARD ? REQUEST_FORWARD : REQUEST_GRADIENT,
+    lr_error_clear(&b->err);
+    if (b->format == API_FORMAT_BINARY)
+        return b;
+    b->reader = request_reader_new(call->route == API_FORWARD ? REQUEST_FORWARD
+                                                              : REQUEST_GRADIENT,
                                    workers, &b->req, &b->err);
     if (!b->reader) {
         budget_close(&b->account);
@@ -229,8 +255,31 @@ api_body *api_body_new(api_route route, struct pool *workers, budget *bg, size_t
     return b;
 }
 
+/* A binary body's bytes: straight into one block, the size declared (or
+ * growing as mem_grow says when none was), the one copy they get. */
+static lr_err raw_feed(api_body *b, const char *data, size_t len)
+{
+    if (len > b->raw_cap - b->received) {
+        size_t cap = b->len != API_LENGTH_UNKNOWN && b->received + len <= b->len
+                         ? b->len
+                         : mem_grow(b->raw_cap, b->received + len, 64 * 1024);
+        char *grown = cap ? budget_realloc(&b->account, b->raw, cap) : NULL;
+        if (!grown)
+            return b->account.refused ? LR_ERR_OVERLOADED : LR_ERR_NO_MEMORY;
+        if (!b->raw)
+            mem_hint_large(grown, cap);
+        b->raw = grown;
+        b->raw_cap = cap;
+    }
+    memcpy(b->raw + b->received, data, len);
+    b->received += len;
+    return LR_ERR_OK;
+}
+
 lr_err api_body_feed(api_body *b, const char *data, size_t len)
 {
+    if (b->format == API_FORMAT_BINARY)
+        return len ? raw_feed(b, data, len) : LR_ERR_OK;
     if (request_reader_feed(b->reader, data, len) != 0)
         return b->account.refused ? LR_ERR_OVERLOADED : LR_ERR_NO_MEMORY;
     b->received += len;
@@ -247,6 +296,7 @@ void api_body_free(api_body *b)
         return;
     request_reader_free(b->reader);
     request_free(&b->req);
+    budget_block_free(b->raw);
     budget_close(&b->account);
     free(b);
 }
@@ -258,6 +308,9 @@ void api_response_free(api_response *resp)
     else
         free(resp->body);
     stream_free(resp->stream);
+    for (size_t i = 0; i < resp->nheaders; i++)
+        free(resp->headers[i].value);
+    resp->nheaders = 0;
     resp->body = NULL;
     resp->stream = NULL;
     resp->charged = 0;
@@ -283,7 +336,10 @@ void api_handle(const api_request *req, api_response *resp)
     switch (req->route) {
     case API_FORWARD:
     case API_GRADIENT:
-        api__handle_compute(req, resp);
+        if (req->body && req->body->format == API_FORMAT_BINARY)
+            api__handle_binary(req, resp);
+        else
+            api__handle_compute(req, resp);
         break;
     case API_READYZ:
         if (req->draining) {

@@ -35,8 +35,23 @@ typedef struct api_param {
     size_t value_len;
 } api_param;
 
+/* How a request's body is written, from its Content-Type. */
+typedef enum api_format {
+    API_FORMAT_JSON,  /* application/json (or the other text types, or none) */
+    API_FORMAT_BINARY /* application/octet-stream: little-endian IEEE numbers */
+} api_format;
+
+/* What api_begin found the request to ask for. */
+typedef struct api_call {
+    api_route route; /* API_NONE when no path matched */
+    api_format format;
+} api_call;
+
 /* Replies of at least this many elements are streamed. */
 #define API_STREAM_MIN 4096
+
+/* The most extra headers a reply has (api_response.headers). */
+#define API_HEADERS_MAX 4
 
 typedef struct api_response {
     int status;
@@ -53,17 +68,22 @@ typedef struct api_response {
     const char *allow; /* the Allow header for 405, else NULL (static) */
     unsigned retry_after; /* seconds for a Retry-After header; 0: none */
     int close;         /* close the connection after this reply */
+    struct {
+        const char *name;  /* static */
+        char *value;       /* malloc'd, owned by the response */
+    } headers[API_HEADERS_MAX]; /* more headers to send, nheaders of them */
+    size_t nheaders;
 } api_response;
 
 /* Checks what can be checked from the request line and headers alone:
  * the path (404), the method (405), and for POST routes the Content-Type
  * (415: application/json, application/x-www-form-urlencoded, text/plain
- * or none are accepted, parameters such as charset ignored). Sets *route
- * (API_NONE when no path matched). Returns 1 when the request may go on,
- * else 0 with the error response in resp.
- * HEAD is accepted wherever GET is. Thread-safe. */
+ * or none are JSON; application/octet-stream is binary; parameters such
+ * as charset are ignored). Fills *call (its route API_NONE when no path
+ * matched). Returns 1 when the request may go on, else 0 with the error
+ * response in resp. HEAD is accepted wherever GET is. Thread-safe. */
 int api_begin(const char *method, const char *path, const char *content_type,
-              api_route *route, api_response *resp);
+              api_call *call, api_response *resp);
 
 /* 1 when the route takes a request body (POST), else 0. */
 int api_route_has_body(api_route route);
@@ -76,20 +96,22 @@ typedef struct api_body api_body;
 /* The body's length when no Content-Length gave it. */
 #define API_LENGTH_UNKNOWN ((size_t)-1)
 
-/* For a route that takes a body of `len` bytes (or API_LENGTH_UNKNOWN),
- * admitted by the memory budget b (may be NULL: no budget): reserves the
- * most the request can take, its reading, its tensors and its reply
- * (about 5 bytes per body byte; see request_reader_bound), so that it
- * cannot be failed by requests admitted after it. A body of unknown
+/* For a call whose route takes a body of `len` bytes (or
+ * API_LENGTH_UNKNOWN), admitted by the memory budget b (may be NULL: no
+ * budget): reserves the most the request can take, its reading, its
+ * tensors and its reply (for JSON about 5 bytes per body byte, see
+ * request_reader_bound; for binary the body itself, computed and sent
+ * back in place), so that it cannot be failed by requests admitted
+ * after it. A body of unknown
  * length is admitted with a small reservation and charged as it grows:
  * it can be refused partway (503 overloaded). Returns NULL with *why set
  * to LR_ERR_BODY_TOO_LARGE (more than the whole budget: it never fits),
  * LR_ERR_OVERLOADED (no room now) or LR_ERR_NO_MEMORY. */
-api_body *api_body_new(api_route route, struct pool *workers, struct budget *b, size_t len,
-                       lr_err *why);
+api_body *api_body_new(const api_call *call, struct pool *workers, struct budget *b,
+                       size_t len, lr_err *why);
 
 /* The bytes api_body_new reserves for a body of len bytes. */
-size_t api_body_reserve(size_t len);
+size_t api_body_reserve(api_format format, size_t len);
 
 /* The next bytes of the body. Returns LR_ERR_OK, or LR_ERR_NO_MEMORY or
  * LR_ERR_OVERLOADED when its memory could not be had (what follows is

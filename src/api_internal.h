@@ -9,23 +9,75 @@
 #include "api.h"
 #include "budget.h"
 #include "errors.h"
+#include "compute.h"
 #include "request.h"
+#include "tensor.h"
+
+/* The slope when none is given, PyTorch's. */
+#define API__DEFAULT_SLOPE 0.01
 
 struct api_body {
-    request req;
+    api_format format;
+    request req;            /* JSON: read by reader as the body comes */
     lr_error err;
     request_reader *reader;
+    char *raw;              /* binary: the body as it came, a budget block */
+    size_t raw_cap;         /* its size (raw holds `received` bytes) */
     budget_account account; /* the request's memory */
     size_t len, received;   /* bytes declared (or API_LENGTH_UNKNOWN), and come */
 };
+
+/* What the query of a compute endpoint says; the shape and grad_output
+ * only binary bodies take. */
+typedef struct api__query {
+    int has_slope;
+    tensor slopes; /* as the body's: ndim 0 for one number, 1 for a list */
+    int has_dtype;
+    tensor_dtype dtype;
+    int has_shape;
+    int ndim;
+    size_t shape[TENSOR_MAX_DIMS];
+    int grad_output; /* the body is x, then grad_output */
+} api__query;
+
+/* Reads req's query into q (initialized here; api__query_free it in any
+ * case): each parameter at most once, none a body of `format` does not
+ * take. Returns LR_ERR_OK or the error, filled into err. */
+lr_err api__query_read(const api_request *req, api_format format, api__query *q,
+                       lr_error *err);
+void api__query_free(api__query *q);
+
+/* 1 when every slope of cs is within float32's range, else 0 with the
+ * error in resp. */
+int api__slopes_f32(const compute_slope *cs, api_response *resp);
+
+/* 1 when cs has one slope, or one per channel of x (PReLU), else 0 with
+ * the error in resp. */
+int api__channels_match(const tensor *x, const compute_slope *cs, api_response *resp);
+
+/* The gradient with respect to each slope of cs, the numbers in x's
+ * dtype separated by ", ", between `before` and `after`, into a malloc'd
+ * *text of *len bytes (NUL-terminated). A number that is not finite is an
+ * error unless nonfinite_ok (binary bodies pass them through). Returns 1,
+ * or 0 with the error in resp. */
+int api__slope_gradient_text(const api_body *b, const tensor *x, const tensor *grad_output,
+                             const compute_slope *cs, const char *before, const char *after,
+                             int nonfinite_ok, char **text, size_t *len, api_response *resp);
+
+/* Memory that could not be had for b: the budget's refusal (503
+ * overloaded), or the system's (503 out_of_memory). */
+void api__no_memory(const api_body *b, api_response *resp);
 
 /* Fills resp with the error reply for code, the detail formatted from
  * fmt (NULL: the table's message). */
 void api__error_response(api_response *resp, lr_err code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* api_compute.c: POST /forward and /gradient; frees nothing (api_handle
- * frees the body). */
+/* api_compute.c: POST /forward and /gradient with a JSON body; frees
+ * nothing (api_handle frees the body). */
 void api__handle_compute(const api_request *hr, api_response *resp);
+
+/* api_binary.c: the same with a binary body. */
+void api__handle_binary(const api_request *hr, api_response *resp);
 
 #endif

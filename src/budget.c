@@ -133,6 +133,29 @@ void *budget_malloc(budget_account *a, size_t n)
     return h + 1;
 }
 
+void *budget_realloc(budget_account *a, void *p, size_t n)
+{
+    if (!p)
+        return budget_malloc(a, n);
+    block_head *h = (block_head *)p - 1;
+    if (n > SIZE_MAX - sizeof(block_head))
+        return NULL;
+    size_t total = n + sizeof(block_head), was = h->charged;
+    if (h->b && total > was && budget_take(a, total - was) != 0)
+        return NULL;
+    block_head *grown = realloc(h, total);
+    if (!grown) {
+        if (h->b && total > was)
+            budget_give(a, total - was);
+        return NULL;
+    }
+    if (grown->b && total < was)
+        budget_give(a, was - total);
+    if (grown->b)
+        grown->charged = total;
+    return grown + 1;
+}
+
 void budget_block_free(void *p)
 {
     if (!p)

@@ -68,6 +68,12 @@ void budget_release(budget *b, size_t n);
 void *budget_malloc(budget_account *a, size_t n);
 void budget_block_free(void *p);
 
+/* Resizes a block from budget_malloc (NULL: a new one) to n bytes, the
+ * change charged to or given back to a, which must still be open (the
+ * block's own account). NULL when refused or out of memory: the block is
+ * then unchanged. */
+void *budget_realloc(budget_account *a, void *p, size_t n);
+
 /* The default limit: 3/4 of the memory limit of the cgroup (v2 or v1)
  * the process runs in, read under `cgroup_root` (normally
  * "/sys/fs/cgroup") for the path `proc_cgroup` names (normally

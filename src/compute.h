@@ -40,11 +40,12 @@ size_t compute_inner(const tensor *x);
  * with slope->values[(i / inner) % count], in parts on the workers and the
  * caller when there are at least two parts and workers is not NULL. A
  * float32 x is computed in float32 with (float)slope, as PyTorch does.
- * Returns the index of the first result that is not finite, or x->count.
+ * With check, returns the index of the first result that is not finite,
+ * or x->count; without (non-finite values are welcome), x->count.
  * The values are exactly the lrelu_*_f64 or lrelu_*_f32 kernels' on each
  * run of one slope. */
 size_t compute_apply(compute_op op, tensor *x, const tensor *grad_output,
-                     const compute_slope *slope, struct pool *workers);
+                     const compute_slope *slope, int check, struct pool *workers);
 
 /* The gradient of sum(grad_output * leaky_relu(x)) with respect to each
  * slope: out[c] = the sum of grad_output[i] * x[i] (x[i] alone when

@@ -19,7 +19,7 @@
     X(NOT_FOUND,           404, "not_found",             "no such endpoint")                \
     X(METHOD,              405, "method_not_allowed",    "method not allowed on this endpoint") \
     X(BODY_TOO_LARGE,      413, "body_too_large",        "the request body is larger than the server's limit") \
-    X(MEDIA_TYPE,          415, "unsupported_media_type", "Content-Type must be application/json, application/x-www-form-urlencoded, text/plain or none") \
+    X(MEDIA_TYPE,          415, "unsupported_media_type", "Content-Type must be application/json, application/x-www-form-urlencoded, text/plain, application/octet-stream or none") \
     X(CONTENT_ENCODING,    415, "unsupported_content_encoding", "the body must not have a Content-Encoding") \
     X(BODY_TYPE,           422, "invalid_body",          "the body must be an object, an array or a number") \
     X(MISSING_X,           422, "missing_x",             "the request has no \"x\" member") \
@@ -33,6 +33,8 @@
     X(BAD_DTYPE,           422, "invalid_dtype",         "dtype must be \"float64\" or \"float32\"") \
     X(DTYPE_TWICE,         422, "dtype_conflict",        "dtype is given both in the body and in the query") \
     X(SHAPE_MISMATCH,      422, "shape_mismatch",        "grad_output must have the same shape as x") \
+    X(BAD_SHAPE,           422, "invalid_shape",         "shape must be a list of sizes") \
+    X(BINARY_LENGTH,       422, "invalid_binary_length", "the binary body's length does not match its dtype and shape") \
     X(UNKNOWN_MEMBER,      422, "unknown_member",        "the request object has an unknown member") \
     X(DUPLICATE_MEMBER,    422, "duplicate_member",      "a member appears twice in the request object") \
     X(UNKNOWN_PARAM,       422, "unknown_parameter",     "unknown query parameter")         \

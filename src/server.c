@@ -77,7 +77,7 @@ typedef struct exchange {
     char request_id[REQID_MAX + 1];
     char method[16];
     char path[257];
-    api_route route;
+    api_call call;  /* its route, API_NONE until api_begin found one */
     int routed;     /* api_begin accepted the request */
     api_body *body; /* read as it arrives */
     size_t len;     /* bytes received */
@@ -188,6 +188,9 @@ static enum MHD_Result send_response(server *s, struct MHD_Connection *c, exchan
         ok = MHD_add_response_header(r, "X-Request-Id", ex->request_id);
     if (ok == MHD_YES && resp->allow)
         ok = MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, resp->allow);
+    for (size_t i = 0; i < resp->nheaders && ok == MHD_YES; i++)
+        ok = MHD_add_response_header(r, resp->headers[i].name, resp->headers[i].value);
+    api_response_free(resp); /* the headers; the body is the MHD response's */
     if (ok == MHD_YES && resp->retry_after) {
         char secs[16];
         snprintf(secs, sizeof secs, "%u", resp->retry_after);
@@ -263,10 +266,10 @@ static enum MHD_Result begin(server *s, struct MHD_Connection *c, exchange *ex,
         return refuse(s, c, ex, &err, 1);
     api_response resp = {0};
     const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
-    if (!api_begin(method, url, ct, &ex->route, &resp))
+    if (!api_begin(method, url, ct, &ex->call, &resp))
         return send_response(s, c, ex, &resp);
     ex->routed = 1;
-    if (!api_route_has_body(ex->route))
+    if (!api_route_has_body(ex->call.route))
         return MHD_YES;
     if (framing_encoding(&f, &err) != LR_ERR_OK)
         return refuse(s, c, ex, &err, 0);
@@ -289,7 +292,7 @@ static enum MHD_Result begin(server *s, struct MHD_Connection *c, exchange *ex,
     }
     /* The body is read as it arrives: only the text still needed is held. */
     lr_err why;
-    ex->body = api_body_new(ex->route, s->workers, s->budget, len, &why);
+    ex->body = api_body_new(&ex->call, s->workers, s->budget, len, &why);
     if (ex->body)
         return MHD_YES;
     if (why == LR_ERR_BODY_TOO_LARGE) {
@@ -299,7 +302,7 @@ static enum MHD_Result begin(server *s, struct MHD_Connection *c, exchange *ex,
         snprintf(msg, sizeof msg,
                  "the request body %s could take up to %zu MiB, more than the whole "
                  "memory budget (--max-memory) of %zu MiB",
-                 size, api_body_reserve(len) >> 20, budget_limit(s->budget) >> 20);
+                 size, api_body_reserve(ex->call.format, len) >> 20, budget_limit(s->budget) >> 20);
         return send_error(s, c, ex, why, msg);
     }
     /* No room now: a client waiting for "100 Continue" is answered at
@@ -348,7 +351,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *req_cls = ex;
         clock_gettime(CLOCK_REALTIME, &ex->ts);
         clock_gettime(CLOCK_MONOTONIC, &ex->t0);
-        ex->route = API_NONE;
+        ex->call.route = API_NONE;
         ex->head_only = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
         if (accesslog_on(s->log)) { /* only its line needs them */
             snprintf(ex->method, sizeof ex->method, "%s", method);
@@ -383,7 +386,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, collect_param, &p) < 0)
         return MHD_NO;
     api_request req = {
-        .route = ex->route,
+        .route = ex->call.route,
         .params = p.items,
         .nparams = p.n,
         .body = ex->body,
@@ -391,7 +394,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         .workers = s->workers,
     };
     metrics_extra extra;
-    if (ex->route == API_METRICS) {
+    if (ex->call.route == API_METRICS) {
         extra.log_lines_dropped = accesslog_dropped(s->log);
         extra.memory_budget_bytes = budget_limit(s->budget);
         extra.memory_used_bytes = budget_used(s->budget);
@@ -427,7 +430,7 @@ static void account(server *s, struct MHD_Connection *c, exchange *ex, int abort
     struct timespec t1;
     clock_gettime(CLOCK_MONOTONIC, &t1);
     metrics_sample m = {
-        .route = ex->route,
+        .route = ex->call.route,
         .status = ex->status,
         .aborted = aborted,
         .duration_s = (double)(t1.tv_sec - ex->t0.tv_sec) +

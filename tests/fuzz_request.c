@@ -104,7 +104,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         api_param p[2] = {{"slope", 5, "0.5,0.25", size & 4 ? 8 : 3}, {"dtype", 5, "float32", 7}};
         api_route r = route ? API_GRADIENT : API_FORWARD;
         lr_err why;
-        api_body *b = api_body_new(r, NULL, NULL, size, &why);
+        api_body *b = api_body_new(&(api_call){.route = r}, NULL, NULL, size, &why);
         if (!b || api_body_feed(b, body, size) != 0)
             abort();
         api_request req = {.route = r, .params = p, .nparams = (size & 1) + (size & 8 ? 1 : 0),
@@ -124,6 +124,41 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort();
             request_free(&back);
         }
+        api_response_free(&resp);
+    }
+
+    /* The same bytes as a binary body: with the first bytes as its query
+     * (up to the first newline), fed in pieces of 1 to 8 bytes. */
+    const char *nl = memchr(body, '\n', size < 64 ? size : 64);
+    if (nl) {
+        char q[64];
+        memcpy(q, body, (size_t)(nl - body));
+        q[nl - body] = '\0';
+        api_param p[4];
+        size_t np = 0;
+        for (char *save = NULL, *kv = strtok_r(q, "&", &save); kv && np < 4;
+             kv = strtok_r(NULL, "&", &save)) {
+            char *eq = strchr(kv, '=');
+            p[np++] = (api_param){kv, eq ? (size_t)(eq - kv) : strlen(kv), eq ? eq + 1 : NULL,
+                                  eq ? strlen(eq + 1) : 0};
+        }
+        const char *raw = nl + 1;
+        size_t len = size - (size_t)(raw - body), piece = (size & 7) + 1;
+        api_route r = size & 16 ? API_GRADIENT : API_FORWARD;
+        lr_err why;
+        api_body *b = api_body_new(&(api_call){.route = r, .format = API_FORMAT_BINARY}, NULL,
+                                   NULL, size & 32 ? len : API_LENGTH_UNKNOWN, &why);
+        for (size_t at = 0; b && at < len; at += piece)
+            if (api_body_feed(b, raw + at, len - at < piece ? len - at : piece) != LR_ERR_OK)
+                abort();
+        api_request req = {.route = r, .params = p, .nparams = np, .body = b};
+        api_response resp;
+        if (!b)
+            abort();
+        api_handle(&req, &resp);
+        if (!resp.body || (resp.status == 200 && resp.len > len) ||
+            (resp.status != 200 && !strstr(resp.body, "\"code\": \"")))
+            abort();
         api_response_free(&resp);
     }
 

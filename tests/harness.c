@@ -213,6 +213,11 @@ static void header_value(const char *line, size_t n, const char *name, char *out
 size_t reply_on_header(char *data, size_t size, size_t n, void *cls)
 {
     reply *r = cls;
+    size_t have = strlen(r->head);
+    if (have + size * n < sizeof r->head) {
+        memcpy(r->head + have, data, size * n);
+        r->head[have + size * n] = '\0';
+    }
     header_value(data, size * n, "Retry-After: ", r->retry_after, sizeof r->retry_after);
     header_value(data, size * n, "Allow: ", r->allow, sizeof r->allow);
     header_value(data, size * n, "X-Request-Id: ", r->request_id, sizeof r->request_id);
@@ -237,35 +242,56 @@ void http(CURL *h, unsigned port, const char *method, const char *target, const 
     http_header(h, port, method, target, body, ctype, NULL, r);
 }
 
-void http_header(CURL *h, unsigned port, const char *method, const char *target,
-                 const char *body, const char *ctype, const char *header, reply *r)
+typedef struct upload {
+    const char *data;
+    size_t len, at, piece;
+} upload;
+
+static size_t upload_read(char *buf, size_t size, size_t n, void *cls)
 {
-    char url[1024], hdr[256];
-    struct curl_slist *headers = NULL;
+    upload *u = cls;
+    size_t k = u->len - u->at;
+    if (k > size * n)
+        k = size * n;
+    if (u->piece && k > u->piece)
+        k = u->piece;
+    memcpy(buf, u->data + u->at, k);
+    u->at += k;
+    return k;
+}
+
+void http_bytes(CURL *h, unsigned port, const char *method, const char *target,
+                const void *body, size_t len, size_t chunked, const char *const *headers,
+                reply *r)
+{
+    char url[1024];
+    struct curl_slist *list = curl_slist_append(NULL, "Content-Type:");
     int own = h == NULL;
     memset(r, 0, sizeof *r);
     if (own)
         h = curl_easy_init();
     if (!h) {
+        curl_slist_free_all(list);
         r->rc = CURLE_FAILED_INIT;
         return;
     }
+    upload u = {body, body ? len : 0, 0, chunked};
     snprintf(url, sizeof url, "http://127.0.0.1:%u%s", port, target);
     curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_HTTPGET, body ? 0L : 1L); /* resets NOBODY: first */
+    curl_easy_setopt(h, CURLOPT_HTTPGET, body ? 0L : 1L);
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, strcmp(method, "HEAD") ? method : NULL);
     curl_easy_setopt(h, CURLOPT_NOBODY, strcmp(method, "HEAD") == 0 ? 1L : 0L);
     if (body) {
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
+        curl_easy_setopt(h, CURLOPT_POST, 1L);
+        curl_easy_setopt(h, CURLOPT_READFUNCTION, upload_read);
+        curl_easy_setopt(h, CURLOPT_READDATA, &u);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, chunked ? (curl_off_t)-1 : (curl_off_t)len);
+        if (chunked)
+            list = curl_slist_append(list, "Transfer-Encoding: chunked");
     }
-    if (ctype) {
-        snprintf(hdr, sizeof hdr, "Content-Type:%s%s", *ctype ? " " : "", ctype);
-        headers = curl_slist_append(headers, hdr);
-    }
-    if (header)
-        headers = curl_slist_append(headers, header);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+    for (size_t i = 0; headers && headers[i]; i++)
+        list = curl_slist_append(list, headers[i]);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, list);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, reply_on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, reply_on_header);
@@ -274,9 +300,50 @@ void http_header(CURL *h, unsigned port, const char *method, const char *target,
     r->rc = curl_easy_perform(h);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
-    curl_slist_free_all(headers);
+    curl_easy_setopt(h, CURLOPT_READFUNCTION, NULL);
+    curl_easy_setopt(h, CURLOPT_POST, 0L);
+    curl_slist_free_all(list);
     if (own)
         curl_easy_cleanup(h);
+}
+
+void http_header(CURL *h, unsigned port, const char *method, const char *target,
+                 const char *body, const char *ctype, const char *header, reply *r)
+{
+    char type[256];
+    /* NULL: what curl sends by default for a body; "": none at all */
+    snprintf(type, sizeof type, "Content-Type: %s",
+             ctype ? ctype : body ? "application/x-www-form-urlencoded" : "");
+    const char *headers[3] = {NULL, NULL, NULL};
+    size_t n = 0;
+    if (ctype ? *ctype != '\0' : body != NULL)
+        headers[n++] = type;
+    headers[n] = header;
+    http_bytes(h, port, method, target, body, body ? strlen(body) : 0, 0, headers, r);
+}
+
+const char *reply_header(const reply *r, const char *name, char *out, size_t cap)
+{
+    size_t n = strlen(name);
+    for (const char *line = r->head; *line;) {
+        const char *eol = strchr(line, '\n');
+        size_t len = eol ? (size_t)(eol - line) : strlen(line);
+        if (len > n && strncasecmp(line, name, n) == 0 && line[n] == ':') {
+            const char *v = line + n + 1;
+            while (*v == ' ')
+                v++;
+            size_t k = (size_t)(line + len - v);
+            while (k && (v[k - 1] == '\r' || v[k - 1] == ' '))
+                k--;
+            if (k >= cap)
+                k = cap - 1;
+            memcpy(out, v, k);
+            out[k] = '\0';
+            return out;
+        }
+        line += len + (eol ? 1 : 0);
+    }
+    return NULL;
 }
 
 /* Checks that an error reply is {"error": string, "code": code, ...} with

@@ -25,6 +25,7 @@ typedef struct reply {
     char retry_after[16];
     char request_id[160];
     char content_type[80];
+    char head[4096]; /* every header line received, as received */
     CURLcode rc;
 } reply;
 
@@ -64,6 +65,19 @@ void http(CURL *h, unsigned port, const char *method, const char *target, const 
 /* http with one more header line ("Name: value"), or none when NULL. */
 void http_header(CURL *h, unsigned port, const char *method, const char *target,
                  const char *body, const char *ctype, const char *header, reply *r);
+
+/* A request with a body of len bytes (may hold NUL bytes; NULL: none)
+ * and the header lines in headers (NULL-ended; may be NULL). With
+ * chunked, the body is sent in chunks of `chunked` bytes with no length
+ * given; else with its Content-Length. No Content-Type unless given;
+ * curl's Expect: 100-continue for bodies over 1 MiB unless "Expect:". */
+void http_bytes(CURL *h, unsigned port, const char *method, const char *target,
+                const void *body, size_t len, size_t chunked, const char *const *headers,
+                reply *r);
+
+/* The value of header `name` in r (case-insensitive), copied into out
+ * (NUL-terminated); NULL when absent. */
+const char *reply_header(const reply *r, const char *name, char *out, size_t cap);
 
 /* Checks that an error reply is {"error": string, "code": code, ...} with
  * "offset" present iff want_offset, "path" equal to want_path if given. */

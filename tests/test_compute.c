@@ -35,7 +35,7 @@ static size_t apply_f64(compute_op op, double *x, const double *dy, size_t n, do
 {
     tensor tx = view(x, n, TENSOR_F64), tg = view((void *)(uintptr_t)dy, n, TENSOR_F64);
     compute_slope cs = {&slope, 1, 1};
-    return compute_apply(op, &tx, dy ? &tg : NULL, &cs, workers);
+    return compute_apply(op, &tx, dy ? &tg : NULL, &cs, 1, workers);
 }
 
 void test_compute_parts(void)
@@ -143,7 +143,7 @@ void test_compute_parts_f32(void)
                 memcpy(got, x, N * sizeof *got);
                 tensor tx = view(got, N, TENSOR_F32), tg = view(dy, N, TENSOR_F32);
                 compute_slope cs = {&slopes[s], 1, 1};
-                size_t bad = compute_apply((compute_op)op, &tx, &tg, &cs, use ? workers : NULL);
+                size_t bad = compute_apply((compute_op)op, &tx, &tg, &cs, 1, use ? workers : NULL);
                 if (bad != N || memcmp(got, want, N * sizeof *got) != 0)
                     tap_fail(__FILE__, __LINE__, "f32 op %d slope %g workers %d differs", op,
                              slopes[s], use);
@@ -155,7 +155,7 @@ void test_compute_parts_f32(void)
     tensor tx = view(got, N, TENSOR_F32);
     static const double big = 1e10;
     compute_slope cs = {&big, 1, 1};
-    ASSERT_EQ(compute_apply(COMPUTE_FORWARD, &tx, NULL, &cs, workers), COMPUTE_PART * 3 + 1);
+    ASSERT_EQ(compute_apply(COMPUTE_FORWARD, &tx, NULL, &cs, 1, workers), COMPUTE_PART * 3 + 1);
 out:
     free(x);
     free(dy);
@@ -195,8 +195,8 @@ void test_compute_channels(void)
                 memcpy(got32, x32, n * 4);
                 tensor t = view(got, n, TENSOR_F64), g = view(dy, n, TENSOR_F64);
                 tensor t32 = view(got32, n, TENSOR_F32), g32 = view(dy32, n, TENSOR_F32);
-                ASSERT_EQ(compute_apply((compute_op)op, &t, &g, &cs, use ? workers : NULL), n);
-                ASSERT_EQ(compute_apply((compute_op)op, &t32, &g32, &cs, use ? workers : NULL), n);
+                ASSERT_EQ(compute_apply((compute_op)op, &t, &g, &cs, 1, use ? workers : NULL), n);
+                ASSERT_EQ(compute_apply((compute_op)op, &t32, &g32, &cs, 1, use ? workers : NULL), n);
                 size_t bad = 0;
                 for (size_t i = 0; i < n; i++) {
                     double a = slopes[i / inner % C], w;

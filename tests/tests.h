@@ -78,6 +78,9 @@
     X(api_f32_errors)                                                          \
     X(api_large_replies)                                                       \
     X(api_budget)                                                              \
+    /* test_api_binary.c */                                                    \
+    X(api_binary_compute)                                                      \
+    X(api_binary_errors)                                                       \
     /* test_framing.c */                                                       \
     X(framing)                                                                 \
     /* test_config.c */                                                        \
@@ -95,6 +98,8 @@
     X(http_stream)                                                             \
     X(http_stream_slow_reader)                                                 \
     X(http_stalled_reader)                                                     \
+    /* test_server_protocols.c: binary bodies */                               \
+    X(http_binary)                                                             \
     /* test_server_ops.c: what operators see */                                \
     X(http_metrics_exact)                                                      \
     X(http_request_id)                                                         \

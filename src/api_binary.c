@@ -1,0 +1,173 @@
+/* POST /forward and /gradient with a binary body (application/octet-stream):
+ * little-endian IEEE float64 or float32 numbers, as ?dtype= says, shaped
+ * as ?shape= says (else flat). They are computed in place, in the block
+ * the body was received into, and that block is the reply: the input's
+ * memory is all the request takes. NaN and infinities pass through as
+ * the kernel computes them, as PyTorch's do. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api_internal.h"
+#include "budget.h"
+#include "compute.h"
+
+/* The wire is little-endian; a big-endian host swaps each number in place
+ * on the way in and out. */
+static void to_host(void *data, size_t count, size_t size)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    unsigned char *p = data;
+    for (size_t i = 0; i < count; i++, p += size)
+        for (size_t j = 0; j < size / 2; j++) {
+            unsigned char t = p[j];
+            p[j] = p[size - 1 - j];
+            p[size - 1 - j] = t;
+        }
+#else
+    (void)data;
+    (void)count;
+    (void)size;
+#endif
+}
+
+/* "2,3" for shape (2, 3), "" for a scalar. */
+static void shape_header(const tensor *t, char *buf, size_t cap)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < t->ndim && n < cap; i++)
+        n += (size_t)snprintf(buf + n, cap - n, "%s%zu", i ? "," : "", t->shape[i]);
+}
+
+/* Adds the header name: value (copied) to resp. Returns 1, or 0 when
+ * memory runs out. */
+static int add_header(api_response *resp, const char *name, const char *value)
+{
+    char *v = strdup(value);
+    if (!v || resp->nheaders == API_HEADERS_MAX) {
+        free(v);
+        return 0;
+    }
+    resp->headers[resp->nheaders].name = name;
+    resp->headers[resp->nheaders].value = v;
+    resp->nheaders++;
+    return 1;
+}
+
+/* x (and grad_output) over the body's bytes, shaped by the query. Returns
+ * 1, or 0 with the error in resp. */
+static int shape_tensors(const api_body *b, const api__query *q, tensor *x, tensor *g,
+                         api_response *resp)
+{
+    tensor_dtype dtype = q->has_dtype ? q->dtype : TENSOR_F64;
+    size_t size = dtype == TENSOR_F32 ? 4 : 8, parts = q->grad_output ? 2 : 1;
+    const char *name = tensor_dtype_name(dtype);
+    if (b->received % (size * parts) != 0) {
+        if (parts == 2)
+            api__error_response(resp, LR_ERR_BINARY_LENGTH, "the body has %zu bytes, not two "
+                                "equal halves (x, then grad_output) of %zu-byte %s numbers",
+                                b->received, size, name);
+        else
+            api__error_response(resp, LR_ERR_BINARY_LENGTH, "the body has %zu bytes, not a "
+                                "whole number of %zu-byte %s numbers", b->received, size, name);
+        return 0;
+    }
+    size_t count = b->received / size / parts;
+    tensor_init(x);
+    x->dtype = dtype;
+    x->count = x->cap = count;
+    x->data = (double *)(void *)b->raw;
+    x->ndim = 1;
+    x->shape[0] = count;
+    if (q->has_shape) {
+        size_t product = 1;
+        int overflow = 0;
+        for (int i = 0; i < q->ndim; i++) {
+            if (q->shape[i] && product > SIZE_MAX / q->shape[i])
+                overflow = 1;
+            product *= q->shape[i];
+        }
+        if (overflow || product != count) {
+            char text[TENSOR_MAX_DIMS * 21 + 1];
+            int n = 0;
+            text[0] = '\0';
+            for (int i = 0; i < q->ndim; i++)
+                n += snprintf(text + n, sizeof text - (size_t)n, "%s%zu", i ? ", " : "",
+                              q->shape[i]);
+            if (overflow)
+                api__error_response(resp, LR_ERR_SHAPE_MISMATCH, "shape (%s) has more "
+                                    "elements than memory can hold", text);
+            else
+                api__error_response(resp, LR_ERR_SHAPE_MISMATCH, "shape (%s) has %zu "
+                                    "elements, but %s has %zu %s numbers (%zu bytes)", text,
+                                    product, parts == 2 ? "each half of the body" : "the body",
+                                    count, name, count * size);
+            return 0;
+        }
+        x->ndim = q->ndim;
+        memcpy(x->shape, q->shape, sizeof q->shape);
+    }
+    *g = *x;
+    g->data = (double *)(void *)(b->raw + count * size);
+    return 1;
+}
+
+void api__handle_binary(const api_request *hr, api_response *resp)
+{
+    api_body *b = hr->body;
+    api__query q;
+    lr_error err;
+    tensor x, g;
+    if (api__query_read(hr, API_FORMAT_BINARY, &q, &err) != LR_ERR_OK) {
+        api_error(&err, resp);
+        goto done;
+    }
+    if (!b->raw && !(b->raw = budget_malloc(&b->account, 0))) { /* an empty body */
+        api__no_memory(b, resp);
+        goto done;
+    }
+    if (!shape_tensors(b, &q, &x, &g, resp))
+        goto done;
+    static const double default_slope = API__DEFAULT_SLOPE;
+    compute_slope cs = {.values = q.has_slope ? q.slopes.data : &default_slope,
+                        .count = q.has_slope ? q.slopes.count : 1,
+                        .inner = compute_inner(&x)};
+    if (!api__channels_match(&x, &cs, resp) ||
+        (x.dtype == TENSOR_F32 && !api__slopes_f32(&cs, resp)))
+        goto done;
+    size_t size = x.dtype == TENSOR_F32 ? 4 : 8;
+    to_host(b->raw, x.count * (q.grad_output ? 2 : 1), size);
+    char *grad_slope = NULL;
+    size_t grad_slope_len;
+    if (hr->route == API_GRADIENT && q.slopes.ndim == 1 &&
+        !api__slope_gradient_text(b, &x, q.grad_output ? &g : NULL, &cs, "", "", 1, &grad_slope,
+                                  &grad_slope_len, resp))
+        goto done;
+    compute_op op = hr->route == API_FORWARD ? COMPUTE_FORWARD
+                    : q.grad_output           ? COMPUTE_BACKWARD
+                                              : COMPUTE_GRADIENT;
+    compute_apply(op, &x, q.grad_output ? &g : NULL, &cs, 0, hr->workers); /* non-finite is fine */
+    to_host(b->raw, x.count, size);
+    char shape[TENSOR_MAX_DIMS * 21 + 1];
+    shape_header(&x, shape, sizeof shape);
+    int ok = add_header(resp, "Tensor-Shape", shape) &&
+             add_header(resp, "Tensor-Dtype", tensor_dtype_name(x.dtype)) &&
+             (!grad_slope || add_header(resp, "Grad-Slope", grad_slope));
+    free(grad_slope);
+    if (!ok) {
+        api_response_free(resp);
+        api__no_memory(b, resp);
+        goto done;
+    }
+    resp->status = 200;
+    resp->body = b->raw;
+    resp->len = x.count * size;
+    resp->charged = 1;
+    resp->content_type = "application/octet-stream";
+    resp->elements = x.count;
+    b->raw = NULL; /* the reply's now, freed with it */
+done:
+    api__query_free(&q);
+}

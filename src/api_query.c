@@ -1,0 +1,171 @@
+/* What the compute endpoints share, whatever the body's format: the query
+ * (slope, dtype; for binary bodies shape and grad_output), and the checks
+ * on the slope (its count against x's channels, its range in float32). */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "api_internal.h"
+#include "compute.h"
+#include "numparse.h"
+
+/* "0.25" or "0.25,0.1" (spaces allowed after a comma) into t. */
+static lr_err query_slopes(const char *v, size_t vlen, tensor *t, lr_error *err)
+{
+    const char *p = v, *end = v + vlen;
+    for (;;) {
+        double d;
+        const char *stop = p;
+        numparse_status st = p < end ? numparse_f64(p, end, &d, &stop) : NUMPARSE_SYNTAX;
+        if (st == NUMPARSE_RANGE)
+            return lr_error_set(err, LR_ERR_BAD_SLOPE, "query parameter slope has a number "
+                                "outside the range of a double");
+        if (st != NUMPARSE_OK || (stop < end && *stop != ','))
+            return lr_error_set(err, LR_ERR_BAD_SLOPE,
+                                "query parameter slope is not a number or a list of numbers "
+                                "(\"0.25,0.1\"): \"%.100s\"", v);
+        if (tensor_push(t, d) != 0)
+            return lr_error_set(err, LR_ERR_NO_MEMORY, NULL);
+        if (stop == end)
+            break;
+        for (p = stop + 1; p < end && *p == ' '; p++) {
+        }
+        t->ndim = 1;
+    }
+    t->shape[0] = t->count;
+    return LR_ERR_OK;
+}
+
+/* "2,3" (spaces allowed after a comma; "" is a scalar's shape) into q. */
+static lr_err query_shape(const char *v, size_t vlen, api__query *q, lr_error *err)
+{
+    const char *p = v, *end = v + vlen;
+    q->ndim = 0;
+    while (p < end) {
+        size_t n = 0;
+        const char *digits = p;
+        while (p < end && *p >= '0' && *p <= '9' && n <= (SIZE_MAX - 9) / 10)
+            n = n * 10 + (size_t)(*p++ - '0');
+        if (p == digits || (p < end && *p != ',') || q->ndim == TENSOR_MAX_DIMS)
+            goto bad;
+        q->shape[q->ndim++] = n;
+        if (p == end)
+            break;
+        for (p++; p < end && *p == ' '; p++) {
+        }
+        if (p == end) /* "2," */
+            goto bad;
+    }
+    return LR_ERR_OK;
+bad:
+    return lr_error_set(err, LR_ERR_BAD_SHAPE, "query parameter shape must be up to %d sizes "
+                        "separated by commas (\"2,3\"; empty for a scalar), not \"%.100s\"",
+                        TENSOR_MAX_DIMS, v);
+}
+
+static int param_is(const api_param *p, const char *name)
+{
+    return p->key_len == strlen(name) && memcmp(p->key, name, p->key_len) == 0;
+}
+
+/* The parameters each body format takes, for the unknown parameter's
+ * message. */
+static const char *expected(api_route route, api_format format)
+{
+    if (format != API_FORMAT_BINARY)
+        return "\"slope\" or \"dtype\"";
+    return route == API_GRADIENT ? "\"slope\", \"dtype\", \"shape\" or \"grad_output\""
+                                 : "\"slope\", \"dtype\" or \"shape\"";
+}
+
+static lr_err query_param(const api_param *pm, api_route route, api_format format,
+                          api__query *q, lr_error *err)
+{
+    const char *v = pm->value ? pm->value : "";
+    size_t vlen = pm->value ? pm->value_len : 0;
+    int binary = format == API_FORMAT_BINARY;
+    if (param_is(pm, "dtype")) {
+        if (q->has_dtype)
+            return lr_error_set(err, LR_ERR_DTYPE_TWICE, "dtype is given twice in the query");
+        if (vlen == 7 && memcmp(v, "float64", 7) == 0)
+            q->dtype = TENSOR_F64;
+        else if (vlen == 7 && memcmp(v, "float32", 7) == 0)
+            q->dtype = TENSOR_F32;
+        else
+            return lr_error_set(err, LR_ERR_BAD_DTYPE,
+                                "query parameter dtype must be \"float64\" or \"float32\", "
+                                "not \"%.100s\"", v);
+        q->has_dtype = 1;
+        return LR_ERR_OK;
+    }
+    if (param_is(pm, "slope")) {
+        if (q->has_slope)
+            return lr_error_set(err, LR_ERR_SLOPE_TWICE, "slope is given twice in the query");
+        q->has_slope = 1;
+        return query_slopes(v, vlen, &q->slopes, err);
+    }
+    if (binary && param_is(pm, "shape")) {
+        if (q->has_shape)
+            return lr_error_set(err, LR_ERR_BAD_SHAPE, "shape is given twice in the query");
+        q->has_shape = 1;
+        return query_shape(v, vlen, q, err);
+    }
+    if (binary && route == API_GRADIENT && param_is(pm, "grad_output")) {
+        if (q->grad_output || !((vlen == 1 && v[0] == '1') || (vlen == 4 && !memcmp(v, "true", 4))))
+            return lr_error_set(err, LR_ERR_UNKNOWN_PARAM, "query parameter grad_output must "
+                                "be given once, as grad_output=1 (the body is then x followed "
+                                "by grad_output)");
+        q->grad_output = 1;
+        return LR_ERR_OK;
+    }
+    return lr_error_set(err, LR_ERR_UNKNOWN_PARAM, "unknown query parameter \"%.*s\"; "
+                        "expected %s%s", (int)(pm->key_len < 100 ? pm->key_len : 100), pm->key,
+                        expected(route, format),
+                        binary && route == API_FORWARD && param_is(pm, "grad_output")
+                            ? " (grad_output is for /gradient)" : "");
+}
+
+lr_err api__query_read(const api_request *req, api_format format, api__query *q, lr_error *err)
+{
+    lr_error_clear(err);
+    memset(q, 0, sizeof *q);
+    tensor_init(&q->slopes);
+    for (size_t i = 0; i < req->nparams; i++)
+        if (query_param(&req->params[i], req->route, format, q, err) != LR_ERR_OK)
+            return err->code;
+    return LR_ERR_OK;
+}
+
+void api__query_free(api__query *q) { tensor_free(&q->slopes); }
+
+int api__slopes_f32(const compute_slope *cs, api_response *resp)
+{
+    for (size_t c = 0; c < cs->count; c++) {
+        if ((float)cs->values[c] - (float)cs->values[c] != 0) {
+            api__error_response(resp, LR_ERR_BAD_SLOPE, "slope %g is outside the range of "
+                                "float32", cs->values[c]);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int api__channels_match(const tensor *x, const compute_slope *cs, api_response *resp)
+{
+    size_t channels = compute_channels(x);
+    if (cs->count == 1 || cs->count == channels)
+        return 1;
+    lr_error err;
+    if (x->ndim < 2 || channels == 0)
+        lr_error_set(&err, LR_ERR_SLOPE_COUNT, "slope has %zu numbers, but x has %s: give 1 slope",
+                     cs->count, channels ? "one channel (fewer than 2 dimensions)"
+                                         : "no channels (its axis 1 is empty)");
+    else
+        lr_error_set(&err, LR_ERR_SLOPE_COUNT, "slope has %zu numbers, but x has %zu channel%s "
+                     "(the length of its axis 1): give %zu slope%s, or 1 for all",
+                     cs->count, channels, channels == 1 ? "" : "s", channels,
+                     channels == 1 ? "" : "s");
+    snprintf(err.path, sizeof err.path, "slope");
+    api_error(&err, resp);
+    return 0;
+}

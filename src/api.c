@@ -48,6 +48,12 @@ int api_route_has_body(api_route route)
     return route == API_FORWARD || route == API_GRADIENT;
 }
 
+/* The methods each route takes, for Allow. */
+static const char *route_allow(api_route route)
+{
+    return api_route_has_body(route) ? "POST, OPTIONS" : "GET, HEAD, OPTIONS";
+}
+
 /* Takes ownership of a malloc'd JSON text. */
 static void respond(api_response *resp, int status, char *body)
 {
@@ -148,13 +154,17 @@ int api_begin(const char *method, const char *path, const char *content_type,
         if (strcmp(path, routes[i].path) != 0)
             continue;
         call->route = routes[i].route;
+        if (strcmp(method, "OPTIONS") == 0) { /* answered by api_handle */
+            call->options = 1;
+            return 1;
+        }
         int allowed = routes[i].is_post ? strcmp(method, "POST") == 0
                                         : strcmp(method, "GET") == 0 ||
                                               strcmp(method, "HEAD") == 0;
         if (!allowed) {
             api__error_response(resp, LR_ERR_METHOD, "%s is not allowed on %s; use %s", method,
-                           path, routes[i].is_post ? "POST" : "GET");
-            resp->allow = routes[i].is_post ? "POST" : "GET, HEAD";
+                                path, routes[i].is_post ? "POST" : "GET");
+            resp->allow = route_allow(routes[i].route);
             return 0;
         }
         int format = routes[i].is_post ? media_format(content_type) : API_FORMAT_JSON;
@@ -333,6 +343,15 @@ static void handle_metrics(const api_request *req, api_response *resp)
 void api_handle(const api_request *req, api_response *resp)
 {
     memset(resp, 0, sizeof *resp);
+    if (req->options) { /* what may be asked here (a CORS preflight too) */
+        respond(resp, 204, strdup(""));
+        resp->allow = route_allow(req->route);
+        resp->content_type = "";
+        if (!resp->body)
+            resp->status = 503;
+        api_body_free(req->body);
+        return;
+    }
     switch (req->route) {
     case API_FORWARD:
     case API_GRADIENT:

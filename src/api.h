@@ -45,6 +45,7 @@ typedef enum api_format {
 typedef struct api_call {
     api_route route; /* API_NONE when no path matched */
     api_format format;
+    int options;     /* OPTIONS: no body; api_handle answers what may be asked */
 } api_call;
 
 /* Replies of at least this many elements are streamed. */
@@ -63,9 +64,9 @@ typedef struct api_response {
                               from stream_read (stream.h); owned by the caller */
     int charged;       /* body came from budget_malloc (the request had a
                           budget): free it with budget_block_free, not free */
-    const char *content_type; /* static; NULL: application/json */
+    const char *content_type; /* static; NULL: application/json; "": none */
     size_t elements;   /* array elements computed (for metrics and the log) */
-    const char *allow; /* the Allow header for 405, else NULL (static) */
+    const char *allow; /* the Allow header for 405 and OPTIONS, else NULL (static) */
     unsigned retry_after; /* seconds for a Retry-After header; 0: none */
     int close;         /* close the connection after this reply */
     struct {
@@ -81,7 +82,8 @@ typedef struct api_response {
  * or none are JSON; application/octet-stream is binary; parameters such
  * as charset are ignored). Fills *call (its route API_NONE when no path
  * matched). Returns 1 when the request may go on, else 0 with the error
- * response in resp. HEAD is accepted wherever GET is. Thread-safe. */
+ * response in resp. HEAD is accepted wherever GET is, and OPTIONS on
+ * every endpoint (call->options; it takes no body). Thread-safe. */
 int api_begin(const char *method, const char *path, const char *content_type,
               api_call *call, api_response *resp);
 
@@ -127,6 +129,8 @@ typedef struct api_request {
     size_t nparams;
     api_body *body;          /* routes with a body: read as it came (NULL is
                                 an empty body); api_handle frees it */
+    int options;             /* OPTIONS: 204 with the route's methods in Allow
+                                (and told to a CORS preflight) */
     int draining;            /* shutting down: /readyz answers 503 */
     struct pool *workers;    /* for large requests' parallel parts; may be NULL */
     const struct metrics *metrics;      /* for /metrics; may be NULL */

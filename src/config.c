@@ -48,6 +48,10 @@ static const char usage[] =
     "                       no limit (LEAKYRELU_MAX_CONNECTIONS_PER_IP; default 0)\n"
     "  --log FORMAT         access log on stderr, one line per request: json\n"
     "                       (JSON lines), text or off (LEAKYRELU_LOG; default json)\n"
+    "  --cors-origin ORIGIN let pages from ORIGIN (https://app.example.com) call\n"
+    "                       the service from a browser; repeat for more, or *\n"
+    "                       for any (LEAKYRELU_CORS_ORIGIN, comma-separated;\n"
+    "                       default none)\n"
     "  --check              GET /healthz on the configured port; exit 0 if it\n"
     "                       answers 200, else 1 (a container HEALTHCHECK)\n"
     "  --help               print this help and exit\n"
@@ -100,7 +104,7 @@ static int valid_address(const char *s)
 
 enum { OPT_PORT = 1, OPT_BIND, OPT_THREADS, OPT_MAX_BODY, OPT_TIMEOUT, OPT_GRACE,
        OPT_MAX_CONN, OPT_MAX_PER_IP, OPT_HEADER_TIMEOUT, OPT_MIN_RATE, OPT_MAX_MEMORY, OPT_LOG, OPT_HELP, OPT_VERSION,
-       OPT_CHECK };
+       OPT_CHECK, OPT_CORS };
 
 static const struct {
     int opt;
@@ -124,7 +128,33 @@ static const struct {
     {OPT_MAX_PER_IP, "--max-connections-per-ip", "LEAKYRELU_MAX_CONNECTIONS_PER_IP",
      "a connection count from 0 (no limit) to 1000000"},
     {OPT_LOG, "--log", "LEAKYRELU_LOG", "json, text or off"},
+    {OPT_CORS, "--cors-origin", "LEAKYRELU_CORS_ORIGIN",
+     "* or origins such as https://app.example.com (scheme, host, optional port; "
+     "at most 16)"},
 };
+
+/* "a, b" or one origin: each allowed. */
+static int add_origins(cors *c, const char *v)
+{
+    char one[CORS_ORIGIN_MAX];
+    if (*v == '\0') /* set and empty: none */
+        return 0;
+    do {
+        while (*v == ' ')
+            v++;
+        size_t n = strcspn(v, ",");
+        while (n && v[n - 1] == ' ')
+            n--;
+        if (n == 0 || n >= sizeof one)
+            return -1;
+        memcpy(one, v, n);
+        one[n] = '\0';
+        if (cors_add(c, one) != 0)
+            return -1;
+        v += strcspn(v, ",");
+    } while (*v++ == ',');
+    return 0;
+}
 
 /* Applies one setting; returns 0 or -1 when the value is invalid. */
 static int apply(config *cfg, int opt, const char *v)
@@ -148,6 +178,7 @@ static int apply(config *cfg, int opt, const char *v)
         }
         return config_parse_size(v, &cfg->max_memory);
     case OPT_LOG: return accesslog_parse_format(v, &cfg->log);
+    case OPT_CORS: return add_origins(&cfg->cors, v);
     case OPT_GRACE: return parse_uint(v, 0, 86400, &cfg->grace_s);
     case OPT_MAX_CONN: return parse_uint(v, 1, 1000000, &cfg->max_connections);
     case OPT_MAX_PER_IP: return parse_uint(v, 0, 1000000, &cfg->max_connections_per_ip);
@@ -178,6 +209,7 @@ int config_load(config *cfg, int argc, char **argv, FILE *out, FILE *err)
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {"check", no_argument, NULL, OPT_CHECK},
+        {"cors-origin", required_argument, NULL, OPT_CORS},
         {NULL, 0, NULL, 0},
     };
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -203,7 +235,7 @@ int config_load(config *cfg, int argc, char **argv, FILE *out, FILE *err)
     }
     opterr = 0;
     optind = 1;
-    int opt;
+    int opt, cors_flags = 0;
     while ((opt = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
         if (opt == OPT_HELP) {
             fputs(usage, out);
@@ -217,6 +249,8 @@ int config_load(config *cfg, int argc, char **argv, FILE *out, FILE *err)
             cfg->check = 1;
             continue;
         }
+        if (opt == OPT_CORS && !cors_flags++) /* the flags replace the variable's list */
+            memset(&cfg->cors, 0, sizeof cfg->cors);
         if (opt == ':' || opt == '?') {
             fprintf(err, "leakyrelu-server: %s: %s\n", argv[optind - 1],
                     opt == ':' ? "missing value" : "unknown option");

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "accesslog.h"
+#include "cors.h"
 
 typedef struct config {
     char bind[64];            /* numeric IPv4 or IPv6 address */
@@ -22,6 +23,7 @@ typedef struct config {
     unsigned max_connections; /* 0: as many as the open-file limit allows */
     unsigned max_connections_per_ip; /* 0: no limit */
     accesslog_format log;     /* --log: the access log's form on stderr */
+    cors cors;                /* --cors-origin: origins browsers may call from */
     int check;                /* --check: probe a running server and exit */
 } config;
 

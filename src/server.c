@@ -20,6 +20,7 @@
 #include "accesslog.h"
 #include "api.h"
 #include "budget.h"
+#include "cors.h"
 #include "drain.h"
 #include "framing.h"
 #include "metrics.h"
@@ -40,6 +41,7 @@ struct server {
     struct MHD_Daemon *daemon;
     size_t max_body;
     unsigned port;
+    cors cors;     /* the origins browsers may call from */
     drain drain;   /* requests in flight, and the shutdown's wait for them */
     pool *workers; /* large requests' parallel parts: --threads - 1, or NULL */
     watch *watch;  /* head and body deadlines */
@@ -152,6 +154,41 @@ static struct MHD_Response *stream_response(exchange *ex, stream *st)
     return r;
 }
 
+/* The CORS headers of a reply, when the request's Origin is allowed; for
+ * a preflight (OPTIONS with Access-Control-Request-Method), the methods
+ * (allow: the route's) and headers it may use. */
+static enum MHD_Result cors_headers(server *s, struct MHD_Connection *c, struct MHD_Response *r,
+                                    const char *allow)
+{
+    if (!cors_on(&s->cors))
+        return MHD_YES;
+    const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+    const char *value = cors_allow(&s->cors, origin);
+    enum MHD_Result ok = MHD_YES;
+    if (!s->cors.any) /* the reply depends on the Origin: caches must know */
+        ok = MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Origin");
+    if (!value || ok != MHD_YES)
+        return ok;
+    ok = MHD_add_response_header(r, "Access-Control-Allow-Origin", value);
+    if (ok == MHD_YES)
+        ok = MHD_add_response_header(r, "Access-Control-Expose-Headers", CORS_EXPOSE);
+    const char *method =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Access-Control-Request-Method");
+    if (!method || !allow)
+        return ok;
+    const char *asked =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Access-Control-Request-Headers");
+    if (ok == MHD_YES)
+        ok = MHD_add_response_header(r, "Access-Control-Allow-Methods", allow);
+    if (ok == MHD_YES)
+        ok = MHD_add_response_header(r, "Access-Control-Allow-Headers",
+                                     asked && cors_header_list_ok(asked) ? asked
+                                                                         : CORS_ALLOW_HEADERS);
+    if (ok == MHD_YES)
+        ok = MHD_add_response_header(r, "Access-Control-Max-Age", CORS_MAX_AGE);
+    return ok;
+}
+
 static enum MHD_Result send_response(server *s, struct MHD_Connection *c, exchange *ex,
                                      api_response *resp)
 {
@@ -183,7 +220,9 @@ static enum MHD_Result send_response(server *s, struct MHD_Connection *c, exchan
     ex->status = status;
     ex->response_bytes = ex->head_only ? 0 : len;
     ex->elements = resp->elements;
-    enum MHD_Result ok = MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    enum MHD_Result ok = MHD_YES;
+    if (*ctype)
+        ok = MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
     if (ok == MHD_YES)
         ok = MHD_add_response_header(r, "X-Request-Id", ex->request_id);
     if (ok == MHD_YES && resp->allow)
@@ -191,6 +230,8 @@ static enum MHD_Result send_response(server *s, struct MHD_Connection *c, exchan
     for (size_t i = 0; i < resp->nheaders && ok == MHD_YES; i++)
         ok = MHD_add_response_header(r, resp->headers[i].name, resp->headers[i].value);
     api_response_free(resp); /* the headers; the body is the MHD response's */
+    if (ok == MHD_YES)
+        ok = cors_headers(s, c, r, resp->allow);
     if (ok == MHD_YES && resp->retry_after) {
         char secs[16];
         snprintf(secs, sizeof secs, "%u", resp->retry_after);
@@ -269,7 +310,7 @@ static enum MHD_Result begin(server *s, struct MHD_Connection *c, exchange *ex,
     if (!api_begin(method, url, ct, &ex->call, &resp))
         return send_response(s, c, ex, &resp);
     ex->routed = 1;
-    if (!api_route_has_body(ex->call.route))
+    if (!api_route_has_body(ex->call.route) || ex->call.options)
         return MHD_YES;
     if (framing_encoding(&f, &err) != LR_ERR_OK)
         return refuse(s, c, ex, &err, 0);
@@ -387,6 +428,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return MHD_NO;
     api_request req = {
         .route = ex->call.route,
+        .options = ex->call.options,
         .params = p.items,
         .nparams = p.n,
         .body = ex->body,
@@ -538,6 +580,7 @@ server *server_start(const config *cfg, char *err, size_t errlen)
         return NULL;
     }
     s->max_body = cfg->max_body;
+    s->cors = cfg->cors;
     atomic_init(&s->started, 0);
     if (drain_init(&s->drain) != 0)
         goto fail_drain;

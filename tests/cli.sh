@@ -48,7 +48,7 @@ ok "400 malformed JSON" "$(curl -s -d '[1, 2' "$base/forward")" \
    '{"error": "unexpected end of input; expected '"','"' or '"']'"' at byte 5", "code": "invalid_json", "offset": 5}'
 ok "404 unknown path" "$(code "$base/backward")" 404
 ok "405 with Allow" "$(curl -s -D - -o /dev/null "$base/forward" | tr -d '\r' | grep '^Allow:')" \
-   'Allow: POST'
+   'Allow: POST, OPTIONS'
 ok "413 by Content-Length" "$(head -c 5000 /dev/zero | tr '\0' ' ' | code --data-binary @- "$base/forward")" 413
 ok "413 chunked" "$(head -c 5000 /dev/zero | tr '\0' ' ' |
    code -H 'Transfer-Encoding: chunked' --data-binary @- "$base/forward")" 413

@@ -152,15 +152,18 @@ void test_api_routes(void)
         {"POST", "/forward", ";charset=utf-8", 0, 415, NULL},
         {"POST", "/forward", "  ", 1, 0, NULL},
         {"POST", "/forward", "application/json ; charset=utf-8", 1, 0, NULL},
-        {"GET", "/forward", NULL, 0, 405, "POST"},
-        {"PUT", "/gradient", NULL, 0, 405, "POST"},
-        {"POST", "/healthz", NULL, 0, 405, "GET, HEAD"},
+        {"GET", "/forward", NULL, 0, 405, "POST, OPTIONS"},
+        {"PUT", "/gradient", NULL, 0, 405, "POST, OPTIONS"},
+        {"POST", "/healthz", NULL, 0, 405, "GET, HEAD, OPTIONS"},
+        {"OPTIONS", "/forward", "text/html", 1, 0, NULL},
+        {"OPTIONS", "/readyz", NULL, 1, 0, NULL},
+        {"OPTIONS", "/nope", NULL, 0, 404, NULL},
         {"GET", "/healthz", NULL, 1, 0, NULL},
         {"HEAD", "/readyz", NULL, 1, 0, NULL},
         {"GET", "/nope", NULL, 0, 404, NULL},
         {"GET", "/forward/", NULL, 0, 404, NULL},
         {"GET", "/metrics", NULL, 1, 0, NULL},
-        {"POST", "/metrics", NULL, 0, 405, "GET, HEAD"},
+        {"POST", "/metrics", NULL, 0, 405, "GET, HEAD, OPTIONS"},
     };
     /* Which route each names, refused or not (for the metrics' labels). */
     static const struct {
@@ -194,6 +197,12 @@ void test_api_routes(void)
     api_response resp;
     api_handle(&req, &resp);
     ASSERT_EQ(resp.status, 503);
+    api_response_free(&resp);
+    api_request opt = {.route = API_GRADIENT, .options = 1};
+    api_handle(&opt, &resp);
+    ASSERT_EQ(resp.status, 204);
+    ASSERT_EQ(resp.len, 0);
+    ASSERT_STR_EQ(resp.allow, "POST, OPTIONS");
     api_response_free(&resp);
     req.draining = 0;
     api_handle(&req, &resp);

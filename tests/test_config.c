@@ -28,7 +28,12 @@ void test_config(void)
                       {"x", "--port", ""},      {"x", "--max-connections-per-ip", "-1"},
                       {"x", "--max-connections", "0"},        {"x", "--header-timeout", "x"},
                       {"x", "--min-body-rate", "-5"},         {"x", "--max-memory", "1T"},
-                      {"x", "--log", "JSON"}};
+                      {"x", "--log", "JSON"},
+                      {"x", "--cors-origin", "https://a.example/"},
+                      {"x", "--cors-origin", "a.example"},
+                      {"x", "--cors-origin", "https://a b"},
+                      {"x", "--cors-origin", "https://a.example:123456"},
+                      {"x", "--cors-origin", "https://a,"}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         ASSERT_EQ(config_load(&cfg, 3, bad[i], devnull, devnull), 2);
     ASSERT_EQ(cfg.header_timeout_s, 10); /* defaults */
@@ -55,6 +60,20 @@ void test_config(void)
     char *logs[] = {"x", "--log", "text", NULL};
     ASSERT_EQ(config_load(&cfg, 3, logs, devnull, devnull), -1);
     ASSERT_EQ(cfg.log, ACCESSLOG_TEXT);
+    ASSERT_EQ(cors_on(&cfg.cors), 0); /* none by default */
+    char *cors2[] = {"x", "--cors-origin", "https://a.example", "--cors-origin=http://[::1]:3000",
+                     NULL};
+    ASSERT_EQ(config_load(&cfg, 4, cors2, devnull, devnull), -1);
+    ASSERT_EQ(cfg.cors.n, 2);
+    ASSERT_STR_EQ(cors_allow(&cfg.cors, "http://[::1]:3000"), "http://[::1]:3000");
+    ASSERT_STR_EQ(cors_allow(&cfg.cors, "HTTPS://A.example"), "HTTPS://A.example");
+    ASSERT(cors_allow(&cfg.cors, "https://b.example") == NULL);
+    ASSERT(cors_allow(&cfg.cors, NULL) == NULL);
+    char *any[] = {"x", "--cors-origin", "*", NULL};
+    ASSERT_EQ(config_load(&cfg, 3, any, devnull, devnull), -1);
+    ASSERT_STR_EQ(cors_allow(&cfg.cors, "https://b.example"), "*");
+    ASSERT(cors_header_list_ok("content-type, x-request-id"));
+    ASSERT(!cors_header_list_ok("a\r\nb"));
     char *off[] = {"x", "--log=off", NULL};
     ASSERT_EQ(config_load(&cfg, 2, off, devnull, devnull), -1);
     ASSERT_EQ(cfg.log, ACCESSLOG_OFF);

@@ -1,6 +1,6 @@
 /* Integration tests, through the real binary, of the protocols beside the
- * JSON API: binary bodies on /forward and /gradient. The harness is
- * harness.c. */
+ * JSON API: binary bodies on /forward and /gradient, CORS. The harness
+ * is harness.c. */
 #include <curl/curl.h>
 #include <math.h>
 #include <stdint.h>
@@ -80,4 +80,82 @@ done:
     free(want);
     free(x32);
     free(want32);
+}
+
+/* Without --cors-origin: OPTIONS answers 204 with Allow, and no reply
+ * has a CORS header. With it: the allowed origins get them on every
+ * reply, errors included, and a preflight is told the route's methods;
+ * other origins get none (and Vary: Origin); with "*", every origin. */
+void test_http_cors(void)
+{
+    static const char *const preflight[] = {
+        "Origin: https://app.example", "Access-Control-Request-Method: POST",
+        "Access-Control-Request-Headers: content-type, x-request-id", NULL};
+    static const char *const from_app[] = {"Origin: https://app.example", NULL};
+    static const char *const from_other[] = {"Origin: https://other.example", NULL};
+    char v[256];
+    reply r;
+    unsigned port = shared_port();
+    http_bytes(NULL, port, "OPTIONS", "/forward", NULL, 0, 0, preflight, &r);
+    ASSERT_EQ(r.status, 204);
+    ASSERT_STR_EQ(r.allow, "POST, OPTIONS");
+    ASSERT(reply_header(&r, "Access-Control-Allow-Origin", v, sizeof v) == NULL);
+    ASSERT(reply_header(&r, "Vary", v, sizeof v) == NULL);
+    reply_free(&r);
+    http_bytes(NULL, port, "POST", "/forward", "[1]", 3, 0, from_app, &r);
+    ASSERT_EQ(r.status, 200);
+    ASSERT(reply_header(&r, "Access-Control-Allow-Origin", v, sizeof v) == NULL);
+    reply_free(&r);
+
+    srv s;
+    static const char *const args[] = {"--cors-origin", "https://app.example", "--cors-origin",
+                                       "http://localhost:3000", NULL};
+    ASSERT_EQ(srv_start(&s, args), 0);
+    CURL *h = curl_easy_init(); /* one connection: a preflight keeps it */
+    http_bytes(h, s.port, "OPTIONS", "/forward", NULL, 0, 0, preflight, &r);
+    ASSERT_EQ(r.status, 204);
+    ASSERT_EQ(r.len, 0);
+    ASSERT_STR_EQ(r.content_type, "");
+    ASSERT_STR_EQ(reply_header(&r, "Access-Control-Allow-Origin", v, sizeof v),
+                  "https://app.example");
+    ASSERT_STR_EQ(reply_header(&r, "Access-Control-Allow-Methods", v, sizeof v), "POST, OPTIONS");
+    ASSERT_STR_EQ(reply_header(&r, "Access-Control-Allow-Headers", v, sizeof v),
+                  "content-type, x-request-id");
+    ASSERT_STR_EQ(reply_header(&r, "Access-Control-Max-Age", v, sizeof v), "600");
+    ASSERT_STR_EQ(reply_header(&r, "Vary", v, sizeof v), "Origin");
+    ASSERT_STR_EQ(r.connection, "");
+    reply_free(&r);
+    http_bytes(h, s.port, "OPTIONS", "/healthz", NULL, 0, 0, preflight, &r);
+    ASSERT_STR_EQ(reply_header(&r, "Access-Control-Allow-Methods", v, sizeof v),
+                  "GET, HEAD, OPTIONS");
+    reply_free(&r);
+    long reused = 0;
+    curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &reused);
+    ASSERT_EQ(reused, 0); /* the second request took no new connection */
+    curl_easy_cleanup(h);
+    static const char *const paths[] = {"/forward", "/nope"};
+    for (int i = 0; i < 2; i++) { /* a result and an error alike */
+        http_bytes(NULL, s.port, "POST", paths[i], "[1]", 3, 0, from_app, &r);
+        ASSERT_EQ(r.status, i ? 404 : 200);
+        ASSERT_STR_EQ(reply_header(&r, "Access-Control-Allow-Origin", v, sizeof v),
+                      "https://app.example");
+        ASSERT(reply_header(&r, "Access-Control-Expose-Headers", v, sizeof v) &&
+               strstr(v, "X-Request-Id") && strstr(v, "Tensor-Shape"));
+        ASSERT(reply_header(&r, "Access-Control-Allow-Methods", v, sizeof v) == NULL);
+        reply_free(&r);
+    }
+    http_bytes(NULL, s.port, "POST", "/forward", "[1]", 3, 0, from_other, &r);
+    ASSERT_EQ(r.status, 200);
+    ASSERT(reply_header(&r, "Access-Control-Allow-Origin", v, sizeof v) == NULL);
+    ASSERT_STR_EQ(reply_header(&r, "Vary", v, sizeof v), "Origin");
+    reply_free(&r);
+    ASSERT_EQ(srv_stop(&s), 0);
+
+    static const char *const any[] = {"--cors-origin", "*", NULL};
+    ASSERT_EQ(srv_start(&s, any), 0);
+    http_bytes(NULL, s.port, "GET", "/healthz", NULL, 0, 0, from_other, &r);
+    ASSERT_STR_EQ(reply_header(&r, "Access-Control-Allow-Origin", v, sizeof v), "*");
+    ASSERT(reply_header(&r, "Vary", v, sizeof v) == NULL);
+    reply_free(&r);
+    ASSERT_EQ(srv_stop(&s), 0);
 }

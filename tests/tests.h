@@ -98,8 +98,9 @@
     X(http_stream)                                                             \
     X(http_stream_slow_reader)                                                 \
     X(http_stalled_reader)                                                     \
-    /* test_server_protocols.c: binary bodies */                               \
+    /* test_server_protocols.c: binary bodies, CORS */                         \
     X(http_binary)                                                             \
+    X(http_cors)                                                               \
     /* test_server_ops.c: what operators see */                                \
     X(http_metrics_exact)                                                      \
     X(http_request_id)                                                         \

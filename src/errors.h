@@ -38,6 +38,10 @@
     X(UNKNOWN_MEMBER,      422, "unknown_member",        "the request object has an unknown member") \
     X(DUPLICATE_MEMBER,    422, "duplicate_member",      "a member appears twice in the request object") \
     X(UNKNOWN_PARAM,       422, "unknown_parameter",     "unknown query parameter")         \
+    X(BAD_PARAMETER,       422, "invalid_parameter",     "a request parameter has the wrong type") \
+    X(BAD_INPUT,           422, "invalid_input",         "an inference input is missing, unknown or malformed") \
+    X(BAD_OUTPUT,          422, "invalid_output",        "a requested output is unknown or malformed") \
+    X(BAD_MEMBER,          422, "invalid_member",        "a member of the request has the wrong type") \
     X(NOT_FINITE,          422, "result_not_finite",     "the result is not a finite number") \
     X(TRANSFER_CODING,     501, "unsupported_transfer_encoding", "only the chunked transfer coding is supported") \
     X(NO_MEMORY,           503, "out_of_memory",         "the server is out of memory; retry later") \

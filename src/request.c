@@ -322,7 +322,8 @@ int request__body(request__parser *ps, request_kind kind, const request__checkpo
     int rc;
     if (resume) {
         request__snapshot_restore(ps, &resume->snap);
-        rc = ps->req->is_object                      ? object(ps, kind, resume)
+        rc = kind == REQUEST_OIP                     ? request__oip_body(ps, resume)
+             : ps->req->is_object                   ? object(ps, kind, resume)
              : resume->kind == REQUEST__RESUME_SKIP ? request__skip(ps, &resume->skip)
                                                      : request__tensor(ps, &ps->req->x, "x", 0,
                                                                        &resume->array);
@@ -337,7 +338,7 @@ int request__body(request__parser *ps, request_kind kind, const request__checkpo
             lr_error_set(ps->err, LR_ERR_EMPTY_BODY, NULL);
             return 0;
         }
-        rc = body_value(ps, kind);
+        rc = kind == REQUEST_OIP ? request__oip_body(ps, NULL) : body_value(ps, kind);
     }
     if (rc != 0)
         return ps->starved ? -1 : 0;
@@ -346,9 +347,12 @@ int request__body(request__parser *ps, request_kind kind, const request__checkpo
         return request__starve(ps);
     if (ps->p != ps->end)
         request__fail(ps, LR_ERR_JSON_TRAILING, ps->p, "unexpected data after the JSON value");
+    else if (!ps->has_semantic && kind == REQUEST_OIP)
+        request__oip_end(ps);
     else if (!ps->has_semantic)
         body_end(ps);
-    own_error(ps->err);
+    if (kind != REQUEST_OIP)
+        own_error(ps->err);
     return 0;
 }
 

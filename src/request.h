@@ -14,8 +14,50 @@
 
 typedef enum request_kind {
     REQUEST_FORWARD,  /* members: x, slope, dtype */
-    REQUEST_GRADIENT  /* members: x, slope, dtype, grad_output */
+    REQUEST_GRADIENT, /* members: x, slope, dtype, grad_output */
+    REQUEST_OIP       /* an Open Inference Protocol inference request (request_oip.c) */
 } request_kind;
+
+/* An Open Inference Protocol request (REQUEST_OIP): what it says beside
+ * the tensors. Inputs are read into x (the first) and grad_output (the
+ * second), then put in place by name. */
+#define REQUEST_OIP_INPUTS 2   /* x and grad_output */
+#define REQUEST_OIP_OUTPUTS 4
+#define REQUEST_OIP_NAME 32    /* bytes of a name, with its NUL */
+#define REQUEST_OIP_ID 256     /* bytes of an id, with its NUL */
+
+typedef struct request_oip_input {
+    char name[REQUEST_OIP_NAME];
+    int has_shape;
+    int ndim;
+    size_t shape[TENSOR_MAX_DIMS];
+    int has_datatype;
+    tensor_dtype dtype;
+    int has_data;           /* "data" was given (read into the tensor) */
+    int binary;             /* parameters.binary_data_size: the data follows the JSON */
+    size_t binary_size;     /* its bytes */
+} request_oip_input;
+
+typedef struct request_oip_output {
+    char name[REQUEST_OIP_NAME];
+    int binary; /* parameters.binary_data: true */
+} request_oip_output;
+
+typedef struct request_oip {
+    int has_id;
+    char id[REQUEST_OIP_ID];
+    int binary_output;  /* parameters.binary_data_output: true */
+    size_t ninputs;     /* at most REQUEST_OIP_INPUTS once read without error */
+    request_oip_input in[REQUEST_OIP_INPUTS]; /* in[0] is x's, in[1] grad_output's */
+    int has_outputs;
+    size_t noutputs;
+    request_oip_output out[REQUEST_OIP_OUTPUTS];
+    /* Where the reader is (request_oip.c): the level of the value being
+     * read, and what it has seen there. */
+    int at;
+    unsigned seen, in_seen;
+    int in_member;
+} request_oip;
 
 typedef struct request {
     int is_object;       /* body was {"x": ...}; else a bare array or number */
@@ -28,6 +70,7 @@ typedef struct request {
     int has_dtype;       /* dtype given in the body */
     tensor_dtype dtype;  /* the tensors are read as float64 whatever it says:
                             the caller narrows them (tensor_to_f32) */
+    request_oip oip;     /* REQUEST_OIP: the rest of the request */
     size_t numbers_in_parts; /* of x and grad_output, read in parts on workers */
     struct budget_account *account; /* charged for the tensors and the text a
                                        reader holds; NULL: nothing is */
@@ -61,8 +104,12 @@ size_t request_reader_bound(size_t len);
  * Returns LR_ERR_OK, or an error with `err` filled in: syntax errors (400)
  * win over request errors (422), which are reported in document order,
  * except that unknown members are reported first and all together.
+ * REQUEST_OIP reads an Open Inference Protocol inference request (see
+ * request_oip.c): its inputs' data into x and grad_output, the rest into
+ * req->oip, negative_slope into slopes.
  * On error req may hold partial data; request_free it in any case.
- * Thread-safe; allocates only the tensors' data. */
+ * Thread-safe; allocates only the tensors' data (and, for REQUEST_OIP,
+ * jansson's values of its small members while they are read). */
 lr_err request_parse(const char *body, size_t len, request_kind kind,
                      request *req, lr_error *err);
 

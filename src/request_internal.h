@@ -268,6 +268,15 @@ pool_batch *request__job_start(request__job *job, pool *workers);
 /* 1 when every part of a job read is exactly what it should be. */
 int request__job_ok(const request__job *job);
 
+/* --- request_oip.c: Open Inference Protocol inference requests --- */
+
+/* Reads an inference request from ps->p (its '{'), or from the
+ * checkpoint `resume`, to the end of its object. Returns 0 or -1. */
+int request__oip_body(request__parser *ps, const request__checkpoint *resume);
+
+/* The checks once the whole body is read without a request error. */
+void request__oip_end(request__parser *ps);
+
 /* --- request.c: the body, its members, checkpoints --- */
 
 /* Saves into c the reading at `at` (a place in the text), with the array

@@ -457,6 +457,19 @@ size_t test_check_reader(const char *body, size_t len, request_kind kind, const 
         same = a.is_object == b.is_object && a.has_slope == b.has_slope &&
                a.has_dtype == b.has_dtype && a.dtype == b.dtype &&
                a.has_grad_output == b.has_grad_output;
+        const request_oip *oa = &a.oip, *ob = &b.oip;
+        same = same && oa->has_id == ob->has_id && strcmp(oa->id, ob->id) == 0 &&
+               oa->binary_output == ob->binary_output && oa->ninputs == ob->ninputs &&
+               oa->has_outputs == ob->has_outputs && oa->noutputs == ob->noutputs;
+        for (size_t k = 0; k < REQUEST_OIP_INPUTS && same; k++)
+            same = strcmp(oa->in[k].name, ob->in[k].name) == 0 &&
+                   oa->in[k].ndim == ob->in[k].ndim && oa->in[k].dtype == ob->in[k].dtype &&
+                   memcmp(oa->in[k].shape, ob->in[k].shape, sizeof oa->in[k].shape) == 0 &&
+                   oa->in[k].binary == ob->in[k].binary &&
+                   oa->in[k].binary_size == ob->in[k].binary_size;
+        for (size_t k = 0; k < REQUEST_OIP_OUTPUTS && same; k++)
+            same = strcmp(oa->out[k].name, ob->out[k].name) == 0 &&
+                   oa->out[k].binary == ob->out[k].binary;
         const tensor *ta[3] = {&a.x, &a.grad_output, &a.slopes},
                      *tb[3] = {&b.x, &b.grad_output, &b.slopes};
         for (int k = 0; k < 3 && same; k++) {

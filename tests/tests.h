@@ -51,6 +51,9 @@
     X(request_decode)                                                          \
     X(request_shapes)                                                          \
     X(request_deep)                                                            \
+    /* test_request_oip.c */                                                   \
+    X(request_oip)                                                             \
+    X(request_oip_errors)                                                      \
     /* test_request_parts.c */                                                 \
     X(request_parallel_runs)                                                   \
     X(request_rows)                                                            \

@@ -38,14 +38,17 @@ const char *api_route_name(api_route route)
     static const char *const names[API_ROUTES] = {
         [API_FORWARD] = "forward", [API_GRADIENT] = "gradient", [API_HEALTHZ] = "healthz",
         [API_LIVEZ] = "livez",     [API_READYZ] = "readyz",     [API_VERSION] = "version",
-        [API_METRICS] = "metrics", [API_NONE] = "none",
+        [API_METRICS] = "metrics", [API_V2] = "v2", [API_V2_LIVE] = "v2_health_live",
+        [API_V2_READY] = "v2_health_ready", [API_V2_MODEL] = "v2_model",
+        [API_V2_MODEL_READY] = "v2_model_ready", [API_V2_INFER] = "v2_infer",
+        [API_NONE] = "none",
     };
     return (unsigned)route < API_ROUTES ? names[route] : "none";
 }
 
 int api_route_has_body(api_route route)
 {
-    return route == API_FORWARD || route == API_GRADIENT;
+    return route == API_FORWARD || route == API_GRADIENT || route == API_V2_INFER;
 }
 
 /* The methods each route takes, for Allow. */
@@ -54,8 +57,7 @@ static const char *route_allow(api_route route)
     return api_route_has_body(route) ? "POST, OPTIONS" : "GET, HEAD, OPTIONS";
 }
 
-/* Takes ownership of a malloc'd JSON text. */
-static void respond(api_response *resp, int status, char *body)
+void api__respond(api_response *resp, int status, char *body)
 {
     resp->status = status;
     resp->body = body;
@@ -68,7 +70,7 @@ static void respond_json(api_response *resp, int status, json_t *obj)
 {
     /* jansson allocates with malloc by default (json_set_alloc_funcs is
      * never called), so the text can be released with free(). */
-    respond(resp, status, obj ? json_dumps(obj, 0) : NULL);
+    api__respond(resp, status, obj ? json_dumps(obj, 0) : NULL);
     if (!resp->body)
         resp->status = 503;
     json_decref(obj);
@@ -150,6 +152,8 @@ int api_begin(const char *method, const char *path, const char *content_type,
     memset(resp, 0, sizeof *resp);
     memset(call, 0, sizeof *call);
     call->route = API_NONE;
+    if (strncmp(path, "/v2", 3) == 0 && (path[3] == '\0' || path[3] == '/'))
+        return api__oip_begin(method, path, content_type, call, resp);
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
         if (strcmp(path, routes[i].path) != 0)
             continue;
@@ -224,7 +228,27 @@ size_t api_body_reserve(api_format format, size_t len)
         len = UNKNOWN_RESERVE;
     if (format == API_FORMAT_BINARY)
         return add_sat(len, BINARY_OVERHEAD);
+    if (format == API_FORMAT_OIP) /* JSON, binary inputs (read, sent back in place), a stream */
+        return add_sat(add_sat(request_reader_bound(len), len),
+                       add_sat(reply_bound(len), STREAM_MEMORY_MAX));
     return add_sat(request_reader_bound(len), reply_bound(len));
+}
+
+/* A byte count of at most len (when known): digits only. */
+static int parse_length(const char *s, size_t len, size_t *out)
+{
+    size_t n = 0;
+    if (!*s)
+        return -1;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9' || n > (SIZE_MAX - 9) / 10)
+            return -1;
+        n = n * 10 + (size_t)(*s - '0');
+    }
+    if (len != API_LENGTH_UNKNOWN && n > len)
+        return -1;
+    *out = n;
+    return 0;
 }
 
 api_body *api_body_new(const api_call *call, struct pool *workers, budget *bg, size_t len,
@@ -252,11 +276,19 @@ api_body *api_body_new(const api_call *call, struct pool *workers, budget *bg, s
     request_init(&b->req);
     request_set_account(&b->req, &b->account);
     lr_error_clear(&b->err);
+    b->json_len = API_LENGTH_UNKNOWN;
+    b->bad_json_length = 0;
+    b->json_done = 0;
+    b->json_rc = LR_ERR_OK;
+    b->bin_input = b->bin_off = b->bin_extra = 0;
     if (b->format == API_FORMAT_BINARY)
         return b;
-    b->reader = request_reader_new(call->route == API_FORWARD ? REQUEST_FORWARD
-                                                              : REQUEST_GRADIENT,
-                                   workers, &b->req, &b->err);
+    if (b->format == API_FORMAT_OIP && call->json_length)
+        b->bad_json_length = parse_length(call->json_length, len, &b->json_len) != 0;
+    request_kind kind = b->format == API_FORMAT_OIP ? REQUEST_OIP
+                        : call->route == API_FORWARD ? REQUEST_FORWARD
+                                                     : REQUEST_GRADIENT;
+    b->reader = request_reader_new(kind, workers, &b->req, &b->err);
     if (!b->reader) {
         budget_close(&b->account);
         free(b);
@@ -290,6 +322,13 @@ lr_err api_body_feed(api_body *b, const char *data, size_t len)
 {
     if (b->format == API_FORMAT_BINARY)
         return len ? raw_feed(b, data, len) : LR_ERR_OK;
+    if (b->format == API_FORMAT_OIP) {
+        lr_err rc = api__oip_feed(b, data, len);
+        if (rc == LR_ERR_OK && !b->json_done && b->len != API_LENGTH_UNKNOWN &&
+            b->received <= b->len)
+            budget_trim(&b->account, add_sat(still_needed(b), b->len - b->received));
+        return rc;
+    }
     if (request_reader_feed(b->reader, data, len) != 0)
         return b->account.refused ? LR_ERR_OVERLOADED : LR_ERR_NO_MEMORY;
     b->received += len;
@@ -321,6 +360,11 @@ void api_response_free(api_response *resp)
     for (size_t i = 0; i < resp->nheaders; i++)
         free(resp->headers[i].value);
     resp->nheaders = 0;
+    for (size_t i = 0; i < resp->nparts; i++) {
+        free(resp->parts[i].data);
+        budget_release(resp->parts[i].budget, resp->parts[i].charged);
+    }
+    resp->nparts = 0;
     resp->body = NULL;
     resp->stream = NULL;
     resp->charged = 0;
@@ -335,7 +379,7 @@ static void handle_metrics(const api_request *req, api_response *resp)
     }
     size_t len = 0;
     char *text = metrics_render(req->metrics, req->extra ? req->extra : &none, &len);
-    respond(resp, text ? 200 : 503, text);
+    api__respond(resp, text ? 200 : 503, text);
     resp->len = len;
     resp->content_type = text ? METRICS_CONTENT_TYPE : NULL;
 }
@@ -344,11 +388,18 @@ void api_handle(const api_request *req, api_response *resp)
 {
     memset(resp, 0, sizeof *resp);
     if (req->options) { /* what may be asked here (a CORS preflight too) */
-        respond(resp, 204, strdup(""));
+        api__respond(resp, 204, strdup(""));
         resp->allow = route_allow(req->route);
         resp->content_type = "";
         if (!resp->body)
             resp->status = 503;
+        api_body_free(req->body);
+        return;
+    }
+    if (req->route >= API_V2 && req->route <= API_V2_INFER) {
+        api__handle_oip(req, resp);
+        if (resp->status == 422) /* the protocol's request errors are 400s */
+            resp->status = 400;
         api_body_free(req->body);
         return;
     }
@@ -378,8 +429,7 @@ void api_handle(const api_request *req, api_response *resp)
     case API_METRICS:
         handle_metrics(req, resp);
         break;
-    case API_NONE:
-    case API_ROUTES:
+    default:
         api__error_response(resp, LR_ERR_NOT_FOUND, NULL);
         break;
     }

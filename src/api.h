@@ -21,6 +21,12 @@ typedef enum api_route {
     API_READYZ,
     API_VERSION,
     API_METRICS,
+    API_V2,             /* Open Inference Protocol (api_oip.c): server metadata */
+    API_V2_LIVE,        /* /v2/health/live */
+    API_V2_READY,       /* /v2/health/ready */
+    API_V2_MODEL,       /* /v2/models/{model}[/versions/1]: model metadata */
+    API_V2_MODEL_READY, /* .../ready */
+    API_V2_INFER,       /* .../infer */
     API_NONE,  /* no endpoint matched (for counting; never routed) */
     API_ROUTES /* how many there are */
 } api_route;
@@ -37,15 +43,26 @@ typedef struct api_param {
 
 /* How a request's body is written, from its Content-Type. */
 typedef enum api_format {
-    API_FORMAT_JSON,  /* application/json (or the other text types, or none) */
-    API_FORMAT_BINARY /* application/octet-stream: little-endian IEEE numbers */
+    API_FORMAT_JSON,   /* application/json (or the other text types, or none) */
+    API_FORMAT_BINARY, /* application/octet-stream: little-endian IEEE numbers */
+    API_FORMAT_OIP     /* an inference request: JSON, then any binary inputs */
 } api_format;
+
+/* The Open Inference Protocol's models. */
+typedef enum api_model {
+    API_MODEL_FORWARD,  /* "leaky_relu" */
+    API_MODEL_GRADIENT  /* "leaky_relu_grad" */
+} api_model;
 
 /* What api_begin found the request to ask for. */
 typedef struct api_call {
     api_route route; /* API_NONE when no path matched */
     api_format format;
+    api_model model; /* API_V2_MODEL, _MODEL_READY, _INFER */
     int options;     /* OPTIONS: no body; api_handle answers what may be asked */
+    const char *json_length; /* API_V2_INFER: the Inference-Header-Content-Length
+                                header (the JSON's bytes, binary data after), or
+                                NULL; set by the caller before api_body_new */
 } api_call;
 
 /* Replies of at least this many elements are streamed. */
@@ -53,6 +70,18 @@ typedef struct api_call {
 
 /* The most extra headers a reply has (api_response.headers). */
 #define API_HEADERS_MAX 4
+
+/* Bytes sent after a reply's body, never copied (a binary reply's
+ * tensors): freed with the response (free), the charge released to the
+ * budget (budget_release). */
+typedef struct api_part {
+    void *data;
+    size_t len;
+    struct budget *budget; /* NULL: nothing charged */
+    size_t charged;
+} api_part;
+
+#define API_PARTS_MAX 2
 
 typedef struct api_response {
     int status;
@@ -74,6 +103,8 @@ typedef struct api_response {
         char *value;       /* malloc'd, owned by the response */
     } headers[API_HEADERS_MAX]; /* more headers to send, nheaders of them */
     size_t nheaders;
+    api_part parts[API_PARTS_MAX]; /* sent after body, in order */
+    size_t nparts;
 } api_response;
 
 /* Checks what can be checked from the request line and headers alone:
@@ -129,6 +160,7 @@ typedef struct api_request {
     size_t nparams;
     api_body *body;          /* routes with a body: read as it came (NULL is
                                 an empty body); api_handle frees it */
+    api_model model;         /* the OIP routes' */
     int options;             /* OPTIONS: 204 with the route's methods in Allow
                                 (and told to a CORS preflight) */
     int draining;            /* shutting down: /readyz answers 503 */

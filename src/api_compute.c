@@ -94,7 +94,18 @@ static void compute(const api_request *hr, request *req, const compute_slope *cs
         return;
     }
     if (x->count >= API_STREAM_MIN && x->ndim > 0) {
-        stream *st = stream_new(x, object ? key : NULL, after, after_len, hr->workers);
+        char head[16];
+        int head_len = object ? snprintf(head, sizeof head, "{\"%s\": ", key) : 0;
+        char *tail = object ? malloc(after_len + 1) : NULL; /* the members after X, and '}' */
+        if (tail) {
+            if (after_len)
+                memcpy(tail, after, after_len);
+            tail[after_len] = '}';
+        }
+        stream *st = tail || !object ? stream_new(x, head, (size_t)head_len, tail,
+                                                  object ? after_len + 1 : 0, hr->workers)
+                                     : NULL;
+        free(tail);
         free(after);
         if (!st) {
             api__no_memory(hr->body, resp);

@@ -25,6 +25,15 @@ struct api_body {
     size_t raw_cap;         /* its size (raw holds `received` bytes) */
     budget_account account; /* the request's memory */
     size_t len, received;   /* bytes declared (or API_LENGTH_UNKNOWN), and come */
+    /* An inference request (API_FORMAT_OIP): its JSON, then the binary
+     * data of the inputs that said binary_data_size, in their order. */
+    size_t json_len;        /* Inference-Header-Content-Length, or API_LENGTH_UNKNOWN */
+    int bad_json_length;    /* that header was not a byte count within the body */
+    int json_done;          /* the JSON is read: what follows is binary data */
+    lr_err json_rc;         /* its outcome, then */
+    size_t bin_input;       /* the input (in JSON order) the next bytes go to */
+    size_t bin_off;         /* its bytes so far */
+    size_t bin_extra;       /* bytes beyond the last input's */
 };
 
 /* What the query of a compute endpoint says; the shape and grad_output
@@ -79,5 +88,23 @@ void api__handle_compute(const api_request *hr, api_response *resp);
 
 /* api_binary.c: the same with a binary body. */
 void api__handle_binary(const api_request *hr, api_response *resp);
+
+/* api_oip.c: the Open Inference Protocol's paths under /v2 (as api_begin
+ * does for the others), its small endpoints, and an inference request's
+ * body as it arrives. */
+int api__oip_begin(const char *method, const char *path, const char *content_type,
+                   api_call *call, api_response *resp);
+void api__handle_oip(const api_request *hr, api_response *resp);
+lr_err api__oip_feed(api_body *b, const char *data, size_t len);
+
+/* Finishes reading an inference request's JSON (once): b->json_rc. */
+void api__oip_json_done(api_body *b);
+
+/* api_infer.c: POST /v2/models/{model}/infer, the body read. */
+void api__handle_infer(const api_request *hr, api_response *resp);
+
+/* A reply of status with the JSON text body (malloc'd, owned by resp
+ * from here on; NULL: 503). */
+void api__respond(api_response *resp, int status, char *body);
 
 #endif

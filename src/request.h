@@ -40,7 +40,8 @@ typedef struct request_oip_input {
 
 typedef struct request_oip_output {
     char name[REQUEST_OIP_NAME];
-    int binary; /* parameters.binary_data: true */
+    int has_binary; /* parameters.binary_data was given */
+    int binary;     /* its value */
 } request_oip_output;
 
 typedef struct request_oip {
@@ -49,6 +50,7 @@ typedef struct request_oip {
     int binary_output;  /* parameters.binary_data_output: true */
     size_t ninputs;     /* at most REQUEST_OIP_INPUTS once read without error */
     request_oip_input in[REQUEST_OIP_INPUTS]; /* in[0] is x's, in[1] grad_output's */
+    int swapped;        /* x came second in the JSON (its binary data too) */
     int has_outputs;
     size_t noutputs;
     request_oip_output out[REQUEST_OIP_OUTPUTS];

@@ -234,8 +234,10 @@ static void take_outputs(request__parser *ps, json_t *v)
                 json_object_foreach(value, pk, pv) {
                     char pp[120];
                     snprintf(pp, sizeof pp, "%s.%.32s", sub, pk);
-                    if (strcmp(pk, "binary_data") == 0)
+                    if (strcmp(pk, "binary_data") == 0) {
                         take_bool(ps, pv, pp, &o->out[i].binary);
+                        o->out[i].has_binary = 1;
+                    }
                     else
                         request__record(ps, LR_ERR_UNKNOWN_PARAM, sub, "unknown parameter "
                                         "\"%.64s\" in %s; expected \"binary_data\"", pk, sub);
@@ -538,7 +540,9 @@ static void oip_end(request__parser *ps)
         return;
     for (size_t i = 0; i < o->ninputs; i++) {
         if (strcmp(o->in[i].name, "x") != 0 && strcmp(o->in[i].name, "grad_output") != 0) {
-            request__record(ps, LR_ERR_BAD_INPUT, "inputs", "unknown input \"%s\"; the inputs "
+            char path[32];
+            snprintf(path, sizeof path, "inputs[%zu].name", i);
+            request__record(ps, LR_ERR_BAD_INPUT, path, "unknown input \"%s\"; the inputs "
                             "are \"x\" and, for leaky_relu_grad, \"grad_output\"", o->in[i].name);
             return;
         }
@@ -559,6 +563,7 @@ static void oip_end(request__parser *ps)
         request_oip_input in = o->in[0];
         o->in[0] = o->in[1];
         o->in[1] = in;
+        o->swapped = 1;
     }
     req->has_grad_output = o->ninputs == 2;
     req->has_dtype = 1;

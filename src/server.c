@@ -189,13 +189,65 @@ static enum MHD_Result cors_headers(server *s, struct MHD_Connection *c, struct 
     return ok;
 }
 
+/* A reply of several pieces (a JSON head, then binary data): what the
+ * MHD response frees once sent. */
+typedef struct pieces {
+    char *head;
+    int head_charged;
+    api_part parts[API_PARTS_MAX];
+    size_t nparts;
+} pieces;
+
+static void free_pieces(void *cls)
+{
+    pieces *p = cls;
+    if (p->head_charged)
+        budget_block_free(p->head);
+    else
+        free(p->head);
+    for (size_t i = 0; i < p->nparts; i++) {
+        free(p->parts[i].data);
+        budget_release(p->parts[i].budget, p->parts[i].charged);
+    }
+    free(p);
+}
+
+/* The MHD response over resp's body and parts, sent from where they are;
+ * owned by it from here on (freed here when it cannot be made). */
+static struct MHD_Response *pieces_response(api_response *resp, size_t *len)
+{
+    pieces *p = malloc(sizeof *p);
+    struct MHD_IoVec iov[1 + API_PARTS_MAX];
+    if (p) {
+        p->head = resp->body;
+        p->head_charged = resp->charged;
+        p->nparts = resp->nparts;
+        memcpy(p->parts, resp->parts, sizeof p->parts);
+        resp->body = NULL;
+        resp->nparts = 0;
+        iov[0] = (struct MHD_IoVec){p->head, resp->len};
+        *len = resp->len;
+        for (size_t i = 0; i < p->nparts; i++) {
+            iov[1 + i] = (struct MHD_IoVec){p->parts[i].data, p->parts[i].len};
+            *len += p->parts[i].len;
+        }
+    }
+    struct MHD_Response *r =
+        p ? MHD_create_response_from_iovec(iov, (unsigned)(1 + p->nparts), free_pieces, p) : NULL;
+    if (!r && p)
+        free_pieces(p);
+    return r;
+}
+
 static enum MHD_Result send_response(server *s, struct MHD_Connection *c, exchange *ex,
                                      api_response *resp)
 {
     struct MHD_Response *r;
     int status = resp->status;
     size_t len = 0;
-    if (resp->stream) {
+    if (resp->nparts && resp->body) {
+        r = pieces_response(resp, &len);
+    } else if (resp->stream) {
         r = stream_response(ex, resp->stream);
         resp->stream = NULL;
     } else if (resp->body) {
@@ -333,6 +385,8 @@ static enum MHD_Result begin(server *s, struct MHD_Connection *c, exchange *ex,
     }
     /* The body is read as it arrives: only the text still needed is held. */
     lr_err why;
+    ex->call.json_length =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Inference-Header-Content-Length");
     ex->body = api_body_new(&ex->call, s->workers, s->budget, len, &why);
     if (ex->body)
         return MHD_YES;
@@ -428,6 +482,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return MHD_NO;
     api_request req = {
         .route = ex->call.route,
+        .model = ex->call.model,
         .options = ex->call.options,
         .params = p.items,
         .nparams = p.n,

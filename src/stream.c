@@ -42,9 +42,9 @@ typedef struct stream_slot {
 
 struct stream {
     tensor x;
-    char head[16]; /* {"y":  or {"grad":  for object bodies */
+    char *head;    /* before the elements (its allocation holds the tail too) */
     size_t head_len, head_off;
-    char *tail;    /* after the elements: the members after X and '}' */
+    char *tail;    /* after the elements */
     size_t tail_len, tail_off;
     int elements_done;
     /* alone */
@@ -113,8 +113,8 @@ _Static_assert(sizeof(stream) + STREAM_SLOTS_MAX * (sizeof(stream_slot) + SLOT_B
                    STREAM_MEMORY_MAX,
                "STREAM_MEMORY_MAX is the most a stream allocates");
 
-stream *stream_new(tensor *x, const char *key, const char *after, size_t after_len,
-                   pool *workers)
+stream *stream_new(tensor *x, const char *before, size_t before_len, const char *after,
+                   size_t after_len, pool *workers)
 {
     /* Two slots per worker plus two (so a worker finds one free while the
      * reader copies one out and formats another), no more than the ranges
@@ -125,33 +125,34 @@ stream *stream_new(tensor *x, const char *key, const char *after, size_t after_l
         nslots = STREAM_SLOTS_MAX;
     if (nslots > ranges)
         nslots = (unsigned)ranges;
-    size_t tail_len = key ? after_len + 1 : 0;
+    size_t text_len = before_len + after_len;
     size_t size = sizeof(stream) + nslots * sizeof(stream_slot),
-           mem = size + nslots * SLOT_BYTES + tail_len;
+           mem = size + nslots * SLOT_BYTES + text_len;
     if (budget_take(x->account, mem) != 0)
         return NULL;
     stream *st = calloc(1, size);
-    char *tail = tail_len ? malloc(tail_len) : NULL;
-    if (!st || (tail_len && !tail)) {
+    char *text = text_len ? malloc(text_len) : NULL;
+    if (!st || (text_len && !text)) {
         free(st);
-        free(tail);
+        free(text);
         budget_give(x->account, mem);
         return NULL;
     }
-    if (tail_len) {
-        if (after_len)
-            memcpy(tail, after, after_len);
-        tail[after_len] = '}';
-    }
-    st->tail = tail;
-    st->tail_len = tail_len;
+    if (before_len)
+        memcpy(text, before, before_len);
+    if (after_len)
+        memcpy(text + before_len, after, after_len);
+    st->head = text;
+    st->head_len = before_len;
+    st->tail = text ? text + before_len : NULL;
+    st->tail_len = after_len;
     for (unsigned i = 0; i < nslots; i++) {
         st->slots[i].st = st;
         st->slots[i].buf = malloc(SLOT_BYTES);
         if (!st->slots[i].buf) {
             while (i-- > 0)
                 free(st->slots[i].buf);
-            free(st->tail);
+            free(st->head);
             free(st);
             budget_give(x->account, mem);
             return NULL;
@@ -176,7 +177,6 @@ stream *stream_new(tensor *x, const char *key, const char *after, size_t after_l
     st->charged = st->budget ? mem + tensor_charge(x) : 0;
     tensor_init(x);
     x->account = account;
-    st->head_len = key ? (size_t)snprintf(st->head, sizeof st->head, "{\"%s\": ", key) : 0;
     st->nslots = nslots;
     tensor_cursor_init(&st->cur, &st->x, 0, st->x.count);
     st->workers = workers;
@@ -277,7 +277,7 @@ void stream_free(stream *st)
     }
     for (unsigned i = 0; i < st->nslots; i++)
         free(st->slots[i].buf);
-    free(st->tail);
+    free(st->head);
     tensor_free(&st->x);
     budget_release(st->budget, st->charged);
     free(st);

@@ -15,17 +15,17 @@ struct budget_account;
 typedef struct stream stream;
 
 /* Starts the reply for x (ndim >= 1, count >= 1), whose data the stream
- * takes over (x is left empty, its account kept): {"<key>": X<after>}
- * when key is not NULL (at most 8 bytes; `after`, after_len bytes, is
- * copied: more members, such as `, "grad_slope": [...]`, or nothing),
- * else the bare X, laid out as tensor_write_json. With workers, the first
- * ranges start formatting at once. Every buffer is allocated here, so
- * reading never fails; they are charged to x's account (at most
- * STREAM_MEMORY_MAX bytes beside `after`), and the stream keeps those
- * charges and x's data's until stream_free releases them to the budget.
- * NULL when memory runs out or the budget refuses (x unchanged). */
-stream *stream_new(tensor *x, const char *key, const char *after, size_t after_len,
-                   struct pool *workers);
+ * takes over (x is left empty, its account kept): the before_len bytes
+ * of `before` (say {"y": ), X laid out as tensor_write_json, then the
+ * after_len bytes of `after` (say , "grad_slope": [...]} ); both are
+ * copied, and either may be empty. With workers, the first ranges start
+ * formatting at once. Every buffer is allocated here, so reading never
+ * fails; they are charged to x's account (at most STREAM_MEMORY_MAX
+ * bytes beside the text around X), and the stream keeps those charges
+ * and x's data's until stream_free releases them to the budget. NULL
+ * when memory runs out or the budget refuses (x unchanged). */
+stream *stream_new(tensor *x, const char *before, size_t before_len, const char *after,
+                   size_t after_len, struct pool *workers);
 
 /* The most memory stream_new allocates, the tensor's data aside. */
 #define STREAM_MEMORY_MAX ((size_t)8 * (256 * 1024 + 128) + 8192)

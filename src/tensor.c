@@ -35,6 +35,18 @@ void tensor_free(tensor *t)
     t->account = a;
 }
 
+void *tensor_take_data(tensor *t, size_t *charge)
+{
+    struct budget_account *a = t->account;
+    budget_give(a, t->fixes_cap * sizeof(tensor_fix));
+    free(t->fixes);
+    void *data = t->data;
+    *charge = t->cap * element_size(t);
+    tensor_init(t);
+    t->account = a;
+    return data;
+}
+
 const char *tensor_dtype_name(tensor_dtype d) { return d == TENSOR_F32 ? "float32" : "float64"; }
 
 int tensor_fix_f32(tensor *t, size_t index, float value)

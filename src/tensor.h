@@ -48,6 +48,12 @@ void tensor_free(tensor *t);
  * for them. */
 size_t tensor_charge(const tensor *t);
 
+/* Gives t's data away (to a reply that frees it): its fixes are freed
+ * (their charge given back), the data returned with what it is charged
+ * in *charge (still taken from the account: the new owner releases it
+ * to the budget), t left empty with its account. */
+void *tensor_take_data(tensor *t, size_t *charge);
+
 /* "float64" or "float32". */
 const char *tensor_dtype_name(tensor_dtype d);
 

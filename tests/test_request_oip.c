@@ -104,7 +104,7 @@ void test_request_oip_errors(void)
         {"{\"inputs\": [{\"name\": \"x\", \"shape\": [1], \"datatype\": \"INT32\", \"data\": [1]}]}",
          LR_ERR_BAD_DTYPE, "inputs[0].datatype", "not \"INT32\""},
         {"{\"inputs\": [{\"name\": \"z\", \"shape\": [1], \"datatype\": \"FP64\", \"data\": [1]}]}",
-         LR_ERR_BAD_INPUT, "inputs", "unknown input \"z\""},
+         LR_ERR_BAD_INPUT, "inputs[0].name", "unknown input \"z\""},
         {"{\"inputs\": [{\"name\": \"x\", \"shape\": [2], \"datatype\": \"FP64\", \"data\": [1]}]}",
          LR_ERR_SHAPE_MISMATCH, "inputs[0]", "has 1 numbers, but shape makes 2"},
         {"{\"inputs\": [{\"name\": \"x\", \"shape\": [3, 2], \"datatype\": \"FP64\", \"data\": "

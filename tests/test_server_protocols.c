@@ -159,3 +159,80 @@ void test_http_cors(void)
     reply_free(&r);
     ASSERT_EQ(srv_stop(&s), 0);
 }
+
+/* The Open Inference Protocol over HTTP: the specification's example; a
+ * binary request as the Triton client sends it (no Content-Type) and its
+ * binary reply; a million FP64 numbers as JSON, streamed, the very text
+ * /forward answers for them. */
+void test_http_oip(void)
+{
+    unsigned port = shared_port();
+    reply r;
+    char v[64];
+    static const char *const json[] = {"Content-Type: application/json", NULL};
+    const char *example = "{\"id\": \"42\", \"inputs\": [{\"name\": \"x\", \"shape\": [2, 2], "
+                          "\"datatype\": \"FP32\", \"data\": [1, -2, 3, -4]}], \"outputs\": "
+                          "[{\"name\": \"y\"}]}";
+    http_bytes(NULL, port, "POST", "/v2/models/leaky_relu/versions/1/infer", example,
+               strlen(example), 0, json, &r);
+    ASSERT_EQ(r.status, 200);
+    ASSERT_STR_EQ(r.content_type, "application/json");
+    ASSERT_STR_EQ(r.body, "{\"model_name\": \"leaky_relu\", \"model_version\": \"1\", \"id\": "
+                          "\"42\", \"outputs\": [{\"name\": \"y\", \"datatype\": \"FP32\", "
+                          "\"shape\": [2, 2], \"data\": [1.0, -0.02, 3.0, -0.04]}]}");
+    reply_free(&r);
+    http_bytes(NULL, port, "GET", "/v2/health/ready", NULL, 0, 0, NULL, &r);
+    ASSERT_EQ(r.status, 200);
+    reply_free(&r);
+
+    double x[4] = {-1, 2, -INFINITY, NAN}, y[4];
+    lrelu_backward_f64(x, (double[]){3, 3, 3, 3}, y, 4, 0.01);
+    const char *head = "{\"inputs\":[{\"name\":\"x\",\"shape\":[4],\"datatype\":\"FP64\","
+                       "\"parameters\":{\"binary_data_size\":32}},{\"name\":\"grad_output\","
+                       "\"shape\":[4],\"datatype\":\"FP64\",\"parameters\":{\"binary_data_size\":"
+                       "32}}],\"parameters\":{\"binary_data_output\":true}}";
+    char body[512], length[64];
+    size_t hl = strlen(head);
+    memcpy(body, head, hl);
+    memcpy(body + hl, x, 32);
+    memcpy(body + hl + 32, (double[]){3, 3, 3, 3}, 32);
+    snprintf(length, sizeof length, "Inference-Header-Content-Length: %zu", hl);
+    const char *const binary[] = {length, NULL};
+    http_bytes(NULL, port, "POST", "/v2/models/leaky_relu_grad/infer", body, hl + 64, 0, binary,
+               &r);
+    ASSERT_EQ(r.status, 200);
+    ASSERT_STR_EQ(r.content_type, "application/octet-stream");
+    const char *want = "{\"model_name\": \"leaky_relu_grad\", \"model_version\": \"1\", "
+                       "\"outputs\": [{\"name\": \"grad\", \"datatype\": \"FP64\", \"shape\": "
+                       "[4], \"parameters\": {\"binary_data_size\": 32}}]}";
+    snprintf(length, sizeof length, "%zu", strlen(want));
+    ASSERT_STR_EQ(reply_header(&r, "Inference-Header-Content-Length", v, sizeof v), length);
+    ASSERT(r.body && r.len == strlen(want) + 32 && memcmp(r.body, want, strlen(want)) == 0 &&
+           memcmp(r.body + strlen(want), y, 32) == 0);
+    reply_free(&r);
+
+    /* a million numbers: the same text as /forward's */
+    size_t n = test_instrumented() ? 100000 : 1000000;
+    size_t shape[1] = {n};
+    char *want_y, *flat = test_big_body(shape, 1, 0, &want_y);
+    size_t fl = strlen(flat);
+    char *req = malloc(fl + 256);
+    int k = sprintf(req, "{\"inputs\": [{\"name\": \"x\", \"shape\": [%zu], \"datatype\": "
+                    "\"FP64\", \"data\": ", n);
+    memcpy(req + k, flat, fl);
+    strcpy(req + k + fl, "}]}");
+    http_bytes(NULL, port, "POST", "/v2/models/leaky_relu/infer", req, strlen(req), 0, json, &r);
+    ASSERT_EQ(r.status, 200);
+    ASSERT_STR_EQ(r.transfer_encoding, "chunked");
+    char prefix[256];
+    int pl = snprintf(prefix, sizeof prefix, "{\"model_name\": \"leaky_relu\", \"model_version\": "
+                      "\"1\", \"outputs\": [{\"name\": \"y\", \"datatype\": \"FP64\", \"shape\": "
+                      "[%zu], \"data\": ", n);
+    size_t wl = strlen(want_y);
+    ASSERT(r.body && r.len == (size_t)pl + wl + 3 && memcmp(r.body, prefix, (size_t)pl) == 0 &&
+           memcmp(r.body + pl, want_y, wl) == 0 && strcmp(r.body + pl + wl, "}]}") == 0);
+    reply_free(&r);
+    free(req);
+    free(flat);
+    free(want_y);
+}

@@ -91,7 +91,9 @@ void test_stream_read(void)
                 size_t want_len = 0;
                 char *want = expected(&t, key, &want_len);
                 copy = t;
-                stream *st = stream_new(&t, key, NULL, 0, pools[p]);
+                char head[16];
+                int hl = key ? snprintf(head, sizeof head, "{\"%s\": ", key) : 0;
+                stream *st = stream_new(&t, head, (size_t)hl, "}", key ? 1 : 0, pools[p]);
                 ASSERT(st != NULL);
                 if (st) {
                     ASSERT(t.data == NULL && t.count == 0); /* the data moved */
@@ -119,7 +121,7 @@ void test_stream_free_early(void)
     for (int k = 0; k < 4; k++) {
         tensor t;
         fill(&t, shape, 1, 7);
-        stream *st = stream_new(&t, "y", NULL, 0, workers);
+        stream *st = stream_new(&t, "{\"y\": ", 6, "}", 1, workers);
         ASSERT(st != NULL);
         char buf[1000];
         for (int r = 0; st && r < k * 300; r++)

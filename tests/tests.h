@@ -84,6 +84,11 @@
     /* test_api_binary.c */                                                    \
     X(api_binary_compute)                                                      \
     X(api_binary_errors)                                                       \
+    /* test_api_oip.c */                                                       \
+    X(api_oip_routes)                                                          \
+    X(api_oip_torch)                                                           \
+    X(api_oip_binary)                                                          \
+    X(api_oip_errors)                                                          \
     /* test_framing.c */                                                       \
     X(framing)                                                                 \
     /* test_config.c */                                                        \
@@ -104,6 +109,7 @@
     /* test_server_protocols.c: binary bodies, CORS */                         \
     X(http_binary)                                                             \
     X(http_cors)                                                               \
+    X(http_oip)                                                                \
     /* test_server_ops.c: what operators see */                                \
     X(http_metrics_exact)                                                      \
     X(http_request_id)                                                         \

@@ -8,7 +8,7 @@
 FROM debian:bookworm AS build
 ARG DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
- && apt-get install -y --no-install-recommends gcc make libc6-dev libmicrohttpd-dev libjansson-dev \
+ && apt-get install -y --no-install-recommends gcc make libc6-dev libmicrohttpd-dev libjansson-dev zlib1g-dev \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin
 WORKDIR /src
 COPY Makefile ./
@@ -20,7 +20,7 @@ ARG DEBIAN_FRONTEND=noninteractive
 # apt's lists and package caches (/var/cache/apt/*.bin, 77 MB on a plain
 # debootstrap base) go in the same layer, or the image keeps them.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libmicrohttpd12 libjansson4 \
+ && apt-get install -y --no-install-recommends libmicrohttpd12 libjansson4 zlib1g \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/cache/apt/archives/*.deb \
  && useradd --uid 10001 --no-create-home --shell /usr/sbin/nologin leakyrelu
 COPY --from=build /out/usr/local/bin/leakyrelu-server /usr/local/bin/leakyrelu-server

@@ -36,7 +36,7 @@ endif
 ALL_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -DLEAKYRELU_VERSION='"$(VERSION)"' \
               $(WARN) $(CFLAGS) $(SAN_FLAGS) -MMD -MP
 LDFLAGS_ALL := $(LDFLAGS) $(SAN_FLAGS)
-LIBS := -lmicrohttpd -ljansson -lm -lpthread
+LIBS := -lmicrohttpd -ljansson -lz -lm -lpthread
 
 SRC := $(filter-out src/main.c,$(wildcard src/*.c))
 OBJ := $(SRC:src/%.c=$(BUILD)/obj/%.o)
@@ -53,7 +53,7 @@ say = @printf '  %-6s %s\n' $(1) $(2);
 endif
 
 # Debian/Ubuntu packages each target needs; `deps-*` installs the missing ones.
-PKGS_BUILD := gcc make libc6-dev libmicrohttpd-dev libjansson-dev
+PKGS_BUILD := gcc make libc6-dev libmicrohttpd-dev libjansson-dev zlib1g-dev
 PKGS_TEST := $(PKGS_BUILD) libcurl4-openssl-dev curl prometheus python3
 
 .PHONY: all run test test-deploy test-container test-hard install clean deps-build deps-test valgrind tables bench fuzz fuzz-check
@@ -121,12 +121,12 @@ $(FUZZ_DIR)/obj/lrelu_avx512f.o: FUZZ_ISA := -mavx512f
 endif
 
 $(FUZZ_DIR)/fuzz_request: tests/fuzz_request.c $(FUZZ_OBJ)
-	$(call say,CLANG,$@)clang $(FUZZ_FLAGS) -MMD -MP -MF $@.d -fsanitize=fuzzer -o $@ $^ -ljansson -lm
+	$(call say,CLANG,$@)clang $(FUZZ_FLAGS) -MMD -MP -MF $@.d -fsanitize=fuzzer -o $@ $^ -ljansson -lz -lm
 
 -include $(FUZZ_OBJ:.o=.d) $(FUZZ_DIR)/fuzz_request.d
 
 fuzz:
-	$(Q)./tools/ensure-packages clang libclang-rt-14-dev libjansson-dev
+	$(Q)./tools/ensure-packages clang libclang-rt-14-dev libjansson-dev zlib1g-dev
 	$(Q)$(MAKE) --no-print-directory $(FUZZ_DIR)/fuzz_request
 	mkdir -p $(FUZZ_DIR)/corpus && cp tests/fuzz_corpus/* $(FUZZ_DIR)/corpus/
 	$(FUZZ_DIR)/fuzz_request -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
@@ -134,7 +134,7 @@ fuzz:
 
 # Replays the seeds and every input that once crashed (tests/fuzz_corpus/).
 fuzz-check:
-	$(Q)./tools/ensure-packages clang libclang-rt-14-dev libjansson-dev
+	$(Q)./tools/ensure-packages clang libclang-rt-14-dev libjansson-dev zlib1g-dev
 	$(Q)$(MAKE) --no-print-directory $(FUZZ_DIR)/fuzz_request
 	$(FUZZ_DIR)/fuzz_request tests/fuzz_corpus/*
 

@@ -254,7 +254,11 @@ static int parse_length(const char *s, size_t len, size_t *out)
 api_body *api_body_new(const api_call *call, struct pool *workers, budget *bg, size_t len,
                        lr_err *why)
 {
+    if (call->coding != CODING_IDENTITY) /* what it decodes to is unknown */
+        len = API_LENGTH_UNKNOWN;
     size_t reserve = api_body_reserve(call->format, len);
+    if (call->coding != CODING_IDENTITY)
+        reserve = add_sat(reserve, CODING_MEMORY);
     *why = LR_ERR_BODY_TOO_LARGE;
     if (bg && reserve > budget_limit(bg))
         return NULL;
@@ -281,6 +285,13 @@ api_body *api_body_new(const api_call *call, struct pool *workers, budget *bg, s
     b->json_done = 0;
     b->json_rc = LR_ERR_OK;
     b->bin_input = b->bin_off = b->bin_extra = 0;
+    b->max_body = call->max_body ? call->max_body : SIZE_MAX;
+    b->decoder = NULL;
+    if (call->coding != CODING_IDENTITY && !(b->decoder = coding_decoder_new(call->coding))) {
+        budget_close(&b->account);
+        free(b);
+        return NULL;
+    }
     if (b->format == API_FORMAT_BINARY)
         return b;
     if (b->format == API_FORMAT_OIP && call->json_length)
@@ -290,6 +301,7 @@ api_body *api_body_new(const api_call *call, struct pool *workers, budget *bg, s
                                                      : REQUEST_GRADIENT;
     b->reader = request_reader_new(kind, workers, &b->req, &b->err);
     if (!b->reader) {
+        coding_decoder_free(b->decoder);
         budget_close(&b->account);
         free(b);
         return NULL;
@@ -318,7 +330,8 @@ static lr_err raw_feed(api_body *b, const char *data, size_t len)
     return LR_ERR_OK;
 }
 
-lr_err api_body_feed(api_body *b, const char *data, size_t len)
+/* The body's bytes as they are (decoded, for a coded body). */
+static lr_err plain_feed(api_body *b, const char *data, size_t len)
 {
     if (b->format == API_FORMAT_BINARY)
         return len ? raw_feed(b, data, len) : LR_ERR_OK;
@@ -339,11 +352,28 @@ lr_err api_body_feed(api_body *b, const char *data, size_t len)
     return LR_ERR_OK;
 }
 
+static int decoded(void *cls, const char *data, size_t len)
+{
+    api_body *b = cls;
+    if (len > b->max_body - b->received)
+        return LR_ERR_BODY_TOO_LARGE; /* a zip bomb stops here */
+    return (int)plain_feed(b, data, len);
+}
+
+lr_err api_body_feed(api_body *b, const char *data, size_t len)
+{
+    if (!b->decoder)
+        return plain_feed(b, data, len);
+    int rc = coding_decode(b->decoder, data, len, decoded, b);
+    return rc < 0 ? LR_ERR_BAD_ENCODING : (lr_err)rc;
+}
+
 void api_body_free(api_body *b)
 {
     if (!b)
         return;
     request_reader_free(b->reader);
+    coding_decoder_free(b->decoder);
     request_free(&b->req);
     budget_block_free(b->raw);
     budget_close(&b->account);
@@ -387,6 +417,12 @@ static void handle_metrics(const api_request *req, api_response *resp)
 void api_handle(const api_request *req, api_response *resp)
 {
     memset(resp, 0, sizeof *resp);
+    if (req->body && req->body->decoder && coding_decode_end(req->body->decoder) != 0) {
+        api__error_response(resp, LR_ERR_BAD_ENCODING, "the body ends before its coded data "
+                            "does (cut short?)");
+        api_body_free(req->body);
+        return;
+    }
     if (req->options) { /* what may be asked here (a CORS preflight too) */
         api__respond(resp, 204, strdup(""));
         resp->allow = route_allow(req->route);

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 
+#include "coding.h"
 #include "errors.h"
 
 struct budget;
@@ -63,6 +64,9 @@ typedef struct api_call {
     const char *json_length; /* API_V2_INFER: the Inference-Header-Content-Length
                                 header (the JSON's bytes, binary data after), or
                                 NULL; set by the caller before api_body_new */
+    coding coding;   /* the body's Content-Encoding; set by the caller */
+    size_t max_body; /* the most bytes the body may decode to (0: no limit);
+                        set by the caller */
 } api_call;
 
 /* Replies of at least this many elements are streamed. */
@@ -146,9 +150,11 @@ api_body *api_body_new(const api_call *call, struct pool *workers, struct budget
 /* The bytes api_body_new reserves for a body of len bytes. */
 size_t api_body_reserve(api_format format, size_t len);
 
-/* The next bytes of the body. Returns LR_ERR_OK, or LR_ERR_NO_MEMORY or
- * LR_ERR_OVERLOADED when its memory could not be had (what follows is
- * then ignored). */
+/* The next bytes of the body, as received (a coded body is decoded here,
+ * as it comes). Returns LR_ERR_OK, or LR_ERR_NO_MEMORY or
+ * LR_ERR_OVERLOADED when its memory could not be had, LR_ERR_BAD_ENCODING
+ * when it is not data of its coding, LR_ERR_BODY_TOO_LARGE when it
+ * decodes to more than call->max_body (what follows is then ignored). */
 lr_err api_body_feed(api_body *b, const char *data, size_t len);
 
 /* Frees a body that was not handed to api_handle; NULL is ignored. */

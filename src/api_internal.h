@@ -24,7 +24,10 @@ struct api_body {
     char *raw;              /* binary: the body as it came, a budget block */
     size_t raw_cap;         /* its size (raw holds `received` bytes) */
     budget_account account; /* the request's memory */
-    size_t len, received;   /* bytes declared (or API_LENGTH_UNKNOWN), and come */
+    size_t len, received;   /* bytes declared (or API_LENGTH_UNKNOWN), and come
+                               (decoded, for a coded body) */
+    coding_decoder *decoder; /* a coded body's, or NULL */
+    size_t max_body;         /* the most it may decode to */
     /* An inference request (API_FORMAT_OIP): its JSON, then the binary
      * data of the inputs that said binary_data_size, in their order. */
     size_t json_len;        /* Inference-Header-Content-Length, or API_LENGTH_UNKNOWN */

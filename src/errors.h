@@ -16,11 +16,12 @@
     X(JSON_TRAILING,       400, "trailing_data",         "unexpected data after the JSON value") \
     X(BAD_FRAMING,         400, "invalid_framing",       "the request's length headers contradict each other") \
     X(BAD_HOST,            400, "invalid_host",          "an HTTP/1.1 request must have exactly one Host header") \
+    X(BAD_ENCODING,        400, "invalid_content_encoding", "the body is not valid data of its Content-Encoding") \
     X(NOT_FOUND,           404, "not_found",             "no such endpoint")                \
     X(METHOD,              405, "method_not_allowed",    "method not allowed on this endpoint") \
     X(BODY_TOO_LARGE,      413, "body_too_large",        "the request body is larger than the server's limit") \
     X(MEDIA_TYPE,          415, "unsupported_media_type", "Content-Type must be application/json, application/x-www-form-urlencoded, text/plain, application/octet-stream or none") \
-    X(CONTENT_ENCODING,    415, "unsupported_content_encoding", "the body must not have a Content-Encoding") \
+    X(CONTENT_ENCODING,    415, "unsupported_content_encoding", "the body's Content-Encoding must be gzip, deflate or identity") \
     X(BODY_TYPE,           422, "invalid_body",          "the body must be an object, an array or a number") \
     X(MISSING_X,           422, "missing_x",             "the request has no \"x\" member") \
     X(NOT_A_NUMBER,        422, "not_a_number",          "an element is not a number")      \

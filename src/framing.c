@@ -43,7 +43,7 @@ void framing_header(framing *f, const char *name, size_t name_len, const char *v
         f->host++;
     } else if (name_is(name, name_len, "Content-Encoding")) {
         if (f->content_encoding++ == 0)
-            f->ce_identity = keep(f->ce, value, value_len, "identity");
+            (void)keep(f->ce, value, value_len, "identity"); /* coding_parse reads it */
     }
 }
 
@@ -70,11 +70,13 @@ lr_err framing_verdict(const framing *f, int http_1_1, lr_error *err)
     return lr_error_set(err, LR_ERR_OK, NULL);
 }
 
-lr_err framing_encoding(const framing *f, lr_error *err)
+lr_err framing_encoding(const framing *f, coding *out, lr_error *err)
 {
-    if (f->content_encoding > 1 || (f->content_encoding && !f->ce_identity))
+    *out = CODING_IDENTITY;
+    if (f->content_encoding > 1 || (f->content_encoding && coding_parse(f->ce, out) != 0))
         return lr_error_set(err, LR_ERR_CONTENT_ENCODING,
-                            "Content-Encoding \"%s\" is not supported; send the body unencoded",
-                            f->ce);
+                            "Content-Encoding \"%s\"%s is not supported; send the body as gzip, "
+                            "deflate or unencoded", f->ce,
+                            f->content_encoding > 1 ? " (and more)" : "");
     return lr_error_set(err, LR_ERR_OK, NULL);
 }

@@ -1,7 +1,7 @@
 /* The request head's framing, checked before anything else is read: one
  * Content-Length or one Transfer-Encoding (chunked), never both; one Host
- * on HTTP/1.1; no Content-Encoding on a body (RFC 9112 sections 3.2, 6.1
- * and 6.3; RFC 9110 section 8.4). libmicrohttpd 0.9.75 lets all of these
+ * on HTTP/1.1; at most one Content-Encoding on a body, one we decode
+ * (RFC 9112 sections 3.2, 6.1 and 6.3; RFC 9110 section 8.4). libmicrohttpd 0.9.75 lets all of these
  * through. Knows nothing of HTTP libraries: the server feeds it every
  * header of the request. */
 #ifndef LEAKYRELU_FRAMING_H
@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 
+#include "coding.h"
 #include "errors.h"
 
 /* Bytes of a header value kept for error messages. */
@@ -19,7 +20,6 @@ typedef struct framing {
     char te[FRAMING_VALUE_MAX];  /* the first Transfer-Encoding, cut short */
     char ce[FRAMING_VALUE_MAX];  /* the first Content-Encoding, cut short */
     int te_chunked;              /* that Transfer-Encoding is exactly "chunked" */
-    int ce_identity;             /* that Content-Encoding is exactly "identity" */
 } framing;
 
 /* Starts the check of one request head. */
@@ -41,9 +41,10 @@ void framing_header(framing *f, const char *name, size_t name_len, const char *v
  * http_1_1: the request line says HTTP/1.1 (or later). */
 lr_err framing_verdict(const framing *f, int http_1_1, lr_error *err);
 
-/* For a route that reads a body: LR_ERR_OK, or, when the body has a
- * Content-Encoding other than "identity", unsupported_content_encoding
- * (415) naming it. */
-lr_err framing_encoding(const framing *f, lr_error *err);
+/* For a route that reads a body: LR_ERR_OK with its coding in *out
+ * (identity without a Content-Encoding), or, for a Content-Encoding other
+ * than one of gzip, deflate and identity (or more than one),
+ * unsupported_content_encoding (415) naming it. */
+lr_err framing_encoding(const framing *f, coding *out, lr_error *err);
 
 #endif

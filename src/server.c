@@ -1,91 +1,24 @@
 /* libmicrohttpd adapter: reads request bodies from upload_data (never the
  * PostProcessor), enforces the body limit, and hands complete requests to
- * api_handle. */
-#include "server.h"
-
+ * api_handle; their replies are server_reply.c's. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "accesslog.h"
-#include "api.h"
-#include "budget.h"
-#include "cors.h"
-#include "drain.h"
+#include "coding.h"
 #include "framing.h"
-#include "metrics.h"
-#include "pool.h"
-#include "reqid.h"
-#include "stream.h"
-#include "watch.h"
+#include "server_internal.h"
 
 /* At most this many query parameters are handed to the API; any request
  * with more than one is already invalid (only "slope" exists). */
 #define MAX_PARAMS 8
-
-/* Served when even an error body cannot be allocated. */
-static char oom_body[] =
-    "{\"error\": \"the server is out of memory; retry later\", \"code\": \"out_of_memory\"}";
-
-struct server {
-    struct MHD_Daemon *daemon;
-    size_t max_body;
-    unsigned port;
-    cors cors;     /* the origins browsers may call from */
-    drain drain;   /* requests in flight, and the shutdown's wait for them */
-    pool *workers; /* large requests' parallel parts: --threads - 1, or NULL */
-    watch *watch;  /* head and body deadlines */
-    budget *budget; /* the memory requests may hold */
-    metrics *metrics;
-    accesslog *log;
-    atomic_int started;   /* MHD_start_daemon has returned */
-    char start_log[256];  /* until then, libmicrohttpd's last message */
-};
-
-/* A streamed reply, owned by its MHD response; the exchange keeps a
- * reference to read how much was sent, since libmicrohttpd may free the
- * response before or after it reports the request complete. */
-typedef struct reply_stream {
-    stream *st;            /* NULL once the response is freed */
-    _Atomic uint64_t sent; /* body bytes handed to MHD */
-    atomic_int refs;       /* the response's and the exchange's */
-} reply_stream;
-
-static void reply_stream_release(reply_stream *rs)
-{
-    if (rs && atomic_fetch_sub(&rs->refs, 1) == 1)
-        free(rs);
-}
-
-/* One request's state, kept in MHD's per-request pointer. */
-typedef struct exchange {
-    struct timespec ts;  /* its head's arrival, CLOCK_REALTIME (for the log) */
-    struct timespec t0;  /* the same, CLOCK_MONOTONIC (for its duration) */
-    int status;          /* the status queued, 0 until one is */
-    int head_only;       /* HEAD: no body is sent */
-    uint64_t response_bytes; /* of a reply from a buffer */
-    uint64_t elements;
-    reply_stream *reply; /* of a streamed reply, or NULL */
-    char request_id[REQID_MAX + 1];
-    char method[16];
-    char path[257];
-    api_call call;  /* its route, API_NONE until api_begin found one */
-    int routed;     /* api_begin accepted the request */
-    api_body *body; /* read as it arrives */
-    size_t len;     /* bytes received */
-    lr_err early;   /* BODY_TOO_LARGE, OVERLOADED or NO_MEMORY found while reading */
-    watch_conn *deadlines; /* its connection's, or NULL */
-} exchange;
 
 typedef struct params {
     api_param items[MAX_PARAMS];
@@ -102,221 +35,6 @@ static void in_flight_end(server *s)
 {
     metrics_in_flight(s->metrics, -1);
     drain_end(&s->drain);
-}
-
-/* MHD's content reader over a stream. It may wait for a worker to
- * finish a range, never for the client. */
-static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
-{
-    (void)pos;
-    reply_stream *rs = cls;
-    if (max == 0)
-        return 0;
-    ptrdiff_t n = stream_read(rs->st, buf, max);
-    if (n < 0)
-        return MHD_CONTENT_READER_END_WITH_ERROR;
-    atomic_fetch_add_explicit(&rs->sent, (uint64_t)n, memory_order_relaxed);
-    return n > 0 ? (ssize_t)n : MHD_CONTENT_READER_END_OF_STREAM;
-}
-
-static void free_stream(void *cls)
-{
-    reply_stream *rs = cls;
-    stream_free(rs->st);
-    rs->st = NULL;
-    reply_stream_release(rs);
-}
-
-/* The block size asked of MHD for streamed replies: each read fills at
- * most this much of MHD's buffer for the connection. */
-#define STREAM_BLOCK (64 * 1024)
-
-/* The MHD response over a stream: owned by it from here on. */
-static struct MHD_Response *stream_response(exchange *ex, stream *st)
-{
-    reply_stream *rs = malloc(sizeof *rs);
-    if (!rs) {
-        stream_free(st);
-        return NULL;
-    }
-    rs->st = st;
-    atomic_init(&rs->sent, 0);
-    atomic_init(&rs->refs, 1);
-    /* Unknown length: chunked for HTTP/1.1, closed at the end for 1.0. */
-    struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK,
-                                                               stream_reader, rs, free_stream);
-    if (!r) {
-        free_stream(rs);
-        return NULL;
-    }
-    atomic_fetch_add(&rs->refs, 1);
-    ex->reply = rs;
-    return r;
-}
-
-/* The CORS headers of a reply, when the request's Origin is allowed; for
- * a preflight (OPTIONS with Access-Control-Request-Method), the methods
- * (allow: the route's) and headers it may use. */
-static enum MHD_Result cors_headers(server *s, struct MHD_Connection *c, struct MHD_Response *r,
-                                    const char *allow)
-{
-    if (!cors_on(&s->cors))
-        return MHD_YES;
-    const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
-    const char *value = cors_allow(&s->cors, origin);
-    enum MHD_Result ok = MHD_YES;
-    if (!s->cors.any) /* the reply depends on the Origin: caches must know */
-        ok = MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Origin");
-    if (!value || ok != MHD_YES)
-        return ok;
-    ok = MHD_add_response_header(r, "Access-Control-Allow-Origin", value);
-    if (ok == MHD_YES)
-        ok = MHD_add_response_header(r, "Access-Control-Expose-Headers", CORS_EXPOSE);
-    const char *method =
-        MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Access-Control-Request-Method");
-    if (!method || !allow)
-        return ok;
-    const char *asked =
-        MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Access-Control-Request-Headers");
-    if (ok == MHD_YES)
-        ok = MHD_add_response_header(r, "Access-Control-Allow-Methods", allow);
-    if (ok == MHD_YES)
-        ok = MHD_add_response_header(r, "Access-Control-Allow-Headers",
-                                     asked && cors_header_list_ok(asked) ? asked
-                                                                         : CORS_ALLOW_HEADERS);
-    if (ok == MHD_YES)
-        ok = MHD_add_response_header(r, "Access-Control-Max-Age", CORS_MAX_AGE);
-    return ok;
-}
-
-/* A reply of several pieces (a JSON head, then binary data): what the
- * MHD response frees once sent. */
-typedef struct pieces {
-    char *head;
-    int head_charged;
-    api_part parts[API_PARTS_MAX];
-    size_t nparts;
-} pieces;
-
-static void free_pieces(void *cls)
-{
-    pieces *p = cls;
-    if (p->head_charged)
-        budget_block_free(p->head);
-    else
-        free(p->head);
-    for (size_t i = 0; i < p->nparts; i++) {
-        free(p->parts[i].data);
-        budget_release(p->parts[i].budget, p->parts[i].charged);
-    }
-    free(p);
-}
-
-/* The MHD response over resp's body and parts, sent from where they are;
- * owned by it from here on (freed here when it cannot be made). */
-static struct MHD_Response *pieces_response(api_response *resp, size_t *len)
-{
-    pieces *p = malloc(sizeof *p);
-    struct MHD_IoVec iov[1 + API_PARTS_MAX];
-    if (p) {
-        p->head = resp->body;
-        p->head_charged = resp->charged;
-        p->nparts = resp->nparts;
-        memcpy(p->parts, resp->parts, sizeof p->parts);
-        resp->body = NULL;
-        resp->nparts = 0;
-        iov[0] = (struct MHD_IoVec){p->head, resp->len};
-        *len = resp->len;
-        for (size_t i = 0; i < p->nparts; i++) {
-            iov[1 + i] = (struct MHD_IoVec){p->parts[i].data, p->parts[i].len};
-            *len += p->parts[i].len;
-        }
-    }
-    struct MHD_Response *r =
-        p ? MHD_create_response_from_iovec(iov, (unsigned)(1 + p->nparts), free_pieces, p) : NULL;
-    if (!r && p)
-        free_pieces(p);
-    return r;
-}
-
-static enum MHD_Result send_response(server *s, struct MHD_Connection *c, exchange *ex,
-                                     api_response *resp)
-{
-    struct MHD_Response *r;
-    int status = resp->status;
-    size_t len = 0;
-    if (resp->nparts && resp->body) {
-        r = pieces_response(resp, &len);
-    } else if (resp->stream) {
-        r = stream_response(ex, resp->stream);
-        resp->stream = NULL;
-    } else if (resp->body) {
-        void (*release)(void *) = resp->charged ? budget_block_free : free;
-        r = MHD_create_response_from_buffer_with_free_callback(resp->len, resp->body, release);
-        if (!r)
-            release(resp->body);
-        resp->body = NULL;
-        len = resp->len;
-    } else {
-        r = NULL;
-    }
-    const char *ctype = resp->content_type ? resp->content_type : "application/json";
-    if (!r) {
-        status = MHD_HTTP_SERVICE_UNAVAILABLE;
-        ctype = "application/json";
-        len = sizeof oom_body - 1;
-        r = MHD_create_response_from_buffer(len, oom_body, MHD_RESPMEM_PERSISTENT);
-        if (!r)
-            return MHD_NO;
-    }
-    ex->status = status;
-    ex->response_bytes = ex->head_only ? 0 : len;
-    ex->elements = resp->elements;
-    enum MHD_Result ok = MHD_YES;
-    if (*ctype)
-        ok = MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
-    if (ok == MHD_YES)
-        ok = MHD_add_response_header(r, "X-Request-Id", ex->request_id);
-    if (ok == MHD_YES && resp->allow)
-        ok = MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, resp->allow);
-    for (size_t i = 0; i < resp->nheaders && ok == MHD_YES; i++)
-        ok = MHD_add_response_header(r, resp->headers[i].name, resp->headers[i].value);
-    api_response_free(resp); /* the headers; the body is the MHD response's */
-    if (ok == MHD_YES)
-        ok = cors_headers(s, c, r, resp->allow);
-    if (ok == MHD_YES && resp->retry_after) {
-        char secs[16];
-        snprintf(secs, sizeof secs, "%u", resp->retry_after);
-        ok = MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, secs);
-    }
-    if (ok == MHD_YES && (resp->close || drain_active(&s->drain)))
-        ok = MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
-    if (ok == MHD_YES)
-        ok = MHD_queue_response(c, (unsigned)status, r);
-    MHD_destroy_response(r);
-    return ok;
-}
-
-/* The JSON reply for err; close: the connection is closed after it (when
- * the body's end cannot be trusted). */
-static enum MHD_Result refuse(server *s, struct MHD_Connection *c, exchange *ex,
-                              const lr_error *err, int close)
-{
-    api_response resp = {0};
-    api_error(err, &resp);
-    resp.close = close;
-    return send_response(s, c, ex, &resp);
-}
-
-static enum MHD_Result send_error(server *s, struct MHD_Connection *c, exchange *ex, lr_err code,
-                                  const char *detail)
-{
-    lr_error err;
-    if (detail)
-        lr_error_set(&err, code, "%s", detail);
-    else
-        lr_error_set(&err, code, NULL);
-    return refuse(s, c, ex, &err, 0);
 }
 
 /* Collects decoded query parameters with their lengths ("?slope=1%00x"
@@ -356,16 +74,17 @@ static enum MHD_Result begin(server *s, struct MHD_Connection *c, exchange *ex,
     if (MHD_get_connection_values_n(c, MHD_HEADER_KIND, framing_each, &f) < 0)
         return MHD_NO;
     if (framing_verdict(&f, strcmp(version, MHD_HTTP_VERSION_1_0) != 0, &err) != LR_ERR_OK)
-        return refuse(s, c, ex, &err, 1);
+        return server__refuse(s, c, ex, &err, 1);
     api_response resp = {0};
     const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
     if (!api_begin(method, url, ct, &ex->call, &resp))
-        return send_response(s, c, ex, &resp);
+        return server__send(s, c, ex, &resp);
     ex->routed = 1;
     if (!api_route_has_body(ex->call.route) || ex->call.options)
         return MHD_YES;
-    if (framing_encoding(&f, &err) != LR_ERR_OK)
-        return refuse(s, c, ex, &err, 0);
+    if (framing_encoding(&f, &ex->call.coding, &err) != LR_ERR_OK)
+        return server__refuse(s, c, ex, &err, 0);
+    ex->call.max_body = s->max_body; /* what a coded body may decode to, too */
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                                  MHD_HTTP_HEADER_CONTENT_LENGTH);
     size_t len = API_LENGTH_UNKNOWN;
@@ -378,7 +97,7 @@ static enum MHD_Result begin(server *s, struct MHD_Connection *c, exchange *ex,
             snprintf(msg, sizeof msg,
                      "the request body (%llu bytes) is larger than the limit of %zu bytes",
                      n, s->max_body);
-            return send_error(s, c, ex, LR_ERR_BODY_TOO_LARGE, msg);
+            return server__send_error(s, c, ex, LR_ERR_BODY_TOO_LARGE, msg);
         }
         if (errno == 0 && *end == '\0')
             len = (size_t)n;
@@ -398,7 +117,7 @@ static enum MHD_Result begin(server *s, struct MHD_Connection *c, exchange *ex,
                  "the request body %s could take up to %zu MiB, more than the whole "
                  "memory budget (--max-memory) of %zu MiB",
                  size, api_body_reserve(ex->call.format, len) >> 20, budget_limit(s->budget) >> 20);
-        return send_error(s, c, ex, why, msg);
+        return server__send_error(s, c, ex, why, msg);
     }
     /* No room now: a client waiting for "100 Continue" is answered at
      * once, and does not send the body; any other's body is read and
@@ -408,7 +127,7 @@ static enum MHD_Result begin(server *s, struct MHD_Connection *c, exchange *ex,
         ex->early = why;
         return MHD_YES;
     }
-    return send_error(s, c, ex, why, NULL);
+    return server__send_error(s, c, ex, why, NULL);
 }
 
 /* Reads a piece of the body, or drops it after an error or on routes
@@ -470,12 +189,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     watch_body_done(ex->deadlines);
     if (ex->early == LR_ERR_BODY_TOO_LARGE) {
         char msg[128];
-        snprintf(msg, sizeof msg, "the request body is larger than the limit of %zu bytes",
-                 s->max_body);
-        return send_error(s, c, ex, ex->early, msg);
+        snprintf(msg, sizeof msg, "the request body%s is larger than the limit of %zu bytes",
+                 ex->call.coding != CODING_IDENTITY ? ", decoded," : "", s->max_body);
+        return server__send_error(s, c, ex, ex->early, msg);
     }
     if (ex->early)
-        return send_error(s, c, ex, ex->early, NULL);
+        return server__send_error(s, c, ex, ex->early, NULL);
 
     params p = {.n = 0};
     if (MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, collect_param, &p) < 0)
@@ -501,7 +220,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     ex->body = NULL; /* api_handle frees it */
     api_response resp = {0};
     api_handle(&req, &resp);
-    return send_response(s, c, ex, &resp);
+    return server__send(s, c, ex, &resp);
 }
 
 /* The client's address as text, "" when unknown. */
@@ -533,7 +252,7 @@ static void account(server *s, struct MHD_Connection *c, exchange *ex, int abort
         .duration_s = (double)(t1.tv_sec - ex->t0.tv_sec) +
                       (double)(t1.tv_nsec - ex->t0.tv_nsec) / 1e9,
         .request_bytes = ex->len,
-        .response_bytes = ex->reply ? atomic_load(&ex->reply->sent) : ex->response_bytes,
+        .response_bytes = ex->reply ? server__reply_sent(ex->reply) : ex->response_bytes,
         .elements = ex->elements,
     };
     metrics_count(s->metrics, &m);
@@ -566,7 +285,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
         return;
     watch_reply_done(ex->deadlines);
     account(s, c, ex, toe != MHD_REQUEST_TERMINATED_COMPLETED_OK || ex->status == 0);
-    reply_stream_release(ex->reply);
+    server__reply_release(ex->reply);
     api_body_free(ex->body);
     free(ex);
     *req_cls = NULL;

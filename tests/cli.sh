@@ -55,8 +55,10 @@ ok "413 chunked" "$(head -c 5000 /dev/zero | tr '\0' ' ' |
 ok "415 other content type" "$(code -H 'Content-Type: text/csv' -d '1,2' "$base/forward")" 415
 ok "text/plain is read as JSON" \
    "$(curl -s -H 'Content-Type: text/plain' -d '[2, -3]' "$base/forward")" '[2.0, -0.03]'
-ok "415 Content-Encoding" "$(curl -s -H 'Content-Encoding: gzip' -d '[1]' "$base/forward")" \
-   '{"error": "Content-Encoding \"gzip\" is not supported; send the body unencoded", "code": "unsupported_content_encoding"}'
+ok "a gzip body" "$(printf '[1, -2]' | gzip | curl -s -H 'Content-Encoding: gzip' --data-binary @- "$base/forward")" \
+   '[1.0, -0.02]'
+ok "415 Content-Encoding" "$(curl -s -H 'Content-Encoding: br' -d '[1]' "$base/forward")" \
+   '{"error": "Content-Encoding \"br\" is not supported; send the body as gzip, deflate or unencoded", "code": "unsupported_content_encoding"}'
 ok "400 Content-Length with Transfer-Encoding" \
    "$(curl -s -H 'Transfer-Encoding: chunked' -H 'Content-Length: 3' -d '[1]' "$base/forward")" \
    '{"error": "Content-Length and Transfer-Encoding together; send one", "code": "invalid_framing"}'

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 #include <unistd.h>
 
 #include "../src/stream.h"
@@ -599,4 +600,23 @@ char *test_stream_text(struct stream *st, size_t *len)
     }
     text[*len] = '\0';
     return text;
+}
+
+char *test_zcode(const void *src, size_t len, int bits, size_t *out_len)
+{
+    z_stream z = {0};
+    size_t cap = compressBound((uLong)len) + 64;
+    char *out = malloc(cap);
+    if (!out || deflateInit2(&z, 6, Z_DEFLATED, bits, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+        free(out);
+        return NULL;
+    }
+    z.next_in = (unsigned char *)(uintptr_t)src;
+    z.avail_in = (uInt)len;
+    z.next_out = (unsigned char *)out;
+    z.avail_out = (uInt)cap;
+    deflate(&z, Z_FINISH);
+    *out_len = z.total_out;
+    deflateEnd(&z);
+    return out;
 }

@@ -132,6 +132,10 @@ api_body *test_api_body(api_route route, const char *text, size_t len, pool *wor
 struct stream;
 char *test_stream_text(struct stream *st, size_t *len);
 
+/* zlib's coding of len bytes of src (windowBits: 31 gzip, 15 zlib, -15
+ * raw deflate), malloc'd, *out_len bytes; NULL when memory runs out. */
+char *test_zcode(const void *src, size_t len, int bits, size_t *out_len);
+
 /* ref_numfmt.c: the same text as numfmt_f64, found the slow way with printf
  * and strtod; buf holds 32 bytes. Returns one past the last byte. */
 char *ref_numfmt_f64(double v, char *buf);

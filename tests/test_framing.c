@@ -1,5 +1,6 @@
 /* Tests of src/framing.c: which request heads are refused, with which
  * error, whatever the case of the names and the spaces around values. */
+#define _GNU_SOURCE /* strcasestr */
 #include <string.h>
 
 #include "../src/framing.h"
@@ -34,7 +35,11 @@ void test_framing(void)
          "no Host header; an HTTP/1.1 request has one"},
         {"Host: a\nHost: a", 1, LR_ERR_BAD_HOST, LR_ERR_OK,
          "2 Host headers; an HTTP/1.1 request has one"},
-        {"Host: a\nContent-Encoding: gzip", 1, LR_ERR_OK, LR_ERR_CONTENT_ENCODING, NULL},
+        {"Host: a\nContent-Encoding: gzip", 1, LR_ERR_OK, LR_ERR_OK, NULL},
+        {"Host: a\nContent-Encoding: X-GZIP ", 1, LR_ERR_OK, LR_ERR_OK, NULL},
+        {"Host: a\nContent-Encoding: deflate", 1, LR_ERR_OK, LR_ERR_OK, NULL},
+        {"Host: a\nContent-Encoding: br", 1, LR_ERR_OK, LR_ERR_CONTENT_ENCODING, NULL},
+        {"Host: a\nContent-Encoding: gzip, gzip", 1, LR_ERR_OK, LR_ERR_CONTENT_ENCODING, NULL},
         {"Host: a\nContent-Encoding:  Identity\t", 1, LR_ERR_OK, LR_ERR_OK, NULL},
         {"Host: a\nContent-Encoding: identity\nContent-Encoding: gzip", 1, LR_ERR_OK,
          LR_ERR_CONTENT_ENCODING, NULL},
@@ -56,6 +61,13 @@ void test_framing(void)
                      lr_err_code(cases[i].verdict), err.detail);
         if (cases[i].detail)
             ASSERT_STR_EQ(err.detail, cases[i].detail);
-        ASSERT_EQ(framing_encoding(&f, &err), cases[i].encoding);
+        coding c;
+        ASSERT_EQ(framing_encoding(&f, &c, &err), cases[i].encoding);
+        const char *ce = strcasestr(cases[i].headers, "\nContent-Encoding:");
+        if (cases[i].encoding == LR_ERR_OK)
+            ASSERT_EQ(c, !ce                          ? CODING_IDENTITY
+                         : strstr(ce, "deflate")      ? CODING_DEFLATE
+                         : strcasestr(ce, "gzip")     ? CODING_GZIP
+                                                      : CODING_IDENTITY);
     }
 }

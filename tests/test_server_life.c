@@ -307,9 +307,12 @@ void test_http_framing(void)
          501, "unsupported_transfer_encoding", 1},
         {"POST /forward HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n[]\r\n0\r\n\r\n",
          400, "invalid_framing", 1},
-        {"POST /forward HTTP/1.1\r\nHost: a\r\nContent-Encoding: gzip\r\nContent-Length: 2\r\n"
+        {"POST /forward HTTP/1.1\r\nHost: a\r\nContent-Encoding: br\r\nContent-Length: 2\r\n"
          "\r\n[]",
          415, "unsupported_content_encoding", 1},
+        {"POST /forward HTTP/1.1\r\nHost: a\r\nContent-Encoding: gzip\r\nContent-Length: 2\r\n"
+         "Connection: close\r\n\r\n[]",
+         400, "invalid_content_encoding", 1},
         /* allowed: HTTP/1.0 without Host, chunked alone, identity */
         {"POST /forward HTTP/1.0\r\nContent-Length: 2\r\n\r\n[]", 200, NULL, 1},
         {"POST /forward HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\nConnection: close"

@@ -1,12 +1,14 @@
 /* Integration tests, through the real binary, of the protocols beside the
- * JSON API: binary bodies on /forward and /gradient, CORS. The harness
- * is harness.c. */
+ * JSON API: binary bodies on /forward and /gradient, CORS, the Open
+ * Inference Protocol, compressed bodies and replies. The harness is
+ * harness.c. */
 #include <curl/curl.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "../src/lrelu.h"
 #include "harness.h"
@@ -100,7 +102,7 @@ void test_http_cors(void)
     ASSERT_EQ(r.status, 204);
     ASSERT_STR_EQ(r.allow, "POST, OPTIONS");
     ASSERT(reply_header(&r, "Access-Control-Allow-Origin", v, sizeof v) == NULL);
-    ASSERT(reply_header(&r, "Vary", v, sizeof v) == NULL);
+    ASSERT(reply_header(&r, "Vary", v, sizeof v) == NULL); /* a 204 */
     reply_free(&r);
     http_bytes(NULL, port, "POST", "/forward", "[1]", 3, 0, from_app, &r);
     ASSERT_EQ(r.status, 200);
@@ -147,7 +149,7 @@ void test_http_cors(void)
     http_bytes(NULL, s.port, "POST", "/forward", "[1]", 3, 0, from_other, &r);
     ASSERT_EQ(r.status, 200);
     ASSERT(reply_header(&r, "Access-Control-Allow-Origin", v, sizeof v) == NULL);
-    ASSERT_STR_EQ(reply_header(&r, "Vary", v, sizeof v), "Origin");
+    ASSERT_STR_EQ(reply_header(&r, "Vary", v, sizeof v), "Origin, Accept-Encoding");
     reply_free(&r);
     ASSERT_EQ(srv_stop(&s), 0);
 
@@ -155,7 +157,7 @@ void test_http_cors(void)
     ASSERT_EQ(srv_start(&s, any), 0);
     http_bytes(NULL, s.port, "GET", "/healthz", NULL, 0, 0, from_other, &r);
     ASSERT_STR_EQ(reply_header(&r, "Access-Control-Allow-Origin", v, sizeof v), "*");
-    ASSERT(reply_header(&r, "Vary", v, sizeof v) == NULL);
+    ASSERT_STR_EQ(reply_header(&r, "Vary", v, sizeof v), "Accept-Encoding");
     reply_free(&r);
     ASSERT_EQ(srv_stop(&s), 0);
 }
@@ -235,4 +237,162 @@ void test_http_oip(void)
     free(req);
     free(flat);
     free(want_y);
+}
+
+/* A coded reply decoded (gzip or zlib: windowBits 47 takes both). */
+static char *zdecode(const char *src, size_t len, size_t *out_len)
+{
+    z_stream z = {0};
+    size_t cap = 1 << 20, n = 0;
+    char *out = malloc(cap);
+    inflateInit2(&z, 47);
+    z.next_in = (unsigned char *)(uintptr_t)src;
+    z.avail_in = (uInt)len;
+    int rc = Z_OK;
+    while (out && rc == Z_OK) {
+        if (n == cap) {
+            char *grown = realloc(out, cap *= 2);
+            if (!grown)
+                free(out);
+            out = grown;
+            if (!out)
+                break;
+        }
+        z.next_out = (unsigned char *)out + n;
+        z.avail_out = (uInt)(cap - n);
+        rc = inflate(&z, Z_NO_FLUSH);
+        n = z.total_out;
+    }
+    inflateEnd(&z);
+    if (rc != Z_STREAM_END) {
+        free(out);
+        return NULL;
+    }
+    *out_len = n;
+    return out;
+}
+
+/* Bodies in gzip and deflate, decoded as they arrive, on every route
+ * with a body; a zip bomb is a 413; replies in the coding the request
+ * accepts (streamed, binary pieces, a buffer), errors never. */
+void test_http_compression(void)
+{
+    unsigned port = shared_port();
+    reply r;
+    char v[64];
+    static const char *const gz[] = {"Content-Encoding: gzip", NULL};
+    static const char *const df[] = {"Content-Encoding: deflate", NULL};
+    const char *body = "{\"x\": [[1, -2], [3, -4]], \"slope\": 0.1}";
+    size_t len;
+    char *coded = test_zcode(body, strlen(body), 31, &len);
+    http_bytes(NULL, port, "POST", "/forward", coded, len, 0, gz, &r);
+    ASSERT_EQ(r.status, 200);
+    ASSERT_STR_EQ(r.body, "{\"y\": [[1.0, -0.2], [3.0, -0.4]]}");
+    reply_free(&r);
+    free(coded);
+    const char *infer = "{\"inputs\": [{\"name\": \"x\", \"shape\": [2], \"datatype\": \"FP64\", "
+                        "\"data\": [-1, 1]}]}";
+    coded = test_zcode(infer, strlen(infer), 15, &len);
+    http_bytes(NULL, port, "POST", "/v2/models/leaky_relu/infer", coded, len, 7, df, &r);
+    ASSERT_EQ(r.status, 200);
+    ASSERT(r.body && strstr(r.body, "\"data\": [-0.01, 1.0]"));
+    reply_free(&r);
+    free(coded);
+    double x[3] = {-2, 0, 2};
+    coded = test_zcode(x, sizeof x, 31, &len);
+    static const char *const gz_binary[] = {"Content-Encoding: gzip",
+                                            "Content-Type: application/octet-stream", NULL};
+    http_bytes(NULL, port, "POST", "/forward", coded, len, 0, gz_binary, &r);
+    ASSERT_EQ(r.status, 200);
+    ASSERT(r.body && r.len == 24 && ((double *)(void *)r.body)[0] == -0.02);
+    reply_free(&r);
+    /* broken, cut short */
+    coded[len / 2] ^= 0x5a;
+    http_bytes(NULL, port, "POST", "/forward", coded, len, 0, gz_binary, &r);
+    ASSERT(r.status == 400 || r.status == 422); /* a broken block, or its checksum */
+    reply_free(&r);
+    http_bytes(NULL, port, "POST", "/forward", body, strlen(body), 0, gz, &r);
+    ASSERT_EQ(r.status, 400);
+    check_error_body(&r, "invalid_content_encoding", 0, NULL);
+    reply_free(&r);
+    free(coded);
+    coded = test_zcode(body, strlen(body), 31, &len);
+    http_bytes(NULL, port, "POST", "/forward", coded, len - 4, 0, gz, &r);
+    ASSERT_EQ(r.status, 400);
+    ASSERT(r.body && strstr(r.body, "cut short"));
+    reply_free(&r);
+    free(coded);
+
+    /* a bomb: 10 MB of "0, " in 10 kB, against --max-body 1M */
+    srv s;
+    static const char *const small[] = {"--max-body", "1M", NULL};
+    ASSERT_EQ(srv_start(&s, small), 0);
+    size_t big = 10000000;
+    char *zeros = malloc(big);
+    for (size_t i = 0; i < big; i++)
+        zeros[i] = "0, "[i % 3];
+    zeros[0] = '[';
+    coded = test_zcode(zeros, big, 31, &len);
+    ASSERT(len < 100000);
+    http_bytes(NULL, s.port, "POST", "/forward", coded, len, 0, gz, &r);
+    ASSERT_EQ(r.status, 413);
+    ASSERT(r.body && strstr(r.body, "decoded"));
+    reply_free(&r);
+    free(coded);
+    free(zeros);
+    ASSERT_EQ(srv_stop(&s), 0);
+
+    /* replies: a streamed one, binary pieces, a buffer; an error plain */
+    size_t n = test_instrumented() ? 20000 : 200000;
+    size_t shape[1] = {n};
+    char *want, *big_body = test_big_body(shape, 1, 0, &want);
+    static const char *const accept_gzip[] = {"Accept-Encoding: gzip", NULL};
+    static const char *const accept_deflate[] = {"Accept-Encoding: deflate;q=1, gzip;q=0", NULL};
+    for (int k = 0; k < 2; k++) {
+        http_bytes(NULL, port, "POST", "/forward", big_body, strlen(big_body), 0,
+                   k ? accept_deflate : accept_gzip, &r);
+        ASSERT_EQ(r.status, 200);
+        ASSERT_STR_EQ(reply_header(&r, "Content-Encoding", v, sizeof v), k ? "deflate" : "gzip");
+        ASSERT_STR_EQ(reply_header(&r, "Vary", v, sizeof v), "Accept-Encoding");
+        size_t plain_len = 0;
+        char *plain = r.body ? zdecode(r.body, r.len, &plain_len) : NULL;
+        ASSERT(plain && plain_len == strlen(want) && memcmp(plain, want, plain_len) == 0);
+        ASSERT(r.len < plain_len * 3 / 4); /* 17-digit random numbers: about 0.45 */
+        free(plain);
+        reply_free(&r);
+    }
+    double y[4] = {1, -1, 0.5, -0.5}, yw[4];
+    lrelu_forward_f64(y, yw, 4, 0.01);
+    char req[512];
+    int hl = snprintf(req, sizeof req, "{\"inputs\":[{\"name\":\"x\",\"shape\":[4],\"datatype\":"
+                      "\"FP64\",\"parameters\":{\"binary_data_size\":32}}],\"parameters\":"
+                      "{\"binary_data_output\":true}}");
+    memcpy(req + hl, y, 32);
+    char length[64];
+    snprintf(length, sizeof length, "Inference-Header-Content-Length: %d", hl);
+    const char *const binary_gz[] = {length, "Accept-Encoding: gzip", NULL};
+    http_bytes(NULL, port, "POST", "/v2/models/leaky_relu/infer", req, (size_t)hl + 32, 0,
+               binary_gz, &r);
+    ASSERT_EQ(r.status, 200);
+    ASSERT_STR_EQ(reply_header(&r, "Content-Encoding", v, sizeof v), "gzip");
+    size_t plain_len = 0, json_len = (size_t)atol(reply_header(&r, "Inference-Header-Content-Length",
+                                                               v, sizeof v) ? v : "0");
+    char *plain = r.body ? zdecode(r.body, r.len, &plain_len) : NULL;
+    ASSERT(plain && plain_len == json_len + 32 && memcmp(plain + json_len, yw, 32) == 0);
+    free(plain);
+    reply_free(&r);
+    http_bytes(NULL, port, "GET", "/v2/models/leaky_relu_grad", NULL, 0, 0, accept_gzip, &r);
+    ASSERT_EQ(r.status, 200); /* about 300 bytes: worth it */
+    ASSERT_STR_EQ(reply_header(&r, "Content-Encoding", v, sizeof v), "gzip");
+    reply_free(&r);
+    http_bytes(NULL, port, "GET", "/healthz", NULL, 0, 0, accept_gzip, &r);
+    ASSERT(reply_header(&r, "Content-Encoding", v, sizeof v) == NULL); /* 16 bytes: not */
+    reply_free(&r);
+    http_bytes(NULL, port, "POST", "/forward", "[1, \"a\"]", 8, 0, accept_gzip, &r);
+    ASSERT_EQ(r.status, 422);
+    ASSERT(reply_header(&r, "Content-Encoding", v, sizeof v) == NULL);
+    check_error_body(&r, "not_a_number", 0, "x[1]");
+    reply_free(&r);
+    free(big_body);
+    free(want);
 }

@@ -89,6 +89,8 @@
     X(api_oip_torch)                                                           \
     X(api_oip_binary)                                                          \
     X(api_oip_errors)                                                          \
+    /* test_coding.c */                                                        \
+    X(coding)                                                                  \
     /* test_framing.c */                                                       \
     X(framing)                                                                 \
     /* test_config.c */                                                        \
@@ -106,10 +108,11 @@
     X(http_stream)                                                             \
     X(http_stream_slow_reader)                                                 \
     X(http_stalled_reader)                                                     \
-    /* test_server_protocols.c: binary bodies, CORS */                         \
+    /* test_server_protocols.c: binary, CORS, OIP, compression */              \
     X(http_binary)                                                             \
     X(http_cors)                                                               \
     X(http_oip)                                                                \
+    X(http_compression)                                                        \
     /* test_server_ops.c: what operators see */                                \
     X(http_metrics_exact)                                                      \
     X(http_request_id)                                                         \

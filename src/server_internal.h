@@ -1,0 +1,90 @@
+/* Internals shared by the server module's files (server__ prefix): the
+ * server, one request's exchange, and its reply. server.c drives
+ * libmicrohttpd (the daemon, a request's head and body, the finished
+ * request); server_reply.c turns an api_response into libmicrohttpd's
+ * (a buffer, pieces, a stream, compressed or not, with its headers).
+ * The two are the only files that include microhttpd.h. */
+#ifndef LEAKYRELU_SERVER_INTERNAL_H
+#define LEAKYRELU_SERVER_INTERNAL_H
+
+#include <microhttpd.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "accesslog.h"
+#include "api.h"
+#include "budget.h"
+#include "cors.h"
+#include "drain.h"
+#include "metrics.h"
+#include "pool.h"
+#include "reqid.h"
+#include "server.h"
+#include "watch.h"
+
+struct server {
+    struct MHD_Daemon *daemon;
+    size_t max_body;
+    unsigned port;
+    cors cors;     /* the origins browsers may call from */
+    drain drain;   /* requests in flight, and the shutdown's wait for them */
+    pool *workers; /* large requests' parallel parts: --threads - 1, or NULL */
+    watch *watch;  /* head and body deadlines */
+    budget *budget; /* the memory requests may hold */
+    metrics *metrics;
+    accesslog *log;
+    atomic_int started;   /* MHD_start_daemon has returned */
+    char start_log[256];  /* until then, libmicrohttpd's last message */
+};
+
+/* A reply sent through a callback (streamed, or compressed), owned by
+ * its MHD response; the exchange keeps a reference to read how much was
+ * sent, since libmicrohttpd may free the response before or after it
+ * reports the request complete. */
+typedef struct server__reply server__reply;
+
+/* Body bytes handed to libmicrohttpd so far. */
+uint64_t server__reply_sent(server__reply *rp);
+
+/* Drops the exchange's reference; NULL is ignored. */
+void server__reply_release(server__reply *rp);
+
+/* One request's state, kept in MHD's per-request pointer. */
+typedef struct exchange {
+    struct timespec ts;  /* its head's arrival, CLOCK_REALTIME (for the log) */
+    struct timespec t0;  /* the same, CLOCK_MONOTONIC (for its duration) */
+    int status;          /* the status queued, 0 until one is */
+    int head_only;       /* HEAD: no body is sent */
+    uint64_t response_bytes; /* of a reply from a buffer */
+    uint64_t elements;
+    server__reply *reply; /* of a reply through a callback, or NULL */
+    char request_id[REQID_MAX + 1];
+    char method[16];
+    char path[257];
+    api_call call;  /* its route, API_NONE until api_begin found one */
+    int routed;     /* api_begin accepted the request */
+    api_body *body; /* read as it arrives */
+    size_t len;     /* bytes received */
+    lr_err early;   /* BODY_TOO_LARGE, OVERLOADED, NO_MEMORY or BAD_ENCODING found
+                       while reading */
+    watch_conn *deadlines; /* its connection's, or NULL */
+} exchange;
+
+/* Queues resp (whose body, stream and parts MHD's response takes over)
+ * on c: its headers (the request id, Allow, Retry-After, CORS, the
+ * coding), compressed as the request's Accept-Encoding asks when it is a
+ * success worth compressing. Out of memory, a fixed 503. */
+enum MHD_Result server__send(server *s, struct MHD_Connection *c, exchange *ex,
+                             api_response *resp);
+
+/* The JSON reply for err; close: the connection is closed after it (when
+ * the body's end cannot be trusted). */
+enum MHD_Result server__refuse(server *s, struct MHD_Connection *c, exchange *ex,
+                               const lr_error *err, int close);
+
+/* server__refuse for code with the detail (NULL: the table's message). */
+enum MHD_Result server__send_error(server *s, struct MHD_Connection *c, exchange *ex,
+                                   lr_err code, const char *detail);
+
+#endif

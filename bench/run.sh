@@ -134,12 +134,17 @@ awk -v h="$hwm" -v b="$base10m" -v s="$bytes" -v a="$t0" -v e="$t1" 'BEGIN {
 rm -f "$tmp/body10m.json"
 
 bench/variants.sh "$build" "$secs_small" 5
+bench/protocols.sh "$build" "$secs_small" 5
 
 # A 64 MB binary body (8M float64) through HTTP on loopback, one at a
 # time, beside memcpy of the same bytes.
 echo
-echo "binary body (application/octet-stream), one at a time:"
-start binary 2 "$build/leakyrelu-server"
-"$build/bench_binary" "$secs_small" "$port" "$pid" | sed 's/^/  /'
-kill "$pid"
+echo "binary body (application/octet-stream), one at a time; libmicrohttpd's reads are half"
+echo "its --connection-memory: 16 KB by default, 128 KB with 256K:"
+for mem in 32K 256K; do
+    start binary 2 "$build/leakyrelu-server" --connection-memory "$mem"
+    echo "  --connection-memory $mem:"
+    "$build/bench_binary" "$secs_small" "$port" "$pid" | sed 's/^/    /'
+    kill "$pid"
+done
 bench/log.sh "$build" "$secs_small" 5

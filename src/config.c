@@ -46,6 +46,10 @@ static const char usage[] =
     "  --max-connections-per-ip N\n"
     "                       concurrent connections from one client address, 0 =\n"
     "                       no limit (LEAKYRELU_MAX_CONNECTIONS_PER_IP; default 0)\n"
+    "  --connection-memory SIZE\n"
+    "                       each connection's buffer in libmicrohttpd: the\n"
+    "                       largest request head, and the bytes one read takes\n"
+    "                       (LEAKYRELU_CONNECTION_MEMORY; default 32K)\n"
     "  --log FORMAT         access log on stderr, one line per request: json\n"
     "                       (JSON lines), text or off (LEAKYRELU_LOG; default json)\n"
     "  --cors-origin ORIGIN let pages from ORIGIN (https://app.example.com) call\n"
@@ -104,7 +108,7 @@ static int valid_address(const char *s)
 
 enum { OPT_PORT = 1, OPT_BIND, OPT_THREADS, OPT_MAX_BODY, OPT_TIMEOUT, OPT_GRACE,
        OPT_MAX_CONN, OPT_MAX_PER_IP, OPT_HEADER_TIMEOUT, OPT_MIN_RATE, OPT_MAX_MEMORY, OPT_LOG, OPT_HELP, OPT_VERSION,
-       OPT_CHECK, OPT_CORS };
+       OPT_CHECK, OPT_CORS, OPT_CONN_MEMORY };
 
 static const struct {
     int opt;
@@ -128,6 +132,8 @@ static const struct {
     {OPT_MAX_PER_IP, "--max-connections-per-ip", "LEAKYRELU_MAX_CONNECTIONS_PER_IP",
      "a connection count from 0 (no limit) to 1000000"},
     {OPT_LOG, "--log", "LEAKYRELU_LOG", "json, text or off"},
+    {OPT_CONN_MEMORY, "--connection-memory", "LEAKYRELU_CONNECTION_MEMORY",
+     "a byte count from 8K to 16M, optionally with a K or M suffix"},
     {OPT_CORS, "--cors-origin", "LEAKYRELU_CORS_ORIGIN",
      "* or origins such as https://app.example.com (scheme, host, optional port; "
      "at most 16)"},
@@ -179,6 +185,11 @@ static int apply(config *cfg, int opt, const char *v)
         return config_parse_size(v, &cfg->max_memory);
     case OPT_LOG: return accesslog_parse_format(v, &cfg->log);
     case OPT_CORS: return add_origins(&cfg->cors, v);
+    case OPT_CONN_MEMORY:
+        return config_parse_size(v, &cfg->connection_memory) != 0 ||
+                       cfg->connection_memory < 8192 || cfg->connection_memory > (16u << 20)
+                   ? -1
+                   : 0;
     case OPT_GRACE: return parse_uint(v, 0, 86400, &cfg->grace_s);
     case OPT_MAX_CONN: return parse_uint(v, 1, 1000000, &cfg->max_connections);
     case OPT_MAX_PER_IP: return parse_uint(v, 0, 1000000, &cfg->max_connections_per_ip);
@@ -210,6 +221,7 @@ int config_load(config *cfg, int argc, char **argv, FILE *out, FILE *err)
         {"version", no_argument, NULL, OPT_VERSION},
         {"check", no_argument, NULL, OPT_CHECK},
         {"cors-origin", required_argument, NULL, OPT_CORS},
+        {"connection-memory", required_argument, NULL, OPT_CONN_MEMORY},
         {NULL, 0, NULL, 0},
     };
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -224,6 +236,7 @@ int config_load(config *cfg, int argc, char **argv, FILE *out, FILE *err)
     cfg->grace_s = 10;
     cfg->log = ACCESSLOG_JSON;
     cfg->max_connections = 0; /* as many as the file-descriptor limit allows */
+    cfg->connection_memory = 32 * 1024; /* libmicrohttpd's own default */
 
     for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
         const char *v = getenv(settings[i].env);

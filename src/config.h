@@ -22,6 +22,7 @@ typedef struct config {
     unsigned grace_s;         /* shutdown grace period */
     unsigned max_connections; /* 0: as many as the open-file limit allows */
     unsigned max_connections_per_ip; /* 0: no limit */
+    size_t connection_memory; /* libmicrohttpd's memory per connection, bytes */
     accesslog_format log;     /* --log: the access log's form on stderr */
     cors cors;                /* --cors-origin: origins browsers may call from */
     int check;                /* --check: probe a running server and exit */

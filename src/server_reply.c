@@ -19,6 +19,12 @@ static char oom_body[] =
  * saves next to nothing. */
 #define COMPRESS_MIN 256
 
+/* Buffers of at least this many bytes are sent as an iovec response:
+ * libmicrohttpd 0.9.75 sends those straight from the buffer, while it
+ * copies a buffer response through the connection's write buffer (an 8 MB
+ * binary reply: 160 requests/s against 125). */
+#define IOVEC_MIN (64 * 1024)
+
 /* A reply's bytes from where they lie: a head (a buffer, maybe charged
  * to the budget) and parts, in order. */
 typedef struct pieces {
@@ -272,7 +278,7 @@ enum MHD_Result server__send(server *s, struct MHD_Connection *c, exchange *ex,
     if (resp->stream) {
         r = callback_response(ex, resp->stream, NULL, cd);
         resp->stream = NULL;
-    } else if (resp->body && (resp->nparts || cd != CODING_IDENTITY)) {
+    } else if (resp->body && (resp->nparts || cd != CODING_IDENTITY || resp->len >= IOVEC_MIN)) {
         pieces *p = pieces_take(resp);
         r = !p ? NULL : cd != CODING_IDENTITY ? callback_response(ex, NULL, p, cd)
                                                : pieces_response(p, &len);

@@ -33,7 +33,9 @@ void test_config(void)
                       {"x", "--cors-origin", "a.example"},
                       {"x", "--cors-origin", "https://a b"},
                       {"x", "--cors-origin", "https://a.example:123456"},
-                      {"x", "--cors-origin", "https://a,"}};
+                      {"x", "--cors-origin", "https://a,"},
+                      {"x", "--connection-memory", "4K"},
+                      {"x", "--connection-memory", "17M"}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         ASSERT_EQ(config_load(&cfg, 3, bad[i], devnull, devnull), 2);
     ASSERT_EQ(cfg.header_timeout_s, 10); /* defaults */
@@ -61,6 +63,10 @@ void test_config(void)
     ASSERT_EQ(config_load(&cfg, 3, logs, devnull, devnull), -1);
     ASSERT_EQ(cfg.log, ACCESSLOG_TEXT);
     ASSERT_EQ(cors_on(&cfg.cors), 0); /* none by default */
+    ASSERT_EQ(cfg.connection_memory, 32 * 1024);
+    char *cm[] = {"x", "--connection-memory", "256K", NULL};
+    ASSERT_EQ(config_load(&cfg, 3, cm, devnull, devnull), -1);
+    ASSERT_EQ(cfg.connection_memory, 256 * 1024);
     char *cors2[] = {"x", "--cors-origin", "https://a.example", "--cors-origin=http://[::1]:3000",
                      NULL};
     ASSERT_EQ(config_load(&cfg, 4, cors2, devnull, devnull), -1);

@@ -39,7 +39,7 @@ LDFLAGS_ALL := $(LDFLAGS) $(SAN_FLAGS)
 LIBS := -lmicrohttpd -ljansson -lz -lm -lpthread
 
 SRC := $(filter-out src/main.c,$(wildcard src/*.c))
-OBJ := $(SRC:src/%.c=$(BUILD)/obj/%.o)
+OBJ := $(SRC:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/openapi_doc.o
 TEST_OBJ := $(patsubst tests/%.c,$(BUILD)/tests/%.o,$(filter-out tests/fuzz_%.c,$(wildcard tests/*.c)))
 SERVER := $(BUILD)/leakyrelu-server
 TESTBIN := $(BUILD)/leakyrelu-test
@@ -56,7 +56,7 @@ endif
 PKGS_BUILD := gcc make libc6-dev libmicrohttpd-dev libjansson-dev zlib1g-dev
 PKGS_TEST := $(PKGS_BUILD) libcurl4-openssl-dev curl prometheus python3
 
-.PHONY: all run test test-deploy test-container test-hard install clean deps-build deps-test valgrind tables bench fuzz fuzz-check
+.PHONY: openapi all run test test-deploy test-container test-hard install clean deps-build deps-test valgrind tables bench fuzz fuzz-check
 
 all: $(SERVER)
 
@@ -65,6 +65,18 @@ $(BUILD)/obj/%.o: src/%.c
 
 $(BUILD)/tests/%.o: tests/%.c
 	$(call say,CC,$<)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# GET /openapi.json's document, src/openapi.json (from tools/gen_openapi.py,
+# `make openapi`), embedded as a C string: each line quoted, backslashes
+# and quotes escaped.
+$(BUILD)/gen/openapi_doc.c: src/openapi.json
+	$(call say,GEN,$@)mkdir -p $(@D) && { echo '/* Generated from src/openapi.json by the Makefile. */'; \
+	  echo '#include "openapi.h"'; echo 'const char openapi_json[] ='; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/    "/' -e 's/$$/\\n"/' $<; \
+	  echo ';'; echo 'const size_t openapi_json_len = sizeof openapi_json - 1;'; } > $@
+
+$(BUILD)/obj/openapi_doc.o: $(BUILD)/gen/openapi_doc.c
+	$(call say,CC,$<)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) -Isrc -c -o $@ $<
 
 # One file per instruction set, each compiled for its own ISA; lrelu.c
 # picks the best one the CPU runs at start-up.
@@ -97,6 +109,10 @@ $(BUILD)/bench_%_server: $(BUILD)/bench/%_server.o $(BUILD)/bench/baseline.o
 $(BUILD)/bench/%.o: bench/%.c
 	$(call say,CC,$<)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) -c -o $@ $<
 
+# Regenerates src/openapi.json (committed; the build embeds it).
+openapi:
+	python3 tools/gen_openapi.py $(VERSION) > src/openapi.json
+
 # Codec, kernel and end-to-end benchmarks with baselines, in one run.
 bench: deps-build
 	$(Q)./tools/ensure-packages wrk
@@ -110,7 +126,11 @@ FUZZ_DIR := build/fuzz
 FUZZ_FLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -fsanitize=address,undefined \
               -fno-sanitize-recover=all \
               -DREQUEST__PARALLEL_RUN_BYTES=48 -DREQUEST__AHEAD_RUN_BYTES=24 -DREADER_BATCH=16 -DREADER_FIRST_BYTES=32
-FUZZ_OBJ := $(patsubst src/%.c,$(FUZZ_DIR)/obj/%.o,$(filter-out src/main.c src/server.c,$(wildcard src/*.c)))
+FUZZ_OBJ := $(patsubst src/%.c,$(FUZZ_DIR)/obj/%.o,$(filter-out src/main.c src/server.c src/server_reply.c,$(wildcard src/*.c))) \
+            $(FUZZ_DIR)/obj/openapi_doc.o
+
+$(FUZZ_DIR)/obj/openapi_doc.o: $(BUILD)/gen/openapi_doc.c
+	$(call say,CLANG,$<)mkdir -p $(@D) && clang $(FUZZ_FLAGS) -Isrc -c -o $@ $<
 
 $(FUZZ_DIR)/obj/%.o: src/%.c
 	$(call say,CLANG,$<)mkdir -p $(@D) && clang $(FUZZ_FLAGS) -MMD -MP -fsanitize=fuzzer-no-link $(FUZZ_ISA) -c -o $@ $<
@@ -155,6 +175,12 @@ test: deps-test
 	LEAKYRELU_SERVER=./$(SERVER) ./$(TESTBIN)
 	./tests/cli.sh ./$(SERVER)
 	./tests/prometheus.sh ./$(SERVER)
+	$(Q)python3 tools/gen_openapi.py $(VERSION) | cmp -s - src/openapi.json || \
+	    { echo "src/openapi.json differs from tools/gen_openapi.py's: make openapi" >&2; exit 1; }
+	$(Q)command -v node > /dev/null && command -v npm > /dev/null || ./tools/ensure-packages nodejs npm
+	$(Q)npm ci --prefix tests/openapi --silent --no-audit --no-fund
+	node tests/openapi/check.mjs ./$(SERVER)
+	./tests/examples.sh ./$(SERVER)
 
 # The manifests against Kubernetes' schemas (kubernetes-models from npm,
 # pinned in tests/k8s/package-lock.json; no cluster needed), and every

@@ -17,6 +17,7 @@
 #include "mem.h"
 #include "metrics.h"
 #include "numfmt.h"
+#include "openapi.h"
 #include "request.h"
 #include "stream.h"
 #include "utf8.h"
@@ -30,7 +31,7 @@ static const struct {
     {"/forward", 1, API_FORWARD}, {"/gradient", 1, API_GRADIENT},
     {"/healthz", 0, API_HEALTHZ}, {"/livez", 0, API_LIVEZ},
     {"/readyz", 0, API_READYZ},   {"/version", 0, API_VERSION},
-    {"/metrics", 0, API_METRICS},
+    {"/metrics", 0, API_METRICS}, {"/openapi.json", 0, API_OPENAPI},
 };
 
 const char *api_route_name(api_route route)
@@ -38,7 +39,7 @@ const char *api_route_name(api_route route)
     static const char *const names[API_ROUTES] = {
         [API_FORWARD] = "forward", [API_GRADIENT] = "gradient", [API_HEALTHZ] = "healthz",
         [API_LIVEZ] = "livez",     [API_READYZ] = "readyz",     [API_VERSION] = "version",
-        [API_METRICS] = "metrics", [API_V2] = "v2", [API_V2_LIVE] = "v2_health_live",
+        [API_METRICS] = "metrics", [API_OPENAPI] = "openapi", [API_V2] = "v2", [API_V2_LIVE] = "v2_health_live",
         [API_V2_READY] = "v2_health_ready", [API_V2_MODEL] = "v2_model",
         [API_V2_MODEL_READY] = "v2_model_ready", [API_V2_INFER] = "v2_infer",
         [API_NONE] = "none",
@@ -184,7 +185,8 @@ int api_begin(const char *method, const char *path, const char *content_type,
         return 1;
     }
     api__error_response(resp, LR_ERR_NOT_FOUND,
-                   "no endpoint %.200s; try POST /forward or POST /gradient", path);
+                        "no endpoint %.200s; try POST /forward or POST /gradient, or see "
+                        "GET /openapi.json", path);
     return 0;
 }
 
@@ -465,6 +467,13 @@ void api_handle(const api_request *req, api_response *resp)
     case API_METRICS:
         handle_metrics(req, resp);
         break;
+    case API_OPENAPI: {
+        char *doc = malloc(openapi_json_len + 1);
+        if (doc)
+            memcpy(doc, openapi_json, openapi_json_len + 1);
+        api__respond(resp, doc ? 200 : 503, doc);
+        break;
+    }
     default:
         api__error_response(resp, LR_ERR_NOT_FOUND, NULL);
         break;

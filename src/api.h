@@ -22,6 +22,7 @@ typedef enum api_route {
     API_READYZ,
     API_VERSION,
     API_METRICS,
+    API_OPENAPI,        /* GET /openapi.json */
     API_V2,             /* Open Inference Protocol (api_oip.c): server metadata */
     API_V2_LIVE,        /* /v2/health/live */
     API_V2_READY,       /* /v2/health/ready */

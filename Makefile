@@ -141,7 +141,7 @@ $(FUZZ_DIR)/obj/lrelu_avx512f.o: FUZZ_ISA := -mavx512f
 endif
 
 $(FUZZ_DIR)/fuzz_request: tests/fuzz_request.c $(FUZZ_OBJ)
-	$(call say,CLANG,$@)clang $(FUZZ_FLAGS) -MMD -MP -MF $@.d -fsanitize=fuzzer -o $@ $^ -ljansson -lz -lm
+	$(call say,CLANG,$@)clang $(FUZZ_FLAGS) -MMD -MP -MF $@.d -fsanitize=fuzzer -o $@ $(filter %.c %.o,$^) -ljansson -lz -lm
 
 -include $(FUZZ_OBJ:.o=.d) $(FUZZ_DIR)/fuzz_request.d
 

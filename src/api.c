@@ -220,6 +220,10 @@ static size_t still_needed(const api_body *b)
                    reply_bound(b->len));
 }
 
+/* The text of a reply too small to stream (fewer than API_STREAM_MIN
+ * numbers, each with ", "), with room for its JSON around them. */
+#define SMALL_REPLY_MAX ((size_t)API_STREAM_MIN * (NUMFMT_F64_MAX + 2) + 4096)
+
 /* What a binary body holds beside its bytes: the block's head, and the
  * reply's few headers. */
 #define BINARY_OVERHEAD 4096
@@ -258,7 +262,13 @@ api_body *api_body_new(const api_call *call, struct pool *workers, budget *bg, s
 {
     if (call->coding != CODING_IDENTITY) /* what it decodes to is unknown */
         len = API_LENGTH_UNKNOWN;
-    size_t reserve = api_body_reserve(call->format, len);
+    size_t reserve = api_body_reserve(call->format, len), json_len = API_LENGTH_UNKNOWN;
+    int bad_json_length = call->format == API_FORMAT_OIP && call->json_length &&
+                          parse_length(call->json_length, len, &json_len) != 0;
+    if (json_len != API_LENGTH_UNKNOWN && len != API_LENGTH_UNKNOWN)
+        /* JSON of json_len bytes, then binary inputs received and sent back in place */
+        reserve = add_sat(add_sat(request_reader_bound(json_len), reply_bound(json_len)),
+                          add_sat(len - json_len, STREAM_MEMORY_MAX + SMALL_REPLY_MAX));
     if (call->coding != CODING_IDENTITY)
         reserve = add_sat(reserve, CODING_MEMORY);
     *why = LR_ERR_BODY_TOO_LARGE;
@@ -282,8 +292,8 @@ api_body *api_body_new(const api_call *call, struct pool *workers, budget *bg, s
     request_init(&b->req);
     request_set_account(&b->req, &b->account);
     lr_error_clear(&b->err);
-    b->json_len = API_LENGTH_UNKNOWN;
-    b->bad_json_length = 0;
+    b->json_len = json_len;
+    b->bad_json_length = bad_json_length;
     b->json_done = 0;
     b->json_rc = LR_ERR_OK;
     b->bin_input = b->bin_off = b->bin_extra = 0;
@@ -296,8 +306,6 @@ api_body *api_body_new(const api_call *call, struct pool *workers, budget *bg, s
     }
     if (b->format == API_FORMAT_BINARY)
         return b;
-    if (b->format == API_FORMAT_OIP && call->json_length)
-        b->bad_json_length = parse_length(call->json_length, len, &b->json_len) != 0;
     request_kind kind = b->format == API_FORMAT_OIP ? REQUEST_OIP
                         : call->route == API_FORWARD ? REQUEST_FORWARD
                                                      : REQUEST_GRADIENT;

@@ -21,8 +21,10 @@
 /* The most text a small member may take. */
 #define SMALL_MAX (64 * 1024)
 
-/* The level of the value being read (req->oip.at). */
-enum { AT_TOP, AT_INPUTS, AT_INPUT };
+/* The level of the value being read (req->oip.at): the body itself (not
+ * an object: skipped), or a member of the request, an element of inputs,
+ * a member of an input. */
+enum { AT_BODY, AT_TOP, AT_INPUTS, AT_INPUT };
 
 enum { TOP_ID, TOP_PARAMETERS, TOP_INPUTS, TOP_OUTPUTS, TOP_COUNT };
 static const char *const top_names[TOP_COUNT] = {"id", "parameters", "inputs", "outputs"};
@@ -461,7 +463,7 @@ static int resume_from(request__parser *ps, const request__checkpoint *resume)
         rc = input_object(ps, 1);
     if (rc == 0 && o->at == AT_INPUTS)
         rc = inputs_array(ps, 1);
-    return rc != 0 ? rc : top_object(ps, 1);
+    return rc != 0 || o->at == AT_BODY ? rc : top_object(ps, 1);
 }
 
 static int product(const size_t *shape, int ndim, size_t *out)
@@ -581,6 +583,7 @@ int request__oip_body(request__parser *ps, const request__checkpoint *resume)
         rc = resume_from(ps, resume);
     } else if (request__at(ps, '{')) {
         ps->req->is_object = 1;
+        ps->req->oip.at = AT_TOP;
         rc = top_object(ps, 0);
     } else if (request__at_value(ps)) {
         request__record(ps, LR_ERR_BODY_TYPE, NULL, "an inference request must be an object, "

@@ -163,6 +163,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     check_readings(body, size, size & 2 ? REQUEST_GRADIENT : REQUEST_FORWARD);
+    /* As an inference request: read the same every way, answered with a
+     * well-formed reply; and once more gzip'd, in pieces (decoding). */
+    check_readings(body, size, REQUEST_OIP);
+    for (int coded = 0; coded < 2; coded++) {
+        api_call call = {.route = API_V2_INFER, .format = API_FORMAT_OIP,
+                         .model = size & 1 ? API_MODEL_GRADIENT : API_MODEL_FORWARD,
+                         .coding = coded ? CODING_DEFLATE : CODING_IDENTITY, .max_body = 1 << 20};
+        lr_err why;
+        api_body *b = api_body_new(&call, NULL, NULL, size, &why);
+        if (!b)
+            abort();
+        lr_err fed = LR_ERR_OK;
+        for (size_t at = 0; at < size && fed == LR_ERR_OK; at += 5)
+            fed = api_body_feed(b, body + at, size - at < 5 ? size - at : 5);
+        api_request req = {.route = API_V2_INFER, .model = call.model, .body = b};
+        api_response resp;
+        api_handle(&req, &resp);
+        if (!coded && (!resp.body || (resp.status != 200 && !strstr(resp.body, "\"error\": \"")) ||
+                       resp.status == 422))
+            abort();
+        api_response_free(&resp);
+    }
 
     double v, w;
     const char *stop;

@@ -89,6 +89,9 @@ void test_request_oip_errors(void)
         const char *path, *words;
     } cases[] = {
         {"[1]", LR_ERR_BODY_TYPE, "", "must be an object"},
+        /* found by the fuzzer: a skipped body resumed as if in the object */
+        {"[1e-05, -0, 1e400, 123456789012345678901234567890]", LR_ERR_BODY_TYPE, "", NULL},
+        {"[[1, 2], [3, {\"a\": [4, 5, 6, 7]}]]", LR_ERR_BODY_TYPE, "", NULL},
         {"{}", LR_ERR_BAD_INPUT, "inputs", "no inputs"},
         {"{\"inputs\": []}", LR_ERR_BAD_INPUT, "inputs", "no inputs"},
         {"{\"inputs\": {}}", LR_ERR_BAD_INPUT, "inputs", "array of objects"},

@@ -79,6 +79,7 @@ static void respond_json(api_response *resp, int status, json_t *obj)
 
 void api_error(const lr_error *err, api_response *resp)
 {
+    memset(resp, 0, sizeof *resp); /* it owns nothing yet (api.h) */
     char msg[LR_DETAIL_MAX + LR_PATH_MAX + 64], safe[sizeof msg];
     int n = snprintf(msg, sizeof msg, "%s",
                      err->detail[0] ? err->detail : lr_err_message(err->code));

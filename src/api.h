@@ -183,7 +183,7 @@ void api_response_free(api_response *resp);
 /* Answers a request that passed api_begin; frees req->body. Thread-safe. */
 void api_handle(const api_request *req, api_response *resp);
 
-/* Fills resp with the JSON error body for err:
+/* Fills resp, which must own nothing, with the JSON error body for err:
  *   {"error": "<message>", "code": "<code>", "offset": N, "path": "x[1]"}
  * where offset and path appear only when set. Thread-safe. */
 void api_error(const lr_error *err, api_response *resp);

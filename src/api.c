@@ -39,7 +39,8 @@ const char *api_route_name(api_route route)
     static const char *const names[API_ROUTES] = {
         [API_FORWARD] = "forward", [API_GRADIENT] = "gradient", [API_HEALTHZ] = "healthz",
         [API_LIVEZ] = "livez",     [API_READYZ] = "readyz",     [API_VERSION] = "version",
-        [API_METRICS] = "metrics", [API_OPENAPI] = "openapi", [API_V2] = "v2", [API_V2_LIVE] = "v2_health_live",
+        [API_METRICS] = "metrics", [API_OPENAPI] = "openapi",
+        [API_V2] = "v2",           [API_V2_LIVE] = "v2_health_live",
         [API_V2_READY] = "v2_health_ready", [API_V2_MODEL] = "v2_model",
         [API_V2_MODEL_READY] = "v2_model_ready", [API_V2_INFER] = "v2_infer",
         [API_NONE] = "none",

@@ -205,7 +205,8 @@ void api__handle_compute(const api_request *hr, api_response *resp)
                             .inner = compute_inner(&req->x)};
         int list = slopes && slopes->ndim == 1;
         size_t elements = req->x.count; /* a streamed reply takes x */
-        if (api__channels_match(&req->x, &cs, resp) && (dtype == TENSOR_F64 || narrow(req, &cs, resp)))
+        if (api__channels_match(&req->x, &cs, resp) &&
+            (dtype == TENSOR_F64 || narrow(req, &cs, resp)))
             compute(hr, req, &cs, list, resp);
         if (resp->status == 200)
             resp->elements = elements;

@@ -172,9 +172,10 @@ static void take_datatype(request__parser *ps, const json_t *v, const char *path
         in->dtype = s[2] == '6' ? TENSOR_F64 : TENSOR_F32;
         in->has_datatype = 1;
     } else {
-        request__record(ps, LR_ERR_BAD_DTYPE, path, "%s must be \"FP64\" or \"FP32\", not %s%.20s%s",
-                        path, json_is_string(v) ? "\"" : "", json_is_string(v) ? s : "another type",
-                        json_is_string(v) ? "\"" : "");
+        int str = json_is_string(v);
+        request__record(ps, LR_ERR_BAD_DTYPE, path,
+                        "%s must be \"FP64\" or \"FP32\", not %s%.20s%s", path, str ? "\"" : "",
+                        str ? s : "another type", str ? "\"" : "");
     }
 }
 

@@ -214,8 +214,8 @@ static struct MHD_Response *callback_response(exchange *ex, stream *st, pieces *
     atomic_init(&rp->sent, 0);
     atomic_init(&rp->refs, 1);
     /* Unknown length: chunked for HTTP/1.1, closed at the end for 1.0. */
-    struct MHD_Response *r =
-        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, REPLY_BLOCK, reply_reader, rp, free_reply);
+    struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, REPLY_BLOCK,
+                                                               reply_reader, rp, free_reply);
     if (!r) {
         free_reply(rp);
         return NULL;

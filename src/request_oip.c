@@ -543,7 +543,7 @@ static void oip_end(request__parser *ps)
         return;
     for (size_t i = 0; i < o->ninputs; i++) {
         if (strcmp(o->in[i].name, "x") != 0 && strcmp(o->in[i].name, "grad_output") != 0) {
-            char path[32];
+            char path[48];
             snprintf(path, sizeof path, "inputs[%zu].name", i);
             request__record(ps, LR_ERR_BAD_INPUT, path, "unknown input \"%s\"; the inputs "
                             "are \"x\" and, for leaky_relu_grad, \"grad_output\"", o->in[i].name);

@@ -16,8 +16,9 @@
 #include "framing.h"
 #include "server_internal.h"
 
-/* At most this many query parameters are handed to the API; any request
- * with more than one is already invalid (only "slope" exists). */
+/* At most this many query parameters are handed to the API; a request
+ * with more than four is already invalid (slope, dtype, shape and
+ * grad_output, each at most once). */
 #define MAX_PARAMS 8
 
 typedef struct params {

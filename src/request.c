@@ -217,11 +217,8 @@ static int object(request__parser *ps, request_kind kind, const request__checkpo
     value_read: /* a resumed read joins here, inside the loop */
         if (rc != 0)
             return -1;
-        request__skip_ws(ps);
-        if (!request__at(ps, ','))
+        if (!request__comma(ps))
             break;
-        ps->p++;
-        request__skip_ws(ps);
     }
     if (!request__at(ps, '}'))
         return request__unexpected(ps, "',' or '}'", 0);

@@ -161,6 +161,18 @@ static inline int request__at(const request__parser *ps, char c)
     return ps->p < ps->end && *ps->p == c;
 }
 
+/* After a member or an element: a ',' (taken, with the whitespace around
+ * it: another follows) gives 1; anything else (left there) 0. */
+static inline int request__comma(request__parser *ps)
+{
+    request__skip_ws(ps);
+    if (!request__at(ps, ','))
+        return 0;
+    ps->p++;
+    request__skip_ws(ps);
+    return 1;
+}
+
 static inline int request__number_at(const char *p, const char *end)
 {
     return p < end && (*p == '-' || (*p >= '0' && *p <= '9'));

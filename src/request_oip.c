@@ -326,11 +326,8 @@ static int input_object(request__parser *ps, int after)
     value_read:
         if (rc != 0)
             return -1;
-        request__skip_ws(ps);
-        if (!request__at(ps, ','))
+        if (!request__comma(ps))
             break;
-        ps->p++;
-        request__skip_ws(ps);
     }
     if (!request__at(ps, '}'))
         return request__unexpected(ps, "',' or '}'", 0);
@@ -374,11 +371,8 @@ static int inputs_array(request__parser *ps, int after)
         if (rc != 0)
             return -1;
         o->ninputs++;
-        request__skip_ws(ps);
-        if (!request__at(ps, ','))
+        if (!request__comma(ps))
             break;
-        ps->p++;
-        request__skip_ws(ps);
     }
     if (!request__at(ps, ']'))
         return request__unexpected(ps, "',' or ']'", 0);
@@ -436,11 +430,8 @@ static int top_object(request__parser *ps, int after)
     value_read:
         if (rc != 0)
             return -1;
-        request__skip_ws(ps);
-        if (!request__at(ps, ','))
+        if (!request__comma(ps))
             break;
-        ps->p++;
-        request__skip_ws(ps);
     }
     if (!request__at(ps, '}'))
         return request__unexpected(ps, "',' or '}'", 0);

@@ -128,6 +128,12 @@ static int binary_complete(const api_body *b, api_response *resp)
     size_t got = b->received - (b->json_len == API_LENGTH_UNKNOWN ? b->received : b->json_len);
     if (got == want)
         return 1;
+    if (b->json_len == API_LENGTH_UNKNOWN) {
+        api__error_response(resp, LR_ERR_BINARY_LENGTH, "the inputs have binary_data_size (%zu "
+                            "bytes in all), but no Inference-Header-Content-Length header says "
+                            "where the JSON ends and they begin", want);
+        return 0;
+    }
     api__error_response(resp, LR_ERR_BINARY_LENGTH, "the body has %zu bytes after its JSON "
                         "(Inference-Header-Content-Length: %zu), but the inputs' "
                         "binary_data_size add up to %zu", got,

@@ -290,6 +290,10 @@ void test_api_oip_binary(void)
                   &len, NULL), 400);
     ASSERT(got && strstr(got, "Inference-Header-Content-Length must be"));
     free(got);
+    ASSERT_EQ(oip("POST", "/v2/models/leaky_relu/infer", body, (size_t)hl, NULL, &got, &len,
+                  NULL), 400);
+    ASSERT(got && strstr(got, "no Inference-Header-Content-Length header"));
+    free(got);
     free(body);
 }
 

@@ -75,13 +75,19 @@ static void compute(const api_request *hr, request *req, const compute_slope *cs
     compute_op op = hr->route == API_FORWARD ? COMPUTE_FORWARD
                     : req->has_grad_output  ? COMPUTE_BACKWARD
                                             : COMPUTE_GRADIENT;
-    char *after = NULL;
-    size_t after_len = 0;
+    /* The text around X: {"y":  and } for an object body, with
+     * , "grad_slope": [...] before the } for a list of slopes. */
+    char *owned = NULL;
+    size_t tail_len = 0;
     if (list && op != COMPUTE_FORWARD &&
         !api__slope_gradient_text(hr->body, x, req->has_grad_output ? &req->grad_output : NULL,
-                                  cs, ", \"grad_slope\": [", "]", 0, &after, &after_len, resp))
+                                  cs, ", \"grad_slope\": [", "]}", 0, &owned, &tail_len, resp))
         return;
-    int object = req->is_object || after;
+    int object = req->is_object || owned;
+    const char *tail = owned ? owned : object ? "}" : "";
+    tail_len = owned ? tail_len : strlen(tail);
+    char head[16];
+    size_t head_len = object ? (size_t)snprintf(head, sizeof head, "{\"%s\": ", key) : 0;
     size_t bad = compute_apply(op, x, req->has_grad_output ? &req->grad_output : NULL, cs, 1,
                                hr->workers);
     if (bad < x->count) {
@@ -90,23 +96,12 @@ static void compute(const api_request *hr, request *req, const compute_slope *cs
                      req->has_grad_output ? "grad_output * slope" : "slope * x");
         tensor_path(x, bad, "x", err.path, sizeof err.path);
         api_error(&err, resp);
-        free(after);
+        free(owned);
         return;
     }
     if (x->count >= API_STREAM_MIN && x->ndim > 0) {
-        char head[16];
-        int head_len = object ? snprintf(head, sizeof head, "{\"%s\": ", key) : 0;
-        char *tail = object ? malloc(after_len + 1) : NULL; /* the members after X, and '}' */
-        if (tail) {
-            if (after_len)
-                memcpy(tail, after, after_len);
-            tail[after_len] = '}';
-        }
-        stream *st = tail || !object ? stream_new(x, head, (size_t)head_len, tail,
-                                                  object ? after_len + 1 : 0, hr->workers)
-                                     : NULL;
-        free(tail);
-        free(after);
+        stream *st = stream_new(x, head, head_len, tail, tail_len, hr->workers);
+        free(owned);
         if (!st) {
             api__no_memory(hr->body, resp);
             return;
@@ -116,33 +111,28 @@ static void compute(const api_request *hr, request *req, const compute_slope *cs
         return;
     }
     size_t bound = tensor_json_bound(x);
-    if (bound > SIZE_MAX - 32 - after_len) {
-        free(after);
+    if (bound > SIZE_MAX - 32 - tail_len) {
+        free(owned);
         api__error_response(resp, LR_ERR_NO_MEMORY, NULL);
         return;
     }
-    bound += after_len + 32;
+    bound += tail_len + 32;
     /* Charged to the budget when there is one (then released when the
      * HTTP library frees the reply), else plain memory. */
     budget_account *account = &hr->body->account;
     char *out = account->b ? budget_malloc(account, bound) : malloc(bound);
     if (!out) {
-        free(after);
+        free(owned);
         api__no_memory(hr->body, resp);
         return;
     }
     mem_hint_large(out, bound);
-    char *p = out;
-    if (object)
-        p += sprintf(p, "{\"%s\": ", key);
-    p = tensor_write_json(x, p);
-    if (after_len)
-        memcpy(p, after, after_len);
-    p += after_len;
-    if (object)
-        *p++ = '}';
+    memcpy(out, head, head_len);
+    char *p = tensor_write_json(x, out + head_len);
+    memcpy(p, tail, tail_len);
+    p += tail_len;
     *p = '\0';
-    free(after);
+    free(owned);
     resp->status = 200;
     resp->body = out;
     resp->charged = account->b != NULL;

@@ -26,23 +26,31 @@ typedef struct text {
     int failed; /* out of memory: s is NULL */
 } text;
 
-static void put(text *t, const char *s, size_t n)
+/* Room for n more bytes at the text's end (NULL once memory ran out);
+ * the caller writes there and adds what it wrote to t->len. */
+static char *room(text *t, size_t n)
 {
-    if (t->failed)
-        return;
-    if (n > t->cap - t->len) {
+    if (!t->failed && n > t->cap - t->len) {
         size_t cap = t->cap * 2 > t->len + n + 256 ? t->cap * 2 : t->len + n + 256;
-        char *grown = realloc(t->s, cap);
+        char *grown = cap > t->len ? realloc(t->s, cap) : NULL;
         if (!grown) {
             free(t->s);
             *t = (text){.failed = 1};
-            return;
+        } else {
+            t->s = grown;
+            t->cap = cap;
         }
-        t->s = grown;
-        t->cap = cap;
     }
-    memcpy(t->s + t->len, s, n);
-    t->len += n;
+    return t->failed ? NULL : t->s + t->len;
+}
+
+static void put(text *t, const char *s, size_t n)
+{
+    char *p = room(t, n);
+    if (p) {
+        memcpy(p, s, n);
+        t->len += n;
+    }
 }
 
 __attribute__((format(printf, 2, 3)))
@@ -141,6 +149,12 @@ static int binary_complete(const api_body *b, api_response *resp)
     return 0;
 }
 
+/* The path of input i's data (0: x, 1: grad_output) as the JSON has it. */
+static const char *data_path(const request *req, size_t i)
+{
+    return (i == 0) == !req->oip.swapped ? "inputs[0].data" : "inputs[1].data";
+}
+
 /* Float32 inputs sent as JSON, narrowed as /forward's are. */
 static int narrow(request *req, api_response *resp)
 {
@@ -152,8 +166,7 @@ static int narrow(request *req, api_response *resp)
         if (bad < t[i]->count) {
             lr_error err;
             lr_error_set(&err, LR_ERR_NUMBER_RANGE, "number outside the range of float32");
-            tensor_path(t[i], bad, i == 0 ? "inputs[x].data" : "inputs[grad_output].data",
-                        err.path, sizeof err.path);
+            tensor_path(t[i], bad, data_path(req, i), err.path, sizeof err.path);
             api_error(&err, resp);
             return 0;
         }
@@ -287,7 +300,7 @@ void api__handle_infer(const api_request *hr, api_response *resp)
             lr_error_set(&err, LR_ERR_NOT_FINITE, "the result overflows to infinity (%s); "
                          "binary outputs carry infinities", g ? "grad_output * slope"
                                                               : "slope * x");
-            tensor_path(x, bad, "inputs[x].data", err.path, sizeof err.path);
+            tensor_path(x, bad, data_path(req, 0), err.path, sizeof err.path);
             api_error(&err, resp);
             goto done;
         }
@@ -321,12 +334,11 @@ void api__handle_infer(const api_request *hr, api_response *resp)
                 flat.ndim = 1;
                 flat.shape[0] = x->count;
                 size_t bound = tensor_json_bound(&flat);
-                char *buf = bound < SIZE_MAX ? malloc(bound) : NULL;
-                if (!buf)
-                    t->failed = 1;
+                char *p = bound < SIZE_MAX ? room(t, bound) : NULL;
+                if (p)
+                    t->len += (size_t)(tensor_write_json(&flat, p) - p);
                 else
-                    put(t, buf, (size_t)(tensor_write_json(&flat, buf) - buf));
-                free(buf);
+                    t->failed = 1;
             }
             put(t, "}", 1);
         }

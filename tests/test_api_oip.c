@@ -319,7 +319,11 @@ void test_api_oip_errors(void)
          "\"data\": [1, 2]}], \"parameters\": {\"negative_slope\": [1, 2, 3]}}",
          "slope_count_mismatch", NULL, 400},
         {"leaky_relu", "{\"inputs\": [{\"name\": \"x\", \"shape\": [1], \"datatype\": \"FP32\", "
-         "\"data\": [1e39]}]}", "number_out_of_range", "inputs[x].data[0]", 400},
+         "\"data\": [1e39]}]}", "number_out_of_range", "inputs[0].data[0]", 400},
+        {"leaky_relu_grad", "{\"inputs\": [{\"name\": \"grad_output\", \"shape\": [1], "
+         "\"datatype\": \"FP32\", \"data\": [1e39]}, {\"name\": \"x\", \"shape\": [1], "
+         "\"datatype\": \"FP32\", \"data\": [1]}]}", "number_out_of_range",
+         "inputs[0].data[0]", 400},
         {"leaky_relu", "{\"inputs\": [{\"name\": \"x\", \"shape\": [1], \"datatype\": \"FP64\", "
          "\"data\": [1e308]}], \"parameters\": {\"negative_slope\": 10}}", "invalid_input", NULL, 200},
         {"leaky_relu", "{\"inputs\": [{\"name\": \"x\", \"shape\": [1], \"datatype\": \"FP64\", "

@@ -32,13 +32,16 @@ static void to_host(void *data, size_t count, size_t size)
 #endif
 }
 
-/* "2,3" for shape (2, 3), "" for a scalar. */
-static void shape_header(const tensor *t, char *buf, size_t cap)
+/* Bytes of a shape's text, at most. */
+#define SHAPE_TEXT (TENSOR_MAX_DIMS * 22 + 1)
+
+/* "2,3" (sep ",") or "2, 3" for shape (2, 3); "" for a scalar. */
+static void shape_text(const size_t *shape, int ndim, const char *sep, char buf[SHAPE_TEXT])
 {
     size_t n = 0;
     buf[0] = '\0';
-    for (int i = 0; i < t->ndim && n < cap; i++)
-        n += (size_t)snprintf(buf + n, cap - n, "%s%zu", i ? "," : "", t->shape[i]);
+    for (int i = 0; i < ndim && n < SHAPE_TEXT; i++)
+        n += (size_t)snprintf(buf + n, SHAPE_TEXT - n, "%s%zu", i ? sep : "", shape[i]);
 }
 
 /* Adds the header name: value (copied) to resp. Returns 1, or 0 when
@@ -90,12 +93,8 @@ static int shape_tensors(const api_body *b, const api__query *q, tensor *x, tens
             product *= q->shape[i];
         }
         if (overflow || product != count) {
-            char text[TENSOR_MAX_DIMS * 21 + 1];
-            int n = 0;
-            text[0] = '\0';
-            for (int i = 0; i < q->ndim; i++)
-                n += snprintf(text + n, sizeof text - (size_t)n, "%s%zu", i ? ", " : "",
-                              q->shape[i]);
+            char text[SHAPE_TEXT];
+            shape_text(q->shape, q->ndim, ", ", text);
             if (overflow)
                 api__error_response(resp, LR_ERR_SHAPE_MISMATCH, "shape (%s) has more "
                                     "elements than memory can hold", text);
@@ -150,8 +149,8 @@ void api__handle_binary(const api_request *hr, api_response *resp)
                                               : COMPUTE_GRADIENT;
     compute_apply(op, &x, q.grad_output ? &g : NULL, &cs, 0, hr->workers); /* non-finite is fine */
     to_host(b->raw, x.count, size);
-    char shape[TENSOR_MAX_DIMS * 21 + 1];
-    shape_header(&x, shape, sizeof shape);
+    char shape[SHAPE_TEXT];
+    shape_text(x.shape, x.ndim, ",", shape);
     int ok = add_header(resp, "Tensor-Shape", shape) &&
              add_header(resp, "Tensor-Dtype", tensor_dtype_name(x.dtype)) &&
              (!grad_slope || add_header(resp, "Grad-Slope", grad_slope));

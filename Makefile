@@ -97,10 +97,10 @@ BENCH_BIN := $(BUILD)/bench_codec $(BUILD)/bench_jansson_server $(BUILD)/bench_o
 $(BUILD)/bench_codec: $(BUILD)/bench/bench_codec.o $(OBJ)
 	$(call say,LINK,$@)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
 
-$(BUILD)/bench_one_request: $(BUILD)/bench/one_request.o
+$(BUILD)/bench_one_request: $(BUILD)/bench/one_request.o $(BUILD)/bench/client.o
 	$(call say,LINK,$@)$(CC) $(LDFLAGS_ALL) -o $@ $^
 
-$(BUILD)/bench_binary: $(BUILD)/bench/binary.o
+$(BUILD)/bench_binary: $(BUILD)/bench/binary.o $(BUILD)/bench/client.o
 	$(call say,LINK,$@)$(CC) $(LDFLAGS_ALL) -o $@ $^
 
 $(BUILD)/bench_%_server: $(BUILD)/bench/%_server.o $(BUILD)/bench/baseline.o

@@ -8,26 +8,16 @@
  *
  * Usage: bench_binary SECONDS PORT PID */
 #define _DEFAULT_SOURCE
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "client.h"
+
 #define BODY ((size_t)64000000)
 #define MAX_REQUESTS 1000
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
 
 /* The process's peak resident set (VmHWM), in kB; -1 when unknown. */
 static long peak_rss_kb(int pid)
@@ -42,49 +32,6 @@ static long peak_rss_kb(int pid)
     if (f)
         fclose(f);
     return kb;
-}
-
-/* One request on a new connection: its wall time, or -1 unless 200. */
-static double one_request(int port, const char *req, size_t len, char *buf, size_t cap,
-                          double *first)
-{
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    if (s < 0)
-        return -1;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    double t0 = now();
-    if (connect(s, (struct sockaddr *)&a, sizeof a) != 0 || fcntl(s, F_SETFL, O_NONBLOCK) != 0) {
-        close(s);
-        return -1;
-    }
-    size_t sent = 0, got = 0;
-    char status[16] = "";
-    for (;;) {
-        struct pollfd p = {s, (short)(POLLIN | (sent < len ? POLLOUT : 0)), 0};
-        if (poll(&p, 1, 60000) <= 0)
-            break;
-        if ((p.revents & POLLOUT) && sent < len) {
-            ssize_t w = send(s, req + sent, len - sent, MSG_NOSIGNAL);
-            if (w > 0)
-                sent += (size_t)w;
-        }
-        if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
-            ssize_t r = recv(s, buf, cap, 0);
-            if (r <= 0)
-                break; /* the server closes after the reply */
-            if (got == 0)
-                *first = now() - t0;
-            if (got < sizeof status - 1) {
-                size_t k = (size_t)r < sizeof status - 1 - got ? (size_t)r : sizeof status - 1 - got;
-                memcpy(status + got, buf, k);
-            }
-            got += (size_t)r;
-        }
-    }
-    double t = now() - t0;
-    close(s);
-    return strncmp(status, "HTTP/1.1 200", 12) == 0 && got > BODY ? t : -1;
 }
 
 static int by_value(const void *a, const void *b)
@@ -119,17 +66,18 @@ int main(int argc, char **argv)
     }
     double best = 1e9;
     for (int i = 0; i < 10; i++) {
-        double t0 = now();
+        double t0 = bench_now();
         memcpy(copy, req + hl, BODY);
-        double t = now() - t0;
+        double t = bench_now() - t0;
         best = t < best ? t : best;
         __asm__ volatile("" : : "r"(copy) : "memory");
     }
     static double wall[MAX_REQUESTS], first[MAX_REQUESTS];
-    size_t n = 0;
+    size_t n = 0, got = 0;
     long rss0 = peak_rss_kb(pid);
-    for (double start = now(); (n < 3 || now() - start < seconds) && n < MAX_REQUESTS; n++)
-        if ((wall[n] = one_request(port, req, len, buf, cap, &first[n])) < 0) {
+    for (double start = bench_now(); (n < 3 || bench_now() - start < seconds) && n < MAX_REQUESTS; n++)
+        if ((wall[n] = bench_request(port, req, len, buf, cap, &first[n], &got)) < 0 ||
+            got <= BODY) {
             fprintf(stderr, "request to port %d failed\n", port);
             return 1;
         }

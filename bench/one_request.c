@@ -13,28 +13,18 @@
  *
  * Usage: bench_one_request BODY SECONDS PORT_A PID_A PORT_B PID_B */
 #define _DEFAULT_SOURCE
-#include <arpa/inet.h>
 #include <dirent.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "client.h"
+
 #define MAX_REQUESTS 10000
 #define TURN 4
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
 
 /* CPU seconds used so far by every thread of process pid. */
 static double process_cpu(int pid)
@@ -62,48 +52,6 @@ static double process_cpu(int pid)
     }
     closedir(d);
     return total;
-}
-
-/* One request on a new connection; returns its wall time in seconds, or
- * a negative value when the server did not answer 200. */
-static double one_request(int port, const char *req, size_t len, char *buf, size_t cap)
-{
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    if (s < 0)
-        return -1;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    double t0 = now();
-    if (connect(s, (struct sockaddr *)&a, sizeof a) != 0 ||
-        fcntl(s, F_SETFL, O_NONBLOCK) != 0) {
-        close(s);
-        return -1;
-    }
-    size_t sent = 0, got = 0;
-    char status[16] = "";
-    for (;;) { /* write and read side by side: the reply may start early */
-        struct pollfd p = {s, (short)(POLLIN | (sent < len ? POLLOUT : 0)), 0};
-        if (poll(&p, 1, 60000) <= 0)
-            break;
-        if ((p.revents & POLLOUT) && sent < len) {
-            ssize_t w = send(s, req + sent, len - sent, MSG_NOSIGNAL);
-            if (w > 0)
-                sent += (size_t)w;
-        }
-        if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
-            ssize_t r = recv(s, buf, cap, 0);
-            if (r <= 0)
-                break; /* the server closes after the reply */
-            if (got < sizeof status - 1) {
-                size_t k = (size_t)r < sizeof status - 1 - got ? (size_t)r : sizeof status - 1 - got;
-                memcpy(status + got, buf, k);
-            }
-            got += (size_t)r;
-        }
-    }
-    double t = now() - t0;
-    close(s);
-    return strncmp(status, "HTTP/1.1 200", 12) == 0 ? t : -1;
 }
 
 static int by_value(const void *a, const void *b)
@@ -146,11 +94,11 @@ int main(int argc, char **argv)
     size_t n[2][2] = {{0, 0}, {0, 0}};
     struct rusage r0, r1;
     getrusage(RUSAGE_SELF, &r0);
-    for (double start = now(); now() - start < seconds && n[1][0] < MAX_REQUESTS - TURN;) {
+    for (double start = bench_now(); bench_now() - start < seconds && n[1][0] < MAX_REQUESTS - TURN;) {
         for (int i = 0; i < 2 * TURN; i++) { /* a turn on each server */
             int k = i / TURN, first = i % TURN == 0;
             double c0 = process_cpu(pid[k]);
-            double t = one_request(port[k], req, len, buf, cap);
+            double t = bench_request(port[k], req, len, buf, cap, NULL, NULL);
             double c1 = process_cpu(pid[k]);
             if (t < 0 || c0 < 0 || c1 < 0) {
                 fprintf(stderr, "request to port %d failed\n", port[k]);

@@ -39,7 +39,7 @@ LDFLAGS_ALL := $(LDFLAGS) $(SAN_FLAGS)
 LIBS := -lmicrohttpd -ljansson -lz -lm -lpthread
 
 SRC := $(filter-out src/main.c,$(wildcard src/*.c))
-OBJ := $(SRC:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/openapi_doc.o
+OBJ := $(SRC:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/openapi_doc.o $(BUILD)/obj/playground_doc.o
 TEST_OBJ := $(patsubst tests/%.c,$(BUILD)/tests/%.o,$(filter-out tests/fuzz_%.c,$(wildcard tests/*.c)))
 SERVER := $(BUILD)/leakyrelu-server
 TESTBIN := $(BUILD)/leakyrelu-test
@@ -54,7 +54,7 @@ endif
 
 # Debian/Ubuntu packages each target needs; `deps-*` installs the missing ones.
 PKGS_BUILD := gcc make libc6-dev libmicrohttpd-dev libjansson-dev zlib1g-dev
-PKGS_TEST := $(PKGS_BUILD) libcurl4-openssl-dev curl prometheus python3
+PKGS_TEST := $(PKGS_BUILD) libcurl4-openssl-dev curl prometheus python3 libxml2-utils w3c-sgml-lib
 
 .PHONY: openapi all run test test-deploy test-container test-hard install clean deps-build deps-test valgrind tables bench fuzz fuzz-check
 
@@ -66,16 +66,23 @@ $(BUILD)/obj/%.o: src/%.c
 $(BUILD)/tests/%.o: tests/%.c
 	$(call say,CC,$<)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-# GET /openapi.json's document, src/openapi.json (from tools/gen_openapi.py,
-# `make openapi`), embedded as a C string: each line quoted, backslashes
-# and quotes escaped.
-$(BUILD)/gen/openapi_doc.c: src/openapi.json
-	$(call say,GEN,$@)mkdir -p $(@D) && { echo '/* Generated from src/openapi.json by the Makefile. */'; \
-	  echo '#include "openapi.h"'; echo 'const char openapi_json[] ='; \
-	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/    "/' -e 's/$$/\\n"/' $<; \
-	  echo ';'; echo 'const size_t openapi_json_len = sizeof openapi_json - 1;'; } > $@
+# Files the binary serves as they are, embedded as C strings: each line
+# quoted; backslashes, quotes and '?' (no trigraphs) escaped.
+# $(call embed,FILE,HEADER,SYMBOL) writes SYMBOL and SYMBOL_len.
+embed = { echo '/* Generated from $(1) by the Makefile. */'; echo '\#include "$(2)"'; \
+	  echo 'const char $(3)[] ='; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/?/\\?/g' -e 's/^/    "/' -e 's/$$/\\n"/' $(1); \
+	  echo ';'; echo 'const size_t $(3)_len = sizeof $(3) - 1;'; }
 
-$(BUILD)/obj/openapi_doc.o: $(BUILD)/gen/openapi_doc.c
+# GET /openapi.json's document, src/openapi.json (from tools/gen_openapi.py,
+# `make openapi`), and GET /'s page, src/playground.html.
+$(BUILD)/gen/openapi_doc.c: src/openapi.json
+	$(call say,GEN,$@)mkdir -p $(@D) && $(call embed,$<,openapi.h,openapi_json) > $@
+
+$(BUILD)/gen/playground_doc.c: src/playground.html
+	$(call say,GEN,$@)mkdir -p $(@D) && $(call embed,$<,playground.h,playground_html) > $@
+
+$(BUILD)/obj/%_doc.o: $(BUILD)/gen/%_doc.c
 	$(call say,CC,$<)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) -Isrc -c -o $@ $<
 
 # One file per instruction set, each compiled for its own ISA; lrelu.c
@@ -127,9 +134,9 @@ FUZZ_FLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -fsanitize=address,undef
               -fno-sanitize-recover=all \
               -DREQUEST__PARALLEL_RUN_BYTES=48 -DREQUEST__AHEAD_RUN_BYTES=24 -DREADER_BATCH=16 -DREADER_FIRST_BYTES=32
 FUZZ_OBJ := $(patsubst src/%.c,$(FUZZ_DIR)/obj/%.o,$(filter-out src/main.c src/server.c src/server_reply.c,$(wildcard src/*.c))) \
-            $(FUZZ_DIR)/obj/openapi_doc.o
+            $(FUZZ_DIR)/obj/openapi_doc.o $(FUZZ_DIR)/obj/playground_doc.o
 
-$(FUZZ_DIR)/obj/openapi_doc.o: $(BUILD)/gen/openapi_doc.c
+$(FUZZ_DIR)/obj/%_doc.o: $(BUILD)/gen/%_doc.c
 	$(call say,CLANG,$<)mkdir -p $(@D) && clang $(FUZZ_FLAGS) -Isrc -c -o $@ $<
 
 $(FUZZ_DIR)/obj/%.o: src/%.c
@@ -175,6 +182,7 @@ test: deps-test
 	LEAKYRELU_SERVER=./$(SERVER) ./$(TESTBIN)
 	./tests/cli.sh ./$(SERVER)
 	./tests/prometheus.sh ./$(SERVER)
+	python3 tests/plot_check.py ./$(SERVER)
 	$(Q)python3 tools/gen_openapi.py $(VERSION) | cmp -s - src/openapi.json || \
 	    { echo "src/openapi.json differs from tools/gen_openapi.py's: make openapi" >&2; exit 1; }
 	$(Q)command -v node > /dev/null && command -v npm > /dev/null || ./tools/ensure-packages nodejs npm

@@ -32,6 +32,7 @@ static const struct {
     {"/healthz", 0, API_HEALTHZ}, {"/livez", 0, API_LIVEZ},
     {"/readyz", 0, API_READYZ},   {"/version", 0, API_VERSION},
     {"/metrics", 0, API_METRICS}, {"/openapi.json", 0, API_OPENAPI},
+    {"/plot.svg", 0, API_PLOT},   {"/", 0, API_PLAYGROUND},
 };
 
 const char *api_route_name(api_route route)
@@ -40,6 +41,7 @@ const char *api_route_name(api_route route)
         [API_FORWARD] = "forward", [API_GRADIENT] = "gradient", [API_HEALTHZ] = "healthz",
         [API_LIVEZ] = "livez",     [API_READYZ] = "readyz",     [API_VERSION] = "version",
         [API_METRICS] = "metrics", [API_OPENAPI] = "openapi",
+        [API_PLOT] = "plot",       [API_PLAYGROUND] = "playground",
         [API_V2] = "v2",           [API_V2_LIVE] = "v2_health_live",
         [API_V2_READY] = "v2_health_ready", [API_V2_MODEL] = "v2_model",
         [API_V2_MODEL_READY] = "v2_model_ready", [API_V2_INFER] = "v2_infer",
@@ -66,6 +68,17 @@ void api__respond(api_response *resp, int status, char *body)
     resp->len = body ? strlen(body) : 0;
     resp->stream = NULL;
     resp->charged = 0;
+}
+
+int api__add_header(api_response *resp, const char *name, const char *value)
+{
+    char *v = resp->nheaders < API_HEADERS_MAX ? strdup(value) : NULL;
+    if (!v)
+        return 0;
+    resp->headers[resp->nheaders].name = name;
+    resp->headers[resp->nheaders].value = v;
+    resp->nheaders++;
+    return 1;
 }
 
 static void respond_json(api_response *resp, int status, json_t *obj)
@@ -482,8 +495,16 @@ void api_handle(const api_request *req, api_response *resp)
         if (doc)
             memcpy(doc, openapi_json, openapi_json_len + 1);
         api__respond(resp, doc ? 200 : 503, doc);
+        resp->len = openapi_json_len;
+        api__cacheable(req, resp, "no-cache");
         break;
     }
+    case API_PLOT:
+        api__handle_plot(req, resp);
+        break;
+    case API_PLAYGROUND:
+        api__handle_page(req, resp);
+        break;
     default:
         api__error_response(resp, LR_ERR_NOT_FOUND, NULL);
         break;

@@ -23,6 +23,8 @@ typedef enum api_route {
     API_VERSION,
     API_METRICS,
     API_OPENAPI,        /* GET /openapi.json */
+    API_PLOT,           /* GET /plot.svg: the function's picture (api_plot.c) */
+    API_PLAYGROUND,     /* GET /: the playground page */
     API_V2,             /* Open Inference Protocol (api_oip.c): server metadata */
     API_V2_LIVE,        /* /v2/health/live */
     API_V2_READY,       /* /v2/health/ready */
@@ -74,7 +76,7 @@ typedef struct api_call {
 #define API_STREAM_MIN 4096
 
 /* The most extra headers a reply has (api_response.headers). */
-#define API_HEADERS_MAX 4
+#define API_HEADERS_MAX 6
 
 /* Bytes sent after a reply's body, never copied (a binary reply's
  * tensors): freed with the response (free), the charge released to the
@@ -171,6 +173,7 @@ typedef struct api_request {
     int options;             /* OPTIONS: 204 with the route's methods in Allow
                                 (and told to a CORS preflight) */
     int draining;            /* shutting down: /readyz answers 503 */
+    const char *if_none_match; /* the If-None-Match header, or NULL */
     struct pool *workers;    /* for large requests' parallel parts; may be NULL */
     const struct metrics *metrics;      /* for /metrics; may be NULL */
     const struct metrics_extra *extra;  /* with it: what other modules count */

@@ -44,21 +44,6 @@ static void shape_text(const size_t *shape, int ndim, const char *sep, char buf[
         n += (size_t)snprintf(buf + n, SHAPE_TEXT - n, "%s%zu", i ? sep : "", shape[i]);
 }
 
-/* Adds the header name: value (copied) to resp. Returns 1, or 0 when
- * memory runs out. */
-static int add_header(api_response *resp, const char *name, const char *value)
-{
-    char *v = strdup(value);
-    if (!v || resp->nheaders == API_HEADERS_MAX) {
-        free(v);
-        return 0;
-    }
-    resp->headers[resp->nheaders].name = name;
-    resp->headers[resp->nheaders].value = v;
-    resp->nheaders++;
-    return 1;
-}
-
 /* x (and grad_output) over the body's bytes, shaped by the query. Returns
  * 1, or 0 with the error in resp. */
 static int shape_tensors(const api_body *b, const api__query *q, tensor *x, tensor *g,
@@ -151,9 +136,9 @@ void api__handle_binary(const api_request *hr, api_response *resp)
     to_host(b->raw, x.count, size);
     char shape[SHAPE_TEXT];
     shape_text(x.shape, x.ndim, ",", shape);
-    int ok = add_header(resp, "Tensor-Shape", shape) &&
-             add_header(resp, "Tensor-Dtype", tensor_dtype_name(x.dtype)) &&
-             (!grad_slope || add_header(resp, "Grad-Slope", grad_slope));
+    int ok = api__add_header(resp, "Tensor-Shape", shape) &&
+             api__add_header(resp, "Tensor-Dtype", tensor_dtype_name(x.dtype)) &&
+             (!grad_slope || api__add_header(resp, "Grad-Slope", grad_slope));
     free(grad_slope);
     if (!ok) {
         api_response_free(resp);

@@ -59,6 +59,11 @@ lr_err api__query_read(const api_request *req, api_format format, api__query *q,
                        lr_error *err);
 void api__query_free(api__query *q);
 
+/* The slope parameter's value v[0..vlen): "0.25" or "0.25,0.1" (spaces
+ * allowed after a comma), pushed onto t (ndim 1 for a list). Returns
+ * LR_ERR_OK, or the error filled into err. */
+lr_err api__query_slopes(const char *v, size_t vlen, tensor *t, lr_error *err);
+
 /* 1 when every slope of cs is within float32's range, else 0 with the
  * error in resp. */
 int api__slopes_f32(const compute_slope *cs, api_response *resp);
@@ -109,5 +114,18 @@ void api__handle_infer(const api_request *hr, api_response *resp);
 /* A reply of status with the JSON text body (malloc'd, owned by resp
  * from here on; NULL: 503). */
 void api__respond(api_response *resp, int status, char *body);
+
+/* api_plot.c: GET /plot.svg and GET /. */
+void api__handle_plot(const api_request *hr, api_response *resp);
+void api__handle_page(const api_request *hr, api_response *resp);
+
+/* For a 200 with a body: adds its ETag and cache_control (static) as
+ * Cache-Control, and when the request's If-None-Match holds that tag,
+ * makes it a 304 with no body. */
+void api__cacheable(const api_request *req, api_response *resp, const char *cache_control);
+
+/* Adds the header name (static): value (copied) to resp. Returns 1, or 0
+ * when memory runs out or resp has API_HEADERS_MAX already. */
+int api__add_header(api_response *resp, const char *name, const char *value);
 
 #endif

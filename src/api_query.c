@@ -9,8 +9,7 @@
 #include "compute.h"
 #include "numparse.h"
 
-/* "0.25" or "0.25,0.1" (spaces allowed after a comma) into t. */
-static lr_err query_slopes(const char *v, size_t vlen, tensor *t, lr_error *err)
+lr_err api__query_slopes(const char *v, size_t vlen, tensor *t, lr_error *err)
 {
     const char *p = v, *end = v + vlen;
     for (;;) {
@@ -102,7 +101,7 @@ static lr_err query_param(const api_param *pm, api_route route, api_format forma
         if (q->has_slope)
             return lr_error_set(err, LR_ERR_SLOPE_TWICE, "slope is given twice in the query");
         q->has_slope = 1;
-        return query_slopes(v, vlen, &q->slopes, err);
+        return api__query_slopes(v, vlen, &q->slopes, err);
     }
     if (binary && param_is(pm, "shape")) {
         if (q->has_shape)

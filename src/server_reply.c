@@ -319,7 +319,7 @@ enum MHD_Result server__send(server *s, struct MHD_Connection *c, exchange *ex,
     /* What caches must key the reply on: the Origin when it decides the
      * CORS headers, the Accept-Encoding when it may decide the coding. */
     int by_origin = cors_on(&s->cors) && !s->cors.any,
-        by_coding = status >= 200 && status < 300 && status != 204;
+        by_coding = (status >= 200 && status < 300 && status != 204) || status == 304;
     if (ok == MHD_YES && (by_origin || by_coding))
         ok = MHD_add_response_header(r, MHD_HTTP_HEADER_VARY,
                                      by_origin && by_coding ? "Origin, Accept-Encoding"

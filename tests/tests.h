@@ -89,6 +89,12 @@
     X(api_oip_torch)                                                           \
     X(api_oip_binary)                                                          \
     X(api_oip_errors)                                                          \
+    /* test_plot.c, test_api_plot.c */                                         \
+    X(plot_check)                                                              \
+    X(plot_bound)                                                              \
+    X(plot_text)                                                               \
+    X(api_plot)                                                                \
+    X(api_page)                                                                \
     /* test_coding.c */                                                        \
     X(coding)                                                                  \
     /* test_framing.c */                                                       \
@@ -113,6 +119,9 @@
     X(http_cors)                                                               \
     X(http_oip)                                                                \
     X(http_compression)                                                        \
+    /* test_server_pages.c: the picture and the playground */                  \
+    X(http_plot)                                                               \
+    X(http_playground)                                                         \
     /* test_server_ops.c: what operators see */                                \
     X(http_metrics_exact)                                                      \
     X(http_request_id)                                                         \

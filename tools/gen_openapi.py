@@ -120,6 +120,46 @@ nested = {"oneOf": [{"type": "number"}, {"type": "array", "items": ref("Numbers"
 slope = {"oneOf": [{"type": "number"},
                    {"type": "array", "items": {"type": "number"}, "minItems": 1}]}
 
+def plot():
+    def param(name, schema, description):
+        return {"name": name, "in": "query", "required": False, "schema": schema,
+                "description": description}
+    number = {"type": "string", "pattern": "^-?(0|[1-9][0-9]*)(\\.[0-9]+)?([eE][+-]?[0-9]+)?$"}
+    return {
+        "summary": "The function's picture, drawn from the kernel's values",
+        "description": "An SVG 1.1 document: Leaky ReLU (and/or its gradient) over "
+                       "[xmin, xmax], axes through the origin, ticks at round numbers, a "
+                       "grid, a legend, the formula and slope in the title. The gradient's "
+                       "jump at 0 is drawn as two pieces (f'(0) = a, a filled dot; 1 just "
+                       "after, an open one). The same query gives the same picture: ETag "
+                       "and Cache-Control, If-None-Match answered 304.",
+        "operationId": "plot", "tags": ["For people"],
+        "parameters": [
+            param("slope", {"type": "string"}, "one slope, or up to 8 separated by commas "
+                  "(one curve each): `0.1`, `0.25,0.1`; default 0.01"),
+            param("xmin", number, "the left end of x, default -5"),
+            param("xmax", number, "the right end, default 5; greater than xmin by at least "
+                  "a millionth of the larger |x|"),
+            param("what", {"type": "string", "enum": ["forward", "gradient", "both"]},
+                  "the curves; `both` (the default) draws two panels, side by side when "
+                  "width >= height, else one above the other"),
+            param("dtype", {"type": "string", "enum": ["float64", "float32"]},
+                  "computed as in float64 (default) or float32"),
+            param("width", {"type": "integer", "minimum": 240, "maximum": 4096},
+                  "pixels; default 960 for both, else 640"),
+            param("height", {"type": "integer", "minimum": 160, "maximum": 4096},
+                  "pixels; default 400"),
+        ],
+        "responses": {
+            "200": {"description": "the picture",
+                    "headers": {"ETag": {"schema": {"type": "string"}},
+                                "Cache-Control": {"schema": {"type": "string"}}},
+                    "content": {"image/svg+xml": {"schema": {"type": "string"}}}},
+            "304": {"description": "If-None-Match holds the picture's ETag"},
+            **errors(422),
+        },
+    }
+
 def compute_request(grad):
     props = {"x": ref("Numbers"), "slope": ref("Slope"), "dtype": ref("Dtype")}
     if grad:
@@ -236,6 +276,17 @@ paths = {
     "/openapi.json": {"get": get("openapi", "This document", None, "Operations",
                                  content={"application/json": {"schema": {"type": "object"}}}),
                       "options": options("openapi")},
+    "/plot.svg": {"get": plot(), "options": options("plot")},
+    "/": {"get": {"summary": "The playground: a page to try the function in a browser",
+                  "description": "One self-contained HTML page (no external resources): a "
+                                 "slope slider redrawing /plot.svg, a box for an array sent "
+                                 "to /forward and /gradient, and the curl command for it.",
+                  "operationId": "playground", "tags": ["For people"],
+                  "responses": {"200": {"description": "the page",
+                                        "headers": {"ETag": {"schema": {"type": "string"}}},
+                                        "content": {"text/html": {"schema": {"type": "string"}}}},
+                                "304": {"description": "If-None-Match holds the page's ETag"}}},
+          "options": options("playground")},
     "/v2": {"get": get("v2", "Server metadata", "ServerMetadata",
                        "Open Inference Protocol"),
             "options": options("v2")},
@@ -269,7 +320,7 @@ doc = {
     },
     "servers": [{"url": "http://127.0.0.1:8080"}],
     "tags": [{"name": "Leaky ReLU"}, {"name": "Open Inference Protocol"},
-             {"name": "Operations"}, {"name": "CORS"}],
+             {"name": "Operations"}, {"name": "For people"}, {"name": "CORS"}],
     "paths": paths,
     "components": {"schemas": schemas, "responses": {"Error": ERROR}},
 }

@@ -189,6 +189,10 @@ test: deps-test
 	$(Q)npm ci --prefix tests/openapi --silent --no-audit --no-fund
 	node tests/openapi/check.mjs ./$(SERVER)
 	./tests/examples.sh ./$(SERVER)
+	$(Q)command -v chromium > /dev/null || command -v chromium-browser > /dev/null || \
+	    ./tools/ensure-packages chromium
+	$(Q)npm ci --prefix tests/browser --silent --no-audit --no-fund
+	node tests/browser/check.mjs ./$(SERVER) $(BUILD)
 
 # The manifests against Kubernetes' schemas (kubernetes-models from npm,
 # pinned in tests/k8s/package-lock.json; no cluster needed), and every

@@ -263,10 +263,12 @@ void api__handle_plot(const api_request *req, api_response *resp)
 }
 
 /* The page may load nothing from elsewhere, run only its own inline
- * script, and talk only to this service. */
+ * script, and talk only to this service (the plot is shown from a blob:
+ * of what it fetched; its icon is an empty data: one, so that no
+ * /favicon.ico is asked for). */
 #define PAGE_POLICY                                                                         \
     "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "          \
-    "img-src 'self' blob:; connect-src 'self'; base-uri 'none'; form-action 'none'; "      \
+    "img-src 'self' blob: data:; connect-src 'self'; base-uri 'none'; form-action 'none'; "      \
     "frame-ancestors 'none'"
 
 void api__handle_page(const api_request *req, api_response *resp)

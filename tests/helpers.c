@@ -620,3 +620,11 @@ char *test_zcode(const void *src, size_t len, int bits, size_t *out_len)
     deflateEnd(&z);
     return out;
 }
+
+const char *test_header(const api_response *r, const char *name)
+{
+    for (size_t i = 0; i < r->nheaders; i++)
+        if (strcmp(r->headers[i].name, name) == 0)
+            return r->headers[i].value;
+    return NULL;
+}

@@ -136,6 +136,9 @@ char *test_stream_text(struct stream *st, size_t *len);
  * raw deflate), malloc'd, *out_len bytes; NULL when memory runs out. */
 char *test_zcode(const void *src, size_t len, int bits, size_t *out_len);
 
+/* The value of the extra header `name` of an API response, or NULL. */
+const char *test_header(const api_response *r, const char *name);
+
 /* ref_numfmt.c: the same text as numfmt_f64, found the slow way with printf
  * and strtod; buf holds 32 bytes. Returns one past the last byte. */
 char *ref_numfmt_f64(double v, char *buf);

@@ -50,14 +50,6 @@ static void run(api_route route, const char *query, const void *data, size_t len
     api_handle(&req, resp);
 }
 
-static const char *header(const api_response *r, const char *name)
-{
-    for (size_t i = 0; i < r->nheaders; i++)
-        if (strcmp(r->headers[i].name, name) == 0)
-            return r->headers[i].value;
-    return NULL;
-}
-
 void test_api_binary_compute(void)
 {
     enum { N = 1000 };
@@ -83,8 +75,8 @@ void test_api_binary_compute(void)
         ASSERT_STR_EQ(r.content_type, "application/octet-stream");
         ASSERT_EQ(r.len, N * 8);
         ASSERT(r.body && memcmp(r.body, want, N * 8) == 0);
-        ASSERT_STR_EQ(header(&r, "Tensor-Shape"), "10,100");
-        ASSERT_STR_EQ(header(&r, "Tensor-Dtype"), "float64");
+        ASSERT_STR_EQ(test_header(&r, "Tensor-Shape"), "10,100");
+        ASSERT_STR_EQ(test_header(&r, "Tensor-Dtype"), "float64");
         ASSERT_EQ(r.elements, N);
         api_response_free(&r);
         /* float32, flat */
@@ -92,15 +84,15 @@ void test_api_binary_compute(void)
         run(API_FORWARD, "dtype=float32&slope=0.25", x32, N * 4, pieces[k], declared, &r);
         ASSERT_EQ(r.status, 200);
         ASSERT(r.body && r.len == N * 4 && memcmp(r.body, want32, N * 4) == 0);
-        ASSERT_STR_EQ(header(&r, "Tensor-Shape"), "1000");
-        ASSERT_STR_EQ(header(&r, "Tensor-Dtype"), "float32");
+        ASSERT_STR_EQ(test_header(&r, "Tensor-Shape"), "1000");
+        ASSERT_STR_EQ(test_header(&r, "Tensor-Dtype"), "float32");
         api_response_free(&r);
         /* backward: x, then grad_output */
         lrelu_backward_f64(x, x + N, want, N, 0.01);
         run(API_GRADIENT, "grad_output=1", x, 2 * N * 8, pieces[k], declared, &r);
         ASSERT_EQ(r.status, 200);
         ASSERT(r.body && r.len == N * 8 && memcmp(r.body, want, N * 8) == 0);
-        ASSERT(header(&r, "Grad-Slope") == NULL);
+        ASSERT(test_header(&r, "Grad-Slope") == NULL);
         api_response_free(&r);
     }
     /* PReLU: two channels of (5, 2, 100), with grad_slope in a header */
@@ -115,9 +107,9 @@ void test_api_binary_compute(void)
     run(API_GRADIENT, "slope=0.5,-2&shape=5,2,100", x, N * 8, N * 8, 1, &r);
     ASSERT_EQ(r.status, 200);
     ASSERT(r.body && memcmp(r.body, want, N * 8) == 0);
-    ASSERT(header(&r, "Grad-Slope") != NULL);
+    ASSERT(test_header(&r, "Grad-Slope") != NULL);
     double g0 = 0, g1 = 0;
-    ASSERT_EQ(sscanf(header(&r, "Grad-Slope") ? header(&r, "Grad-Slope") : "", "%lf, %lf", &g0, &g1), 2);
+    ASSERT_EQ(sscanf(test_header(&r, "Grad-Slope") ? test_header(&r, "Grad-Slope") : "", "%lf, %lf", &g0, &g1), 2);
     /* x[5] = -inf is in channel 0: its sum is -inf, as IEEE sums it */
     ASSERT(isinf(g0) && g0 < 0);
     ASSERT(fabs(g1 - gs[1]) <= 1e-12 * fabs(gs[1]));
@@ -127,7 +119,7 @@ void test_api_binary_compute(void)
     ASSERT_EQ(r.status, 200);
     ASSERT_EQ(r.len, 0);
     ASSERT(r.body != NULL);
-    ASSERT_STR_EQ(header(&r, "Tensor-Shape"), "0");
+    ASSERT_STR_EQ(test_header(&r, "Tensor-Shape"), "0");
     api_response_free(&r);
     double minus = -4;
     run(API_FORWARD, "shape=", &minus, 8, 8, 1, &r);
@@ -135,7 +127,7 @@ void test_api_binary_compute(void)
     double got = 0;
     memcpy(&got, r.body ? r.body : "", r.body ? 8 : 0);
     ASSERT_EQ(got, -0.04);
-    ASSERT_STR_EQ(header(&r, "Tensor-Shape"), "");
+    ASSERT_STR_EQ(test_header(&r, "Tensor-Shape"), "");
     api_response_free(&r);
 }
 

@@ -28,14 +28,6 @@ static void get(api_route route, const char *query, const char *inm, api_respons
     api_handle(&req, resp);
 }
 
-static const char *header(const api_response *r, const char *name)
-{
-    for (size_t i = 0; i < r->nheaders; i++)
-        if (strcmp(r->headers[i].name, name) == 0)
-            return r->headers[i].value;
-    return NULL;
-}
-
 /* A 422 with code and path. */
 static void refused(const char *query, const char *code, const char *path)
 {
@@ -63,10 +55,10 @@ void test_api_plot(void)
     ASSERT_STR_EQ(r.content_type, "image/svg+xml");
     ASSERT(r.body && strstr(r.body, "width=\"960\" height=\"400\"") &&
            strstr(r.body, "a = 0.01, float64</title>") && strstr(r.body, "for x from -5 to 5"));
-    ASSERT_STR_EQ(header(&r, "Cache-Control"), "public, max-age=86400");
+    ASSERT_STR_EQ(test_header(&r, "Cache-Control"), "public, max-age=86400");
     char tag[32] = "";
-    if (header(&r, "ETag"))
-        snprintf(tag, sizeof tag, "%s", header(&r, "ETag"));
+    if (test_header(&r, "ETag"))
+        snprintf(tag, sizeof tag, "%s", test_header(&r, "ETag"));
     ASSERT_EQ(strlen(tag), 18);
     api_response_free(&r);
 
@@ -80,13 +72,13 @@ void test_api_plot(void)
         get(API_PLOT, "", h, &r);
         ASSERT_EQ(r.status, 304);
         ASSERT_EQ(r.len, 0);
-        ASSERT_STR_EQ(header(&r, "ETag"), tag);
-        ASSERT(header(&r, "Cache-Control") != NULL);
+        ASSERT_STR_EQ(test_header(&r, "ETag"), tag);
+        ASSERT(test_header(&r, "Cache-Control") != NULL);
         api_response_free(&r);
     }
     get(API_PLOT, "slope=0.2", tag, &r); /* another picture, another tag */
     ASSERT_EQ(r.status, 200);
-    ASSERT(header(&r, "ETag") && strcmp(header(&r, "ETag"), tag) != 0);
+    ASSERT(test_header(&r, "ETag") && strcmp(test_header(&r, "ETag"), tag) != 0);
     api_response_free(&r);
     get(API_PLOT, "", "\"0000000000000000\"", &r);
     ASSERT_EQ(r.status, 200);
@@ -126,13 +118,13 @@ void test_api_page(void)
     ASSERT_EQ(r.status, 200);
     ASSERT_STR_EQ(r.content_type, "text/html; charset=utf-8");
     ASSERT(r.body && strncmp(r.body, "<!doctype html>", 15) == 0 && strlen(r.body) == r.len);
-    const char *csp = header(&r, "Content-Security-Policy");
+    const char *csp = test_header(&r, "Content-Security-Policy");
     ASSERT(csp && strstr(csp, "default-src 'none'") && strstr(csp, "connect-src 'self'"));
-    ASSERT_STR_EQ(header(&r, "X-Content-Type-Options"), "nosniff");
-    ASSERT_STR_EQ(header(&r, "Cache-Control"), "no-cache");
+    ASSERT_STR_EQ(test_header(&r, "X-Content-Type-Options"), "nosniff");
+    ASSERT_STR_EQ(test_header(&r, "Cache-Control"), "no-cache");
     char tag[32] = "";
-    if (header(&r, "ETag"))
-        snprintf(tag, sizeof tag, "%s", header(&r, "ETag"));
+    if (test_header(&r, "ETag"))
+        snprintf(tag, sizeof tag, "%s", test_header(&r, "ETag"));
     api_response_free(&r);
     get(API_PLAYGROUND, "", tag, &r);
     ASSERT_EQ(r.status, 304);
@@ -140,7 +132,7 @@ void test_api_page(void)
 
     get(API_OPENAPI, "", NULL, &r); /* the document is kept by caches too */
     ASSERT_EQ(r.status, 200);
-    ASSERT(header(&r, "ETag") != NULL);
-    ASSERT_STR_EQ(header(&r, "Cache-Control"), "no-cache");
+    ASSERT(test_header(&r, "ETag") != NULL);
+    ASSERT_STR_EQ(test_header(&r, "Cache-Control"), "no-cache");
     api_response_free(&r);
 }

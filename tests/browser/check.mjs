@@ -8,25 +8,16 @@
 // (desktop, phone) go to OUTDIR. TAP output. The browser: $CHROMIUM, else
 // /usr/bin/chromium or /usr/bin/chromium-browser.
 // Usage: node tests/browser/check.mjs SERVER_BINARY OUTDIR
-import { spawn, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
-import { createInterface } from "node:readline";
+import { ok, done, startServer } from "../tap.mjs";
 import { chromium } from "playwright-core";
 
 const [server, outdir = "build"] = process.argv.slice(2);
 const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                "--disable-background-networking", "--disable-component-update", "--disable-sync"];
-let n = 0, failed = 0;
-function ok(name, cond, detail) {
-  n++;
-  if (!cond) failed++;
-  console.log(`${cond ? "ok" : "not ok"} ${n} - ${name}`);
-  if (!cond && detail !== undefined) console.log(`#   ${String(detail).split("\n").join("\n#   ")}`);
-}
 
-const child = spawn(server, ["--port", "0", "--log", "off"], { stdio: ["ignore", "pipe", "inherit"] });
-const line = await new Promise((resolve) => createInterface({ input: child.stdout }).once("line", resolve));
-const base = line.match(/listening on (http:\/\/\S+)/)[1];
+const { child, base } = await startServer(server);
 mkdirSync(outdir, { recursive: true });
 
 // What the service itself answers, to compare the page with.
@@ -228,5 +219,4 @@ try {
   child.kill("SIGTERM");
 }
 console.log(`# screenshots: ${outdir}/playground-desktop.png, ${outdir}/playground-phone.png`);
-console.log(`1..${n}`);
-process.exit(failed ? 1 : 0);
+done();

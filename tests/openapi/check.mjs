@@ -6,28 +6,16 @@
 // body checked against the request schema, and its reply against the
 // reply's (with ajv, JSON Schema 2020-12). TAP output.
 // Usage: node tests/openapi/check.mjs SERVER_BINARY
-import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { createInterface } from "node:readline";
+import { ok, done, startServer } from "../tap.mjs";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import Ajv2020 from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 
 const server = process.argv[2];
 const root = new URL("../../", import.meta.url).pathname;
-let n = 0, failed = 0;
-function ok(name, cond, detail) {
-  n++;
-  if (!cond) failed++;
-  console.log(`${cond ? "ok" : "not ok"} ${n} - ${name}`);
-  if (!cond && detail !== undefined) console.log(`#   ${String(detail).split("\n").join("\n#   ")}`);
-}
 
-const child = spawn(server, ["--port", "0", "--log", "off"], { stdio: ["ignore", "pipe", "inherit"] });
-const line = await new Promise((resolve) => {
-  createInterface({ input: child.stdout }).once("line", resolve);
-});
-const base = line.match(/listening on (http:\/\/\S+)/)[1];
+const { child, base } = await startServer(server);
 
 try {
   const res = await fetch(`${base}/openapi.json`);
@@ -122,5 +110,4 @@ try {
 } finally {
   child.kill("SIGTERM");
 }
-console.log(`1..${n}`);
-process.exit(failed ? 1 : 0);
+done();

@@ -23,7 +23,9 @@
 #define DEFAULT_HEIGHT 400
 
 /* A tag for a body: FNV-1a, 64 bits, of its bytes (Fowler, Noll and Vo;
- * the IETF draft draft-eastlake-fnv), as "<16 hex digits>" in quotes. */
+ * the IETF draft draft-eastlake-fnv), as "<16 hex digits>" in quotes. It
+ * is sent weak (W/): the reply may go compressed or not, and a strong tag
+ * would have to differ between the two (RFC 9110, section 8.8.1). */
 static void etag_of(const char *body, size_t len, char tag[20])
 {
     uint64_t h = 0xcbf29ce484222325u;
@@ -34,8 +36,9 @@ static void etag_of(const char *body, size_t len, char tag[20])
     snprintf(tag, 20, "\"%016llx\"", (unsigned long long)h);
 }
 
-/* 1 when If-None-Match (a list of entity tags, or "*") holds tag, by the
- * weak comparison RFC 9110 section 13.1.2 prescribes (W/ is ignored). */
+/* 1 when If-None-Match (a list of entity tags, or "*") holds the opaque
+ * tag, by the weak comparison RFC 9110 section 13.1.2 prescribes (W/ is
+ * ignored). */
 static int etag_matches(const char *if_none_match, const char *tag)
 {
     const char *p = if_none_match;
@@ -59,8 +62,9 @@ void api__cacheable(const api_request *req, api_response *resp, const char *cach
 {
     if (resp->status != 200 || !resp->body)
         return;
-    char tag[20];
+    char tag[20], weak[24];
     etag_of(resp->body, resp->len, tag);
+    snprintf(weak, sizeof weak, "W/%s", tag);
     if (req->if_none_match && etag_matches(req->if_none_match, tag)) {
         free(resp->body); /* the cache has it: 304 with no body */
         api__respond(resp, 304, strdup(""));
@@ -68,7 +72,7 @@ void api__cacheable(const api_request *req, api_response *resp, const char *cach
         if (!resp->body)
             resp->status = 503;
     }
-    if (!api__add_header(resp, "ETag", tag) ||
+    if (!api__add_header(resp, "ETag", weak) ||
         !api__add_header(resp, "Cache-Control", cache_control)) {
         api_response_free(resp);
         api__error_response(resp, LR_ERR_NO_MEMORY, NULL);

@@ -167,7 +167,7 @@ def check_svg(base, query, slopes, lo, hi, what, single):
     ok(f"?{query}: no script, no link, nothing from elsewhere",
        not re.search(r"<script|href|url\(|@import|<foreignObject", text))
     ok(f"?{query}: Cache-Control and ETag", "max-age" in headers.get("Cache-Control", "") and
-       re.fullmatch(r'"[0-9a-f]{16}"', headers.get("ETag", "")), headers)
+       re.fullmatch(r'W/"[0-9a-f]{16}"', headers.get("ETag", "")), headers)
     panels = [g for g in root.iter(SVG + "g")]
     kinds = [False, True] if what == "both" else [what == "gradient"]
     ok(f"?{query}: {len(kinds)} panel(s)", len(panels) == len(kinds))

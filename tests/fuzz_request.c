@@ -4,9 +4,10 @@
  * also read the same (outcome, error offset, path and message, values bit
  * for bit) on workers and through a reader fed in pieces; this build makes
  * the sizes for reading in parts tiny (see the Makefile), so short inputs
- * reach those paths. Also fuzzes the number codec: any text that parses
- * must format and re-parse to the same bits. Built only by `make fuzz`
- * (clang). */
+ * reach those paths. A first line is also a query: of a binary body, and
+ * of GET /plot.svg (a whole SVG document, or a 422). Also fuzzes the
+ * number codec: any text that parses must format and re-parse to the
+ * same bits. Built only by `make fuzz` (clang). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,15 +129,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     /* The same bytes as a binary body: with the first bytes as its query
-     * (up to the first newline), fed in pieces of 1 to 8 bytes. */
-    const char *nl = memchr(body, '\n', size < 64 ? size : 64);
+     * (up to the first newline), fed in pieces of 1 to 8 bytes. That query
+     * also asks for a plot: a picture whole and well-formed, or an error. */
+    const char *nl = memchr(body, '\n', size < 128 ? size : 128);
     if (nl) {
-        char q[64];
+        char q[128];
         memcpy(q, body, (size_t)(nl - body));
         q[nl - body] = '\0';
-        api_param p[4];
+        api_param p[8];
         size_t np = 0;
-        for (char *save = NULL, *kv = strtok_r(q, "&", &save); kv && np < 4;
+        for (char *save = NULL, *kv = strtok_r(q, "&", &save); kv && np < 8;
              kv = strtok_r(NULL, "&", &save)) {
             char *eq = strchr(kv, '=');
             p[np++] = (api_param){kv, eq ? (size_t)(eq - kv) : strlen(kv), eq ? eq + 1 : NULL,
@@ -158,6 +160,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         api_handle(&req, &resp);
         if (!resp.body || (resp.status == 200 && resp.len > len) ||
             (resp.status != 200 && !strstr(resp.body, "\"code\": \"")))
+            abort();
+        api_response_free(&resp);
+
+        api_request plot = {.route = API_PLOT, .params = p, .nparams = np};
+        api_handle(&plot, &resp);
+        if (!resp.body || resp.len != strlen(resp.body) ||
+            (resp.status == 200 && (strncmp(resp.body, "<?xml", 5) != 0 ||
+                                    resp.len < 7 || strcmp(resp.body + resp.len - 7, "</svg>\n") != 0 ||
+                                    strstr(resp.body, "nan") || strstr(resp.body, "inf"))) ||
+            (resp.status != 200 && (resp.status != 422 || !strstr(resp.body, "\"code\": \""))))
             abort();
         api_response_free(&resp);
     }

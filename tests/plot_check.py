@@ -164,6 +164,13 @@ def check_svg(base, query, slopes, lo, hi, what, single):
     ok(f"?{query}: valid SVG 1.1 (xmllint against the W3C DTD)", valid.returncode == 0,
        valid.stderr.decode()[:600])
     text = body.decode()
+    coords = [(el.tag, k, v) for el in root.iter() for k, v in el.attrib.items()
+              if k in ("x", "y", "x1", "y1", "x2", "y2", "cx", "cy", "r", "width", "height")]
+    bad = [c for c in coords if not re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", c[2])]
+    ok(f"?{query}: every coordinate is a number ({len(coords)})", coords and not bad, bad[:5])
+    paths = [el.get("d") for el in root.iter(SVG + "path")]
+    ok(f"?{query}: every path is M/L and numbers", paths and all(
+        re.fullmatch(r"M-?[0-9.]+,-?[0-9.]+( [ML]-?[0-9.]+,-?[0-9.]+)*", d) for d in paths), paths[:1])
     ok(f"?{query}: no script, no link, nothing from elsewhere",
        not re.search(r"<script|href|url\(|@import|<foreignObject", text))
     ok(f"?{query}: Cache-Control and ETag", "max-age" in headers.get("Cache-Control", "") and

@@ -305,6 +305,9 @@ paths.update(model_paths("/ready", "v2_model_ready", lambda op: {
                "Open Inference Protocol", extra_errors=(400, 404))}))
 paths.update(model_paths("/infer", "v2_infer", lambda op: infer(op)))
 
+paths["/openapi.json"]["get"]["responses"]["304"] = {
+    "description": "If-None-Match holds the document's ETag"}
+
 doc = {
     "openapi": "3.1.0",
     "info": {

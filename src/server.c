@@ -208,8 +208,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         .nparams = p.n,
         .body = ex->body,
         .draining = drain_active(&s->drain),
-        .if_none_match = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                                     MHD_HTTP_HEADER_IF_NONE_MATCH),
+        /* only GET replies carry validators: /forward never looks */
+        .if_none_match = api_route_has_body(ex->call.route)
+                             ? NULL
+                             : MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                           MHD_HTTP_HEADER_IF_NONE_MATCH),
         .workers = s->workers,
     };
     metrics_extra extra;

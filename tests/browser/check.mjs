@@ -9,7 +9,7 @@
 // /usr/bin/chromium or /usr/bin/chromium-browser.
 // Usage: node tests/browser/check.mjs SERVER_BINARY OUTDIR
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { ok, done, startServer } from "../tap.mjs";
 import { chromium } from "playwright-core";
 
@@ -19,6 +19,7 @@ const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
 
 const { child, base } = await startServer(server);
 mkdirSync(outdir, { recursive: true });
+for (const shot of ["desktop", "phone"]) rmSync(`${outdir}/playground-${shot}.png`, { force: true });
 
 // What the service itself answers, to compare the page with.
 async function service(path, query, body) {
@@ -218,5 +219,9 @@ try {
   await browser.close();
   child.kill("SIGTERM");
 }
-console.log(`# screenshots: ${outdir}/playground-desktop.png, ${outdir}/playground-phone.png`);
+for (const shot of ["desktop", "phone"]) {
+  const path = `${outdir}/playground-${shot}.png`;
+  const head = existsSync(path) ? readFileSync(path).subarray(0, 8).toString("hex") : "";
+  ok(`the ${shot} screenshot is saved: ${path}`, head === "89504e470d0a1a0a", head);
+}
 done();

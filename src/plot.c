@@ -78,11 +78,27 @@ static void put_text(out *o, const char *s)
     }
 }
 
-/* A coordinate to 0.01 px ("-0.00" written as "0.00"). */
+/* A coordinate to 0.01 px, as "%.2f" writes it ("-0.00" as "0.00"), from
+ * the whole number of hundredths: a picture has thousands of them, and
+ * this is several times quicker than snprintf. */
 static void put_px(out *o, double v)
 {
-    double r = round(v * 100) / 100;
-    putf(o, "%.2f", r == 0 ? 0.0 : r);
+    double hundredths = round(v * 100);
+    if (!(fabs(hundredths) < 1e15)) { /* never, inside a picture's bounds */
+        putf(o, "%.2f", hundredths / 100);
+        return;
+    }
+    char buf[24], *p = buf + sizeof buf;
+    long long n = (long long)fabs(hundredths);
+    for (int digits = 0; digits < 3 || n; digits++) {
+        if (digits == 2)
+            *--p = '.';
+        *--p = (char)('0' + n % 10);
+        n /= 10;
+    }
+    if (hundredths < 0)
+        *--p = '-';
+    put(o, p, (size_t)(buf + sizeof buf - p));
 }
 
 /* A number as Python prints it, without a bare ".0": "2", "0.25", "1e-05". */

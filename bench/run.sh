@@ -147,4 +147,16 @@ for mem in 32K 256K; do
     "$build/bench_binary" "$secs_small" "$port" "$pid" | sed 's/^/    /'
     kill "$pid"
 done
+
+# GET /plot.svg: the default picture, and the largest (8 curves, 4096 x
+# 4096), 4 connections.
+echo
+echo "GET /plot.svg (wrk, 4 connections, --threads 2), requests/s and bytes:"
+start plot 2 "$build/leakyrelu-server"
+for q in "" "slope=0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8&width=4096&height=4096"; do
+    r=$(wrk -t1 -c4 -d"${secs_small}s" "http://127.0.0.1:$port/plot.svg?$q" | awk '/Requests\/sec/ {print $2}')
+    printf '  %-62s %10s r/s %7d bytes\n' "?${q:-(defaults: both panels, 960 x 400)}" "$r" \
+        "$(curl -s "http://127.0.0.1:$port/plot.svg?$q" | wc -c)"
+done
+kill "$pid"
 bench/log.sh "$build" "$secs_small" 5

@@ -174,6 +174,8 @@ typedef struct api_request {
                                 (and told to a CORS preflight) */
     int draining;            /* shutting down: /readyz answers 503 */
     const char *if_none_match; /* the If-None-Match header, or NULL */
+    struct budget *budget;   /* the memory budget a GET reply built for the
+                                request (/plot.svg's) is charged to; may be NULL */
     struct pool *workers;    /* for large requests' parallel parts; may be NULL */
     const struct metrics *metrics;      /* for /metrics; may be NULL */
     const struct metrics_extra *extra;  /* with it: what other modules count */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "api_internal.h"
+#include "budget.h"
 #include "numfmt.h"
 #include "numparse.h"
 #include "plot.h"
@@ -66,7 +67,10 @@ void api__cacheable(const api_request *req, api_response *resp, const char *cach
     etag_of(resp->body, resp->len, tag);
     snprintf(weak, sizeof weak, "W/%s", tag);
     if (req->if_none_match && etag_matches(req->if_none_match, tag)) {
-        free(resp->body); /* the cache has it: 304 with no body */
+        if (resp->charged) /* the cache has it: 304 with no body */
+            budget_block_free(resp->body);
+        else
+            free(resp->body);
         api__respond(resp, 304, strdup(""));
         resp->content_type = "";
         if (!resp->body)
@@ -251,15 +255,24 @@ void api__handle_plot(const api_request *req, api_response *resp)
         api_error(&err, resp);
         return;
     }
+    /* Written into the most it can take, then cut to its size: charged
+     * to the budget all along, until the reply is sent. */
+    budget_account account;
+    budget_open(req->budget, &account, 0);
     size_t cap = plot_svg_max(&spec);
-    char *svg = malloc(cap);
+    char *svg = budget_malloc(&account, cap), *fit;
     size_t len = svg ? plot_svg(&spec, svg, cap) : 0;
+    if (len && (fit = budget_realloc(&account, svg, len + 1)) != NULL)
+        svg = fit;
+    int refused = account.refused;
+    budget_close(&account);
     if (!len) {
-        free(svg);
-        api__error_response(resp, LR_ERR_NO_MEMORY, NULL);
+        budget_block_free(svg);
+        api__error_response(resp, refused ? LR_ERR_OVERLOADED : LR_ERR_NO_MEMORY, NULL);
         return;
     }
     api__respond(resp, 200, svg);
+    resp->charged = 1;
     resp->len = len;
     resp->content_type = "image/svg+xml";
     /* The same query draws the same picture, while the version lasts. */

@@ -214,6 +214,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                              : MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                                            MHD_HTTP_HEADER_IF_NONE_MATCH),
         .workers = s->workers,
+        .budget = s->budget,
     };
     metrics_extra extra;
     if (ex->call.route == API_METRICS) {

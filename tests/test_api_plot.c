@@ -6,12 +6,15 @@
 #include <string.h>
 
 #include "../src/api.h"
+#include "../src/budget.h"
 #include "helpers.h"
 #include "tap.h"
 #include "tests.h"
 
-/* GET route?query (k=v&k=v, no escapes) with If-None-Match inm (or NULL). */
-static void get(api_route route, const char *query, const char *inm, api_response *resp)
+/* GET route?query (k=v&k=v, no escapes) with If-None-Match inm (or NULL),
+ * its reply charged to bg (may be NULL). */
+static void get_in(budget *bg, api_route route, const char *query, const char *inm,
+                   api_response *resp)
 {
     char q[512];
     api_param p[16];
@@ -24,8 +27,14 @@ static void get(api_route route, const char *query, const char *inm, api_respons
                            eq ? strlen(eq + 1) : 0};
         n++;
     }
-    api_request req = {.route = route, .params = p, .nparams = n, .if_none_match = inm};
+    api_request req = {.route = route, .params = p, .nparams = n, .if_none_match = inm,
+                       .budget = bg};
     api_handle(&req, resp);
+}
+
+static void get(api_route route, const char *query, const char *inm, api_response *resp)
+{
+    get_in(NULL, route, query, inm, resp);
 }
 
 /* A 422 with code and path. */
@@ -91,6 +100,30 @@ void test_api_plot(void)
     ASSERT(r.body && strstr(r.body, "width=\"640\" height=\"300\"") &&
            strstr(r.body, "a = 0.5, 0.25 (PReLU), float32") && strstr(r.body, "from -2 to 3"));
     api_response_free(&r);
+
+    /* The picture is charged to the budget until it is freed (sent),
+     * cut to its size; a budget too small for it is a 503. */
+    static const char big[] = "slope=1,2,3,4,5,6,7,8&width=4096&height=4096";
+    budget *bg = budget_new(1 << 20);
+    ASSERT(bg != NULL);
+    get_in(bg, API_PLOT, big, NULL, &r);
+    ASSERT_EQ(r.status, 200);
+    ASSERT(budget_used(bg) >= r.len && budget_used(bg) < r.len + 4096);
+    api_response_free(&r);
+    ASSERT_EQ(budget_used(bg), 0);
+    get_in(bg, API_PLOT, big, "*", &r); /* a 304's body is freed from the budget too */
+    ASSERT_EQ(r.status, 304);
+    api_response_free(&r);
+    ASSERT_EQ(budget_used(bg), 0);
+    budget_free(bg);
+    bg = budget_new(64 * 1024);
+    get_in(bg, API_PLOT, big, NULL, &r);
+    ASSERT_EQ(r.status, 503);
+    ASSERT(r.body && strstr(r.body, "\"code\": \"overloaded\""));
+    ASSERT_EQ(r.retry_after, 1);
+    api_response_free(&r);
+    ASSERT_EQ(budget_used(bg), 0);
+    budget_free(bg);
 
     refused("xmin=3&xmax=1", "invalid_parameter", "xmin");
     refused("xmin=1&xmax=1.0000000001", "invalid_parameter", "xmax");

@@ -146,7 +146,9 @@ typedef struct ticks {
 
 static void ticks_choose(double lo, double hi, double target, ticks *t)
 {
-    double raw = (hi - lo) / (target < 2 ? 2 : target);
+    /* 2 to 10 wanted: the nice step then gives at most 1.5 times as many
+     * (16 <= TICKS_MAX), however large the picture. */
+    double raw = (hi - lo) / (target < 2 ? 2 : target > 10 ? 10 : target);
     int e = (int)floor(log10(raw));
     double f = raw / pow(10, e);
     long m = f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10;

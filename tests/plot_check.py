@@ -85,6 +85,8 @@ def check_ticks(name, tk, lo, hi):
             problem = f"a tick is not a multiple of {step}: {values}"
         elif any(float(v) < lo or float(v) > hi for v in values):
             problem = f"a tick outside [{lo}, {hi}]: {values}"
+        elif float(values[0]) - lo > float(step) * 1.000001 or hi - float(values[-1]) > float(step) * 1.000001:
+            problem = f"the ticks {values} leave part of [{lo}, {hi}] without one"
     put, _, _ = linear(tk) if len(tk) >= 2 else (None, None, None)
     if not problem and any(abs(put(float(v)) - p) > 0.015 for v, p in tk):
         problem = f"ticks not on one linear scale: {tk}"
@@ -203,6 +205,8 @@ def main():
             ("slope=0.01&xmin=2&xmax=10", [0.01], 2, 10, "both", False),
             ("slope=0.5&xmin=-10&xmax=-2&what=gradient", [0.5], -10, -2, "gradient", False),
             ("slope=0&xmin=0&xmax=1", [0.0], 0, 1, "both", False),
+            ("slope=0.3,-0.7&width=4096&height=4096", [0.3, -0.7], -5, 5, "both", False),
+            ("slope=0.3&xmin=-1e6&xmax=3e6&width=4096&height=600&what=forward", [0.3], -1e6, 3e6, "forward", False),
             ("slope=1e-3,2e-3,3e-3,4e-3,5e-3,6e-3,7e-3,8e-3&width=240&height=160", [1e-3 * i for i in range(1, 9)],
              -5, 5, "both", False),
         ]

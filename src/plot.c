@@ -101,26 +101,25 @@ static void put_px(out *o, double v)
     put(o, p, (size_t)(buf + sizeof buf - p));
 }
 
-/* A number as Python prints it, without a bare ".0": "2", "0.25", "1e-05". */
-static void number_text(double v, char buf[NUMFMT_F64_BUF])
+/* Ends the number text buf[0..end) with a NUL, without a bare ".0". */
+static void end_number(char *buf, char *end)
 {
-    char *end = numfmt_f64(v, buf);
     if (end - buf >= 2 && end[-2] == '.' && end[-1] == '0')
         end -= 2;
     *end = '\0';
 }
 
+/* A number as Python prints it, without a bare ".0": "2", "0.25", "1e-05". */
+static void number_text(double v, char buf[NUMFMT_F64_BUF])
+{
+    end_number(buf, numfmt_f64(v, buf));
+}
+
 /* A slope as the computation uses it (in float32, the float32's shortest). */
 static void slope_text(const plot_spec *spec, size_t i, char buf[NUMFMT_F64_BUF])
 {
-    if (!spec->f32) {
-        number_text(spec->slopes[i], buf);
-        return;
-    }
-    char *end = numfmt_f32((float)spec->slopes[i], buf);
-    if (end - buf >= 2 && end[-2] == '.' && end[-1] == '0')
-        end -= 2;
-    *end = '\0';
+    end_number(buf, spec->f32 ? numfmt_f32((float)spec->slopes[i], buf)
+                              : numfmt_f64(spec->slopes[i], buf));
 }
 
 /* A linear map from [lo, hi] onto pixels [from, to]. */

@@ -70,6 +70,21 @@ void api__respond(api_response *resp, int status, char *body)
     resp->charged = 0;
 }
 
+int api__respond_copy(api_response *resp, const char *text, size_t len,
+                      const char *content_type)
+{
+    char *body = malloc(len + 1);
+    if (!body) {
+        api__error_response(resp, LR_ERR_NO_MEMORY, NULL);
+        return 0;
+    }
+    memcpy(body, text, len + 1);
+    api__respond(resp, 200, body);
+    resp->len = len;
+    resp->content_type = content_type;
+    return 1;
+}
+
 int api__add_header(api_response *resp, const char *name, const char *value)
 {
     char *v = resp->nheaders < API_HEADERS_MAX ? strdup(value) : NULL;
@@ -490,15 +505,10 @@ void api_handle(const api_request *req, api_response *resp)
     case API_METRICS:
         handle_metrics(req, resp);
         break;
-    case API_OPENAPI: {
-        char *doc = malloc(openapi_json_len + 1);
-        if (doc)
-            memcpy(doc, openapi_json, openapi_json_len + 1);
-        api__respond(resp, doc ? 200 : 503, doc);
-        resp->len = openapi_json_len;
-        api__cacheable(req, resp, "no-cache");
+    case API_OPENAPI:
+        if (api__respond_copy(resp, openapi_json, openapi_json_len, "application/json"))
+            api__cacheable(req, resp, "no-cache");
         break;
-    }
     case API_PLOT:
         api__handle_plot(req, resp);
         break;

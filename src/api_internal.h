@@ -115,6 +115,11 @@ void api__handle_infer(const api_request *hr, api_response *resp);
  * from here on; NULL: 503). */
 void api__respond(api_response *resp, int status, char *body);
 
+/* A 200 with a copy of text[0..len] (its NUL included) as its body, of
+ * content_type (static). Returns 1, or 0 with the 503 in resp. */
+int api__respond_copy(api_response *resp, const char *text, size_t len,
+                      const char *content_type);
+
 /* api_plot.c: GET /plot.svg and GET /. */
 void api__handle_plot(const api_request *hr, api_response *resp);
 void api__handle_page(const api_request *hr, api_response *resp);

@@ -290,15 +290,9 @@ void api__handle_plot(const api_request *req, api_response *resp)
 
 void api__handle_page(const api_request *req, api_response *resp)
 {
-    char *page = malloc(playground_html_len + 1);
-    if (!page) {
-        api__error_response(resp, LR_ERR_NO_MEMORY, NULL);
+    if (!api__respond_copy(resp, playground_html, playground_html_len,
+                           "text/html; charset=utf-8"))
         return;
-    }
-    memcpy(page, playground_html, playground_html_len + 1);
-    api__respond(resp, 200, page);
-    resp->len = playground_html_len;
-    resp->content_type = "text/html; charset=utf-8";
     if (!api__add_header(resp, "Content-Security-Policy", PAGE_POLICY) ||
         !api__add_header(resp, "X-Content-Type-Options", "nosniff")) {
         api_response_free(resp);

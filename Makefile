@@ -56,7 +56,7 @@ endif
 PKGS_BUILD := gcc make libc6-dev libmicrohttpd-dev libjansson-dev zlib1g-dev
 PKGS_TEST := $(PKGS_BUILD) libcurl4-openssl-dev curl prometheus python3 libxml2-utils w3c-sgml-lib
 
-.PHONY: openapi all run test test-deploy test-container test-hard install clean deps-build deps-test valgrind tables bench fuzz fuzz-check
+.PHONY: check-layers openapi all run test test-deploy test-container test-hard install clean deps-build deps-test valgrind tables bench fuzz fuzz-check
 
 all: $(SERVER)
 
@@ -115,6 +115,11 @@ $(BUILD)/bench_%_server: $(BUILD)/bench/%_server.o $(BUILD)/bench/baseline.o
 
 $(BUILD)/bench/%.o: bench/%.c
 	$(call say,CC,$<)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# Every #include and every symbol between src/ objects goes down the
+# table of layers in tools/check-layers.py, and no cycle (make test runs it).
+check-layers: $(SERVER)
+	python3 tools/check-layers.py $(BUILD)/obj src
 
 # Regenerates src/openapi.json (committed; the build embeds it).
 openapi:
@@ -179,6 +184,7 @@ run: deps-build
 # start $(SERVER). tests/cli.sh repeats the contract through the curl tool.
 test: deps-test
 	$(Q)$(MAKE) --no-print-directory $(SERVER) $(TESTBIN)
+	$(Q)python3 tools/check-layers.py $(BUILD)/obj src
 	LEAKYRELU_SERVER=./$(SERVER) ./$(TESTBIN)
 	./tests/cli.sh ./$(SERVER)
 	./tests/prometheus.sh ./$(SERVER)

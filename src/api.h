@@ -7,36 +7,14 @@
 
 #include "coding.h"
 #include "errors.h"
+#include "infer.h"
+#include "route.h"
 
 struct budget;
 struct metrics;
 struct metrics_extra;
 struct pool;
 struct stream;
-
-typedef enum api_route {
-    API_FORWARD,
-    API_GRADIENT,
-    API_HEALTHZ,
-    API_LIVEZ,
-    API_READYZ,
-    API_VERSION,
-    API_METRICS,
-    API_OPENAPI,        /* GET /openapi.json */
-    API_PLOT,           /* GET /plot.svg: the function's picture (api_plot.c) */
-    API_PLAYGROUND,     /* GET /: the playground page */
-    API_V2,             /* Open Inference Protocol (api_oip.c): server metadata */
-    API_V2_LIVE,        /* /v2/health/live */
-    API_V2_READY,       /* /v2/health/ready */
-    API_V2_MODEL,       /* /v2/models/{model}[/versions/1]: model metadata */
-    API_V2_MODEL_READY, /* .../ready */
-    API_V2_INFER,       /* .../infer */
-    API_NONE,  /* no endpoint matched (for counting; never routed) */
-    API_ROUTES /* how many there are */
-} api_route;
-
-/* The route's name in metrics and logs: "forward", ..., "none". */
-const char *api_route_name(api_route route);
 
 typedef struct api_param {
     const char *key;   /* decoded; may contain NUL bytes, hence the lengths */
@@ -52,17 +30,11 @@ typedef enum api_format {
     API_FORMAT_OIP     /* an inference request: JSON, then any binary inputs */
 } api_format;
 
-/* The Open Inference Protocol's models. */
-typedef enum api_model {
-    API_MODEL_FORWARD,  /* "leaky_relu" */
-    API_MODEL_GRADIENT  /* "leaky_relu_grad" */
-} api_model;
-
 /* What api_begin found the request to ask for. */
 typedef struct api_call {
     api_route route; /* API_NONE when no path matched */
     api_format format;
-    api_model model; /* API_V2_MODEL, _MODEL_READY, _INFER */
+    infer_model model; /* API_V2_MODEL, _MODEL_READY, _INFER */
     int options;     /* OPTIONS: no body; api_handle answers what may be asked */
     const char *json_length; /* API_V2_INFER: the Inference-Header-Content-Length
                                 header (the JSON's bytes, binary data after), or
@@ -92,14 +64,15 @@ typedef struct api_part {
 
 typedef struct api_response {
     int status;
-    char *body;        /* JSON, malloc'd, owned by the caller; NULL when
-                          `stream` is set, or when memory ran out (then
-                          answer 503 with no body) */
+    char *body;        /* malloc'd, owned by the reply; NULL: empty (or
+                          `stream` is set) */
     size_t len;
     struct stream *stream; /* when not NULL the body, of unknown length, comes
                               from stream_read (stream.h); owned by the caller */
-    int charged;       /* body came from budget_malloc (the request had a
-                          budget): free it with budget_block_free, not free */
+    int body_in_budget; /* body is a budget block (budget_malloc): free it
+                           with budget_block_free, not free */
+    int out_of_memory; /* the reply could not be built: answer 503 with a
+                          static body, whatever else is set */
     const char *content_type; /* static; NULL: application/json; "": none */
     size_t elements;   /* array elements computed (for metrics and the log) */
     const char *allow; /* the Allow header for 405 and OPTIONS, else NULL (static) */
@@ -124,9 +97,6 @@ typedef struct api_response {
  * every endpoint (call->options; it takes no body). Thread-safe. */
 int api_begin(const char *method, const char *path, const char *content_type,
               api_call *call, api_response *resp);
-
-/* 1 when the route takes a request body (POST), else 0. */
-int api_route_has_body(api_route route);
 
 /* A request body read as it arrives (see request_reader): the connection
  * feeds it piece by piece, then hands it to api_handle. This is the one
@@ -169,7 +139,7 @@ typedef struct api_request {
     size_t nparams;
     api_body *body;          /* routes with a body: read as it came (NULL is
                                 an empty body); api_handle frees it */
-    api_model model;         /* the OIP routes' */
+    infer_model model;       /* the OIP routes' */
     int options;             /* OPTIONS: 204 with the route's methods in Allow
                                 (and told to a CORS preflight) */
     int draining;            /* shutting down: /readyz answers 503 */

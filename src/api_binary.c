@@ -46,27 +46,27 @@ static void shape_text(const size_t *shape, int ndim, const char *sep, char buf[
 
 /* x (and grad_output) over the body's bytes, shaped by the query. Returns
  * 1, or 0 with the error in resp. */
-static int shape_tensors(const api_body *b, const api__query *q, tensor *x, tensor *g,
+static int shape_tensors(char *raw, size_t received, const api__query *q, tensor *x, tensor *g,
                          api_response *resp)
 {
     tensor_dtype dtype = q->has_dtype ? q->dtype : TENSOR_F64;
     size_t size = dtype == TENSOR_F32 ? 4 : 8, parts = q->grad_output ? 2 : 1;
     const char *name = tensor_dtype_name(dtype);
-    if (b->received % (size * parts) != 0) {
+    if (received % (size * parts) != 0) {
         if (parts == 2)
             api__error_response(resp, LR_ERR_BINARY_LENGTH, "the body has %zu bytes, not two "
                                 "equal halves (x, then grad_output) of %zu-byte %s numbers",
-                                b->received, size, name);
+                                received, size, name);
         else
             api__error_response(resp, LR_ERR_BINARY_LENGTH, "the body has %zu bytes, not a "
-                                "whole number of %zu-byte %s numbers", b->received, size, name);
+                                "whole number of %zu-byte %s numbers", received, size, name);
         return 0;
     }
-    size_t count = b->received / size / parts;
+    size_t count = received / size / parts;
     tensor_init(x);
     x->dtype = dtype;
     x->count = x->cap = count;
-    x->data = (double *)(void *)b->raw;
+    x->data = (double *)(void *)raw;
     x->ndim = 1;
     x->shape[0] = count;
     if (q->has_shape) {
@@ -94,64 +94,80 @@ static int shape_tensors(const api_body *b, const api__query *q, tensor *x, tens
         memcpy(x->shape, q->shape, sizeof q->shape);
     }
     *g = *x;
-    g->data = (double *)(void *)(b->raw + count * size);
+    g->data = (double *)(void *)(raw + count * size);
     return 1;
+}
+
+/* The headers that say what the body is: its shape, dtype, and for a list
+ * of slopes on /gradient the gradient of each. Returns 1, or 0 with the
+ * error in resp. */
+static int headers(const tensor *x, const double *grad_slope, size_t nslopes,
+                   api_response *resp)
+{
+    char shape[SHAPE_TEXT], *slope_text = NULL;
+    size_t len;
+    shape_text(x->shape, x->ndim, ",", shape);
+    int ok = (!grad_slope ||
+              api__numbers_text(grad_slope, nslopes, x->dtype, "", "", &slope_text, &len)) &&
+             api__add_header(resp, "Tensor-Shape", shape) &&
+             api__add_header(resp, "Tensor-Dtype", tensor_dtype_name(x->dtype)) &&
+             (!grad_slope || api__add_header(resp, "Grad-Slope", slope_text));
+    free(slope_text);
+    return ok;
 }
 
 void api__handle_binary(const api_request *hr, api_response *resp)
 {
     api_body *b = hr->body;
+    budget_account *account = api__body_account(b);
     api__query q;
     lr_error err;
     tensor x, g;
+    double *grad_slope = NULL;
+    size_t received;
+    char *raw;
     if (api__query_read(hr, API_FORMAT_BINARY, &q, &err) != LR_ERR_OK) {
         api_error(&err, resp);
         goto done;
     }
-    if (!b->raw && !(b->raw = budget_malloc(&b->account, 0))) { /* an empty body */
-        api__no_memory(b, resp);
+    if (!(raw = api__body_bytes(b, &received))) {
+        api__no_memory(resp, account->refused);
         goto done;
     }
-    if (!shape_tensors(b, &q, &x, &g, resp))
+    if (!shape_tensors(raw, received, &q, &x, &g, resp))
         goto done;
-    static const double default_slope = API__DEFAULT_SLOPE;
-    compute_slope cs = {.values = q.has_slope ? q.slopes.data : &default_slope,
-                        .count = q.has_slope ? q.slopes.count : 1,
-                        .inner = compute_inner(&x)};
-    if (!api__channels_match(&x, &cs, resp) ||
-        (x.dtype == TENSOR_F32 && !api__slopes_f32(&cs, resp)))
+    compute_slope cs = compute_slope_of(q.has_slope ? &q.slopes : NULL, &x);
+    if (compute_check_slope(&x, &cs, x.dtype, &err) != LR_ERR_OK) {
+        api_error(&err, resp);
         goto done;
+    }
     size_t size = x.dtype == TENSOR_F32 ? 4 : 8;
-    to_host(b->raw, x.count * (q.grad_output ? 2 : 1), size);
-    char *grad_slope = NULL;
-    size_t grad_slope_len;
-    if (hr->route == API_GRADIENT && q.slopes.ndim == 1 &&
-        !api__slope_gradient_text(b, &x, q.grad_output ? &g : NULL, &cs, "", "", 1, &grad_slope,
-                                  &grad_slope_len, resp))
-        goto done;
+    to_host(raw, x.count * (q.grad_output ? 2 : 1), size);
+    if (hr->route == API_GRADIENT && q.slopes.ndim == 1) { /* non-finite is fine */
+        lr_err rc = (grad_slope = malloc(cs.count * sizeof *grad_slope))
+                        ? compute_grad_slope(&x, q.grad_output ? &g : NULL, &cs, 0, grad_slope,
+                                             &err)
+                        : LR_ERR_NO_MEMORY;
+        if (rc != LR_ERR_OK) {
+            api__no_memory(resp, account->refused);
+            goto done;
+        }
+    }
     compute_op op = hr->route == API_FORWARD ? COMPUTE_FORWARD
                     : q.grad_output           ? COMPUTE_BACKWARD
                                               : COMPUTE_GRADIENT;
-    compute_apply(op, &x, q.grad_output ? &g : NULL, &cs, 0, hr->workers); /* non-finite is fine */
-    to_host(b->raw, x.count, size);
-    char shape[SHAPE_TEXT];
-    shape_text(x.shape, x.ndim, ",", shape);
-    int ok = api__add_header(resp, "Tensor-Shape", shape) &&
-             api__add_header(resp, "Tensor-Dtype", tensor_dtype_name(x.dtype)) &&
-             (!grad_slope || api__add_header(resp, "Grad-Slope", grad_slope));
-    free(grad_slope);
-    if (!ok) {
+    compute_apply(op, &x, q.grad_output ? &g : NULL, &cs, 0, hr->workers);
+    to_host(raw, x.count, size);
+    if (!headers(&x, grad_slope, cs.count, resp)) {
         api_response_free(resp);
-        api__no_memory(b, resp);
+        api__no_memory(resp, account->refused);
         goto done;
     }
-    resp->status = 200;
-    resp->body = b->raw;
-    resp->len = x.count * size;
-    resp->charged = 1;
+    api__respond(resp, 200, api__body_take_bytes(b), x.count * size);
+    resp->body_in_budget = 1;
     resp->content_type = "application/octet-stream";
     resp->elements = x.count;
-    b->raw = NULL; /* the reply's now, freed with it */
 done:
+    free(grad_slope);
     api__query_free(&q);
 }

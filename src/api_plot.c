@@ -1,6 +1,5 @@
 /* The endpoints for people: GET /plot.svg (the function's picture, plot.c)
- * and GET / (the playground page), and the validators that let caches
- * keep what does not change (ETag, If-None-Match, Cache-Control). */
+ * and GET / (the playground page), both cacheable (api__cacheable). */
 #include <float.h>
 #include <math.h>
 #include <stdarg.h>
@@ -22,66 +21,6 @@
 #define DEFAULT_WIDTH 640
 #define DEFAULT_WIDTH_BOTH 960
 #define DEFAULT_HEIGHT 400
-
-/* A tag for a body: FNV-1a, 64 bits, of its bytes (Fowler, Noll and Vo;
- * the IETF draft draft-eastlake-fnv), as "<16 hex digits>" in quotes. It
- * is sent weak (W/): the reply may go compressed or not, and a strong tag
- * would have to differ between the two (RFC 9110, section 8.8.1). */
-static void etag_of(const char *body, size_t len, char tag[20])
-{
-    uint64_t h = 0xcbf29ce484222325u;
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)body[i];
-        h *= 0x100000001b3u;
-    }
-    snprintf(tag, 20, "\"%016llx\"", (unsigned long long)h);
-}
-
-/* 1 when If-None-Match (a list of entity tags, or "*") holds the opaque
- * tag, by the weak comparison RFC 9110 section 13.1.2 prescribes (W/ is
- * ignored). */
-static int etag_matches(const char *if_none_match, const char *tag)
-{
-    const char *p = if_none_match;
-    size_t tlen = strlen(tag);
-    while (*p) {
-        while (*p == ' ' || *p == '\t' || *p == ',')
-            p++;
-        if (*p == '*')
-            return 1;
-        if (p[0] == 'W' && p[1] == '/')
-            p += 2;
-        size_t n = strcspn(p, ", \t");
-        if (n == tlen && memcmp(p, tag, n) == 0)
-            return 1;
-        p += n;
-    }
-    return 0;
-}
-
-void api__cacheable(const api_request *req, api_response *resp, const char *cache_control)
-{
-    if (resp->status != 200 || !resp->body)
-        return;
-    char tag[20], weak[24];
-    etag_of(resp->body, resp->len, tag);
-    snprintf(weak, sizeof weak, "W/%s", tag);
-    if (req->if_none_match && etag_matches(req->if_none_match, tag)) {
-        if (resp->charged) /* the cache has it: 304 with no body */
-            budget_block_free(resp->body);
-        else
-            free(resp->body);
-        api__respond(resp, 304, strdup(""));
-        resp->content_type = "";
-        if (!resp->body)
-            resp->status = 503;
-    }
-    if (!api__add_header(resp, "ETag", weak) ||
-        !api__add_header(resp, "Cache-Control", cache_control)) {
-        api_response_free(resp);
-        api__error_response(resp, LR_ERR_NO_MEMORY, NULL);
-    }
-}
 
 /* The parameters /plot.svg takes, for the unknown parameter's message. */
 #define PLOT_PARAMS "\"slope\", \"xmin\", \"xmax\", \"what\", \"dtype\", \"width\" or \"height\""
@@ -175,7 +114,7 @@ static lr_err plot_query(const api_request *req, plot_spec *spec, lr_error *err)
     unsigned seen = 0;
     int has_width = 0;
     lr_error_clear(err);
-    *spec = (plot_spec){.slopes = {API__DEFAULT_SLOPE}, .nslopes = 1, .xmin = DEFAULT_XMIN,
+    *spec = (plot_spec){.slopes = {COMPUTE_DEFAULT_SLOPE}, .nslopes = 1, .xmin = DEFAULT_XMIN,
                         .xmax = DEFAULT_XMAX, .what = PLOT_BOTH, .height = DEFAULT_HEIGHT};
     for (size_t i = 0; i < req->nparams; i++) {
         const api_param *pm = &req->params[i];
@@ -268,12 +207,11 @@ void api__handle_plot(const api_request *req, api_response *resp)
     budget_close(&account);
     if (!len) {
         budget_block_free(svg);
-        api__error_response(resp, refused ? LR_ERR_OVERLOADED : LR_ERR_NO_MEMORY, NULL);
+        api__no_memory(resp, refused);
         return;
     }
-    api__respond(resp, 200, svg);
-    resp->charged = 1;
-    resp->len = len;
+    api__respond(resp, 200, svg, len);
+    resp->body_in_budget = 1;
     resp->content_type = "image/svg+xml";
     /* The same query draws the same picture, while the version lasts. */
     api__cacheable(req, resp, "public, max-age=86400");

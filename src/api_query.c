@@ -1,12 +1,14 @@
 /* What the compute endpoints share, whatever the body's format: the query
- * (slope, dtype; for binary bodies shape and grad_output), and the checks
- * on the slope (its count against x's channels, its range in float32). */
-#include <math.h>
+ * (slope, dtype; for binary bodies shape and grad_output), and the text of
+ * a short list of numbers (grad_slope's). The checks on the slope are
+ * compute.c's, shared with every transport. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api_internal.h"
 #include "compute.h"
+#include "numfmt.h"
 #include "numparse.h"
 
 lr_err api__query_slopes(const char *v, size_t vlen, tensor *t, lr_error *err)
@@ -137,34 +139,26 @@ lr_err api__query_read(const api_request *req, api_format format, api__query *q,
 
 void api__query_free(api__query *q) { tensor_free(&q->slopes); }
 
-int api__slopes_f32(const compute_slope *cs, api_response *resp)
+int api__numbers_text(const double *g, size_t count, tensor_dtype dtype, const char *before,
+                      const char *after, char **text, size_t *len)
 {
-    for (size_t c = 0; c < cs->count; c++) {
-        if ((float)cs->values[c] - (float)cs->values[c] != 0) {
-            api__error_response(resp, LR_ERR_BAD_SLOPE, "slope %g is outside the range of "
-                                "float32", cs->values[c]);
-            return 0;
+    size_t nb = strlen(before), na = strlen(after);
+    /* numfmt may touch NUMFMT_F64_BUF bytes where it writes at most
+     * NUMFMT_F64_MAX: the slack is for the last number. */
+    char *out = malloc(count * (NUMFMT_F64_MAX + 2) + nb + na + NUMFMT_F64_BUF);
+    *text = out;
+    if (!out)
+        return 0;
+    char *p = out + nb;
+    memcpy(out, before, nb);
+    for (size_t c = 0; c < count; c++) {
+        if (c) {
+            memcpy(p, ", ", 2);
+            p += 2;
         }
+        p = dtype == TENSOR_F32 ? numfmt_f32((float)g[c], p) : numfmt_f64(g[c], p);
     }
+    memcpy(p, after, na + 1);
+    *len = (size_t)(p - out) + na;
     return 1;
-}
-
-int api__channels_match(const tensor *x, const compute_slope *cs, api_response *resp)
-{
-    size_t channels = compute_channels(x);
-    if (cs->count == 1 || cs->count == channels)
-        return 1;
-    lr_error err;
-    if (x->ndim < 2 || channels == 0)
-        lr_error_set(&err, LR_ERR_SLOPE_COUNT, "slope has %zu numbers, but x has %s: give 1 slope",
-                     cs->count, channels ? "one channel (fewer than 2 dimensions)"
-                                         : "no channels (its axis 1 is empty)");
-    else
-        lr_error_set(&err, LR_ERR_SLOPE_COUNT, "slope has %zu numbers, but x has %zu channel%s "
-                     "(the length of its axis 1): give %zu slope%s, or 1 for all",
-                     cs->count, channels, channels == 1 ? "" : "s", channels,
-                     channels == 1 ? "" : "s");
-    snprintf(err.path, sizeof err.path, "slope");
-    api_error(&err, resp);
-    return 0;
 }

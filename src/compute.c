@@ -5,6 +5,7 @@
 #include "compute.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "lrelu.h"
@@ -212,4 +213,77 @@ int compute_slope_gradient(const tensor *x, const tensor *grad_output,
             out[k] += comp[k];
     free(comp);
     return 0;
+}
+
+compute_slope compute_slope_of(const tensor *slopes, const tensor *x)
+{
+    static const double default_slope = COMPUTE_DEFAULT_SLOPE;
+    return (compute_slope){.values = slopes ? slopes->data : &default_slope,
+                           .count = slopes ? slopes->count : 1,
+                           .inner = compute_inner(x)};
+}
+
+lr_err compute_check_slope(const tensor *x, const compute_slope *cs, tensor_dtype dtype,
+                           lr_error *err)
+{
+    size_t channels = compute_channels(x);
+    if (cs->count != 1 && cs->count != channels) {
+        if (x->ndim < 2 || channels == 0)
+            lr_error_set(err, LR_ERR_SLOPE_COUNT, "slope has %zu numbers, but x has %s: give 1 "
+                         "slope", cs->count, channels ? "one channel (fewer than 2 dimensions)"
+                                                      : "no channels (its axis 1 is empty)");
+        else
+            lr_error_set(err, LR_ERR_SLOPE_COUNT, "slope has %zu numbers, but x has %zu "
+                         "channel%s (the length of its axis 1): give %zu slope%s, or 1 for all",
+                         cs->count, channels, channels == 1 ? "" : "s", channels,
+                         channels == 1 ? "" : "s");
+        snprintf(err->path, sizeof err->path, "slope");
+        return err->code;
+    }
+    for (size_t c = 0; dtype == TENSOR_F32 && c < cs->count; c++)
+        if ((float)cs->values[c] - (float)cs->values[c] != 0)
+            return lr_error_set(err, LR_ERR_BAD_SLOPE, "slope %g is outside the range of "
+                                "float32", cs->values[c]);
+    return LR_ERR_OK;
+}
+
+lr_err compute_narrow(tensor *t, const char *name, lr_error *err)
+{
+    size_t bad = tensor_to_f32(t);
+    if (bad == t->count)
+        return LR_ERR_OK;
+    lr_error_set(err, LR_ERR_NUMBER_RANGE, "number outside the range of float32");
+    tensor_path(t, bad, name, err->path, sizeof err->path);
+    return err->code;
+}
+
+lr_err compute_run(compute_op op, tensor *x, const tensor *grad_output,
+                   const compute_slope *cs, int finite, struct pool *workers, const char *name,
+                   const char *note, lr_error *err)
+{
+    size_t bad = compute_apply(op, x, grad_output, cs, finite, workers);
+    if (bad == x->count)
+        return LR_ERR_OK;
+    lr_error_set(err, LR_ERR_NOT_FINITE, "the result overflows to infinity (%s)%s",
+                 op == COMPUTE_BACKWARD ? "grad_output * slope" : "slope * x", note);
+    tensor_path(x, bad, name, err->path, sizeof err->path);
+    return err->code;
+}
+
+lr_err compute_grad_slope(const tensor *x, const tensor *grad_output, const compute_slope *cs,
+                          int finite, double *out, lr_error *err)
+{
+    if (compute_slope_gradient(x, grad_output, cs, out) != 0)
+        return lr_error_set(err, LR_ERR_NO_MEMORY, NULL);
+    for (size_t c = 0; c < cs->count; c++) {
+        if (x->dtype == TENSOR_F32)
+            out[c] = (float)out[c];
+        if (finite && !isfinite(out[c])) {
+            lr_error_set(err, LR_ERR_NOT_FINITE, "the gradient of slope %zu overflows to "
+                         "infinity (the sum of grad_output * x)", c);
+            snprintf(err->path, sizeof err->path, "slope[%zu]", c);
+            return err->code;
+        }
+    }
+    return LR_ERR_OK;
 }

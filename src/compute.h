@@ -6,9 +6,13 @@
 
 #include <stddef.h>
 
+#include "errors.h"
 #include "tensor.h"
 
 struct pool;
+
+/* The slope when none is given: PyTorch's default negative_slope. */
+#define COMPUTE_DEFAULT_SLOPE 0.01
 
 typedef enum compute_op {
     COMPUTE_FORWARD,  /* x = leaky_relu(x) */
@@ -57,5 +61,37 @@ size_t compute_apply(compute_op op, tensor *x, const tensor *grad_output,
  * (slope->count doubles are allocated). */
 int compute_slope_gradient(const tensor *x, const tensor *grad_output,
                            const compute_slope *slope, double *out);
+
+/* The steps every transport's handlers share, each returning LR_ERR_OK
+ * or the error (with its element path) filled into err; none allocates
+ * but compute_grad_slope's sum. */
+
+/* The slope of a request whose slopes are `slopes` (a number, ndim 0, or
+ * a list, ndim 1; NULL: the default), for x. Points into slopes. */
+compute_slope compute_slope_of(const tensor *slopes, const tensor *x);
+
+/* The slope against x: one, or one per channel of x (PReLU), else
+ * LR_ERR_SLOPE_COUNT at "slope"; for a float32 x (dtype), each within
+ * float32's range, else LR_ERR_BAD_SLOPE. */
+lr_err compute_check_slope(const tensor *x, const compute_slope *cs, tensor_dtype dtype,
+                           lr_error *err);
+
+/* Narrows t, read as float64, to float32 (tensor_to_f32): a number out of
+ * float32's range is LR_ERR_NUMBER_RANGE at its element of `name`. */
+lr_err compute_narrow(tensor *t, const char *name, lr_error *err);
+
+/* compute_apply; with `finite` (the result is written as text, which has
+ * no infinities), a result that overflows is LR_ERR_NOT_FINITE at its
+ * element of `name`, the message ending with `note` (may be ""). */
+lr_err compute_run(compute_op op, tensor *x, const tensor *grad_output,
+                   const compute_slope *cs, int finite, struct pool *workers, const char *name,
+                   const char *note, lr_error *err);
+
+/* compute_slope_gradient into out[cs->count], each rounded to x's dtype
+ * (a float32 value held as a double); with `finite`, one that overflows
+ * is LR_ERR_NOT_FINITE at "slope[c]". LR_ERR_NO_MEMORY when the sum's
+ * memory could not be had. Call it before compute_run overwrites x. */
+lr_err compute_grad_slope(const tensor *x, const tensor *grad_output, const compute_slope *cs,
+                          int finite, double *out, lr_error *err);
 
 #endif

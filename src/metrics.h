@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "api.h"
+#include "route.h"
 
 typedef struct metrics metrics;
 

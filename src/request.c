@@ -96,21 +96,6 @@ static int member_value(request__parser *ps, int m)
     return dtype_value(ps, mb, (tensor_dtype *)(void *)(base + mb->value));
 }
 
-void request__checkpoint_save(request__parser *ps, request__checkpoint *c, const char *at,
-                              const request__array *array, const request__skip_state *skip)
-{
-    c->kind = array ? REQUEST__RESUME_ARRAY : REQUEST__RESUME_SKIP;
-    c->offset = (size_t)(at - ps->start) + ps->base;
-    c->snap.req = *ps->req;
-    c->snap.err = *ps->err;
-    c->snap.obj = ps->obj;
-    c->snap.has_semantic = ps->has_semantic;
-    if (array)
-        c->array = *array;
-    if (skip)
-        c->skip = *skip;
-}
-
 void request__snapshot_restore(request__parser *ps, const request__snapshot *s)
 {
     request live = *ps->req;

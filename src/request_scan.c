@@ -438,3 +438,19 @@ int request__at_value(const request__parser *ps)
     return ps->p < ps->end && *ps->p != '\0' && strchr("\"{[tfn-0123456789", *ps->p) != NULL;
 }
 
+/* The checkpoint the readers resume from (request_internal.h): saved here,
+ * beside the scanner that stops at it, restored by request.c. */
+void request__checkpoint_save(request__parser *ps, request__checkpoint *c, const char *at,
+                              const request__array *array, const request__skip_state *skip)
+{
+    c->kind = array ? REQUEST__RESUME_ARRAY : REQUEST__RESUME_SKIP;
+    c->offset = (size_t)(at - ps->start) + ps->base;
+    c->snap.req = *ps->req;
+    c->snap.err = *ps->err;
+    c->snap.obj = ps->obj;
+    c->snap.has_semantic = ps->has_semantic;
+    if (array)
+        c->array = *array;
+    if (skip)
+        c->skip = *skip;
+}

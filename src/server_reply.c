@@ -30,7 +30,7 @@ static char oom_body[] =
 typedef struct pieces {
     char *head;
     size_t head_len;
-    int head_charged;
+    int head_in_budget;
     api_part parts[API_PARTS_MAX];
     size_t nparts;
 } pieces;
@@ -39,7 +39,7 @@ static void pieces_free(pieces *p)
 {
     if (!p)
         return;
-    if (p->head_charged)
+    if (p->head_in_budget)
         budget_block_free(p->head);
     else
         free(p->head);
@@ -56,7 +56,7 @@ static pieces *pieces_take(api_response *resp)
 {
     pieces *p = malloc(sizeof *p);
     if (p) {
-        *p = (pieces){resp->body, resp->len, resp->charged, {{0}}, resp->nparts};
+        *p = (pieces){resp->body, resp->len, resp->body_in_budget, {{0}}, resp->nparts};
         memcpy(p->parts, resp->parts, sizeof p->parts);
         resp->body = NULL;
         resp->nparts = 0;
@@ -275,7 +275,9 @@ enum MHD_Result server__send(server *s, struct MHD_Connection *c, exchange *ex,
     int status = resp->status;
     size_t len = 0;
     coding cd = reply_coding(c, resp);
-    if (resp->stream) {
+    if (resp->out_of_memory) {
+        api_response_free(resp); /* r stays NULL: the static 503 below */
+    } else if (resp->stream) {
         r = callback_response(ex, resp->stream, NULL, cd);
         resp->stream = NULL;
     } else if (resp->body && (resp->nparts || cd != CODING_IDENTITY || resp->len >= IOVEC_MIN)) {
@@ -283,12 +285,14 @@ enum MHD_Result server__send(server *s, struct MHD_Connection *c, exchange *ex,
         r = !p ? NULL : cd != CODING_IDENTITY ? callback_response(ex, NULL, p, cd)
                                                : pieces_response(p, &len);
     } else if (resp->body) {
-        void (*release)(void *) = resp->charged ? budget_block_free : free;
+        void (*release)(void *) = resp->body_in_budget ? budget_block_free : free;
         r = MHD_create_response_from_buffer_with_free_callback(resp->len, resp->body, release);
         if (!r)
             release(resp->body);
         resp->body = NULL;
         len = resp->len;
+    } else { /* an empty body */
+        r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
     }
     const char *ctype = resp->content_type ? resp->content_type : "application/json";
     if (!r) {

@@ -180,7 +180,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_readings(body, size, REQUEST_OIP);
     for (int coded = 0; coded < 2; coded++) {
         api_call call = {.route = API_V2_INFER, .format = API_FORMAT_OIP,
-                         .model = size & 1 ? API_MODEL_GRADIENT : API_MODEL_FORWARD,
+                         .model = size & 1 ? INFER_MODEL_GRADIENT : INFER_MODEL_FORWARD,
                          .coding = coded ? CODING_DEFLATE : CODING_IDENTITY, .max_body = 1 << 20};
         lr_err why;
         api_body *b = api_body_new(&call, NULL, NULL, size, &why);

@@ -126,7 +126,7 @@ void test_api_oip_routes(void)
     ASSERT_EQ(api_begin("POST", "/v2/models/leaky_relu_grad/infer", "application/octet-stream",
                         &call, &resp), 1);
     ASSERT_EQ(call.route, API_V2_INFER);
-    ASSERT_EQ(call.model, API_MODEL_GRADIENT);
+    ASSERT_EQ(call.model, INFER_MODEL_GRADIENT);
     ASSERT_EQ(call.format, API_FORMAT_OIP);
     ASSERT_STR_EQ(api_route_name(API_V2_INFER), "v2_infer");
     /* not ready while draining: a 4xx, as the protocol says */

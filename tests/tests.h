@@ -66,6 +66,11 @@
     X(compute_parts_f32)                                                       \
     X(compute_channels)                                                        \
     X(compute_nonfinite)                                                       \
+    /* test_infer.c */                                                         \
+    X(infer_forward)                                                           \
+    X(infer_backward_prelu)                                                    \
+    X(infer_float32)                                                           \
+    X(infer_errors)                                                            \
     X(stream_read)                                                             \
     X(stream_free_early)                                                       \
     /* test_api.c */                                                           \

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Checks that src/ depends one way: every #include and every symbol one
+"""Checks the shape of src/: files a newcomer reads in one sitting (at most
+FILE_MAX lines, functions at most FUNCTION_MAX), and that it depends one way: every #include and every symbol one
 object file uses from another goes down the table of layers below (or
 stays in its layer), and no two modules depend on each other through any
 chain. A backwards dependency fails with a message naming both ends.
@@ -27,6 +28,9 @@ LAYERS = [  # lowest first
     ("edge", "server server_reply server_internal framing cors drain watch reqid accesslog "
              "config healthcheck main"),
 ]
+FILE_MAX = 700
+FUNCTION_MAX = 150
+
 # Only these include the HTTP library (STYLE.md: only server.c sees it).
 HTTP_LIBRARY = "microhttpd.h"
 HTTP_FILES = {"server", "server_reply", "server_internal"}
@@ -54,6 +58,32 @@ def includes(src):
                 m = re.match(r'\s*#\s*include\s*[<"]([^">]+)[">]', line)
                 if m:
                     out.append((path, n, m.group(1)))
+    return out
+
+
+def sizes(src):
+    """Files over FILE_MAX lines, and functions over FUNCTION_MAX (a
+    function: from its signature, at column 0, to the '}' that closes the
+    '{' alone on the line after it, as this code base writes them)."""
+    out = []
+    for path in sorted(glob.glob(os.path.join(src, "*.[ch]"))):
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().split("\n")
+        if len(lines) - 1 > FILE_MAX:
+            out.append(f"{path}: {len(lines) - 1} lines, more than {FILE_MAX}: split it by job")
+        start = None
+        for i, line in enumerate(lines):
+            if line == "{" and i > 0:
+                j = i - 1
+                while j > 0 and lines[j - 1] and lines[j - 1][0] not in " \t#/}" \
+                        and not lines[j - 1].endswith((";", "*/")):
+                    j -= 1
+                start = j
+            elif line.startswith("}") and start is not None:
+                if i - start + 1 > FUNCTION_MAX:
+                    out.append(f"{path}:{start + 1}: a function of {i - start + 1} lines, more "
+                               f"than {FUNCTION_MAX}: {lines[start][:60]}")
+                start = None
     return out
 
 
@@ -116,6 +146,7 @@ def main():
     for m in sorted(set(LAYER) - modules - {"openapi_doc", "playground_doc"}):
         problems.append(f"{m}: in the table of layers but not in src/")
 
+    problems += sizes(src)
     include_graph = collections.defaultdict(set)
     for path, line, header in includes(src):
         m = module_of(path)
@@ -154,7 +185,8 @@ def main():
         for p in problems:
             print("check-layers: " + p, file=sys.stderr)
         return 1
-    print(f"check-layers: {len(defs)} objects, {sum(len(v) for v in graph.values())} "
+    print(f"check-layers: files of at most {FILE_MAX} lines, functions of at most {FUNCTION_MAX}; "
+          f"{len(defs)} objects, {sum(len(v) for v in graph.values())} "
           f"dependencies between them, all downwards or within a layer, no cycle")
     return 0
 

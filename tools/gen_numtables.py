@@ -53,11 +53,16 @@ def pow10_entry(k):
 
 
 def emit(name, entries, first, out):
+    # Two entries a line (the line's comment names the first's exponent),
+    # so that the file stays one a reader can page through.
     out.write("const uint64_t %s[%d][2] = {\n" % (name, len(entries)))
-    for i, v in enumerate(entries):
-        assert (1 << 127) <= v < (1 << 128), (name, i)
-        out.write("    {0x%016xu, 0x%016xu}, /* %d */\n"
-                  % (v >> 64, v & ((1 << 64) - 1), first + i))
+    for i in range(0, len(entries), 2):
+        pair = entries[i:i + 2]
+        for j, v in enumerate(pair):
+            assert (1 << 127) <= v < (1 << 128), (name, i + j)
+        text = " ".join("{0x%016xu, 0x%016xu}," % (v >> 64, v & ((1 << 64) - 1))
+                        for v in pair)
+        out.write("    %s /* %d */\n" % (text, first + i))
     out.write("};\n")
 
 

@@ -78,11 +78,11 @@ static int media_format(const char *ct)
 /* The method against the route's: OPTIONS anywhere (answered by
  * api_handle), GET or HEAD, or POST and a Content-Type it takes. */
 static int method_allowed(const char *method, const char *path, const char *content_type,
-                          api_call *call, api_response *resp)
+                          api_head *head, api_response *resp)
 {
-    const struct route *r = &routes[call->route];
+    const struct route *r = &routes[head->route];
     if (strcmp(method, "OPTIONS") == 0) {
-        call->options = 1;
+        head->options = 1;
         return 1;
     }
     int allowed = r->method == POST ? strcmp(method, "POST") == 0
@@ -90,11 +90,11 @@ static int method_allowed(const char *method, const char *path, const char *cont
     if (!allowed) {
         api__error_response(resp, LR_ERR_METHOD, "%s is not allowed on %s; use %s", method, path,
                             r->method == POST ? "POST" : "GET");
-        resp->allow = route_allow(call->route);
+        resp->allow = route_allow(head->route);
         return 0;
     }
     if (r->protocol == OIP) {
-        call->format = API_FORMAT_OIP;
+        head->format = API_FORMAT_OIP;
         return 1;
     }
     int format = r->method == POST ? media_format(content_type) : API_FORMAT_JSON;
@@ -106,25 +106,25 @@ static int method_allowed(const char *method, const char *path, const char *cont
                             content_type);
         return 0;
     }
-    call->format = (api_format)format;
+    head->format = (api_format)format;
     return 1;
 }
 
 int api_begin(const char *method, const char *path, const char *content_type,
-              api_call *call, api_response *resp)
+              api_head *head, api_response *resp)
 {
     memset(resp, 0, sizeof *resp);
-    memset(call, 0, sizeof *call);
-    call->route = API_NONE;
+    memset(head, 0, sizeof *head);
+    head->route = API_NONE;
     if (strncmp(path, "/v2", 3) == 0 && (path[3] == '\0' || path[3] == '/')) {
-        if (!api__oip_route(path, call, resp))
+        if (!api__oip_route(path, head, resp))
             return 0;
-        return method_allowed(method, path, content_type, call, resp);
+        return method_allowed(method, path, content_type, head, resp);
     }
     for (int i = 0; i < API_NONE; i++) {
         if (routes[i].protocol == REST && strcmp(path, routes[i].path) == 0) {
-            call->route = (api_route)i;
-            return method_allowed(method, path, content_type, call, resp);
+            head->route = (api_route)i;
+            return method_allowed(method, path, content_type, head, resp);
         }
     }
     api__error_response(resp, LR_ERR_NOT_FOUND,

@@ -30,8 +30,9 @@ typedef enum api_format {
     API_FORMAT_OIP     /* an inference request: JSON, then any binary inputs */
 } api_format;
 
-/* What api_begin found the request to ask for. */
-typedef struct api_call {
+/* What a request's head (its line and headers) asks for, as api_begin
+ * found it; the transport adds what it read of the framing. */
+typedef struct api_head {
     api_route route; /* API_NONE when no path matched */
     api_format format;
     infer_model model; /* API_V2_MODEL, _MODEL_READY, _INFER */
@@ -42,7 +43,7 @@ typedef struct api_call {
     coding coding;   /* the body's Content-Encoding; set by the caller */
     size_t max_body; /* the most bytes the body may decode to (0: no limit);
                         set by the caller */
-} api_call;
+} api_head;
 
 /* Replies of at least this many elements are streamed. */
 #define API_STREAM_MIN 4096
@@ -91,12 +92,12 @@ typedef struct api_response {
  * the path (404), the method (405), and for POST routes the Content-Type
  * (415: application/json, application/x-www-form-urlencoded, text/plain
  * or none are JSON; application/octet-stream is binary; parameters such
- * as charset are ignored). Fills *call (its route API_NONE when no path
+ * as charset are ignored). Fills *head (its route API_NONE when no path
  * matched). Returns 1 when the request may go on, else 0 with the error
  * response in resp. HEAD is accepted wherever GET is, and OPTIONS on
- * every endpoint (call->options; it takes no body). Thread-safe. */
+ * every endpoint (head->options; it takes no body). Thread-safe. */
 int api_begin(const char *method, const char *path, const char *content_type,
-              api_call *call, api_response *resp);
+              api_head *head, api_response *resp);
 
 /* A request body read as it arrives (see request_reader): the connection
  * feeds it piece by piece, then hands it to api_handle. This is the one
@@ -106,7 +107,7 @@ typedef struct api_body api_body;
 /* The body's length when no Content-Length gave it. */
 #define API_LENGTH_UNKNOWN ((size_t)-1)
 
-/* For a call whose route takes a body of `len` bytes (or
+/* For a request whose route (head) takes a body of `len` bytes (or
  * API_LENGTH_UNKNOWN), admitted by the memory budget b (may be NULL: no
  * budget): reserves the most the request can take, its reading, its
  * tensors and its reply (for JSON about 5 bytes per body byte, see
@@ -117,7 +118,7 @@ typedef struct api_body api_body;
  * it can be refused partway (503 overloaded). Returns NULL with *why set
  * to LR_ERR_BODY_TOO_LARGE (more than the whole budget: it never fits),
  * LR_ERR_OVERLOADED (no room now) or LR_ERR_NO_MEMORY. */
-api_body *api_body_new(const api_call *call, struct pool *workers, struct budget *b,
+api_body *api_body_new(const api_head *head, struct pool *workers, struct budget *b,
                        size_t len, lr_err *why);
 
 /* The bytes api_body_new reserves for a body of len bytes. */
@@ -127,7 +128,7 @@ size_t api_body_reserve(api_format format, size_t len);
  * as it comes). Returns LR_ERR_OK, or LR_ERR_NO_MEMORY or
  * LR_ERR_OVERLOADED when its memory could not be had, LR_ERR_BAD_ENCODING
  * when it is not data of its coding, LR_ERR_BODY_TOO_LARGE when it
- * decodes to more than call->max_body (what follows is then ignored). */
+ * decodes to more than head->max_body (what follows is then ignored). */
 lr_err api_body_feed(api_body *b, const char *data, size_t len);
 
 /* Frees a body that was not handed to api_handle; NULL is ignored. */

@@ -108,19 +108,19 @@ static int parse_length(const char *s, size_t len, size_t *out)
     return 0;
 }
 
-api_body *api_body_new(const api_call *call, struct pool *workers, budget *bg, size_t len,
+api_body *api_body_new(const api_head *head, struct pool *workers, budget *bg, size_t len,
                        lr_err *why)
 {
-    if (call->coding != CODING_IDENTITY) /* what it decodes to is unknown */
+    if (head->coding != CODING_IDENTITY) /* what it decodes to is unknown */
         len = API_LENGTH_UNKNOWN;
-    size_t reserve = api_body_reserve(call->format, len), json_len = API_LENGTH_UNKNOWN;
-    int bad_json_length = call->format == API_FORMAT_OIP && call->json_length &&
-                          parse_length(call->json_length, len, &json_len) != 0;
+    size_t reserve = api_body_reserve(head->format, len), json_len = API_LENGTH_UNKNOWN;
+    int bad_json_length = head->format == API_FORMAT_OIP && head->json_length &&
+                          parse_length(head->json_length, len, &json_len) != 0;
     if (json_len != API_LENGTH_UNKNOWN && len != API_LENGTH_UNKNOWN)
         /* JSON of json_len bytes, then binary inputs received and sent back in place */
         reserve = add_sat(add_sat(request_reader_bound(json_len), reply_bound(json_len)),
                           add_sat(len - json_len, STREAM_MEMORY_MAX + SMALL_REPLY_MAX));
-    if (call->coding != CODING_IDENTITY)
+    if (head->coding != CODING_IDENTITY)
         reserve = add_sat(reserve, CODING_MEMORY);
     *why = LR_ERR_BODY_TOO_LARGE;
     if (bg && reserve > budget_limit(bg))
@@ -134,7 +134,7 @@ api_body *api_body_new(const api_call *call, struct pool *workers, budget *bg, s
         free(b);
         return NULL;
     }
-    b->format = call->format;
+    b->format = head->format;
     b->len = len;
     b->received = 0;
     b->raw = NULL;
@@ -148,9 +148,9 @@ api_body *api_body_new(const api_call *call, struct pool *workers, budget *bg, s
     b->json_done = 0;
     b->json_rc = LR_ERR_OK;
     b->bin_input = b->bin_off = b->bin_extra = 0;
-    b->max_body = call->max_body ? call->max_body : SIZE_MAX;
+    b->max_body = head->max_body ? head->max_body : SIZE_MAX;
     b->decoder = NULL;
-    if (call->coding != CODING_IDENTITY && !(b->decoder = coding_decoder_new(call->coding))) {
+    if (head->coding != CODING_IDENTITY && !(b->decoder = coding_decoder_new(head->coding))) {
         budget_close(&b->account);
         free(b);
         return NULL;
@@ -158,7 +158,7 @@ api_body *api_body_new(const api_call *call, struct pool *workers, budget *bg, s
     if (b->format == API_FORMAT_BINARY)
         return b;
     request_kind kind = b->format == API_FORMAT_OIP ? REQUEST_OIP
-                        : call->route == API_FORWARD ? REQUEST_FORWARD
+                        : head->route == API_FORWARD ? REQUEST_FORWARD
                                                      : REQUEST_GRADIENT;
     b->reader = request_reader_new(kind, workers, &b->req, &b->err);
     if (!b->reader) {

@@ -133,10 +133,10 @@ void api__handle_compute(const api_request *hr, api_response *resp); /* api_comp
 void api__handle_binary(const api_request *hr, api_response *resp);  /* api_binary.c */
 void api__handle_infer(const api_request *hr, api_response *resp);   /* api_infer.c */
 
-/* api_oip.c: which route and model a path under /v2 names (call->route
+/* api_oip.c: which route and model a path under /v2 names (head->route
  * and ->model): 1, or 0 with the 404 in resp; and the protocol's small
  * endpoints. */
-int api__oip_route(const char *path, api_call *call, api_response *resp);
+int api__oip_route(const char *path, api_head *head, api_response *resp);
 void api__handle_oip_server(const api_request *hr, api_response *resp);
 void api__handle_oip_live(const api_request *hr, api_response *resp);
 void api__handle_oip_ready(const api_request *hr, api_response *resp);

@@ -39,18 +39,18 @@ static size_t next_segment(const char **p, char *out, size_t cap)
 }
 
 /* Which route and model path names, or 0 with the 404 in resp. */
-int api__oip_route(const char *path, api_call *call, api_response *resp)
+int api__oip_route(const char *path, api_head *head, api_response *resp)
 {
     const char *p = path + 3; /* after "/v2" */
     if (*p == '\0' || strcmp(p, "/") == 0) {
-        call->route = API_V2;
+        head->route = API_V2;
         return 1;
     }
     if (segment(&p, "health")) {
         if (strcmp(p, "/live") == 0)
-            call->route = API_V2_LIVE;
+            head->route = API_V2_LIVE;
         else if (strcmp(p, "/ready") == 0)
-            call->route = API_V2_READY;
+            head->route = API_V2_READY;
         else
             goto unknown;
         return 1;
@@ -59,7 +59,7 @@ int api__oip_route(const char *path, api_call *call, api_response *resp)
         goto unknown;
     char name[64], version[64];
     size_t n = next_segment(&p, name, sizeof name);
-    if (n >= sizeof name || infer_model_find(name, n, &call->model) != 0) {
+    if (n >= sizeof name || infer_model_find(name, n, &head->model) != 0) {
         api__error_response(resp, LR_ERR_NOT_FOUND, "unknown model \"%s\"; the models are "
                             "\"leaky_relu\" and \"leaky_relu_grad\"", name);
         return 0;
@@ -74,11 +74,11 @@ int api__oip_route(const char *path, api_call *call, api_response *resp)
         }
     }
     if (*p == '\0')
-        call->route = API_V2_MODEL;
+        head->route = API_V2_MODEL;
     else if (strcmp(p, "/ready") == 0)
-        call->route = API_V2_MODEL_READY;
+        head->route = API_V2_MODEL_READY;
     else if (strcmp(p, "/infer") == 0)
-        call->route = API_V2_INFER;
+        head->route = API_V2_INFER;
     else
         goto unknown;
     return 1;

@@ -78,14 +78,14 @@ static enum MHD_Result begin(server *s, struct MHD_Connection *c, exchange *ex,
         return server__refuse(s, c, ex, &err, 1);
     api_response resp = {0};
     const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
-    if (!api_begin(method, url, ct, &ex->call, &resp))
+    if (!api_begin(method, url, ct, &ex->head, &resp))
         return server__send(s, c, ex, &resp);
     ex->routed = 1;
-    if (!api_route_has_body(ex->call.route) || ex->call.options)
+    if (!api_route_has_body(ex->head.route) || ex->head.options)
         return MHD_YES;
-    if (framing_encoding(&f, &ex->call.coding, &err) != LR_ERR_OK)
+    if (framing_encoding(&f, &ex->head.coding, &err) != LR_ERR_OK)
         return server__refuse(s, c, ex, &err, 0);
-    ex->call.max_body = s->max_body; /* what a coded body may decode to, too */
+    ex->head.max_body = s->max_body; /* what a coded body may decode to, too */
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                                  MHD_HTTP_HEADER_CONTENT_LENGTH);
     size_t len = API_LENGTH_UNKNOWN;
@@ -105,9 +105,9 @@ static enum MHD_Result begin(server *s, struct MHD_Connection *c, exchange *ex,
     }
     /* The body is read as it arrives: only the text still needed is held. */
     lr_err why;
-    ex->call.json_length =
+    ex->head.json_length =
         MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Inference-Header-Content-Length");
-    ex->body = api_body_new(&ex->call, s->workers, s->budget, len, &why);
+    ex->body = api_body_new(&ex->head, s->workers, s->budget, len, &why);
     if (ex->body)
         return MHD_YES;
     if (why == LR_ERR_BODY_TOO_LARGE) {
@@ -117,7 +117,7 @@ static enum MHD_Result begin(server *s, struct MHD_Connection *c, exchange *ex,
         snprintf(msg, sizeof msg,
                  "the request body %s could take up to %zu MiB, more than the whole "
                  "memory budget (--max-memory) of %zu MiB",
-                 size, api_body_reserve(ex->call.format, len) >> 20, budget_limit(s->budget) >> 20);
+                 size, api_body_reserve(ex->head.format, len) >> 20, budget_limit(s->budget) >> 20);
         return server__send_error(s, c, ex, why, msg);
     }
     /* No room now: a client waiting for "100 Continue" is answered at
@@ -166,7 +166,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *req_cls = ex;
         clock_gettime(CLOCK_REALTIME, &ex->ts);
         clock_gettime(CLOCK_MONOTONIC, &ex->t0);
-        ex->call.route = API_NONE;
+        ex->head.route = API_NONE;
         ex->head_only = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
         if (accesslog_on(s->log)) { /* only its line needs them */
             snprintf(ex->method, sizeof ex->method, "%s", method);
@@ -191,7 +191,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (ex->early == LR_ERR_BODY_TOO_LARGE) {
         char msg[128];
         snprintf(msg, sizeof msg, "the request body%s is larger than the limit of %zu bytes",
-                 ex->call.coding != CODING_IDENTITY ? ", decoded," : "", s->max_body);
+                 ex->head.coding != CODING_IDENTITY ? ", decoded," : "", s->max_body);
         return server__send_error(s, c, ex, ex->early, msg);
     }
     if (ex->early)
@@ -201,15 +201,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, collect_param, &p) < 0)
         return MHD_NO;
     api_request req = {
-        .route = ex->call.route,
-        .model = ex->call.model,
-        .options = ex->call.options,
+        .route = ex->head.route,
+        .model = ex->head.model,
+        .options = ex->head.options,
         .params = p.items,
         .nparams = p.n,
         .body = ex->body,
         .draining = drain_active(&s->drain),
         /* only GET replies carry validators: /forward never looks */
-        .if_none_match = api_route_has_body(ex->call.route)
+        .if_none_match = api_route_has_body(ex->head.route)
                              ? NULL
                              : MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                                            MHD_HTTP_HEADER_IF_NONE_MATCH),
@@ -217,7 +217,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         .budget = s->budget,
     };
     metrics_extra extra;
-    if (ex->call.route == API_METRICS) {
+    if (ex->head.route == API_METRICS) {
         extra.log_lines_dropped = accesslog_dropped(s->log);
         extra.memory_budget_bytes = budget_limit(s->budget);
         extra.memory_used_bytes = budget_used(s->budget);
@@ -253,7 +253,7 @@ static void account(server *s, struct MHD_Connection *c, exchange *ex, int abort
     struct timespec t1;
     clock_gettime(CLOCK_MONOTONIC, &t1);
     metrics_sample m = {
-        .route = ex->call.route,
+        .route = ex->head.route,
         .status = ex->status,
         .aborted = aborted,
         .duration_s = (double)(t1.tv_sec - ex->t0.tv_sec) +

@@ -62,7 +62,7 @@ typedef struct exchange {
     char request_id[REQID_MAX + 1];
     char method[16];
     char path[257];
-    api_call call;  /* its route, API_NONE until api_begin found one */
+    api_head head;  /* its route, API_NONE until api_begin found one */
     int routed;     /* api_begin accepted the request */
     api_body *body; /* read as it arrives */
     size_t len;     /* bytes received */

@@ -105,7 +105,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         api_param p[2] = {{"slope", 5, "0.5,0.25", size & 4 ? 8 : 3}, {"dtype", 5, "float32", 7}};
         api_route r = route ? API_GRADIENT : API_FORWARD;
         lr_err why;
-        api_body *b = api_body_new(&(api_call){.route = r}, NULL, NULL, size, &why);
+        api_body *b = api_body_new(&(api_head){.route = r}, NULL, NULL, size, &why);
         if (!b || api_body_feed(b, body, size) != 0)
             abort();
         api_request req = {.route = r, .params = p, .nparams = (size & 1) + (size & 8 ? 1 : 0),
@@ -148,7 +148,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t len = size - (size_t)(raw - body), piece = (size & 7) + 1;
         api_route r = size & 16 ? API_GRADIENT : API_FORWARD;
         lr_err why;
-        api_body *b = api_body_new(&(api_call){.route = r, .format = API_FORMAT_BINARY}, NULL,
+        api_body *b = api_body_new(&(api_head){.route = r, .format = API_FORMAT_BINARY}, NULL,
                                    NULL, size & 32 ? len : API_LENGTH_UNKNOWN, &why);
         for (size_t at = 0; b && at < len; at += piece)
             if (api_body_feed(b, raw + at, len - at < piece ? len - at : piece) != LR_ERR_OK)
@@ -179,7 +179,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
      * well-formed reply; and once more gzip'd, in pieces (decoding). */
     check_readings(body, size, REQUEST_OIP);
     for (int coded = 0; coded < 2; coded++) {
-        api_call call = {.route = API_V2_INFER, .format = API_FORMAT_OIP,
+        api_head call = {.route = API_V2_INFER, .format = API_FORMAT_OIP,
                          .model = size & 1 ? INFER_MODEL_GRADIENT : INFER_MODEL_FORWARD,
                          .coding = coded ? CODING_DEFLATE : CODING_IDENTITY, .max_body = 1 << 20};
         lr_err why;

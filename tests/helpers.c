@@ -569,7 +569,7 @@ size_t test_max_held(const char *body, size_t len, pool *workers, lr_err *rc, si
 api_body *test_api_body(api_route route, const char *text, size_t len, pool *workers)
 {
     lr_err why;
-    api_body *b = api_body_new(&(api_call){.route = route}, workers, NULL, len, &why);
+    api_body *b = api_body_new(&(api_head){.route = route}, workers, NULL, len, &why);
     ASSERT(b != NULL);
     if (b && api_body_feed(b, text, len) != 0)
         tap_fail(__FILE__, __LINE__, "api_body_feed failed");

@@ -57,7 +57,7 @@ void test_api_quote_bytes(void)
         json_decref(j);
         api_response_free(&resp);
     }
-    api_call call;
+    api_head call;
     api_response resp;
     ASSERT_EQ(api_begin("GET", "/\xff\xfe", NULL, &call, &resp), 0);
     ASSERT_EQ(resp.status, 404);
@@ -172,7 +172,7 @@ void test_api_routes(void)
     } named[] = {{"PUT", "/forward", API_FORWARD}, {"GET", "/metrics", API_METRICS},
                  {"GET", "/nope", API_NONE}};
     for (size_t i = 0; i < sizeof named / sizeof named[0]; i++) {
-        api_call call = {.route = API_ROUTES};
+        api_head call = {.route = API_ROUTES};
         api_response resp;
         api_begin(named[i].method, named[i].path, NULL, &call, &resp);
         ASSERT_EQ(call.route, named[i].route);
@@ -181,7 +181,7 @@ void test_api_routes(void)
     ASSERT_STR_EQ(api_route_name(API_NONE), "none");
     ASSERT_STR_EQ(api_route_name(API_METRICS), "metrics");
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        api_call call;
+        api_head call;
         api_response resp;
         int ok = api_begin(cases[i].method, cases[i].path, cases[i].ct, &call, &resp);
         ASSERT_EQ(ok, cases[i].ok);
@@ -311,7 +311,7 @@ void test_api_f32_ties(void)
             pool *w = mode ? workers : NULL;
             size_t piece = mode == 2 ? 1000 : len;
             lr_err why;
-            api_body *ab = api_body_new(&(api_call){.route = API_FORWARD}, w, NULL, len, &why);
+            api_body *ab = api_body_new(&(api_head){.route = API_FORWARD}, w, NULL, len, &why);
             ASSERT(ab != NULL);
             for (size_t at = 0; ab && at < len; at += piece)
                 ASSERT_EQ(api_body_feed(ab, body + at, len - at < piece ? len - at : piece),
@@ -459,7 +459,7 @@ static long budget_run(budget *b, api_route route, const char *body, size_t len,
 {
     lr_err why;
     code[0] = '\0';
-    api_body *ab = api_body_new(&(api_call){.route = route}, workers, b, declared, &why);
+    api_body *ab = api_body_new(&(api_head){.route = route}, workers, b, declared, &why);
     if (!ab) {
         snprintf(code, code_len, "%s", lr_err_code(why));
         return lr_err_status(why);

@@ -40,7 +40,7 @@ static void run(api_route route, const char *query, const void *data, size_t len
     snprintf(q, sizeof q, "%s", query);
     size_t np = parse_query(q, p, 8);
     lr_err why;
-    api_call call = {.route = route, .format = API_FORMAT_BINARY};
+    api_head call = {.route = route, .format = API_FORMAT_BINARY};
     api_body *b = api_body_new(&call, NULL, NULL, declared ? len : API_LENGTH_UNKNOWN, &why);
     ASSERT(b != NULL);
     for (size_t at = 0; b && at < len; at += piece)

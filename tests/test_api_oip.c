@@ -20,7 +20,7 @@
 static int oip(const char *method, const char *path, const char *body, size_t len,
                const char *json_length, char **out, size_t *out_len, api_response *keep)
 {
-    api_call call;
+    api_head call;
     api_response resp;
     *out = NULL;
     *out_len = 0;
@@ -121,7 +121,7 @@ void test_api_oip_routes(void)
                      status, got ? got : "(none)");
         free(got);
     }
-    api_call call;
+    api_head call;
     api_response resp;
     ASSERT_EQ(api_begin("POST", "/v2/models/leaky_relu_grad/infer", "application/octet-stream",
                         &call, &resp), 1);

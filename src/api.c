@@ -107,6 +107,8 @@ static int method_allowed(const char *method, const char *path, const char *cont
         return 0;
     }
     head->format = (api_format)format;
+    head->form = content_type && strncasecmp(content_type + strspn(content_type, " \t"),
+                                             "application/x-www-form-urlencoded", 33) == 0;
     return 1;
 }
 

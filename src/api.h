@@ -37,6 +37,8 @@ typedef struct api_head {
     api_format format;
     infer_model model; /* API_V2_MODEL, _MODEL_READY, _INFER */
     int options;     /* OPTIONS: no body; api_handle answers what may be asked */
+    int form;        /* Content-Type application/x-www-form-urlencoded: read as
+                        JSON (curl -d sends it), told so if it is not */
     const char *json_length; /* API_V2_INFER: the Inference-Header-Content-Length
                                 header (the JSON's bytes, binary data after), or
                                 NULL; set by the caller before api_body_new */

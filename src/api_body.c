@@ -18,6 +18,7 @@
 
 struct api_body {
     api_format format;
+    int form;               /* sent as a form: told so when it is not JSON */
     request req;            /* JSON: read by reader as the body comes */
     lr_error err;
     request_reader *reader;
@@ -135,6 +136,7 @@ api_body *api_body_new(const api_head *head, struct pool *workers, budget *bg, s
         return NULL;
     }
     b->format = head->format;
+    b->form = head->form;
     b->len = len;
     b->received = 0;
     b->raw = NULL;
@@ -341,7 +343,15 @@ lr_err api__body_json(api_body *b, request **req, const lr_error **err)
 {
     *req = &b->req;
     *err = &b->err;
-    return request_reader_finish(b->reader);
+    lr_err rc = request_reader_finish(b->reader);
+    if (rc == LR_ERR_JSON_SYNTAX && b->form && b->err.offset == 0) { /* name=value&... */
+        lr_error_set(&b->err, rc, "the body is a form (name=value, as Python's "
+                     "requests.post(url, data=...) sends), not JSON: send JSON "
+                     "(requests.post(url, json={\"x\": [1, -2]}), or curl with "
+                     "-H 'Content-Type: application/json')");
+        b->err.offset = 0;
+    }
+    return rc;
 }
 
 lr_err api__body_infer_json(api_body *b, request **req, const lr_error **err)

@@ -101,7 +101,8 @@ static lr_err query_param(const api_param *pm, api_route route, api_format forma
     }
     if (param_is(pm, "slope")) {
         if (q->has_slope)
-            return lr_error_set(err, LR_ERR_SLOPE_TWICE, "slope is given twice in the query");
+            return lr_error_set(err, LR_ERR_SLOPE_TWICE, "slope is given twice in the query; "
+                                "a slope per channel is one list: slope=0.1,0.2");
         q->has_slope = 1;
         return api__query_slopes(v, vlen, &q->slopes, err);
     }
@@ -123,7 +124,10 @@ static lr_err query_param(const api_param *pm, api_route route, api_format forma
                         "expected %s%s", (int)(pm->key_len < 100 ? pm->key_len : 100), pm->key,
                         expected(route, format),
                         binary && route == API_FORWARD && param_is(pm, "grad_output")
-                            ? " (grad_output is for /gradient)" : "");
+                            ? " (grad_output is for /gradient)"
+                        : param_is(pm, "negative_slope") ? " (PyTorch's negative_slope is "
+                                                           "\"slope\" here)"
+                                                         : "");
 }
 
 lr_err api__query_read(const api_request *req, api_format format, api__query *q, lr_error *err)

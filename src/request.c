@@ -147,8 +147,11 @@ static void object_end(request__parser *ps, request_kind kind)
         char expected[128];
         list_expected(kind, expected, sizeof expected);
         ps->has_semantic = 0; /* unknown members are reported first */
-        request__record(ps, LR_ERR_UNKNOWN_MEMBER, NULL, "unknown member%s %s; expected %s",
-                        os->n_unknown > 1 ? "s" : "", os->unknown, expected);
+        /* PyTorch's name for the slope is the likeliest unknown member. */
+        int torch = strstr(os->unknown, "\"negative_slope\"") != NULL;
+        request__record(ps, LR_ERR_UNKNOWN_MEMBER, NULL, "unknown member%s %s; expected %s%s",
+                        os->n_unknown > 1 ? "s" : "", os->unknown, expected,
+                        torch ? " (PyTorch's negative_slope is \"slope\" here)" : "");
     }
     for (size_t i = 0; i < MEMBERS; i++)
         if (members[i].missing != LR_ERR_OK && (members[i].kinds >> kind & 1) &&

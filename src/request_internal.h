@@ -12,6 +12,10 @@
 #include "request.h"
 #include "tensor.h"
 
+/* What a NaN or an infinity in a JSON body is told: where they can go. */
+#define REQUEST__NONFINITE "NaN and Infinity are not valid JSON; a binary body " \
+                           "(Content-Type: application/octet-stream) carries them"
+
 /* Nesting allowed in values checked for syntax only (members skipped, the
  * rest of a body after a request error); deeper is too_deep (422). */
 #define REQUEST__DOC_DEPTH_MAX 64

@@ -40,6 +40,25 @@ void request__record(request__parser *ps, lr_err code, const char *path, const c
     snprintf(ps->err->path, sizeof ps->err->path, "%s", path ? path : "");
 }
 
+/* 1 when the text at p is NaN or Inf in any case (Python's json writes
+ * NaN and Infinity, numpy's repr nan and inf), 0 when not, -1 when it
+ * ends too soon to tell and more may come. */
+static int nonfinite_at(const request__parser *ps, const char *p)
+{
+    static const char words[2][4] = {"nan", "inf"};
+    size_t left = (size_t)(ps->end - p);
+    for (int w = 0; w < 2; w++) {
+        size_t i = 0;
+        while (i < 3 && i < left && (p[i] | 0x20) == words[w][i])
+            i++;
+        if (i == 3)
+            return 1;
+        if (i == left && ps->partial)
+            return -1;
+    }
+    return 0;
+}
+
 int request__unexpected(request__parser *ps, const char *what, int value)
 {
     const char *p = ps->p;
@@ -49,8 +68,11 @@ int request__unexpected(request__parser *ps, const char *what, int value)
         return request__fail(ps, LR_ERR_JSON_SYNTAX, p, "unexpected end of input; expected %s",
                              what);
     unsigned char c = (unsigned char)*p;
-    if (value && (c == 'N' || c == 'I'))
-        return request__fail(ps, LR_ERR_JSON_NUMBER, p, "NaN and Infinity are not valid JSON");
+    int nonfinite = value ? nonfinite_at(ps, p) : 0;
+    if (nonfinite < 0)
+        return request__starve(ps);
+    if (nonfinite)
+        return request__fail(ps, LR_ERR_JSON_NUMBER, p, REQUEST__NONFINITE);
     if (value && (c == '.' || c == '+'))
         return request__fail(ps, LR_ERR_JSON_NUMBER, p,
                              "a JSON number starts with a digit or '-', not '%c'", c);
@@ -218,9 +240,12 @@ int request__number_syntax(request__parser *ps, const char *stop)
 {
     if (stop == ps->end && ps->partial) /* "-", "1." or "1e" may go on */
         return request__starve(ps);
-    if (stop < ps->end && (*stop == 'I' || *stop == 'N'))
+    int nonfinite = nonfinite_at(ps, stop);
+    if (nonfinite < 0)
+        return request__starve(ps);
+    if (nonfinite)
         return request__fail(ps, LR_ERR_JSON_NUMBER, stop[-1] == '-' ? stop - 1 : stop,
-                             "NaN and Infinity are not valid JSON");
+                             REQUEST__NONFINITE);
     if (stop < ps->end && *stop >= '0' && *stop <= '9')
         return request__fail(ps, LR_ERR_JSON_NUMBER, stop,
                              "leading zeros are not allowed in JSON numbers");

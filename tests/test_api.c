@@ -621,3 +621,52 @@ void test_api_budget(void)
     free(f32);
     free(f64);
 }
+
+/* The mistakes a new user makes first get an error that names the fix:
+ * a form for a body, the slope given twice, NaN in JSON, PyTorch's name
+ * for the slope. Each through api_begin, as the server calls it. */
+void test_api_common_mistakes(void)
+{
+    static const struct {
+        const char *path, *content_type, *body, *key, *value;
+        int status;
+        const char *says;
+    } cases[] = {
+        {"/forward", "application/x-www-form-urlencoded", "x=1&x=-2", NULL, NULL, 400,
+         "requests.post(url, json="},
+        {"/forward", " application/x-www-form-urlencoded; charset=utf-8", "x=%5B1%5D", NULL,
+         NULL, 400, "-H 'Content-Type: application/json'"},
+        {"/forward", "application/json", "[1, NaN]", NULL, NULL, 400,
+         "a binary body (Content-Type: application/octet-stream) carries them"},
+        {"/gradient", NULL, "[1, -inf]", NULL, NULL, 400, "carries them at byte 4"},
+        {"/forward", NULL, "[1, nan]", NULL, NULL, 400, "carries them at byte 4"},
+        {"/forward", NULL, "{\"x\": [1], \"negative_slope\": 0.2}", NULL, NULL, 422,
+         "(PyTorch's negative_slope is \\\"slope\\\" here)"},
+        {"/forward", NULL, "[1]", "negative_slope", "0.2", 422,
+         "(PyTorch's negative_slope is \\\"slope\\\" here)"},
+        {"/forward", NULL, "[1]", "slope", "0.1", 422, "one list: slope=0.1,0.2"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        api_head head;
+        api_response resp;
+        lr_err why;
+        ASSERT_EQ(api_begin("POST", cases[i].path, cases[i].content_type, &head, &resp), 1);
+        api_response_free(&resp);
+        api_body *b = api_body_new(&head, NULL, NULL, strlen(cases[i].body), &why);
+        ASSERT(b != NULL);
+        if (!b)
+            continue;
+        ASSERT_EQ(api_body_feed(b, cases[i].body, strlen(cases[i].body)), LR_ERR_OK);
+        /* the slope twice: the same parameter two times */
+        api_param p[2] = {{cases[i].key, cases[i].key ? strlen(cases[i].key) : 0, cases[i].value,
+                           cases[i].value ? strlen(cases[i].value) : 0}, {"slope", 5, "0.2", 3}};
+        size_t nparams = !cases[i].key ? 0 : strcmp(cases[i].key, "slope") == 0 ? 2 : 1;
+        api_request req = {.route = head.route, .params = p, .nparams = nparams, .body = b};
+        api_handle(&req, &resp);
+        ASSERT_EQ(resp.status, cases[i].status);
+        if (!resp.body || !strstr(resp.body, cases[i].says))
+            tap_fail(__FILE__, __LINE__, "case %zu: %s does not say %s", i,
+                     resp.body ? resp.body : "(no body)", cases[i].says);
+        api_response_free(&resp);
+    }
+}

@@ -77,6 +77,7 @@
     X(errors_render)                                                           \
     X(api_quote_bytes)                                                         \
     X(api_compute)                                                             \
+    X(api_common_mistakes)                                                     \
     X(api_routes)                                                              \
     X(api_torch_cases)                                                         \
     X(api_torch_f32)                                                           \

@@ -24,7 +24,7 @@ echo "prelu: $r"
 printf '\000\000\000\000\000\000\360\077\000\000\000\000\000\000\000\300' > "$tmp/x.bin" # 1, -2
 curl -sf -H 'Content-Type: application/octet-stream' --data-binary @"$tmp/x.bin" \
      -D "$tmp/head" -o "$tmp/y.bin" "$base/forward?slope=0.5"
-echo "binary: $(od -An -tf8 "$tmp/y.bin" | tr -s ' ') ($(grep -i '^tensor-shape' "$tmp/head" | tr -d '\r'))"
+echo "binary:$(od -An -tf8 "$tmp/y.bin" | tr -s ' ') ($(grep -i '^tensor-shape' "$tmp/head" | tr -d '\r'))"
 
 # a gzip body
 r=$(printf '[1, -2]' | gzip | curl -sf -H 'Content-Encoding: gzip' --data-binary @- "$base/forward")

@@ -141,7 +141,9 @@ try {
   const readme = readFileSync(root + page, "utf8").split("\n");
   for (let i = 0; i < readme.length; i++) {
     const m = readme[i].match(/^\$ curl .*?-d '([^']*)'.*?localhost:8080(\/[^ ?'"]*)/);
-    if (!m || /octet-stream|Content-Encoding|--compressed|-D -|-i /.test(readme[i])) continue;
+    // Not those whose output is not the reply's body: binary, compressed,
+    // with the head, written to a file, or piped on.
+    if (!m || /octet-stream|Content-Encoding|--compressed|-D -|-i |-o |\| /.test(readme[i])) continue;
     const [, body, path] = m;
     const template = Object.keys(doc.paths).find((t) =>
       new RegExp("^" + t.replace(/\{[a-z]+\}/g, "[^/]+") + "$").test(path));

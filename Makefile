@@ -183,7 +183,8 @@ run: deps-build
 
 # The unit and integration tests are one TAP binary; the integration tests
 # start $(SERVER). tests/cli.sh repeats the contract through the curl tool.
-# The generated documents must be what their generators write.
+# The generated documents must be what their generators write, and the
+# links of the README and docs/ must resolve.
 test: deps-test
 	$(Q)$(MAKE) --no-print-directory $(SERVER) $(TESTBIN)
 	LEAKYRELU_SERVER=./$(SERVER) ./$(TESTBIN)
@@ -194,6 +195,7 @@ test: deps-test
 	    { echo "src/openapi.json differs from tools/gen_openapi.py's: make openapi" >&2; exit 1; }
 	$(Q)python3 tools/gen_errors_md.py | cmp -s - docs/errors.md || \
 	    { echo "docs/errors.md differs from tools/gen_errors_md.py's: make errors-doc" >&2; exit 1; }
+	python3 tests/docs_links.py
 	$(Q)command -v node > /dev/null && command -v npm > /dev/null || ./tools/ensure-packages nodejs npm
 	$(Q)npm ci --prefix tests/openapi --silent --no-audit --no-fund
 	node tests/openapi/check.mjs ./$(SERVER)

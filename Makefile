@@ -183,8 +183,9 @@ run: deps-build
 
 # The unit and integration tests are one TAP binary; the integration tests
 # start $(SERVER). tests/cli.sh repeats the contract through the curl tool.
-# The generated documents must be what their generators write, and the
-# links of the README and docs/ must resolve.
+# The generated documents must be what their generators write; the links
+# of the README and docs/ must resolve, and their examples print what they
+# show (tests/docs_examples.py, after Node.js is there for the README's).
 test: deps-test
 	$(Q)$(MAKE) --no-print-directory $(SERVER) $(TESTBIN)
 	LEAKYRELU_SERVER=./$(SERVER) ./$(TESTBIN)
@@ -199,6 +200,7 @@ test: deps-test
 	$(Q)command -v node > /dev/null && command -v npm > /dev/null || ./tools/ensure-packages nodejs npm
 	$(Q)npm ci --prefix tests/openapi --silent --no-audit --no-fund
 	node tests/openapi/check.mjs ./$(SERVER)
+	python3 tests/docs_examples.py ./$(SERVER)
 	./tests/examples.sh ./$(SERVER)
 	$(Q)command -v chromium > /dev/null || command -v chromium-browser > /dev/null || \
 	    ./tools/ensure-packages chromium

@@ -9,6 +9,8 @@
 #   make test-hard  the long suites (full-size load, slow clients, SIGTERM, valgrind)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make bench      codec, kernel and HTTP benchmarks against baselines
+#   make openapi    regenerate src/openapi.json (tools/gen_openapi.py)
+#   make errors-doc regenerate docs/errors.md from src/errors.h
 #   make fuzz       libFuzzer on the request decoder and codec (FUZZ_SECONDS=60)
 # Options: V=1 (show commands), WERROR=1, SANITIZE=address,undefined (with
 #          CC=clang for clang's sanitizers; builds into build/sanitize-$(CC)),
@@ -56,7 +58,7 @@ endif
 PKGS_BUILD := gcc make libc6-dev libmicrohttpd-dev libjansson-dev zlib1g-dev
 PKGS_TEST := $(PKGS_BUILD) libcurl4-openssl-dev curl prometheus python3 libxml2-utils w3c-sgml-lib
 
-.PHONY: check-layers openapi all run test test-deploy test-container test-hard install clean deps-build deps-test valgrind tables bench fuzz fuzz-check
+.PHONY: check-layers openapi errors-doc all run test test-deploy test-container test-hard install clean deps-build deps-test valgrind tables bench fuzz fuzz-check
 
 all: $(SERVER)
 
@@ -125,6 +127,10 @@ check-layers: $(SERVER)
 openapi:
 	python3 tools/gen_openapi.py $(VERSION) > src/openapi.json
 
+# Regenerates docs/errors.md, the table of src/errors.h (committed).
+errors-doc:
+	python3 tools/gen_errors_md.py > docs/errors.md
+
 # Codec, kernel and end-to-end benchmarks with baselines, in one run.
 bench: deps-build
 	$(Q)./tools/ensure-packages wrk
@@ -182,6 +188,9 @@ run: deps-build
 
 # The unit and integration tests are one TAP binary; the integration tests
 # start $(SERVER). tests/cli.sh repeats the contract through the curl tool.
+# The generated documents must be what their generators write; the links
+# of the README and docs/ must resolve, and their examples print what they
+# show (tests/docs_examples.py, after Node.js is there for the README's).
 test: deps-test
 	$(Q)$(MAKE) --no-print-directory $(SERVER) $(TESTBIN)
 	$(Q)python3 tools/check-layers.py $(BUILD)/obj src
@@ -191,9 +200,13 @@ test: deps-test
 	python3 tests/plot_check.py ./$(SERVER)
 	$(Q)python3 tools/gen_openapi.py $(VERSION) | cmp -s - src/openapi.json || \
 	    { echo "src/openapi.json differs from tools/gen_openapi.py's: make openapi" >&2; exit 1; }
+	$(Q)python3 tools/gen_errors_md.py | cmp -s - docs/errors.md || \
+	    { echo "docs/errors.md differs from tools/gen_errors_md.py's: make errors-doc" >&2; exit 1; }
+	python3 tests/docs_links.py
 	$(Q)command -v node > /dev/null && command -v npm > /dev/null || ./tools/ensure-packages nodejs npm
 	$(Q)npm ci --prefix tests/openapi --silent --no-audit --no-fund
 	node tests/openapi/check.mjs ./$(SERVER)
+	python3 tests/docs_examples.py ./$(SERVER)
 	./tests/examples.sh ./$(SERVER)
 	$(Q)command -v chromium > /dev/null || command -v chromium-browser > /dev/null || \
 	    ./tools/ensure-packages chromium

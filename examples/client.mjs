@@ -4,7 +4,13 @@
 const base = process.argv[2] ?? "http://127.0.0.1:8080";
 
 async function post(path, body, headers = { "Content-Type": "application/json" }) {
-  const res = await fetch(base + path, { method: "POST", body, headers });
+  let res;
+  try {
+    res = await fetch(base + path, { method: "POST", body, headers });
+  } catch (err) { // fetch throws only when no reply came at all
+    console.error(`cannot reach the service at ${base}: is it running? start it with \`make run\``);
+    process.exit(1);
+  }
   if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
   return res;
 }

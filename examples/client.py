@@ -13,6 +13,10 @@ import urllib.parse
 BASE = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8080"
 URL = urllib.parse.urlsplit(BASE)
 conn = http.client.HTTPConnection(URL.hostname, URL.port or 80, timeout=30)
+try:
+    conn.connect()
+except OSError:
+    sys.exit(f"cannot reach the service at {BASE}: is it running? start it with `make run`")
 
 
 def post(path, body, headers):

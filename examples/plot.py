@@ -11,12 +11,9 @@ the slope in the query); matplotlib only draws them.
 Needs matplotlib (Debian: apt-get install python3-matplotlib)."""
 import argparse
 import json
+import sys
+import urllib.error
 import urllib.request
-
-import matplotlib
-
-matplotlib.use("Agg")  # no display needed
-import matplotlib.pyplot as plt  # noqa: E402
 
 
 def call(url, path, xs, slope, dtype):
@@ -43,6 +40,19 @@ def main():
     ap.add_argument("--points", type=int, default=1001)
     ap.add_argument("--out", default="leaky_relu.png")
     args = ap.parse_args()
+    try:
+        urllib.request.urlopen(f"{args.url}/healthz", timeout=10).close()
+    except (urllib.error.URLError, OSError):
+        sys.exit(f"cannot reach the service at {args.url}: is it running? "
+                 "start it with `make run`")
+    # Imported once the service answers, so that its absence is reported
+    # the same way with or without matplotlib.
+    try:
+        import matplotlib
+    except ImportError:
+        sys.exit("examples/plot.py needs matplotlib: apt-get install python3-matplotlib")
+    matplotlib.use("Agg")  # no display needed
+    import matplotlib.pyplot as plt
 
     step = (args.xmax - args.xmin) / (args.points - 1)
     xs = sorted({args.xmin + i * step for i in range(args.points)} |

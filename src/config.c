@@ -58,7 +58,7 @@ static const char usage[] =
     "                       default none)\n"
     "  --check              GET /healthz on the configured port; exit 0 if it\n"
     "                       answers 200, else 1 (a container HEALTHCHECK)\n"
-    "  --help               print this help and exit\n"
+    "  -h, --help           print this help and exit\n"
     "  --version            print the version and exit\n";
 
 int config_parse_size(const char *s, size_t *out)
@@ -249,8 +249,8 @@ int config_load(config *cfg, int argc, char **argv, FILE *out, FILE *err)
     opterr = 0;
     optind = 1;
     int opt, cors_flags = 0;
-    while ((opt = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
-        if (opt == OPT_HELP) {
+    while ((opt = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        if (opt == OPT_HELP || opt == 'h') {
             fputs(usage, out);
             return 0;
         }

@@ -11,7 +11,7 @@ start_server "$server" --max-body 4K --log off
 
 code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 
-echo "1..30"
+echo "1..32"
 ok "forward, object form" "$(curl -s -d '{"x": [[1, -2], [3, -4]], "slope": 0.1}' "$base/forward")" \
    '{"y": [[1.0, -0.2], [3.0, -0.4]]}'
 ok "forward, bare array with query slope" "$(curl -s -d '[1, -2, 3]' "$base/forward?slope=0.1")" \
@@ -64,6 +64,10 @@ ok "400 Content-Length with Transfer-Encoding" \
    '{"error": "Content-Length and Transfer-Encoding together; send one", "code": "invalid_framing"}'
 ok "422 names the element" "$(curl -s -d '[[1, 2], [3, "4"]]' "$base/forward")" \
    '{"error": "expected a number, got a string at x[1][1]", "code": "not_a_number", "path": "x[1][1]"}'
+for flag in -h --help; do
+    usage=$("$server" "$flag" 2>&1)
+    ok "$flag: the usage, exit 0" "$? $(echo "$usage" | head -1)" "0 Usage: leakyrelu-server [OPTION]..."
+done
 port=${base##*:}
 err=$("$server" --port "$port" 2>&1 >/dev/null)
 ok "port in use: status 1" "$?" 1

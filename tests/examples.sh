@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # `make test`: each client in examples/ run against the real server; its
-# output must be exactly tests/data/examples/<name>.txt. TAP output.
+# output must be exactly tests/data/examples/<name>.txt. Then, the server
+# stopped, each one (plot.py too) must say in one line that it cannot reach
+# the service, and exit nonzero. TAP output.
 # Usage: tests/examples.sh SERVER_BINARY
 set -euo pipefail
 server=$1
@@ -25,6 +27,30 @@ for ex in client.py client.mjs curl.sh; do
         failed=$((failed + 1))
         echo "not ok $n - examples/$ex"
         sed 's/^/#   /' "$tmp/out" "$tmp/diff" 2>/dev/null | head -40
+    fi
+done
+
+# The port the server listened on is free again once it has exited.
+kill "$pid"
+wait "$pid" || true
+want="cannot reach the service at $base: is it running? start it with \`make run\`"
+for ex in client.py client.mjs curl.sh plot.py; do
+    n=$((n + 1))
+    case $ex in
+        plot.py) run=(python3 "$root/examples/$ex" --url "$base" --out "$tmp/plot.png") ;;
+        *.py) run=(python3 "$root/examples/$ex" "$base") ;;
+        *.mjs) run=(node "$root/examples/$ex" "$base") ;;
+        *.sh) run=(sh "$root/examples/$ex" "$base") ;;
+    esac
+    status=0
+    "${run[@]}" > "$tmp/out" 2>&1 || status=$?
+    if [ "$status" != 0 ] && [ "$(cat "$tmp/out")" = "$want" ]; then
+        echo "ok $n - examples/$ex with no server: one line, exit $status"
+    else
+        failed=$((failed + 1))
+        echo "not ok $n - examples/$ex with no server: one line, exit nonzero"
+        echo "#   exit $status; want: $want"
+        sed 's/^/#   got:  /' "$tmp/out" | head -10
     fi
 done
 echo "1..$n"

@@ -83,8 +83,23 @@ void test_config(void)
     char *off[] = {"x", "--log=off", NULL};
     ASSERT_EQ(config_load(&cfg, 2, off, devnull, devnull), -1);
     ASSERT_EQ(cfg.log, ACCESSLOG_OFF);
-    char *help[] = {"x", "--help", NULL};
-    ASSERT_EQ(config_load(&cfg, 2, help, devnull, devnull), 0);
+    /* -h and --help print the usage on out, nothing on err, and exit 0. */
+    char *helps[] = {"--help", "-h"};
+    for (size_t i = 0; i < 2; i++) {
+        char *help[] = {"x", helps[i], NULL};
+        FILE *out = tmpfile(), *err = tmpfile();
+        ASSERT(out != NULL && err != NULL);
+        if (!out || !err)
+            break;
+        ASSERT_EQ(config_load(&cfg, 2, help, out, err), 0);
+        char first[64] = "";
+        rewind(out);
+        ASSERT(fgets(first, sizeof first, out) != NULL);
+        ASSERT_STR_EQ(first, "Usage: leakyrelu-server [OPTION]...\n");
+        ASSERT_EQ(ftell(err), 0);
+        fclose(out);
+        fclose(err);
+    }
     fclose(devnull);
 
     size_t n;

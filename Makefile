@@ -217,7 +217,8 @@ test: deps-test
 # pinned in tests/k8s/package-lock.json; no cluster needed), and every
 # port, path, flag and variable they, the compose file and the Dockerfile
 # name against the server. Node.js from Debian when there is none.
-test-deploy: $(SERVER)
+test-deploy: deps-build
+	$(Q)$(MAKE) --no-print-directory $(SERVER)
 	$(Q)command -v node > /dev/null && command -v npm > /dev/null || ./tools/ensure-packages nodejs npm
 	$(Q)npm ci --prefix tests/k8s --silent --no-audit --no-fund
 	node tests/k8s/check.mjs ./$(SERVER)

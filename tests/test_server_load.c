@@ -270,6 +270,13 @@ static size_t big_on_body(char *data, size_t size, size_t n, void *cls)
         b->posted = 1;
         sem_post(&b->started);
     }
+    /* A slow reader: at most 4 MiB/s (16 with LEAKYRELU_HARD=1), each
+     * piece followed by its time at that pace. (curl's
+     * CURLOPT_MAX_RECV_SPEED_LARGE averages over the whole transfer, the
+     * upload included, and catches up after a stall: on a busy machine it
+     * read most of the reply at full speed before the signal.) */
+    long long rate = (long long)(b->n > 2000000 ? 16 : 4) << 20, ns = (long long)len * 1000000000 / rate;
+    nanosleep(&(struct timespec){.tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000}, NULL);
     return len;
 }
 
@@ -295,9 +302,8 @@ static void *big_run(void *arg)
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(b->body));
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, big_on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, b);
-    /* A slow reader with a small socket buffer: the reply is still
-     * streaming from the server when SIGTERM comes. */
-    curl_easy_setopt(h, CURLOPT_MAX_RECV_SPEED_LARGE, (curl_off_t)(b->n > 2000000 ? 16 : 4) << 20);
+    /* A slow reader (big_on_body) with a small socket buffer: the reply
+     * is still streaming from the server when SIGTERM comes. */
     curl_easy_setopt(h, CURLOPT_SOCKOPTFUNCTION, small_buffer);
     curl_easy_setopt(h, CURLOPT_TIMEOUT, 120L);
     curl_easy_perform(h);

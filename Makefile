@@ -177,8 +177,12 @@ run: deps-build
 
 # The unit and integration tests are one TAP binary; the integration tests
 # start $(SERVER). tests/cli.sh repeats the contract through the curl tool.
+# tests/compile_fail/assert_eq_double.c must not compile (ASSERT_EQ on a double).
 test: deps-test
 	$(Q)$(MAKE) --no-print-directory $(SERVER) $(TESTBIN)
+	$(Q)$(CC) -std=c11 -fsyntax-only tests/compile_fail/assert_eq_double.c 2>&1 | \
+	    grep -q 'ASSERT_EQ on a floating value' || \
+	    { echo "tests/compile_fail/assert_eq_double.c: ASSERT_EQ took a double" >&2; exit 1; }
 	LEAKYRELU_SERVER=./$(SERVER) ./$(TESTBIN)
 	./tests/cli.sh ./$(SERVER)
 	./tests/prometheus.sh ./$(SERVER)

@@ -13,6 +13,15 @@ extern int tap_failed;  /* failures in the running test */
 void tap_fail(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* tap_fail, printed even past the first 20 (the harness's word on how a
+ * server ended matters most when its requests failed by the dozen). */
+void tap_fail_always(const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Marks the running test skipped: it prints "ok N - name # SKIP why". A
+ * test that skips says so before it returns; a failure still fails it. */
+void tap_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* Path of a file under tests/data (TEST_DATA_DIR or "tests/data"). */
 const char *tap_data_path(const char *name, char *buf, size_t len);
 

@@ -244,10 +244,7 @@ void test_http_shutdown(void)
     ASSERT_STR_EQ(f.r.body, "{\"y\": [2.0, -0.02]}");
     reply_free(&f.r);
     curl_easy_cleanup(idle);
-    int status;
-    ASSERT_EQ(waitpid(s.pid, &status, 0), s.pid);
-    ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    fclose(s.out);
+    ASSERT_EQ(srv_wait(&s), 0);
     sem_destroy(&f.up.started);
     sem_destroy(&f.up.go);
 }

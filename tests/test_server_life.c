@@ -373,6 +373,11 @@ void test_http_many_connections(void)
     setrlimit(RLIMIT_NOFILE, &lim);
     getrlimit(RLIMIT_NOFILE, &lim);
     size_t n = lim.rlim_cur > WANT + 100 ? WANT : (size_t)lim.rlim_cur - 100;
+    if (n <= 1024) { /* not past the old limit: nothing to show */
+        tap_skip("only %zu connections: the open-file limit is %llu", n,
+                 (unsigned long long)lim.rlim_cur);
+        return;
+    }
     if (n < WANT)
         printf("#   only %zu connections: the open-file limit is %llu\n", n,
                (unsigned long long)lim.rlim_cur);

@@ -43,6 +43,8 @@ typedef struct tracked {
     pid_t pid;     /* 0 once reaped */
     char log[512]; /* the file its stderr goes to; "" when the test reads it */
     long from;     /* where this test's part of the log starts */
+    long origin;   /* where this process's part starts (the shared server's
+                      log holds each one it restarted) */
 } tracked;
 static tracked servers[MAX_TRACKED];
 static int nservers = 1; /* entry 0: the shared server */
@@ -156,14 +158,20 @@ static void print_log(const char *path, long from)
 
 /* Waits for pid to end, for up to ms; *status is its wait status. 0, or
  * -1 when it still ran at the deadline: it was then killed (SIGKILL). A
- * pidfd tells when the child ends; without one (valgrind 3.19 has no
- * pidfd_open: asked once), waitpid is retried every 10 ms. */
+ * pidfd tells when the child ends; without one, waitpid is retried every
+ * 10 ms. Under valgrind (its preloaded library), which does not know
+ * pidfd_open (3.19) and would warn, it is not asked. */
 static int reap(pid_t pid, int *status, int ms)
 {
-    static int no_pidfd;
+    static int no_pidfd = -1;
+    if (no_pidfd < 0) {
+        const char *preload = getenv("LD_PRELOAD");
+        no_pidfd = preload && strstr(preload, "vgpreload") != NULL;
+    }
     long long end = now_ms() + ms;
     int pidfd = no_pidfd ? -1 : (int)syscall(SYS_pidfd_open, pid, 0);
-    no_pidfd |= pidfd < 0 && errno == ENOSYS;
+    if (!no_pidfd && pidfd < 0 && errno == ENOSYS)
+        no_pidfd = 1;
     int rc = 0;
     for (;;) {
         pid_t r = waitpid(pid, status, WNOHANG);
@@ -198,7 +206,7 @@ static int reap(pid_t pid, int *status, int ms)
 static int judge(tracked *t, int rc, int status, int want)
 {
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    char *text = read_from(t->log, 0);
+    char *text = read_from(t->log, t->origin);
     const char *report = find_report(text);
     if (rc == -1)
         FAIL("server %d did not end within %d s: killed", (int)t->pid, EXIT_MS / 1000);
@@ -358,6 +366,7 @@ static int start(srv *s, const char *const *extra, const char *env_entry, int *e
     s->out = -1;
     if (!t)
         return -1;
+    t->origin = file_size(t->log);
     s->pid = t->pid = spawn_server(args, env_entry, &s->out, err_fd, t->log);
     if (s->pid < 0) {
         s->pid = t->pid = 0;
@@ -432,14 +441,13 @@ unsigned shared_port(void)
     if (shared.pid == 0) {
         curl_global_init(CURL_GLOBAL_DEFAULT);
         tracked *t = &servers[0];
-        memset(t, 0, sizeof *t);
-        log_path(t->log, sizeof t->log, "shared");
-        if (!shared_started) { /* one log for the run, restarts appended */
+        if (!shared_started) { /* one log for the run, a restart's appended */
+            log_path(t->log, sizeof t->log, "shared");
             FILE *f = fopen(t->log, "w");
             if (f)
                 fclose(f);
+            shared_started = 1;
         }
-        shared_started = 1;
         if (start(&shared, NULL, NULL, NULL, t) != 0) {
             shared_failed = 1;
             return 0;

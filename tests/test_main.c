@@ -83,6 +83,7 @@ static int selected(const char *name, int argc, char **argv)
 static pthread_mutex_t watch_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t watch_cond = PTHREAD_COND_INITIALIZER;
 static const char *watch_name; /* the running test, NULL between tests */
+static int watch_over;         /* the run is over: the thread ends */
 static size_t watch_num;
 static struct timespec watch_deadline;
 static long watch_seconds;
@@ -91,7 +92,7 @@ static void *watchdog(void *arg)
 {
     (void)arg;
     pthread_mutex_lock(&watch_lock);
-    for (;;) {
+    while (!watch_over) {
         if (!watch_name) {
             pthread_cond_wait(&watch_cond, &watch_lock);
         } else if (pthread_cond_timedwait(&watch_cond, &watch_lock, &watch_deadline) ==
@@ -104,6 +105,7 @@ static void *watchdog(void *arg)
             _exit(1);
         }
     }
+    pthread_mutex_unlock(&watch_lock);
     return NULL;
 }
 
@@ -134,7 +136,6 @@ int main(int argc, char **argv)
     pthread_t dog;
     if (pthread_create(&dog, NULL, watchdog, NULL) != 0)
         return 2;
-    pthread_detach(dog);
     for (size_t i = 0; i < n; i++)
         planned += (size_t)selected(tests[i].name, argc, argv);
     printf("1..%zu\n", planned + 1);
@@ -157,6 +158,11 @@ int main(int argc, char **argv)
         fflush(stdout);
         failures += tap_failed != 0;
     }
+    pthread_mutex_lock(&watch_lock);
+    watch_over = 1;
+    pthread_cond_signal(&watch_cond);
+    pthread_mutex_unlock(&watch_lock);
+    pthread_join(dog, NULL);
     /* The shared server, stopped now: its exit status and its stderr. */
     tap_failed = 0;
     int shared = harness_finish();

@@ -191,9 +191,13 @@ run: deps-build
 # The generated documents must be what their generators write; the links
 # of the README and docs/ must resolve, and their examples print what they
 # show (tests/docs_examples.py, after Node.js is there for the README's).
+# tests/compile_fail/assert_eq_double.c must not compile (ASSERT_EQ on a double).
 test: deps-test
 	$(Q)$(MAKE) --no-print-directory $(SERVER) $(TESTBIN)
 	$(Q)python3 tools/check-layers.py $(BUILD)/obj src
+	$(Q)$(CC) -std=c11 -fsyntax-only tests/compile_fail/assert_eq_double.c 2>&1 | \
+	    grep -q 'ASSERT_EQ on a floating value' || \
+	    { echo "tests/compile_fail/assert_eq_double.c: ASSERT_EQ took a double" >&2; exit 1; }
 	LEAKYRELU_SERVER=./$(SERVER) ./$(TESTBIN)
 	./tests/cli.sh ./$(SERVER)
 	./tests/prometheus.sh ./$(SERVER)

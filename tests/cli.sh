@@ -11,7 +11,6 @@ start_server "$server" --max-body 4K --log off
 
 code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 
-echo "1..32"
 ok "forward, object form" "$(curl -s -d '{"x": [[1, -2], [3, -4]], "slope": 0.1}' "$base/forward")" \
    '{"y": [[1.0, -0.2], [3.0, -0.4]]}'
 ok "forward, bare array with query slope" "$(curl -s -d '[1, -2, 3]' "$base/forward?slope=0.1")" \
@@ -74,8 +73,7 @@ ok "port in use: status 1" "$?" 1
 ok "port in use: said once, with the reason" \
    "$(echo "$err" | wc -l) $(echo "$err" | grep -c '^leakyrelu-server: cannot listen on .* (.*in use)$')" "1 1"
 
-kill -TERM "$pid"
-wait "$pid"
-ok "SIGTERM exits 0" "$?" 0
+stop_server
+ok "SIGTERM exits 0" "$status" 0
 ok "no connection after exit" "$(code "$base/healthz")" 000
-exit $((failed > 0))
+done_testing

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <zlib.h>
 #include <unistd.h>
 
@@ -94,6 +95,13 @@ int test_hard(void)
 {
     const char *v = getenv("LEAKYRELU_HARD");
     return v && strcmp(v, "1") == 0;
+}
+
+long long test_now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
 char *test_big_body(const size_t *shape, int ndim, int object, char **want)

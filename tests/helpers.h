@@ -43,6 +43,9 @@ int test_instrumented(void);
 /* 1 when LEAKYRELU_HARD=1 (make test-hard): tests run at full size. */
 int test_hard(void);
 
+/* Milliseconds on the monotonic clock, for measuring how long a wait took. */
+long long test_now_ms(void);
+
 /* A body of random doubles of the given shape (bare, or as {"x": ...})
  * and, in *want, its exact /forward reply for slope 0.01; both malloc'd.
  * The same shape gives the same body. */

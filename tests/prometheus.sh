@@ -78,5 +78,6 @@ ok "build_info carries the version" \
 if [ "$failed" -ne 0 ]; then
     echo "# Prometheus log:"; sed 's/^/#   /' "$tmp/prom.log" | tail -20
 fi
-echo "1..$n"
-[ "$failed" -eq 0 ]
+stop_server
+ok "the server exits 0 after SIGTERM" "$status" 0
+done_testing

@@ -126,7 +126,7 @@ void test_api_binary_compute(void)
     ASSERT_EQ(r.status, 200);
     double got = 0;
     memcpy(&got, r.body ? r.body : "", r.body ? 8 : 0);
-    ASSERT_EQ(got, -0.04);
+    ASSERT_BITS_EQ(got, -0.04);
     ASSERT_STR_EQ(test_header(&r, "Tensor-Shape"), "");
     api_response_free(&r);
 }

@@ -89,22 +89,65 @@ void test_lrelu_scalar(void)
     }
 }
 
-/* Every SIMD variant this CPU runs equals the scalar kernel bit for bit at
- * every tile edge, in place and out of place, for several slopes, with the
- * array's end against an unreadable page (a read past the end faults). */
-void test_lrelu_variants(void)
+/* The compiled variant named isa, when this CPU runs it; else NULL, and
+ * the running test is skipped, saying why. */
+static const lrelu__variant *variant(const char *isa)
+{
+    size_t nv;
+    const lrelu__variant *v = lrelu__variants(&nv);
+    for (size_t k = 0; k < nv; k++) {
+        if (strcmp(v[k].name, isa) != 0)
+            continue;
+        if (v[k].supported())
+            return &v[k];
+        tap_skip("%s not supported by this CPU", isa);
+        return NULL;
+    }
+    tap_skip("%s is not compiled for this architecture", isa);
+    return NULL;
+}
+
+/* The variants lrelu_variant_* test, besides scalar (the specification). */
+static const char *const tested[] = {"sse2", "avx2", "avx512f", "neon"};
+
+/* The build's variants are scalar and tested ones, and the one in use is
+ * the last this CPU runs. */
+void test_lrelu_dispatch(void)
+{
+    size_t nv;
+    const lrelu__variant *v = lrelu__variants(&nv);
+    const char *best = "scalar";
+    ASSERT(nv >= 1);
+    ASSERT_STR_EQ(v[0].name, "scalar");
+    for (size_t k = 1; k < nv; k++) {
+        size_t t = 0;
+        while (t < sizeof tested / sizeof tested[0] && strcmp(v[k].name, tested[t]) != 0)
+            t++;
+        if (t == sizeof tested / sizeof tested[0])
+            tap_fail(__FILE__, __LINE__, "variant %s has no lrelu_variant_%s test", v[k].name,
+                     v[k].name);
+        if (v[k].supported())
+            best = v[k].name;
+    }
+    ASSERT_STR_EQ(lrelu_variant(), best);
+}
+
+/* The SIMD variant isa equals the scalar kernel bit for bit at every tile
+ * edge, in place and out of place, for several slopes, with the array's
+ * end against an unreadable page (a read past the end faults). */
+static void check_f64(const char *isa)
 {
     static const double slopes[] = {0.01, 0.0, -0.0, 1.0, 2.5, -0.5, 1e-300, 1e300};
     static const size_t sizes[] = {0,  1,  2,  3,  4,  5,  7,  8,  9,  15, 16,
                                    17, 31, 32, 33, 63, 64, 65, 100, 1000, 1003};
     enum { MAXN = 1003 };
+    const lrelu__variant *v = variant(isa);
+    if (!v)
+        return;
     size_t bytes;
     char *region = guarded(MAXN * sizeof(double) * 3, &bytes), *guard = region + bytes;
     if (!region)
         return;
-    size_t nv;
-    const lrelu__variant *v = lrelu__variants(&nv);
-    const char *best = "scalar";
     double x[MAXN], dy[MAXN], want[MAXN];
     uint64_t state = 7;
     for (size_t i = 0; i < MAXN; i++) {
@@ -114,53 +157,46 @@ void test_lrelu_variants(void)
         x[i] = i % 5 == 0 ? special[(u >> 33) % 8] : r;
         dy[i] = (double)(int64_t)(u * 3) / 9.2e18;
     }
-    for (size_t k = 0; k < nv; k++) {
-        if (!v[k].supported())
-            continue;
-        best = v[k].name;
-        v[k].forward(NULL, NULL, 0, 0.5); /* n == 0: the pointers may be NULL */
-        v[k].gradient(NULL, NULL, 0, 0.5);
-        v[k].backward(NULL, NULL, NULL, 0, 0.5);
-        for (size_t s = 0; s < sizeof slopes / sizeof slopes[0]; s++) {
-            for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++) {
-                size_t n = sizes[z];
-                /* Inputs and output end at the guard page. */
-                double *out = (double *)(void *)(guard - n * sizeof(double));
-                double *xin = out - n, *din = xin - n;
-                for (int op = 0; op < 3; op++) {
-                    memcpy(xin, x, n * sizeof(double));
-                    memcpy(din, dy, n * sizeof(double));
-                    if (op == 0) {
-                        lrelu_forward_f64__scalar(x, want, n, slopes[s]);
-                        v[k].forward(xin, out, n, slopes[s]);
-                    } else if (op == 1) {
-                        lrelu_gradient_f64__scalar(x, want, n, slopes[s]);
-                        v[k].gradient(xin, out, n, slopes[s]);
-                    } else {
-                        lrelu_backward_f64__scalar(x, dy, want, n, slopes[s]);
-                        v[k].backward(xin, din, out, n, slopes[s]);
-                    }
-                    if (n && memcmp(out, want, n * sizeof(double)) != 0)
-                        tap_fail(__FILE__, __LINE__, "%s op %d slope %g n %zu differs",
-                                 v[k].name, op, slopes[s], n);
-                    /* In place: the output overwrites x (or dy). */
-                    memcpy(out, x, n * sizeof(double));
-                    memcpy(din, dy, n * sizeof(double));
-                    if (op == 0)
-                        v[k].forward(out, out, n, slopes[s]);
-                    else if (op == 1)
-                        v[k].gradient(out, out, n, slopes[s]);
-                    else
-                        v[k].backward(out, din, out, n, slopes[s]);
-                    if (n && memcmp(out, want, n * sizeof(double)) != 0)
-                        tap_fail(__FILE__, __LINE__, "%s op %d slope %g n %zu in place differs",
-                                 v[k].name, op, slopes[s], n);
+    v->forward(NULL, NULL, 0, 0.5); /* n == 0: the pointers may be NULL */
+    v->gradient(NULL, NULL, 0, 0.5);
+    v->backward(NULL, NULL, NULL, 0, 0.5);
+    for (size_t s = 0; s < sizeof slopes / sizeof slopes[0]; s++) {
+        for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++) {
+            size_t n = sizes[z];
+            /* Inputs and output end at the guard page. */
+            double *out = (double *)(void *)(guard - n * sizeof(double));
+            double *xin = out - n, *din = xin - n;
+            for (int op = 0; op < 3; op++) {
+                memcpy(xin, x, n * sizeof(double));
+                memcpy(din, dy, n * sizeof(double));
+                if (op == 0) {
+                    lrelu_forward_f64__scalar(x, want, n, slopes[s]);
+                    v->forward(xin, out, n, slopes[s]);
+                } else if (op == 1) {
+                    lrelu_gradient_f64__scalar(x, want, n, slopes[s]);
+                    v->gradient(xin, out, n, slopes[s]);
+                } else {
+                    lrelu_backward_f64__scalar(x, dy, want, n, slopes[s]);
+                    v->backward(xin, din, out, n, slopes[s]);
                 }
+                if (n && memcmp(out, want, n * sizeof(double)) != 0)
+                    tap_fail(__FILE__, __LINE__, "%s op %d slope %g n %zu differs", v->name,
+                             op, slopes[s], n);
+                /* In place: the output overwrites x (or dy). */
+                memcpy(out, x, n * sizeof(double));
+                memcpy(din, dy, n * sizeof(double));
+                if (op == 0)
+                    v->forward(out, out, n, slopes[s]);
+                else if (op == 1)
+                    v->gradient(out, out, n, slopes[s]);
+                else
+                    v->backward(out, din, out, n, slopes[s]);
+                if (n && memcmp(out, want, n * sizeof(double)) != 0)
+                    tap_fail(__FILE__, __LINE__, "%s op %d slope %g n %zu in place differs",
+                             v->name, op, slopes[s], n);
             }
         }
-        printf("#   variant %s checked\n", v[k].name);
     }
-    ASSERT_STR_EQ(lrelu_variant(), best);
     munmap(region, bytes + (size_t)sysconf(_SC_PAGESIZE));
 }
 
@@ -199,20 +235,21 @@ void test_lrelu_scalar_f32(void)
     ASSERT_EQ(lrelu_find_nonfinite_f32(y, 2), 2);
 }
 
-/* test_lrelu_variants for the float32 kernels: every tile edge of 4, 8
- * and 16 floats, in place, against an unreadable page. */
-void test_lrelu_variants_f32(void)
+/* check_f64 for the float32 kernels: every tile edge of 4, 8 and 16
+ * floats, in place, against an unreadable page. */
+static void check_f32(const char *isa)
 {
     static const float slopes[] = {0.01f, 0.0f, -0.0f, 1.0f, 2.5f, -0.5f, 1e-30f, 1e30f};
     static const size_t sizes[] = {0,  1,  2,  3,  4,  5,  7,  8,  9,  15, 16,  17,  31,
                                    32, 33, 47, 48, 63, 64, 65, 100, 1000, 1003, 1024};
     enum { MAXN = 1024 };
+    const lrelu__variant *v = variant(isa);
+    if (!v)
+        return;
     size_t bytes;
     char *region = guarded(MAXN * sizeof(float) * 3, &bytes), *guard = region + bytes;
     if (!region)
         return;
-    size_t nv;
-    const lrelu__variant *v = lrelu__variants(&nv);
     float x[MAXN], dy[MAXN], want[MAXN];
     uint64_t state = 9;
     for (size_t i = 0; i < MAXN; i++) {
@@ -222,45 +259,49 @@ void test_lrelu_variants_f32(void)
         x[i] = i % 5 == 0 ? special[(u >> 33) % 8] : r;
         dy[i] = (float)((double)(int64_t)(u * 3) / 9.2e18);
     }
-    for (size_t k = 0; k < nv; k++) {
-        if (!v[k].supported())
-            continue;
-        v[k].forward32(NULL, NULL, 0, 0.5f);
-        v[k].gradient32(NULL, NULL, 0, 0.5f);
-        v[k].backward32(NULL, NULL, NULL, 0, 0.5f);
-        for (size_t s = 0; s < sizeof slopes / sizeof slopes[0]; s++) {
-            for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++) {
-                size_t n = sizes[z];
-                float *out = (float *)(void *)(guard - n * sizeof(float));
-                float *xin = out - n, *din = xin - n;
-                for (int op = 0; op < 3; op++) {
-                    for (int in_place = 0; in_place < 2; in_place++) {
-                        memcpy(xin, x, n * sizeof(float));
-                        memcpy(din, dy, n * sizeof(float));
-                        float *src = xin;
-                        if (in_place) {
-                            memcpy(out, x, n * sizeof(float));
-                            src = out;
-                        }
-                        if (op == 0) {
-                            lrelu_forward_f32__scalar(x, want, n, slopes[s]);
-                            v[k].forward32(src, out, n, slopes[s]);
-                        } else if (op == 1) {
-                            lrelu_gradient_f32__scalar(x, want, n, slopes[s]);
-                            v[k].gradient32(src, out, n, slopes[s]);
-                        } else {
-                            lrelu_backward_f32__scalar(x, dy, want, n, slopes[s]);
-                            v[k].backward32(src, din, out, n, slopes[s]);
-                        }
-                        if (n && memcmp(out, want, n * sizeof(float)) != 0)
-                            tap_fail(__FILE__, __LINE__, "%s f32 op %d slope %g n %zu%s differs",
-                                     v[k].name, op, (double)slopes[s], n,
-                                     in_place ? " in place" : "");
+    v->forward32(NULL, NULL, 0, 0.5f);
+    v->gradient32(NULL, NULL, 0, 0.5f);
+    v->backward32(NULL, NULL, NULL, 0, 0.5f);
+    for (size_t s = 0; s < sizeof slopes / sizeof slopes[0]; s++) {
+        for (size_t z = 0; z < sizeof sizes / sizeof sizes[0]; z++) {
+            size_t n = sizes[z];
+            float *out = (float *)(void *)(guard - n * sizeof(float));
+            float *xin = out - n, *din = xin - n;
+            for (int op = 0; op < 3; op++) {
+                for (int in_place = 0; in_place < 2; in_place++) {
+                    memcpy(xin, x, n * sizeof(float));
+                    memcpy(din, dy, n * sizeof(float));
+                    float *src = xin;
+                    if (in_place) {
+                        memcpy(out, x, n * sizeof(float));
+                        src = out;
                     }
+                    if (op == 0) {
+                        lrelu_forward_f32__scalar(x, want, n, slopes[s]);
+                        v->forward32(src, out, n, slopes[s]);
+                    } else if (op == 1) {
+                        lrelu_gradient_f32__scalar(x, want, n, slopes[s]);
+                        v->gradient32(src, out, n, slopes[s]);
+                    } else {
+                        lrelu_backward_f32__scalar(x, dy, want, n, slopes[s]);
+                        v->backward32(src, din, out, n, slopes[s]);
+                    }
+                    if (n && memcmp(out, want, n * sizeof(float)) != 0)
+                        tap_fail(__FILE__, __LINE__, "%s f32 op %d slope %g n %zu%s differs",
+                                 v->name, op, (double)slopes[s], n,
+                                 in_place ? " in place" : "");
                 }
             }
         }
-        printf("#   variant %s checked (float32)\n", v[k].name);
     }
     munmap(region, bytes + (size_t)sysconf(_SC_PAGESIZE));
 }
+
+/* One test per variant and element type: lrelu_variant_avx2, ... */
+#define VARIANT_TESTS(isa)                                                     \
+    void test_lrelu_variant_##isa(void) { check_f64(#isa); }                   \
+    void test_lrelu_variant_f32_##isa(void) { check_f32(#isa); }
+VARIANT_TESTS(sse2)
+VARIANT_TESTS(avx2)
+VARIANT_TESTS(avx512f)
+VARIANT_TESTS(neon)

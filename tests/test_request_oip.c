@@ -32,7 +32,7 @@ void test_request_oip(void)
     ASSERT_EQ(req.x.ndim, 2);
     ASSERT_EQ(req.x.shape[0], 2);
     ASSERT_EQ(req.x.shape[1], 3);
-    ASSERT_EQ(req.x.data[5], -6);
+    ASSERT_BITS_EQ(req.x.data[5], -6.0);
     ASSERT_EQ(req.has_dtype, 1);
     ASSERT_EQ(req.dtype, TENSOR_F64);
     ASSERT_EQ(req.has_grad_output, 0);
@@ -52,15 +52,15 @@ void test_request_oip(void)
            "\"grad_slope\", \"parameters\": {\"binary_data\": false}}]}";
     ASSERT_EQ(parse(body, &req, &err), LR_ERR_OK);
     ASSERT_EQ(req.has_grad_output, 1);
-    ASSERT_EQ(req.x.data[1], -1);
-    ASSERT_EQ(req.grad_output.data[0], 7);
+    ASSERT_BITS_EQ(req.x.data[1], -1.0);
+    ASSERT_BITS_EQ(req.grad_output.data[0], 7.0);
     ASSERT_EQ(req.grad_output.ndim, 2);
     ASSERT_STR_EQ(req.oip.in[0].name, "x");
     ASSERT_EQ(req.dtype, TENSOR_F32);
     ASSERT_EQ(req.has_slope, 1);
     ASSERT_EQ(req.slopes.ndim, 1);
     ASSERT_EQ(req.slopes.count, 2);
-    ASSERT_EQ(req.slopes.data[1], 0.25);
+    ASSERT_BITS_EQ(req.slopes.data[1], 0.25);
     ASSERT_EQ(req.oip.binary_output, 1);
     ASSERT_EQ(req.oip.out[0].binary, 1);
     ASSERT_EQ(req.oip.out[1].binary, 0);

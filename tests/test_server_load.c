@@ -128,17 +128,21 @@ void test_http_memory_budget(void)
             tap_fail(__FILE__, __LINE__, "client %d: the next request got %ld", i, c[i].then);
     }
     ASSERT(ok >= 1);
+    ASSERT(refused >= 1); /* 24 bodies at once cannot all fit */
     long peak_kb = peak_rss_kb(s.pid);
     printf("#   %zu elements: %d of %d answered 200, %d refused (%d of them kept the connection); peak RSS "
            "%ld kB (idle %ld kB) for a budget of %ld kB\n",
            shape, ok, N, refused, kept, peak_kb, idle_kb, budget_kb);
-    if (!getenv("LEAKYRELU_WRAPPER") && peak_kb > budget_kb + overhead_kb)
+    if (getenv("LEAKYRELU_WRAPPER")) /* valgrind's own memory would blur the figure */
+        printf("#   peak RSS not compared under %s\n", getenv("LEAKYRELU_WRAPPER"));
+    else if (peak_kb > budget_kb + overhead_kb)
         tap_fail(__FILE__, __LINE__, "peak RSS %ld kB is over the budget %ld kB + %ld kB",
                  peak_kb, budget_kb, overhead_kb);
     /* Every refused client that sent its body had its connection kept. */
     int sent_body = 0;
     for (int i = 0; i < N; i++)
         sent_body += c[i].status == 503 && !c[i].expect;
+    ASSERT(sent_body >= 1);
     ASSERT_EQ(kept, sent_body);
     /* A body that could take more than the whole budget never fits: 413. */
     size_t wide = (size_t)budget_kb * 1024 / 4;

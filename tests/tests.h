@@ -37,9 +37,16 @@
     X(accesslog_stalled)                                                       \
     /* test_lrelu.c */                                                         \
     X(lrelu_scalar)                                                            \
-    X(lrelu_variants)                                                          \
     X(lrelu_scalar_f32)                                                        \
-    X(lrelu_variants_f32)                                                      \
+    X(lrelu_dispatch)                                                          \
+    X(lrelu_variant_sse2)                                                      \
+    X(lrelu_variant_f32_sse2)                                                  \
+    X(lrelu_variant_avx2)                                                      \
+    X(lrelu_variant_f32_avx2)                                                  \
+    X(lrelu_variant_avx512f)                                                   \
+    X(lrelu_variant_f32_avx512f)                                               \
+    X(lrelu_variant_neon)                                                      \
+    X(lrelu_variant_f32_neon)                                                  \
     /* test_tensor.c */                                                        \
     X(mem_grow)                                                                \
     X(tensor_write_repeats)                                                    \

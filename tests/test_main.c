@@ -18,6 +18,7 @@
 int tap_failed;
 static char skip_reason[160];
 
+__attribute__((format(printf, 4, 0)))
 static void vfail(int always, const char *file, int line, const char *fmt, va_list ap)
 {
     if (tap_failed++ >= 20 && !always)

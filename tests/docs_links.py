@@ -12,20 +12,12 @@ import pathlib
 import re
 import sys
 
+from tap import finish, ok
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 INLINE = re.compile(r"!?\[(?:[^\[\]]|\[[^\]]*\])*\]\(\s*<?([^)\s>]*)>?(?:\s+\"[^\"]*\")?\s*\)")
 REFERENCE = re.compile(r"^\s{0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s+\"[^\"]*\")?\s*$")
 HTML = re.compile(r"<(?:a|img)\s[^>]*?(?:href|src)=\"([^\"]*)\"", re.I)
-n = failed = 0
-
-
-def ok(name, cond, detail=""):
-    global n, failed
-    n += 1
-    failed += not cond
-    print(f"{'ok' if cond else 'not ok'} {n} - {name}")
-    if not cond and detail:
-        print("#   " + str(detail).replace("\n", "\n#   "))
 
 
 def prose(path):
@@ -108,8 +100,7 @@ def main():
         bad = [f"line {i}: ({target}) {why}" for i, target in found
                for why in [problem(path, target)] if why]
         ok(f"{path.relative_to(ROOT)}: its {len(found)} links resolve", not bad, "\n".join(bad))
-    print(f"1..{n}")
-    sys.exit(1 if failed else 0)
+    finish()
 
 
 main()

@@ -18,18 +18,10 @@ import urllib.request
 import xml.etree.ElementTree as ET
 from decimal import Decimal
 
+from tap import finish, ok
+
 SVG = "{http://www.w3.org/2000/svg}"
 DTD = "/usr/share/xml/w3c-sgml-lib/schema/dtd/REC-SVG11-20110816/svg11.dtd"
-n = failed = 0
-
-
-def ok(name, cond, detail=""):
-    global n, failed
-    n += 1
-    failed += not cond
-    print(f"{'ok' if cond else 'not ok'} {n} - {name}")
-    if not cond and detail:
-        print("#   " + str(detail).replace("\n", "\n#   "))
 
 
 def f32(v):
@@ -242,8 +234,7 @@ def main():
     finally:
         child.terminate()
         child.wait()
-    print(f"1..{n}")
-    sys.exit(1 if failed else 0)
+    finish()
 
 
 main()

@@ -23,16 +23,14 @@ static void api__handle_version(const api_request *req, api_response *resp);
 static void api__handle_metrics(const api_request *req, api_response *resp);
 static void api__handle_openapi(const api_request *req, api_response *resp);
 
-enum { GET, POST };
-enum { REST, OIP };
-
 static const struct route {
     const char *path;
     int method;
     int protocol;
     void (*handler)(const api_request *, api_response *);
 } routes[API_ROUTES] = {
-#define ROUTE(id, path, method, name, protocol, handler) [API_##id] = {path, method, protocol, handler},
+#define ROUTE(id, path, method, name, protocol, handler)                                    \
+    [API_##id] = {path, API_METHOD_##method, API_PROTOCOL_##protocol, handler},
     API_ROUTE_MAP(ROUTE)
 #undef ROUTE
 };
@@ -40,7 +38,7 @@ static const struct route {
 /* The methods a route takes, for Allow. */
 static const char *route_allow(api_route route)
 {
-    return routes[route].method == POST ? "POST, OPTIONS" : "GET, HEAD, OPTIONS";
+    return routes[route].method == API_METHOD_POST ? "POST, OPTIONS" : "GET, HEAD, OPTIONS";
 }
 
 /* The body format a Content-Type names, or -1: application/json,
@@ -48,15 +46,17 @@ static const char *route_allow(api_route route)
  * (what fetch sends for a string body) or no Content-Type at all are
  * JSON; application/octet-stream is binary; parameters after ';' are
  * ignored. */
-static int media_format(const char *ct)
+static int media_format(const char *ct, int *form)
 {
     static const struct {
         const char *type;
         api_format format;
-    } ok[] = {{"application/json", API_FORMAT_JSON},
-              {"application/x-www-form-urlencoded", API_FORMAT_JSON},
-              {"text/plain", API_FORMAT_JSON},
-              {"application/octet-stream", API_FORMAT_BINARY}};
+        int form; /* a form's type: told so when the body is not JSON */
+    } ok[] = {{"application/json", API_FORMAT_JSON, 0},
+              {"application/x-www-form-urlencoded", API_FORMAT_JSON, 1},
+              {"text/plain", API_FORMAT_JSON, 0},
+              {"application/octet-stream", API_FORMAT_BINARY, 0}};
+    *form = 0;
     if (!ct)
         return API_FORMAT_JSON;
     while (*ct == ' ' || *ct == '\t')
@@ -69,9 +69,12 @@ static int media_format(const char *ct)
         rest++;
     if (*rest != '\0' && *rest != ';')
         return -1; /* "application/json garbage" */
-    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
-        if (n == strlen(ok[i].type) && strncasecmp(ct, ok[i].type, n) == 0)
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        if (n == strlen(ok[i].type) && strncasecmp(ct, ok[i].type, n) == 0) {
+            *form = ok[i].form;
             return (int)ok[i].format;
+        }
+    }
     return -1;
 }
 
@@ -85,19 +88,20 @@ static int method_allowed(const char *method, const char *path, const char *cont
         head->options = 1;
         return 1;
     }
-    int allowed = r->method == POST ? strcmp(method, "POST") == 0
+    int allowed = r->method == API_METHOD_POST ? strcmp(method, "POST") == 0
                                     : strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
     if (!allowed) {
         api__error_response(resp, LR_ERR_METHOD, "%s is not allowed on %s; use %s", method, path,
-                            r->method == POST ? "POST" : "GET");
+                            r->method == API_METHOD_POST ? "POST" : "GET");
         resp->allow = route_allow(head->route);
         return 0;
     }
-    if (r->protocol == OIP) {
+    if (r->protocol == API_PROTOCOL_OIP) {
         head->format = API_FORMAT_OIP;
         return 1;
     }
-    int format = r->method == POST ? media_format(content_type) : API_FORMAT_JSON;
+    int format = r->method == API_METHOD_POST ? media_format(content_type, &head->form)
+                                              : API_FORMAT_JSON;
     if (format < 0) {
         api__error_response(resp, LR_ERR_MEDIA_TYPE,
                             "Content-Type must be application/json, "
@@ -107,8 +111,6 @@ static int method_allowed(const char *method, const char *path, const char *cont
         return 0;
     }
     head->format = (api_format)format;
-    head->form = content_type && strncasecmp(content_type + strspn(content_type, " \t"),
-                                             "application/x-www-form-urlencoded", 33) == 0;
     return 1;
 }
 
@@ -124,7 +126,7 @@ int api_begin(const char *method, const char *path, const char *content_type,
         return method_allowed(method, path, content_type, head, resp);
     }
     for (int i = 0; i < API_NONE; i++) {
-        if (routes[i].protocol == REST && strcmp(path, routes[i].path) == 0) {
+        if (routes[i].protocol == API_PROTOCOL_REST && strcmp(path, routes[i].path) == 0) {
             head->route = (api_route)i;
             return method_allowed(method, path, content_type, head, resp);
         }
@@ -190,7 +192,7 @@ void api_handle(const api_request *req, api_response *resp)
         resp->allow = route_allow(req->route);
     } else if ((unsigned)req->route < API_NONE) {
         routes[req->route].handler(req, resp);
-        if (routes[req->route].protocol == OIP && resp->status == 422)
+        if (routes[req->route].protocol == API_PROTOCOL_OIP && resp->status == 422)
             resp->status = 400; /* the protocol's request errors are 400s */
     } else {
         api__error_response(resp, LR_ERR_NOT_FOUND, NULL);

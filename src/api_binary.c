@@ -70,13 +70,8 @@ static int shape_tensors(char *raw, size_t received, const api__query *q, tensor
     x->ndim = 1;
     x->shape[0] = count;
     if (q->has_shape) {
-        size_t product = 1;
-        int overflow = 0;
-        for (int i = 0; i < q->ndim; i++) {
-            if (q->shape[i] && product > SIZE_MAX / q->shape[i])
-                overflow = 1;
-            product *= q->shape[i];
-        }
+        size_t product = 0;
+        int overflow = tensor_shape_count(q->shape, q->ndim, &product) != 0;
         if (overflow || product != count) {
             char text[SHAPE_TEXT];
             shape_text(q->shape, q->ndim, ", ", text);

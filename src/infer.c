@@ -3,7 +3,6 @@
  * asked for, and the kernel (compute.c). */
 #include "infer.h"
 
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,14 +34,6 @@ static int input_named(const infer_request *req, const char *name)
     return -1;
 }
 
-static size_t elements(const tensor *t)
-{
-    size_t n = 1;
-    for (int d = 0; d < t->ndim; d++)
-        n = t->shape[d] && n > SIZE_MAX / t->shape[d] ? SIZE_MAX : n * t->shape[d];
-    return n;
-}
-
 /* Inputs x and grad_output, once each, of one datatype and shape, their
  * data as many numbers as their shape says. */
 static lr_err check_inputs(const infer_request *req, lr_error *err)
@@ -60,9 +51,15 @@ static lr_err check_inputs(const infer_request *req, lr_error *err)
             snprintf(err->path, sizeof err->path, "inputs[%zu].name", i);
             return err->code;
         }
-        if (in->t->count != elements(in->t)) {
-            lr_error_set(err, LR_ERR_SHAPE_MISMATCH, "the data has %zu numbers, but the shape "
-                         "makes %zu", in->t->count, elements(in->t));
+        size_t n = 0;
+        int overflow = tensor_shape_count(in->t->shape, in->t->ndim, &n) != 0;
+        if (overflow || in->t->count != n) {
+            if (overflow)
+                lr_error_set(err, LR_ERR_BAD_SHAPE, "the shape has more elements than memory "
+                             "can hold");
+            else
+                lr_error_set(err, LR_ERR_SHAPE_MISMATCH, "the data has %zu numbers, but the "
+                             "shape makes %zu", in->t->count, n);
             snprintf(err->path, sizeof err->path, "inputs[%zu]", i);
             return err->code;
         }

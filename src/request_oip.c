@@ -458,18 +458,6 @@ static int resume_from(request__parser *ps, const request__checkpoint *resume)
     return rc != 0 || o->at == AT_BODY ? rc : top_object(ps, 1);
 }
 
-static int product(const size_t *shape, int ndim, size_t *out)
-{
-    size_t n = 1;
-    for (int i = 0; i < ndim; i++) {
-        if (shape[i] && n > SIZE_MAX / shape[i])
-            return -1;
-        n *= shape[i];
-    }
-    *out = n;
-    return 0;
-}
-
 /* An input's data against its shape: nested exactly as the shape says,
  * or flat with as many numbers; then shaped so. Binary data is to come:
  * its byte count must fit. */
@@ -486,7 +474,7 @@ static void check_input(request__parser *ps, size_t i)
         return;
     }
     size_t n;
-    if (product(in->shape, in->ndim, &n) != 0) {
+    if (tensor_shape_count(in->shape, in->ndim, &n) != 0) {
         request__record(ps, LR_ERR_BAD_SHAPE, path, "%s.shape has more elements than memory can "
                         "hold", path);
         return;

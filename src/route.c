@@ -3,9 +3,6 @@
 
 #include <string.h>
 
-#define POST 1
-#define GET 0
-
 const char *api_route_name(api_route route)
 {
     static const char *const names[API_ROUTES] = {
@@ -20,7 +17,8 @@ const char *api_route_name(api_route route)
 int api_route_has_body(api_route route)
 {
     static const unsigned char post[API_ROUTES] = {
-#define METHOD(id, path, method, name, protocol, handler) [API_##id] = method,
+#define METHOD(id, path, method, name, protocol, handler) \
+    [API_##id] = API_METHOD_##method == API_METHOD_POST,
         API_ROUTE_MAP(METHOD)
 #undef METHOD
     };

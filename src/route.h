@@ -34,6 +34,11 @@
       api__handle_oip_ready)                                                               \
     X(V2_INFER, "/v2/models/{model}/infer", POST, "v2_infer", OIP, api__handle_infer)
 
+/* The method and protocol columns' values: API_METHOD_##method,
+ * API_PROTOCOL_##protocol. */
+enum { API_METHOD_GET, API_METHOD_POST };
+enum { API_PROTOCOL_REST, API_PROTOCOL_OIP };
+
 typedef enum api_route {
 #define API_ROUTE_ENUM(id, path, method, name, protocol, handler) API_##id,
     API_ROUTE_MAP(API_ROUTE_ENUM)

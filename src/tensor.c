@@ -153,6 +153,18 @@ int tensor_same_shape(const tensor *a, const tensor *b)
     return 1;
 }
 
+int tensor_shape_count(const size_t *shape, int ndim, size_t *count)
+{
+    size_t n = 1;
+    for (int i = 0; i < ndim; i++) {
+        if (shape[i] && n > SIZE_MAX / shape[i])
+            return -1;
+        n *= shape[i];
+    }
+    *count = n;
+    return 0;
+}
+
 static size_t add_sat(size_t a, size_t b) { return a > SIZE_MAX - b ? SIZE_MAX : a + b; }
 
 static size_t mul_sat(size_t a, size_t b)

@@ -83,6 +83,10 @@ int tensor_push(tensor *t, double v);
 /* 1 when a and b have the same ndim and shape, else 0. */
 int tensor_same_shape(const tensor *a, const tensor *b);
 
+/* The elements a shape of ndim sizes holds, into *count: 0, or -1 when
+ * the product does not fit in size_t. */
+int tensor_shape_count(const size_t *shape, int ndim, size_t *count);
+
 /* An upper bound of the bytes tensor_write_json writes for t; SIZE_MAX if
  * it does not fit in size_t. */
 size_t tensor_json_bound(const tensor *t);

@@ -147,6 +147,13 @@ void test_infer_errors(void)
     ASSERT_EQ(run_error(&req, &err), LR_ERR_BAD_INPUT); /* leaky_relu takes x alone */
     ASSERT(strstr(err.detail, "grad_output is leaky_relu_grad's") != NULL);
 
+    tensor miscounted = view(x, 2, TENSOR_F64, 1, three); /* 2 numbers, shape [3] */
+    infer_request counted = {.model = INFER_MODEL_FORWARD, .ninputs = 1, .text = 1};
+    counted.in[0] = (infer_input){"x", TENSOR_F64, &miscounted, "inputs[0].data"};
+    ASSERT_EQ(run_error(&counted, &err), LR_ERR_SHAPE_MISMATCH);
+    ASSERT_STR_EQ(err.path, "inputs[0]");
+    ASSERT(strstr(err.detail, "2 numbers, but the shape makes 3") != NULL);
+
     req.model = INFER_MODEL_GRADIENT;
     req.in[1].name = "z";
     ASSERT_EQ(run_error(&req, &err), LR_ERR_BAD_INPUT);

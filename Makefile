@@ -120,8 +120,9 @@ $(BUILD)/bench/%.o: bench/%.c
 
 # Every #include and every symbol between src/ objects goes down the
 # table of layers in tools/check-layers.py, and no cycle (make test runs it).
+CHECK_LAYERS = python3 tools/check-layers.py $(BUILD)/obj src
 check-layers: $(SERVER)
-	python3 tools/check-layers.py $(BUILD)/obj src
+	$(CHECK_LAYERS)
 
 # Regenerates src/openapi.json (committed; the build embeds it).
 openapi:
@@ -194,7 +195,7 @@ run: deps-build
 # tests/compile_fail/assert_eq_double.c must not compile (ASSERT_EQ on a double).
 test: deps-test
 	$(Q)$(MAKE) --no-print-directory $(SERVER) $(TESTBIN)
-	$(Q)python3 tools/check-layers.py $(BUILD)/obj src
+	$(Q)$(CHECK_LAYERS)
 	$(Q)$(CC) -std=c11 -fsyntax-only tests/compile_fail/assert_eq_double.c 2>&1 | \
 	    grep -q 'ASSERT_EQ on a floating value' || \
 	    { echo "tests/compile_fail/assert_eq_double.c: ASSERT_EQ took a double" >&2; exit 1; }

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 
+#include "budget.h"
 #include "coding.h"
 #include "errors.h"
 #include "infer.h"
@@ -110,25 +111,43 @@ typedef struct api_body api_body;
 #define API_LENGTH_UNKNOWN ((size_t)-1)
 
 /* For a request whose route (head) takes a body of `len` bytes (or
- * API_LENGTH_UNKNOWN), admitted by the memory budget b (may be NULL: no
- * budget): reserves the most the request can take, its reading, its
- * tensors and its reply (for JSON about 5 bytes per body byte, see
+ * API_LENGTH_UNKNOWN), on the memory budget b (may be NULL: no budget).
+ * It claims the most the request can take, its reading, its tensors and
+ * its reply (for JSON about 5 bytes per body byte, see
  * request_reader_bound; for binary the body itself, computed and sent
- * back in place), so that it cannot be failed by requests admitted
- * after it. A body of unknown
- * length is admitted with a small reservation and charged as it grows:
- * it can be refused partway (503 overloaded). Returns NULL with *why set
- * to LR_ERR_BODY_TOO_LARGE (more than the whole budget: it never fits),
- * LR_ERR_OVERLOADED (no room now) or LR_ERR_NO_MEMORY. */
+ * back in place), capped at the budget; a body of unknown length claims
+ * more as it grows. Nothing is charged yet: api_body_room grants room
+ * before each piece. Returns NULL (*why: LR_ERR_NO_MEMORY) when memory
+ * runs out. */
 api_body *api_body_new(const api_head *head, struct pool *workers, struct budget *b,
                        size_t len, lr_err *why);
+
+/* The body's length as declared, or API_LENGTH_UNKNOWN. */
+size_t api_body_declared(const api_body *b);
+
+/* Room for the next n bytes of the body, at data (n = 0: it is complete;
+ * room for the reply): what feeding them can take, granted by the budget
+ * before they are read. BUDGET_WAIT: no room yet; pause the request, then
+ * api_body_wait. BUDGET_REFUSED or BUDGET_EXPIRED: answer
+ * api_body_refusal's error. */
+budget_grant_rc api_body_room(api_body *b, const char *data, size_t n);
+
+/* After BUDGET_WAIT (see budget_wait): wake(cls) once room is granted or
+ * the wait expires, then api_body_room again; 1 when that already
+ * happened. */
+int api_body_wait(api_body *b, budget_wake_fn *wake, void *cls);
+
+/* Why room was refused: LR_ERR_BODY_TOO_LARGE (it needs more than the
+ * whole budget), else LR_ERR_OVERLOADED. */
+lr_err api_body_refusal(const api_body *b);
 
 /* The bytes api_body_new reserves for a body of len bytes. */
 size_t api_body_reserve(api_format format, size_t len);
 
 /* The next bytes of the body, as received (a coded body is decoded here,
- * as it comes). Returns LR_ERR_OK, or LR_ERR_NO_MEMORY or
- * LR_ERR_OVERLOADED when its memory could not be had, LR_ERR_BAD_ENCODING
+ * as it comes). Returns LR_ERR_OK, or LR_ERR_NO_MEMORY,
+ * LR_ERR_OVERLOADED or LR_ERR_BODY_TOO_LARGE (more than the whole
+ * budget) when its memory could not be had, LR_ERR_BAD_ENCODING
  * when it is not data of its coding, LR_ERR_BODY_TOO_LARGE when it
  * decodes to more than head->max_body (what follows is then ignored). */
 lr_err api_body_feed(api_body *b, const char *data, size_t len);

@@ -45,6 +45,15 @@ static lr_err oip_feed(api_body *b, const char *data, size_t len);
 
 static size_t add_sat(size_t a, size_t b) { return a > SIZE_MAX - b ? SIZE_MAX : a + b; }
 
+/* Why memory the body needed could not be had: more than the whole
+ * budget, no room now, or none at all. */
+static lr_err no_room(const api_body *b)
+{
+    return b->account.too_large  ? LR_ERR_BODY_TOO_LARGE
+           : b->account.refused ? LR_ERR_OVERLOADED
+                                : LR_ERR_NO_MEMORY;
+}
+
 /* The most a reply to a body of len bytes allocates: a stream, or for
  * fewer than API_STREAM_MIN elements their text (each number with ", ",
  * the brackets and separators at most twice the body's, or 4 bytes per
@@ -123,18 +132,13 @@ api_body *api_body_new(const api_head *head, struct pool *workers, budget *bg, s
                           add_sat(len - json_len, STREAM_MEMORY_MAX + SMALL_REPLY_MAX));
     if (head->coding != CODING_IDENTITY)
         reserve = add_sat(reserve, CODING_MEMORY);
-    *why = LR_ERR_BODY_TOO_LARGE;
-    if (bg && reserve > budget_limit(bg))
-        return NULL;
     *why = LR_ERR_NO_MEMORY;
     api_body *b = malloc(sizeof *b);
     if (!b)
         return NULL;
-    if (budget_open(bg, &b->account, reserve) != 0) {
-        *why = LR_ERR_OVERLOADED;
-        free(b);
-        return NULL;
-    }
+    /* The worst case is claimed, nothing charged: room is granted a
+     * piece at a time (api_body_room), as the body comes. */
+    budget_open(bg, &b->account, reserve);
     b->format = head->format;
     b->form = head->form;
     b->len = len;
@@ -182,7 +186,7 @@ static lr_err raw_feed(api_body *b, const char *data, size_t len)
                          : mem_grow(b->raw_cap, b->received + len, 64 * 1024);
         char *grown = cap ? budget_realloc(&b->account, b->raw, cap) : NULL;
         if (!grown)
-            return b->account.refused ? LR_ERR_OVERLOADED : LR_ERR_NO_MEMORY;
+            return no_room(b);
         if (!b->raw)
             mem_hint_large(grown, cap);
         b->raw = grown;
@@ -202,16 +206,16 @@ static lr_err plain_feed(api_body *b, const char *data, size_t len)
         lr_err rc = oip_feed(b, data, len);
         if (rc == LR_ERR_OK && !b->json_done && b->len != API_LENGTH_UNKNOWN &&
             b->received <= b->len)
-            budget_trim(&b->account, add_sat(still_needed(b), b->len - b->received));
+            budget_expect(&b->account, add_sat(still_needed(b), b->len - b->received));
         return rc;
     }
     if (request_reader_feed(b->reader, data, len) != 0)
-        return b->account.refused ? LR_ERR_OVERLOADED : LR_ERR_NO_MEMORY;
+        return no_room(b);
     b->received += len;
-    /* What is read needs no reservation any more: the rest goes back for
-     * the requests that come next. */
+    /* What is read needs no claim any more: the requests that come next
+     * may be let in sooner. */
     if (b->len != API_LENGTH_UNKNOWN && b->received <= b->len)
-        budget_trim(&b->account, still_needed(b));
+        budget_expect(&b->account, still_needed(b));
     return LR_ERR_OK;
 }
 
@@ -223,12 +227,62 @@ static int decoded(void *cls, const char *data, size_t len)
     return (int)plain_feed(b, data, len);
 }
 
+/* The most of a grant kept between pieces; the rest goes back for the
+ * other requests (a pass over the text held may need many times this,
+ * granted just before it). */
+#define GRANT_KEPT MEM_GROW_STEP
+
 lr_err api_body_feed(api_body *b, const char *data, size_t len)
 {
-    if (!b->decoder)
-        return plain_feed(b, data, len);
-    int rc = coding_decode(b->decoder, data, len, decoded, b);
-    return rc < 0 ? LR_ERR_BAD_ENCODING : (lr_err)rc;
+    lr_err rc;
+    if (!b->decoder) {
+        rc = plain_feed(b, data, len);
+    } else {
+        int d = coding_decode(b->decoder, data, len, decoded, b);
+        rc = d < 0 ? LR_ERR_BAD_ENCODING : (lr_err)d;
+    }
+    budget_trim(&b->account, GRANT_KEPT);
+    return rc;
+}
+
+/* What feeding the n bytes at data (0: none; the body is complete) can
+ * take, with the reply. A coded body's n bytes decode to an unknown
+ * size: it is reckoned as n, and what more it takes is granted as it
+ * comes, when there is room (budget_take). */
+static size_t need(const api_body *b, const char *data, size_t n)
+{
+    size_t coded = b->decoder ? CODING_MEMORY : 0;
+    size_t got = add_sat(b->received, n), len = b->len != API_LENGTH_UNKNOWN ? b->len : got;
+    if (b->format == API_FORMAT_BINARY) {
+        size_t cap = b->raw_cap;
+        if (got > cap) /* raw_feed's growth */
+            cap = b->len != API_LENGTH_UNKNOWN && got <= b->len ? b->len
+                                                                 : mem_grow(cap, got, 64 * 1024);
+        return add_sat(add_sat(cap - b->raw_cap, sizeof(void *) * 4 + BINARY_OVERHEAD), coded);
+    }
+    size_t read = b->json_done ? 0 : request_reader_need(b->reader, b->decoder ? NULL : data, n);
+    size_t reply = reply_bound(len);
+    if (b->format == API_FORMAT_OIP) /* binary inputs after the JSON, a stream, a small reply */
+        reply = add_sat(add_sat(reply, len - (b->received < len ? b->received : len)),
+                        STREAM_MEMORY_MAX + SMALL_REPLY_MAX);
+    return add_sat(add_sat(read, reply), coded);
+}
+
+size_t api_body_declared(const api_body *b) { return b->len; }
+
+budget_grant_rc api_body_room(api_body *b, const char *data, size_t n)
+{
+    return budget_grant(&b->account, need(b, data, n));
+}
+
+int api_body_wait(api_body *b, budget_wake_fn *wake, void *cls)
+{
+    return budget_wait(&b->account, wake, cls);
+}
+
+lr_err api_body_refusal(const api_body *b)
+{
+    return b->account.too_large ? LR_ERR_BODY_TOO_LARGE : LR_ERR_OVERLOADED;
 }
 
 void api_body_free(api_body *b)
@@ -272,8 +326,7 @@ static void oip_json_done(api_body *b)
         request_oip_input *in = &b->req.oip.in[order[k]];
         tensor *t = order[k] == 0 ? &b->req.x : &b->req.grad_output;
         if (tensor_reserve(t, (in->binary_size + 7) / 8) != 0) {
-            b->json_rc = lr_error_set(&b->err, b->account.refused ? LR_ERR_OVERLOADED
-                                                                  : LR_ERR_NO_MEMORY, NULL);
+            b->json_rc = lr_error_set(&b->err, no_room(b), NULL);
             return;
         }
         t->dtype = in->dtype;
@@ -317,7 +370,7 @@ static lr_err oip_feed(api_body *b, const char *data, size_t len)
                        ? len
                        : b->json_len - b->received;
         if (n && request_reader_feed(b->reader, data, n) != 0)
-            return b->account.refused ? LR_ERR_OVERLOADED : LR_ERR_NO_MEMORY;
+            return no_room(b);
         b->received += n;
         data += n;
         len -= n;

@@ -1,76 +1,275 @@
-/* The memory budget: one atomic count shared by all requests, and the
- * accounts that reserve from it. */
+/* The memory budget: the count shared by all requests, the accounts
+ * open on it in the order they opened, and the waits for room. */
 #include "budget.h"
 
-#include <stdatomic.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+enum { BUDGET__IDLE, BUDGET__WAITING, BUDGET__ARMED, BUDGET__GRANTED, BUDGET__EXPIRED };
 
 struct budget {
     size_t limit;
-    atomic_size_t used;
-    atomic_size_t peak;
-    atomic_size_t beyond;
+    pthread_mutex_t lock; /* all below */
+    size_t used, peak, beyond;
+    budget_account *first, *last; /* open accounts, oldest first */
+    size_t waiting, max_waiting, expired;
+    double timeout_s;
 };
+
+/* Wakes to call once the lock is let go (a wake resumes a connection,
+ * which takes the HTTP library's own locks), linked through the accounts. */
+typedef struct wakes {
+    budget_account *first;
+} wakes;
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
 
 budget *budget_new(size_t limit)
 {
-    budget *b = malloc(sizeof *b);
+    budget *b = calloc(1, sizeof *b);
     if (!b)
         return NULL;
+    if (pthread_mutex_init(&b->lock, NULL) != 0) {
+        free(b);
+        return NULL;
+    }
     b->limit = limit;
-    atomic_init(&b->used, 0);
-    atomic_init(&b->peak, 0);
-    atomic_init(&b->beyond, 0);
     return b;
 }
 
-void budget_free(budget *b) { free(b); }
+void budget_free(budget *b)
+{
+    if (!b)
+        return;
+    pthread_mutex_destroy(&b->lock);
+    free(b);
+}
 
 size_t budget_limit(const budget *b) { return b->limit; }
 
-size_t budget_used(budget *b) { return atomic_load(&b->used); }
-
-size_t budget_peak(budget *b) { return atomic_load(&b->peak); }
-
-size_t budget_beyond(budget *b) { return atomic_load(&b->beyond); }
-
-/* Adds n to the count unless that would pass the limit. */
-static int charge(budget *b, size_t n)
+/* A count read under the lock. */
+static size_t count(budget *b, const size_t *field)
 {
-    size_t used = atomic_load(&b->used), now;
-    do {
-        if (n > b->limit || used > b->limit - n)
-            return -1;
-        now = used + n;
-    } while (!atomic_compare_exchange_weak(&b->used, &used, now));
-    size_t peak = atomic_load(&b->peak);
-    while (peak < now && !atomic_compare_exchange_weak(&b->peak, &peak, now))
-        ;
-    return 0;
+    pthread_mutex_lock(&b->lock);
+    size_t v = *field;
+    pthread_mutex_unlock(&b->lock);
+    return v;
+}
+
+size_t budget_used(budget *b) { return count(b, &b->used); }
+size_t budget_peak(budget *b) { return count(b, &b->peak); }
+size_t budget_beyond(budget *b) { return count(b, &b->beyond); }
+size_t budget_waiting(budget *b) { return count(b, &b->waiting); }
+size_t budget_expired(budget *b) { return count(b, &b->expired); }
+
+void budget_set_queue(budget *b, size_t max_waiting, double timeout_s)
+{
+    pthread_mutex_lock(&b->lock);
+    b->max_waiting = timeout_s > 0 ? max_waiting : 0;
+    b->timeout_s = timeout_s;
+    pthread_mutex_unlock(&b->lock);
+}
+
+static size_t sat_add(size_t a, size_t b) { return a > SIZE_MAX - b ? SIZE_MAX : a + b; }
+
+/* Whether x more bytes may go to a (locked): within the limit, and, for
+ * all but the oldest, leaving every open account able to finish in
+ * order: each one's claim still to come fits in what is free once those
+ * before it have finished and given back what they hold. Memory of
+ * closed accounts (replies being sent) is not counted on. */
+static int can_grant(const budget *b, const budget_account *a, size_t x)
+{
+    if (x > b->limit - b->used)
+        return 0;
+    if (a == b->first)
+        return 1;
+    size_t free = b->limit - b->used - x;
+    for (const budget_account *i = b->first; i; i = i->next) {
+        size_t held = i->held + (i == a ? x : 0);
+        size_t rest = i->claim > held ? i->claim - held : 0;
+        if (rest > free)
+            return 0;
+        free += held;
+    }
+    return 1;
+}
+
+static void grant(budget *b, budget_account *a, size_t x)
+{
+    b->used += x;
+    if (b->used > b->peak)
+        b->peak = b->used;
+    a->held += x;
+    a->left += x;
+    if (a->claim < a->held)
+        a->claim = a->held;
+}
+
+static void unwait(budget *b, budget_account *a, int state, wakes *w)
+{
+    if (a->state == BUDGET__ARMED) {
+        a->wake_next = w->first;
+        w->first = a;
+    }
+    a->state = state;
+    b->waiting--;
+}
+
+/* Grants what the waiting accounts wait for, oldest first, where it can
+ * be had (locked). If every open account waits and none can be granted,
+ * nothing will free room but the replies being sent: when there are none,
+ * the youngest waiting account gives up (it is refused, and its memory
+ * frees) so that the older ones finish. */
+static void serve_waits(budget *b, wakes *w)
+{
+    if (!b->waiting)
+        return;
+    size_t open = 0, held = 0;
+    budget_account *youngest = NULL;
+    for (budget_account *a = b->first; a; a = a->next) {
+        open++;
+        held += a->held;
+        if (a->state != BUDGET__WAITING && a->state != BUDGET__ARMED)
+            continue;
+        size_t x = a->want > a->left ? a->want - a->left : 0;
+        if (can_grant(b, a, x)) {
+            grant(b, a, x);
+            unwait(b, a, BUDGET__GRANTED, w);
+        } else {
+            youngest = a;
+        }
+    }
+    if (youngest && b->waiting == open && held == b->used) {
+        b->expired++;
+        unwait(b, youngest, BUDGET__EXPIRED, w);
+    }
+}
+
+/* After the lock: once woken, an account may be closed and freed at
+ * once, so its next is read first. */
+static void call_wakes(const wakes *w)
+{
+    for (budget_account *a = w->first, *next; a; a = next) {
+        next = a->wake_next;
+        a->wake(a->wake_cls);
+    }
+}
+
+/* Serves the waits after room was freed, and calls their wakes. */
+static void freed(budget *b)
+{
+    wakes w = {NULL};
+    pthread_mutex_lock(&b->lock);
+    serve_waits(b, &w);
+    pthread_mutex_unlock(&b->lock);
+    call_wakes(&w);
 }
 
 void budget_release(budget *b, size_t n)
 {
-    if (b && n)
-        atomic_fetch_sub(&b->used, n);
+    if (!b || !n)
+        return;
+    pthread_mutex_lock(&b->lock);
+    b->used -= n;
+    pthread_mutex_unlock(&b->lock);
+    freed(b);
 }
 
-int budget_open(budget *b, budget_account *a, size_t reserve)
+void budget_open(budget *b, budget_account *a, size_t claim)
 {
+    memset(a, 0, sizeof *a);
     a->b = b;
-    a->left = 0;
-    a->refused = 0;
     if (!b)
-        return 0;
-    if (charge(b, reserve) != 0) {
-        a->refused = 1;
-        return -1;
+        return;
+    a->claim = claim < b->limit ? claim : b->limit;
+    pthread_mutex_lock(&b->lock);
+    a->prev = b->last;
+    if (b->last)
+        b->last->next = a;
+    else
+        b->first = a;
+    b->last = a;
+    pthread_mutex_unlock(&b->lock);
+}
+
+budget_grant_rc budget_grant(budget_account *a, size_t n)
+{
+    if (!a || !a->b)
+        return BUDGET_GRANTED;
+    budget *b = a->b;
+    budget_grant_rc rc = BUDGET_GRANTED;
+    pthread_mutex_lock(&b->lock);
+    if (a->state == BUDGET__WAITING || a->state == BUDGET__ARMED) { /* asked again */
+        a->state = BUDGET__IDLE;
+        b->waiting--;
     }
-    a->left = reserve;
-    return 0;
+    if (a->state == BUDGET__EXPIRED) {
+        a->state = BUDGET__IDLE;
+        a->refused = 1;
+        rc = BUDGET_EXPIRED;
+    } else if (a->left < n) {
+        a->state = BUDGET__IDLE;
+        size_t x = n - a->left;
+        if (can_grant(b, a, x)) {
+            grant(b, a, x);
+        } else if (sat_add(a->held, x) > b->limit) {
+            a->refused = a->too_large = 1;
+            rc = BUDGET_REFUSED;
+        } else if (b->waiting >= b->max_waiting) {
+            a->refused = 1;
+            rc = BUDGET_REFUSED;
+        } else {
+            a->state = BUDGET__WAITING;
+            a->want = n;
+            a->since = now_s();
+            b->waiting++;
+            rc = BUDGET_WAIT;
+        }
+    } else {
+        a->state = BUDGET__IDLE;
+    }
+    pthread_mutex_unlock(&b->lock);
+    if (rc == BUDGET_WAIT) /* it may be the last one needed to see a stall */
+        freed(b);
+    return rc;
+}
+
+int budget_wait(budget_account *a, budget_wake_fn *wake, void *cls)
+{
+    budget *b = a->b;
+    pthread_mutex_lock(&b->lock);
+    int done = a->state != BUDGET__WAITING;
+    if (!done) {
+        a->state = BUDGET__ARMED;
+        a->wake = wake;
+        a->wake_cls = cls;
+    }
+    pthread_mutex_unlock(&b->lock);
+    return done;
+}
+
+void budget_expire(budget *b, int all)
+{
+    wakes w = {NULL};
+    double now = now_s();
+    pthread_mutex_lock(&b->lock);
+    for (budget_account *a = b->first; a; a = a->next)
+        if ((a->state == BUDGET__WAITING || a->state == BUDGET__ARMED) &&
+            (all || now - a->since >= b->timeout_s)) {
+            b->expired++;
+            unwait(b, a, BUDGET__EXPIRED, &w);
+        }
+    pthread_mutex_unlock(&b->lock);
+    call_wakes(&w);
 }
 
 int budget_take(budget_account *a, size_t n)
@@ -81,12 +280,22 @@ int budget_take(budget_account *a, size_t n)
         a->left -= n;
         return 0;
     }
-    if (charge(a->b, n - a->left) != 0) {
+    budget *b = a->b;
+    size_t x = n - a->left;
+    pthread_mutex_lock(&b->lock);
+    int ok = can_grant(b, a, x);
+    if (ok) {
+        grant(b, a, x);
+        b->beyond += x;
+    } else if (sat_add(a->held, x) > b->limit) {
+        a->too_large = 1;
+    }
+    pthread_mutex_unlock(&b->lock);
+    if (!ok) {
         a->refused = 1;
         return -1;
     }
-    atomic_fetch_add(&a->b->beyond, n - a->left);
-    a->left = 0;
+    a->left -= n;
     return 0;
 }
 
@@ -96,17 +305,56 @@ void budget_give(budget_account *a, size_t n)
         a->left += n;
 }
 
+void budget_expect(budget_account *a, size_t more)
+{
+    if (!a || !a->b)
+        return;
+    budget *b = a->b;
+    pthread_mutex_lock(&b->lock);
+    size_t taken = a->held - a->left, claim = sat_add(taken, more);
+    int lower = claim < a->claim;
+    if (lower)
+        a->claim = claim < a->held ? a->held : claim;
+    pthread_mutex_unlock(&b->lock);
+    if (lower)
+        freed(b);
+}
+
 void budget_trim(budget_account *a, size_t keep)
 {
-    if (a && a->b && a->left > keep) {
-        budget_release(a->b, a->left - keep);
-        a->left = keep;
-    }
+    if (!a || !a->b || a->left <= keep)
+        return;
+    budget *b = a->b;
+    size_t n = a->left - keep;
+    pthread_mutex_lock(&b->lock);
+    a->left = keep;
+    a->held -= n;
+    b->used -= n;
+    pthread_mutex_unlock(&b->lock);
+    freed(b);
 }
 
 void budget_close(budget_account *a)
 {
-    budget_trim(a, 0);
+    if (!a || !a->b)
+        return;
+    budget *b = a->b;
+    pthread_mutex_lock(&b->lock);
+    b->used -= a->left;
+    if (a->state == BUDGET__WAITING || a->state == BUDGET__ARMED)
+        b->waiting--;
+    if (a->prev)
+        a->prev->next = a->next;
+    else
+        b->first = a->next;
+    if (a->next)
+        a->next->prev = a->prev;
+    else
+        b->last = a->prev;
+    pthread_mutex_unlock(&b->lock);
+    a->left = a->held = 0;
+    a->b = NULL;
+    freed(b);
 }
 
 /* A charged block: who to release to and how much, before the memory

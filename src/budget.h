@@ -1,9 +1,10 @@
 /* The memory budget: the bytes requests may hold at once, charged as
  * their memory is allocated (tensors, body text held, reply buffers) and
- * released with it. A request is admitted with a reservation of the most
- * it can come to need, and its allocations are charged to that first, so
- * that a request admitted is never failed by one admitted later. Knows
- * nothing of HTTP. */
+ * released with it. A request is granted room as it grows, a piece of
+ * body at a time, and its allocations are charged to that grant; when
+ * there is no room yet it waits in a bounded queue (its caller pauses it)
+ * instead of being refused, and grants are made so that every request
+ * admitted can finish. Knows nothing of HTTP. */
 #ifndef LEAKYRELU_BUDGET_H
 #define LEAKYRELU_BUDGET_H
 
@@ -24,38 +25,92 @@ size_t budget_limit(const budget *b);
 size_t budget_used(budget *b);
 size_t budget_peak(budget *b);
 
-/* Bytes taken beyond the accounts' reservations, in all (bodies of
- * unknown length grow so; one with a Content-Length never does). */
+/* Bytes taken beyond the accounts' grants, in all (granted at once when
+ * there is room, never waited for: a body whose grants are right never
+ * does). */
 size_t budget_beyond(budget *b);
 
-/* One request's share: its reservation still unused. Owned by one thread
- * at a time (the request's); only the budget itself is shared. */
+/* Called once, from any thread, when a wait ends (granted or expired). */
+typedef void budget_wake_fn(void *cls);
+
+/* One request's share. `left` is its owner's (one thread at a time); the
+ * rest is the budget's, under its lock. */
 typedef struct budget_account {
-    budget *b;    /* NULL: nothing is charged (tests, tools) */
-    size_t left;  /* reserved and not yet taken */
-    int refused;  /* a take found no room: the request is overloaded */
+    budget *b;     /* NULL: nothing is charged (tests, tools) */
+    size_t left;   /* granted and not yet taken */
+    int refused;   /* a take or grant found no room: the request is overloaded */
+    int too_large; /* ... and never will: it needs more than the whole limit */
+    size_t held;   /* granted in its name and not given back to the budget */
+    size_t claim;  /* the most it may come to hold (its worst case) */
+    struct budget_account *prev, *next; /* the open accounts, oldest first */
+    size_t want;   /* waiting: for `left` to reach this */
+    int state;     /* BUDGET__IDLE, __WAITING, __ARMED, __GRANTED or __EXPIRED */
+    double since;  /* when its wait began, monotonic seconds */
+    budget_wake_fn *wake;
+    void *wake_cls;
+    struct budget_account *wake_next; /* in a batch of wakes to call */
 } budget_account;
 
-/* Opens a on b with `reserve` bytes set aside. Returns 0, or -1 (a is
- * then open with nothing reserved) when they would exceed the limit.
- * b may be NULL: then nothing is ever charged. Thread-safe. */
-int budget_open(budget *b, budget_account *a, size_t reserve);
+/* Opens a on b, claiming at most `claim` bytes (capped at the limit; a
+ * body of unknown length claims more as it grows). Nothing is charged
+ * yet. b may be NULL: then nothing is ever charged. Thread-safe. */
+void budget_open(budget *b, budget_account *a, size_t claim);
 
-/* Charges n bytes about to be allocated: from the reservation first, the
- * rest from the budget. Returns 0, or -1 (nothing charged, a->refused
- * set) when the rest would exceed the limit. a may be NULL. */
+/* What budget_grant says. */
+typedef enum budget_grant_rc {
+    BUDGET_GRANTED, /* a->left >= n */
+    BUDGET_WAIT,    /* no room yet: wait (budget_wait) */
+    BUDGET_REFUSED, /* no room, and no waiting: the queue is full, waits are off,
+                       or the request needs more than the whole limit (a->too_large) */
+    BUDGET_EXPIRED  /* its wait passed the queue timeout (or the server stops) */
+} budget_grant_rc;
+
+/* Makes a's unused grant at least n bytes. The grant is made only when
+ * every open request can still finish, in the order they were opened,
+ * with the room their claims could come to need (the banker's algorithm,
+ * E. W. Dijkstra, EWD-108, 1965, with that order as the safe sequence):
+ * so the oldest request may always grow, up to its claim, and none waits
+ * forever. A grant beyond a's claim raises it. n = 0 after a wait
+ * expired reports BUDGET_EXPIRED once. */
+budget_grant_rc budget_grant(budget_account *a, size_t n);
+
+/* After BUDGET_WAIT, once the caller has paused the request: wake(cls)
+ * is called once when the grant is made or the wait expires; then call
+ * budget_grant again. Returns 1 when that already happened (wake is not
+ * called), else 0. */
+int budget_wait(budget_account *a, budget_wake_fn *wake, void *cls);
+
+/* Waits: at most max_waiting at once (0: none, a request with no room is
+ * refused at once), each for at most timeout_s seconds. Default: none. */
+void budget_set_queue(budget *b, size_t max_waiting, double timeout_s);
+
+/* Ends the waits past the timeout (call about once a second), or all of
+ * them (all != 0: the server stops). Their wakes are called. */
+void budget_expire(budget *b, int all);
+
+/* Requests waiting now; waits that expired since the start. */
+size_t budget_waiting(budget *b);
+size_t budget_expired(budget *b);
+
+/* Charges n bytes about to be allocated: from the grant first, the rest
+ * granted now if there is room (no waiting). Returns 0, or -1 (nothing
+ * charged, a->refused set). a may be NULL. */
 int budget_take(budget_account *a, size_t n);
 
-/* n bytes charged to a were freed: back into its reservation. a may be
- * NULL. */
+/* n bytes charged to a were freed: back into its grant. a may be NULL. */
 void budget_give(budget_account *a, size_t n);
 
-/* Keeps at most `keep` bytes of the unused reservation; the rest goes back
- * to the budget (for the requests that come next). */
+/* a may still take at most `more` bytes beyond what it holds taken: its
+ * claim is lowered to that (never raised), which may let others in. */
+void budget_expect(budget_account *a, size_t more);
+
+/* Keeps at most `keep` bytes of the unused grant; the rest goes back to
+ * the budget (for the requests that come next). */
 void budget_trim(budget_account *a, size_t keep);
 
-/* Returns the unused reservation; what was taken and is still allocated
- * stays charged until budget_release. a may be NULL. */
+/* Returns the unused grant and leaves the open accounts; what was taken
+ * and is still allocated stays charged until budget_release. a may be
+ * NULL. */
 void budget_close(budget_account *a);
 
 /* n bytes charged through an account already closed were freed (a reply

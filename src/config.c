@@ -35,9 +35,14 @@ static const char usage[] =
     "                       default 1K)\n"
     "  --max-memory SIZE    memory budget of the requests in progress (their\n"
     "                       tensors, text and replies); a request it has no room\n"
-    "                       for gets 503 overloaded; 0 = none\n"
+    "                       for yet waits for it; 0 = none\n"
     "                       (LEAKYRELU_MAX_MEMORY; default: 3/4 of the cgroup's\n"
     "                       memory limit, else 1/2 of RAM)\n"
+    "  --queue-timeout S    the longest a request waits for memory before 503\n"
+    "                       overloaded; 0 = no waiting\n"
+    "                       (LEAKYRELU_QUEUE_TIMEOUT; default 5)\n"
+    "  --max-queue N        requests waiting for memory at once, more get 503\n"
+    "                       (LEAKYRELU_MAX_QUEUE; default 1024)\n"
     "  --grace SECONDS      on SIGTERM/SIGINT, time to finish requests in flight\n"
     "                       (LEAKYRELU_GRACE; default 10)\n"
     "  --max-connections N  concurrent connections (LEAKYRELU_MAX_CONNECTIONS;\n"
@@ -108,7 +113,7 @@ static int valid_address(const char *s)
 
 enum { OPT_PORT = 1, OPT_BIND, OPT_THREADS, OPT_MAX_BODY, OPT_TIMEOUT, OPT_GRACE,
        OPT_MAX_CONN, OPT_MAX_PER_IP, OPT_HEADER_TIMEOUT, OPT_MIN_RATE, OPT_MAX_MEMORY, OPT_LOG, OPT_HELP, OPT_VERSION,
-       OPT_CHECK, OPT_CORS, OPT_CONN_MEMORY };
+       OPT_CHECK, OPT_CORS, OPT_CONN_MEMORY, OPT_QUEUE_TIMEOUT, OPT_MAX_QUEUE };
 
 static const struct {
     int opt;
@@ -126,6 +131,8 @@ static const struct {
      "bytes per second, 0 or a byte count with an optional K, M or G suffix"},
     {OPT_MAX_MEMORY, "--max-memory", "LEAKYRELU_MAX_MEMORY",
      "0 (no budget) or a byte count with an optional K, M or G suffix"},
+    {OPT_QUEUE_TIMEOUT, "--queue-timeout", "LEAKYRELU_QUEUE_TIMEOUT", "seconds from 0 to 3600"},
+    {OPT_MAX_QUEUE, "--max-queue", "LEAKYRELU_MAX_QUEUE", "a request count from 0 to 1000000"},
     {OPT_GRACE, "--grace", "LEAKYRELU_GRACE", "seconds from 0 to 86400"},
     {OPT_MAX_CONN, "--max-connections", "LEAKYRELU_MAX_CONNECTIONS",
      "a connection count from 1 to 1000000"},
@@ -191,6 +198,8 @@ static int apply(config *cfg, int opt, const char *v)
                    ? -1
                    : 0;
     case OPT_GRACE: return parse_uint(v, 0, 86400, &cfg->grace_s);
+    case OPT_QUEUE_TIMEOUT: return parse_uint(v, 0, 3600, &cfg->queue_timeout_s);
+    case OPT_MAX_QUEUE: return parse_uint(v, 0, 1000000, &cfg->max_queue);
     case OPT_MAX_CONN: return parse_uint(v, 1, 1000000, &cfg->max_connections);
     case OPT_MAX_PER_IP: return parse_uint(v, 0, 1000000, &cfg->max_connections_per_ip);
     case OPT_BIND:
@@ -215,6 +224,8 @@ int config_load(config *cfg, int argc, char **argv, FILE *out, FILE *err)
         {"max-memory", required_argument, NULL, OPT_MAX_MEMORY},
         {"log", required_argument, NULL, OPT_LOG},
         {"grace", required_argument, NULL, OPT_GRACE},
+        {"queue-timeout", required_argument, NULL, OPT_QUEUE_TIMEOUT},
+        {"max-queue", required_argument, NULL, OPT_MAX_QUEUE},
         {"max-connections", required_argument, NULL, OPT_MAX_CONN},
         {"max-connections-per-ip", required_argument, NULL, OPT_MAX_PER_IP},
         {"help", no_argument, NULL, OPT_HELP},
@@ -234,6 +245,8 @@ int config_load(config *cfg, int argc, char **argv, FILE *out, FILE *err)
     cfg->header_timeout_s = 10;
     cfg->min_body_rate = 1024;
     cfg->grace_s = 10;
+    cfg->queue_timeout_s = 5;
+    cfg->max_queue = 1024;
     cfg->log = ACCESSLOG_JSON;
     cfg->max_connections = 0; /* as many as the file-descriptor limit allows */
     cfg->connection_memory = 32 * 1024; /* libmicrohttpd's own default */

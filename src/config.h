@@ -19,6 +19,8 @@ typedef struct config {
     size_t min_body_rate;     /* body bytes per second at least; 0 = none */
     size_t max_memory;        /* the requests' memory budget, bytes; SIZE_MAX:
                                  none; 0: not set (main picks the default) */
+    unsigned queue_timeout_s; /* the longest wait for memory; 0 = no waiting */
+    unsigned max_queue;       /* requests waiting for memory at once */
     unsigned grace_s;         /* shutdown grace period */
     unsigned max_connections; /* 0: as many as the open-file limit allows */
     unsigned max_connections_per_ip; /* 0: no limit */

@@ -36,6 +36,8 @@ struct metrics {
     counter duration_ns[API_ROUTES];
     counter elements[API_ROUTES];
     counter request_bytes, response_bytes;
+    counter queue_buckets[NBOUNDS + 1]; /* waits for memory, as buckets above */
+    counter queue_wait_ns;
     _Atomic int64_t in_flight, connections;
     double start_time; /* seconds since the epoch */
 };
@@ -67,6 +69,20 @@ metrics *metrics_new(void)
 
 void metrics_free(metrics *m) { free(m); }
 
+static size_t bucket(double seconds)
+{
+    size_t b = 0;
+    while (b < NBOUNDS && seconds > bounds[b])
+        b++;
+    return b;
+}
+
+static uint64_t nanoseconds(double seconds)
+{
+    double ns = seconds > 0 ? seconds * 1e9 : 0;
+    return ns < 1.8e19 ? (uint64_t)ns : UINT64_MAX / 2;
+}
+
 void metrics_count(metrics *m, const metrics_sample *s)
 {
     unsigned r = (unsigned)s->route < API_ROUTES ? (unsigned)s->route : API_NONE;
@@ -74,12 +90,12 @@ void metrics_count(metrics *m, const metrics_sample *s)
         add(&m->requests[r][s->status - STATUS_MIN], 1);
     if (s->aborted)
         add(&m->aborted[r], 1);
-    size_t b = 0;
-    while (b < NBOUNDS && s->duration_s > bounds[b])
-        b++;
-    add(&m->buckets[r][b], 1);
-    double ns = s->duration_s > 0 ? s->duration_s * 1e9 : 0;
-    add(&m->duration_ns[r], ns < 1.8e19 ? (uint64_t)ns : UINT64_MAX / 2);
+    add(&m->buckets[r][bucket(s->duration_s)], 1);
+    add(&m->duration_ns[r], nanoseconds(s->duration_s));
+    if (s->queue_wait_s > 0) {
+        add(&m->queue_buckets[bucket(s->queue_wait_s)], 1);
+        add(&m->queue_wait_ns, nanoseconds(s->queue_wait_s));
+    }
     add(&m->elements[r], s->elements);
     add(&m->request_bytes, s->request_bytes);
     add(&m->response_bytes, s->response_bytes);
@@ -168,6 +184,32 @@ static void render_requests(FILE *f, const metrics *m)
                     api_route_name((api_route)r), (unsigned long long)get(&m->elements[r]));
 }
 
+/* The wait for memory: how many wait now, how long those that waited
+ * did, and how many gave up. */
+static void render_queue(FILE *f, const metrics *m, const metrics_extra *x)
+{
+    char buf[NUMFMT_F64_BUF];
+    head(f, "leakyrelu_queue_length", "gauge", "Requests waiting for memory now.");
+    fprintf(f, "leakyrelu_queue_length %zu\n", x->queue_length);
+    head(f, "leakyrelu_queue_wait_seconds", "histogram",
+         "Time requests that waited for memory waited, in all.");
+    uint64_t total = 0;
+    for (size_t b = 0; b <= NBOUNDS; b++) {
+        char le[16] = "+Inf";
+        if (b < NBOUNDS)
+            snprintf(le, sizeof le, "%g", bounds[b]);
+        total += get(&m->queue_buckets[b]);
+        fprintf(f, "leakyrelu_queue_wait_seconds_bucket{le=\"%s\"} %llu\n", le,
+                (unsigned long long)total);
+    }
+    fprintf(f, "leakyrelu_queue_wait_seconds_sum %s\n",
+            num((double)get(&m->queue_wait_ns) / 1e9, buf));
+    fprintf(f, "leakyrelu_queue_wait_seconds_count %llu\n", (unsigned long long)total);
+    head(f, "leakyrelu_queue_timeouts_total", "counter",
+         "Requests answered 503 after waiting --queue-timeout for memory.");
+    fprintf(f, "leakyrelu_queue_timeouts_total %zu\n", x->queue_timeouts);
+}
+
 char *metrics_render(const metrics *m, const metrics_extra *x, size_t *len)
 {
     char *out = NULL, buf[NUMFMT_F64_BUF];
@@ -196,8 +238,9 @@ char *metrics_render(const metrics *m, const metrics_extra *x, size_t *len)
         fprintf(f, "leakyrelu_memory_budget_bytes %zu\n", x->memory_budget_bytes);
     }
     head(f, "leakyrelu_memory_used_bytes", "gauge",
-         "Memory held or reserved by the requests in progress.");
+         "Memory held or granted by the requests in progress.");
     fprintf(f, "leakyrelu_memory_used_bytes %zu\n", x->memory_used_bytes);
+    render_queue(f, m, x);
     double rss, cpu;
     process_usage(&rss, &cpu);
     head(f, "process_start_time_seconds", "gauge",

@@ -20,6 +20,7 @@ typedef struct metrics_sample {
     uint64_t request_bytes;  /* body bytes received */
     uint64_t response_bytes; /* body bytes sent */
     uint64_t elements;     /* array elements computed */
+    double queue_wait_s;   /* time it waited for memory; 0: it did not wait */
 } metrics_sample;
 
 /* Values other modules own, read when the exposition is written. */
@@ -27,6 +28,8 @@ typedef struct metrics_extra {
     uint64_t log_lines_dropped;
     size_t memory_budget_bytes; /* SIZE_MAX: no budget */
     size_t memory_used_bytes;
+    size_t queue_length;    /* requests waiting for memory now */
+    size_t queue_timeouts;  /* waits that ended in 503, since the start */
 } metrics_extra;
 
 /* A zeroed set of counters; the process start time is read now. Returns

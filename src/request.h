@@ -150,6 +150,13 @@ int request_reader_feed(request_reader *r, const char *data, size_t len);
 /* The body is complete: reads what is left and returns the outcome. */
 lr_err request_reader_finish(request_reader *r);
 
+/* The most bytes feeding r the len bytes at data (0: finishing it) can
+ * take beyond what it holds: as request_reader_bound reckons, with the
+ * elements counted by their separators in the text to read (data NULL:
+ * len bytes not known, such as a coded body's, reckoned at 2 bytes an
+ * element). r may be NULL (nothing held yet). */
+size_t request_reader_need(const request_reader *r, const char *data, size_t len);
+
 /* Bytes of text held now (its buffer's size). */
 size_t request_reader_held(const request_reader *r);
 

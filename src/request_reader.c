@@ -176,6 +176,51 @@ size_t request_reader_bound(size_t len)
     return tensors + tensors_unused + 2 * 64 * 8 + text + text_unused;
 }
 
+/* What one buffer of cap bytes growing by more can take beyond more:
+ * mem_grow's overshoot, at most its size while it doubles, then a step. */
+static size_t overshoot(size_t cap, size_t more)
+{
+    size_t to = cap + more;
+    return to < MEM_GROW_STEP ? to : MEM_GROW_STEP;
+}
+
+/* Commas and closing brackets in n bytes: every element a pass reads
+ * ends at one, or at the end of the text. */
+static size_t separators(const char *p, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        k += (p[i] == ',') | (p[i] == ']');
+    return k;
+}
+
+size_t request_reader_need(const request_reader *r, const char *data, size_t len)
+{
+    /* The text buffer grows by len and at most a step beyond. Elements
+     * are read only by a pass (the batch is made up, the buffer is full
+     * while the workers read a run ahead, or the body ends), from the
+     * text after the checkpoint and the len bytes: 8 bytes each in the
+     * tensors, and a float32 tie's note (16 bytes) at worst; each tensor
+     * and the notes may also grow a step beyond. */
+    size_t text = r ? r->len : 0, cap = r ? r->cap : 0;
+    if (len > SIZE_MAX / 32 - text)
+        return SIZE_MAX;
+    size_t grow = len + overshoot(cap, len) + READER_FIRST_BYTES;
+    if (r && len && !(r->ahead.job && len > cap - text) && text + len < r->retry_at)
+        return grow; /* no pass */
+    size_t elements = (text + len) / 2 + 1, tensors = 0, noted = 0;
+    if (r) {
+        size_t from = has_checkpoint(&r->ck) ? r->ck.offset - r->base : 0;
+        elements = separators(r->buf + from, text - from) + 1 +
+                   (data ? separators(data, len) : len / 2);
+        tensors = (r->req->x.cap + r->req->grad_output.cap) * sizeof(double);
+        noted = (r->req->x.fixes_cap + r->req->grad_output.fixes_cap) * sizeof(tensor_fix);
+    }
+    size_t notes = sizeof(tensor_fix) * elements;
+    return grow + 8 * elements + 2 * overshoot(tensors, 8 * elements) + 2 * 64 * 8 + notes +
+           overshoot(noted, notes) + 2 * 16 * sizeof(tensor_fix);
+}
+
 int request_reader_feed(request_reader *r, const char *data, size_t len)
 {
     if (r->done || len == 0)

@@ -108,27 +108,71 @@ static enum MHD_Result begin(server *s, struct MHD_Connection *c, exchange *ex,
     ex->head.json_length =
         MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Inference-Header-Content-Length");
     ex->body = api_body_new(&ex->head, s->workers, s->budget, len, &why);
-    if (ex->body)
-        return MHD_YES;
-    if (why == LR_ERR_BODY_TOO_LARGE) {
-        char msg[200], size[40] = "of unknown length";
-        if (len != API_LENGTH_UNKNOWN)
-            snprintf(size, sizeof size, "(%zu bytes)", len);
-        snprintf(msg, sizeof msg,
-                 "the request body %s could take up to %zu MiB, more than the whole "
-                 "memory budget (--max-memory) of %zu MiB",
-                 size, api_body_reserve(ex->head.format, len) >> 20, budget_limit(s->budget) >> 20);
-        return server__send_error(s, c, ex, why, msg);
+    if (!ex->body)
+        return server__send_error(s, c, ex, why, NULL);
+    return MHD_YES;
+}
+
+/* Resumes a request whose wait for memory ended (from any thread). */
+static void wake(void *cls)
+{
+    exchange *ex = cls;
+    MHD_resume_connection(ex->conn);
+}
+
+/* Room in the budget for the next n bytes of the body, at data (NULL:
+ * not come yet; n = 0: room for the reply). Returns 1 to go on (ex->early set when refused), 0 when the
+ * request was paused to wait: its connection is not read meanwhile (TCP
+ * holds the client's bytes), and the same call comes again once it is
+ * resumed. */
+static int room(server *s, struct MHD_Connection *c, exchange *ex, const char *data, size_t n)
+{
+    if (ex->paused) {
+        struct timespec t;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        ex->waited_s += (double)(t.tv_sec - ex->paused_at.tv_sec) +
+                        (double)(t.tv_nsec - ex->paused_at.tv_nsec) / 1e9;
+        ex->paused = 0;
+        watch_resume(ex->deadlines);
     }
-    /* No room now: a client waiting for "100 Continue" is answered at
-     * once, and does not send the body; any other's body is read and
-     * dropped, and the answer keeps the connection. */
-    const char *expect = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
-    if (why == LR_ERR_OVERLOADED && (!expect || strcasecmp(expect, "100-continue") != 0)) {
-        ex->early = why;
-        return MHD_YES;
+    budget_grant_rc rc = api_body_room(ex->body, data, n);
+    if (rc == BUDGET_GRANTED)
+        return 1;
+    if (rc == BUDGET_WAIT) {
+        ex->conn = c;
+        ex->paused = 1;
+        clock_gettime(CLOCK_MONOTONIC, &ex->paused_at);
+        watch_pause(ex->deadlines);
+        MHD_suspend_connection(c);
+        if (api_body_wait(ex->body, wake, ex)) /* granted or expired already */
+            MHD_resume_connection(c);
+        return 0;
     }
-    return server__send_error(s, c, ex, why, NULL);
+    (void)s;
+    ex->early = rc == BUDGET_EXPIRED ? LR_ERR_OVERLOADED : api_body_refusal(ex->body);
+    ex->waited_out = rc == BUDGET_EXPIRED;
+    ex->over_budget = ex->early == LR_ERR_BODY_TOO_LARGE;
+    api_body_free(ex->body); /* its memory, for the others */
+    ex->body = NULL;
+    return 1;
+}
+
+/* The refusal of a request's body (ex->early), once it is read. */
+static enum MHD_Result refuse_body(server *s, struct MHD_Connection *c, exchange *ex)
+{
+    char msg[200];
+    if (ex->early == LR_ERR_BODY_TOO_LARGE && ex->over_budget)
+        snprintf(msg, sizeof msg, "the request needs more memory than the whole memory "
+                 "budget (--max-memory) of %zu MiB", budget_limit(s->budget) >> 20);
+    else if (ex->early == LR_ERR_BODY_TOO_LARGE)
+        snprintf(msg, sizeof msg, "the request body%s is larger than the limit of %zu bytes",
+                 ex->head.coding != CODING_IDENTITY ? ", decoded," : "", s->max_body);
+    else if (ex->waited_out)
+        snprintf(msg, sizeof msg, "the server is busy: no memory for this request came "
+                 "free within %.0f s (--queue-timeout); retry later", ex->waited_s);
+    else
+        return server__send_error(s, c, ex, ex->early, NULL);
+    return server__send_error(s, c, ex, ex->early, msg);
 }
 
 /* Reads a piece of the body, or drops it after an error or on routes
@@ -145,10 +189,34 @@ static enum MHD_Result receive(server *s, exchange *ex, const char *data, size_t
     else
         ex->early = api_body_feed(ex->body, data, n);
     ex->len += n;
+    if (ex->early == LR_ERR_BODY_TOO_LARGE && n <= s->max_body - (ex->len - n))
+        ex->over_budget = api_body_refusal(ex->body) == LR_ERR_BODY_TOO_LARGE;
     if (ex->early) {
         api_body_free(ex->body);
         ex->body = NULL;
     }
+    return MHD_YES;
+}
+
+/* Room for the body's first piece, before a client waiting for "100
+ * Continue" sends it: when there is none yet, the request waits; when it
+ * is refused, that client is answered at once and does not send the
+ * body; any other's body is read and dropped, and the answer keeps the
+ * connection. */
+static enum MHD_Result admit(server *s, struct MHD_Connection *c, exchange *ex)
+{
+    size_t first = api_body_declared(ex->body);
+    if (first > s->piece)
+        first = s->piece;
+    ex->admitting = 1;
+    if (!room(s, c, ex, NULL, first))
+        return MHD_YES; /* resumed, libmicrohttpd repeats this first call */
+    ex->admitting = 0;
+    if (!ex->early)
+        return MHD_YES;
+    const char *expect = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+    if (expect && strcasecmp(expect, "100-continue") == 0)
+        return refuse_body(s, c, ex);
     return MHD_YES;
 }
 
@@ -179,23 +247,25 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
         ex->deadlines = ci ? ci->socket_context : NULL;
         enum MHD_Result rc = begin(s, c, ex, url, method, version);
-        watch_head(ex->deadlines, ex->body != NULL || ex->early);
+        watch_head(ex->deadlines, ex->body != NULL);
+        if (rc == MHD_YES && ex->body)
+            return admit(s, c, ex);
         return rc;
     }
+    if (ex->admitting)
+        return admit(s, c, ex);
     if (*upload_data_size) {
         size_t n = *upload_data_size;
+        if (ex->body && !ex->early && !room(s, c, ex, upload_data, n))
+            return MHD_YES; /* waiting: the same bytes come again */
         *upload_data_size = 0;
         return receive(s, ex, upload_data, n);
     }
+    if (ex->body && !ex->early && !room(s, c, ex, NULL, 0))
+        return MHD_YES;
     watch_body_done(ex->deadlines);
-    if (ex->early == LR_ERR_BODY_TOO_LARGE) {
-        char msg[128];
-        snprintf(msg, sizeof msg, "the request body%s is larger than the limit of %zu bytes",
-                 ex->head.coding != CODING_IDENTITY ? ", decoded," : "", s->max_body);
-        return server__send_error(s, c, ex, ex->early, msg);
-    }
     if (ex->early)
-        return server__send_error(s, c, ex, ex->early, NULL);
+        return refuse_body(s, c, ex);
 
     params p = {.n = 0};
     if (MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, collect_param, &p) < 0)
@@ -221,6 +291,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         extra.log_lines_dropped = accesslog_dropped(s->log);
         extra.memory_budget_bytes = budget_limit(s->budget);
         extra.memory_used_bytes = budget_used(s->budget);
+        extra.queue_length = budget_waiting(s->budget);
+        extra.queue_timeouts = budget_expired(s->budget);
         req.metrics = s->metrics;
         req.extra = &extra;
     }
@@ -261,6 +333,7 @@ static void account(server *s, struct MHD_Connection *c, exchange *ex, int abort
         .request_bytes = ex->len,
         .response_bytes = ex->reply ? server__reply_sent(ex->reply) : ex->response_bytes,
         .elements = ex->elements,
+        .queue_wait_s = ex->waited_s,
     };
     metrics_count(s->metrics, &m);
     if (!accesslog_on(s->log))
@@ -334,12 +407,16 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
         memcpy(s->start_log, line + k, sizeof line - (size_t)k);
 }
 
+/* Once a second, on the watch's thread: waits for memory past
+ * --queue-timeout end. */
+static void tick(void *cls) { budget_expire(cls, 0); }
+
 server *server_start(const config *cfg, char *err, size_t errlen)
 {
     struct sockaddr_storage addr;
     memset(&addr, 0, sizeof addr);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-                     MHD_USE_ERROR_LOG;
+                     MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     struct sockaddr_in *v4 = (struct sockaddr_in *)&addr;
     struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&addr;
     if (inet_pton(AF_INET, cfg->bind, &v4->sin_addr) == 1) {
@@ -361,6 +438,7 @@ server *server_start(const config *cfg, char *err, size_t errlen)
         return NULL;
     }
     s->max_body = cfg->max_body;
+    s->piece = cfg->connection_memory;
     s->cors = cfg->cors;
     atomic_init(&s->started, 0);
     if (drain_init(&s->drain) != 0)
@@ -372,15 +450,17 @@ server *server_start(const config *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "cannot start %u worker threads", cfg->threads - 1);
         goto fail_pool;
     }
-    s->watch = watch_new(cfg->header_timeout_s, cfg->timeout_s, cfg->min_body_rate);
-    if (!s->watch) {
-        snprintf(err, errlen, "cannot start the deadline thread");
-        goto fail_watch;
-    }
     s->budget = budget_new(cfg->max_memory ? cfg->max_memory : SIZE_MAX);
     if (!s->budget) {
         snprintf(err, errlen, "out of memory");
         goto fail_budget;
+    }
+    budget_set_queue(s->budget, cfg->max_queue, cfg->queue_timeout_s);
+    s->watch = watch_new(cfg->header_timeout_s, cfg->timeout_s, cfg->min_body_rate, tick,
+                         s->budget);
+    if (!s->watch) {
+        snprintf(err, errlen, "cannot start the deadline thread");
+        goto fail_watch;
     }
     s->metrics = metrics_new();
     if (!s->metrics) {
@@ -421,10 +501,10 @@ fail_daemon:
 fail_log:
     metrics_free(s->metrics);
 fail_metrics:
-    budget_free(s->budget);
-fail_budget:
     watch_free(s->watch);
 fail_watch:
+    budget_free(s->budget);
+fail_budget:
     pool_free(s->workers);
 fail_pool:
     drain_destroy(&s->drain);
@@ -460,6 +540,7 @@ unsigned server_wait_idle(server *s, unsigned seconds)
 
 void server_stop(server *s)
 {
+    budget_expire(s->budget, 1); /* requests still waiting are resumed, to be closed */
     MHD_stop_daemon(s->daemon); /* frees the streams, which use the workers */
     pool_free(s->workers);
     watch_free(s->watch);

@@ -26,6 +26,7 @@
 struct server {
     struct MHD_Daemon *daemon;
     size_t max_body;
+    size_t piece;  /* the most body one read hands over (--connection-memory) */
     unsigned port;
     cors cors;     /* the origins browsers may call from */
     drain drain;   /* requests in flight, and the shutdown's wait for them */
@@ -68,7 +69,14 @@ typedef struct exchange {
     size_t len;     /* bytes received */
     lr_err early;   /* BODY_TOO_LARGE, OVERLOADED, NO_MEMORY or BAD_ENCODING found
                        while reading */
+    int over_budget; /* early is BODY_TOO_LARGE: more memory than the budget */
+    int waited_out;  /* early is OVERLOADED: its wait for memory expired */
     watch_conn *deadlines; /* its connection's, or NULL */
+    struct MHD_Connection *conn; /* for the wake that resumes it */
+    int paused;              /* suspended, waiting for memory */
+    int admitting;           /* paused in admit: its call comes again */
+    struct timespec paused_at; /* CLOCK_MONOTONIC */
+    double waited_s;         /* in all */
 } exchange;
 
 /* Queues resp (whose body, stream and parts MHD's response takes over)

@@ -13,7 +13,8 @@
 enum phase {
     PHASE_HEAD, /* a head is due by `due` */
     PHASE_BODY, /* a body is arriving: its rate is watched */
-    PHASE_REPLY /* the library's timeout's business */
+    PHASE_REPLY, /* the library's timeout's business */
+    PHASE_PAUSED /* waiting for memory: not reading, so not late */
 };
 
 struct watch_conn {
@@ -36,6 +37,8 @@ struct watch {
     int stopping;
     unsigned head_s, idle_s;
     size_t min_rate;
+    void (*tick)(void *); /* called each sweep, outside the lock */
+    void *tick_cls;
     pthread_t thread;
 };
 
@@ -90,16 +93,24 @@ static void *sweeper(void *arg)
                 c->cut = 1;
             }
         }
+        if (w->tick && !w->stopping) {
+            pthread_mutex_unlock(&w->lock);
+            w->tick(w->tick_cls);
+            pthread_mutex_lock(&w->lock);
+        }
     }
     pthread_mutex_unlock(&w->lock);
     return NULL;
 }
 
-watch *watch_new(unsigned head_s, unsigned idle_s, size_t min_rate)
+watch *watch_new(unsigned head_s, unsigned idle_s, size_t min_rate, void (*tick)(void *),
+                 void *tick_cls)
 {
     watch *w = calloc(1, sizeof *w);
     if (!w)
         return NULL;
+    w->tick = tick;
+    w->tick_cls = tick_cls;
     w->head_s = head_s;
     w->idle_s = idle_s;
     w->min_rate = min_rate;
@@ -200,4 +211,18 @@ void watch_reply_done(watch_conn *c)
     long long wait_s = w->idle_s && w->head_s ? (long long)w->idle_s + w->head_s : 0;
     atomic_store(&c->due, wait_s ? now_ms() + wait_s * 1000 : 0);
     atomic_store(&c->phase, PHASE_HEAD);
+}
+
+void watch_pause(watch_conn *c)
+{
+    if (c)
+        atomic_store(&c->phase, PHASE_PAUSED);
+}
+
+void watch_resume(watch_conn *c)
+{
+    if (!c)
+        return;
+    atomic_store(&c->fresh, 1);
+    atomic_store(&c->phase, PHASE_BODY);
 }

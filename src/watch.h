@@ -16,9 +16,11 @@ typedef struct watch_conn watch_conn;
 /* Starts watching: head_s seconds for a head (0: no limit), idle_s the
  * keep-alive idle timeout (0: none; then heads after the first are not
  * timed), min_rate body bytes per second, over windows of
- * WATCH_RATE_WINDOW seconds (0: no limit). NULL when the thread or memory
- * cannot be had. */
-watch *watch_new(unsigned head_s, unsigned idle_s, size_t min_rate);
+ * WATCH_RATE_WINDOW seconds (0: no limit). tick(tick_cls), if not NULL,
+ * is called about once a second from the watch's thread (for other
+ * deadlines). NULL when the thread or memory cannot be had. */
+watch *watch_new(unsigned head_s, unsigned idle_s, size_t min_rate, void (*tick)(void *),
+                 void *tick_cls);
 
 /* Stops the thread and frees w, once every connection was removed. NULL
  * is ignored. */
@@ -40,6 +42,11 @@ void watch_head(watch_conn *c, int body);
 
 /* `bytes` more of the body arrived. */
 void watch_body(watch_conn *c, size_t bytes);
+
+/* The request waits (for memory), its body not read: it is not late
+ * while it waits; watch_resume starts its body's rate window anew. */
+void watch_pause(watch_conn *c);
+void watch_resume(watch_conn *c);
 
 /* The body is complete: the reply is the library's timeout's business. */
 void watch_body_done(watch_conn *c);

@@ -451,9 +451,10 @@ void test_api_prelu_edges(void)
     }
 }
 
-/* Feeds body to a request admitted by budget b in pieces of `piece`
- * bytes, answers it and reads the reply to its end. Returns the status;
- * *code gets the error code's text when there is one. */
+/* Feeds body to a request on budget b in pieces of `piece` bytes, each
+ * with room granted first (as the server does; no waiting), answers it
+ * and reads the reply to its end. Returns the status; *code gets the
+ * error code's text when there is one. */
 static long budget_run(budget *b, api_route route, const char *body, size_t len, size_t declared,
                        size_t piece, pool *workers, char *code, size_t code_len)
 {
@@ -465,8 +466,13 @@ static long budget_run(budget *b, api_route route, const char *body, size_t len,
         return lr_err_status(why);
     }
     lr_err fed = LR_ERR_OK;
-    for (size_t at = 0; at < len && fed == LR_ERR_OK; at += piece)
-        fed = api_body_feed(ab, body + at, len - at < piece ? len - at : piece);
+    for (size_t at = 0; at < len && fed == LR_ERR_OK; at += piece) {
+        size_t n = len - at < piece ? len - at : piece;
+        fed = api_body_room(ab, body + at, n) == BUDGET_GRANTED ? api_body_feed(ab, body + at, n)
+                                                      : api_body_refusal(ab);
+    }
+    if (fed == LR_ERR_OK && api_body_room(ab, NULL, 0) != BUDGET_GRANTED) /* the reply's */
+        fed = api_body_refusal(ab);
     if (fed != LR_ERR_OK) {
         api_body_free(ab);
         snprintf(code, code_len, "%s", lr_err_code(fed));
@@ -488,10 +494,11 @@ static long budget_run(budget *b, api_route route, const char *body, size_t len,
     return resp.status;
 }
 
-/* The reservation a body gets at admission is never exceeded, however
- * dense its numbers, however it is split, with workers or without; all
- * is released at the end; a body that does not fit is refused whole
- * (Content-Length) or partway (no length), with 503 overloaded. */
+/* The room granted before each piece of a body is never exceeded,
+ * however dense its numbers, however it is split, with workers or
+ * without; all is released at the end; a body that does not fit now is
+ * refused with 503 overloaded, one that needs more than the whole budget
+ * with 413, whether its length is known or not. */
 void test_api_budget(void)
 {
     pool *workers = pool_new(2);
@@ -563,10 +570,10 @@ void test_api_budget(void)
                 ASSERT_EQ(budget_used(b), 0);
                 if (budget_beyond(b) != 0)
                     tap_fail(__FILE__, __LINE__, "%s, pieces of %zu%s: %zu bytes beyond the "
-                             "reservation", bodies[i].name, pieces[k], use ? ", workers" : "",
+                             "grants", bodies[i].name, pieces[k], use ? ", workers" : "",
                              budget_beyond(b));
-                /* The peak is the reservation made at admission: exactly
-                 * that is room enough; a byte less is refused at once. */
+                /* The peak is what was granted: exactly that is room
+                 * enough; a byte less never fits. */
                 size_t peak = budget_peak(b);
                 budget_free(b);
                 b = budget_new(peak);
@@ -578,12 +585,14 @@ void test_api_budget(void)
                              bodies[i].name, peak, status, code);
                 ASSERT_EQ(budget_peak(b), peak);
                 ASSERT_EQ(budget_used(b), 0);
-                /* With one byte taken by another request, it is refused at
-                 * once; in a budget a byte smaller, it never fits. */
+                /* With one byte taken by an older request, it is refused
+                 * (this budget has no queue); in a budget a byte smaller,
+                 * it never fits. */
                 budget_account other;
-                ASSERT_EQ(budget_open(b, &other, 1), 0);
+                budget_open(b, &other, 1);
+                ASSERT_EQ(budget_grant(&other, 1), BUDGET_GRANTED);
                 ASSERT_EQ(budget_run(b, bodies[i].route, bodies[i].body, len, len, pieces[k],
-                                     NULL, code, sizeof code), 503);
+                                     use ? workers : NULL, code, sizeof code), 503);
                 ASSERT_STR_EQ(code, "overloaded");
                 budget_close(&other);
                 ASSERT_EQ(budget_used(b), 0);
@@ -591,7 +600,7 @@ void test_api_budget(void)
                 b = budget_new(peak - 1);
                 ASSERT(b != NULL);
                 ASSERT_EQ(budget_run(b, bodies[i].route, bodies[i].body, len, len, pieces[k],
-                                     NULL, code, sizeof code), 413);
+                                     use ? workers : NULL, code, sizeof code), 413);
                 ASSERT_STR_EQ(code, "body_too_large");
                 ASSERT_EQ(budget_used(b), 0);
                 budget_free(b);
@@ -599,12 +608,20 @@ void test_api_budget(void)
         }
     }
     /* A body of unknown length is charged as it grows: in a budget too
-     * small for it, it is refused partway, and everything is released. */
+     * small for it, it is refused partway with 413, and everything is
+     * released; with a byte of it held by another, with 503. */
     budget *b = budget_new((size_t)4 << 20);
     ASSERT(b != NULL);
     ASSERT_EQ(budget_run(b, API_FORWARD, dense, strlen(dense), API_LENGTH_UNKNOWN, 65536,
-                         workers, code, sizeof code), 503);
-    ASSERT_STR_EQ(code, "overloaded");
+                         workers, code, sizeof code), 413);
+    ASSERT_STR_EQ(code, "body_too_large");
+    ASSERT_EQ(budget_used(b), 0);
+    budget_account other;
+    budget_open(b, &other, 1);
+    ASSERT_EQ(budget_grant(&other, 1), BUDGET_GRANTED);
+    ASSERT_EQ(budget_run(b, API_FORWARD, "[1, -2]", 7, API_LENGTH_UNKNOWN, 3, workers, code,
+                         sizeof code), 200);
+    budget_close(&other);
     ASSERT_EQ(budget_used(b), 0);
     /* A small one fits. */
     ASSERT_EQ(budget_run(b, API_FORWARD, "[1, -2]", 7, API_LENGTH_UNKNOWN, 3, workers, code,

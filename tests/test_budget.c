@@ -1,5 +1,6 @@
-/* Tests of src/budget.c: reservations, charges and releases add up to the
- * unit; a request admitted keeps its room; the default limit from cgroup
+/* Tests of src/budget.c: grants, charges and releases add up to the
+ * unit; waits for room are granted in a safe order, expire and are
+ * bounded; the default limit from cgroup
  * files (v2 and v1, the process's own and the mount's root) or RAM. */
 #include <stdint.h>
 #include <stdio.h>
@@ -12,42 +13,44 @@
 #include "tap.h"
 #include "tests.h"
 
+/* Counts the wakes a waiting account gets. */
+static void count_wake(void *cls) { (*(int *)cls)++; }
+
 void test_budget_accounts(void)
 {
     budget *b = budget_new(1000);
     ASSERT(b != NULL);
     budget_account a, c;
-    ASSERT_EQ(budget_open(b, &a, 600), 0);
-    ASSERT_EQ(budget_used(b), 600);
-    /* No room for a second 600: refused, nothing charged. */
-    ASSERT_EQ(budget_open(b, &c, 600), -1);
-    ASSERT_EQ(c.refused, 1);
-    ASSERT_EQ(budget_used(b), 600);
-    budget_close(&c);
-    /* Takes come from the reservation first, then the budget. */
-    ASSERT_EQ(budget_take(&a, 500), 0);
+    budget_open(b, &a, 600);
+    ASSERT_EQ(budget_used(b), 0); /* a claim, nothing charged */
+    ASSERT_EQ(budget_grant(&a, 500), BUDGET_GRANTED);
+    ASSERT_EQ(a.left, 500);
+    ASSERT_EQ(budget_used(b), 500);
+    /* Takes come from the grant first, then the budget, when there is room. */
+    ASSERT_EQ(budget_take(&a, 400), 0);
     ASSERT_EQ(a.left, 100);
-    ASSERT_EQ(budget_used(b), 600);
     ASSERT_EQ(budget_take(&a, 300), 0);
     ASSERT_EQ(a.left, 0);
-    ASSERT_EQ(budget_used(b), 800);
-    ASSERT_EQ(budget_take(&a, 201), -1); /* would pass 1000 */
+    ASSERT_EQ(budget_used(b), 700);
+    ASSERT_EQ(budget_beyond(b), 200);
+    ASSERT_EQ(budget_take(&a, 301), -1); /* would pass 1000: never fits */
     ASSERT_EQ(a.refused, 1);
-    ASSERT_EQ(budget_used(b), 800);
-    /* What is freed goes back into the reservation; trim returns it. */
+    ASSERT_EQ(a.too_large, 1);
+    ASSERT_EQ(budget_used(b), 700);
+    /* What is freed goes back into the grant; trim returns it. */
     budget_give(&a, 300);
-    ASSERT_EQ(budget_used(b), 800);
+    ASSERT_EQ(budget_used(b), 700);
     budget_trim(&a, 100);
     ASSERT_EQ(a.left, 100);
-    ASSERT_EQ(budget_used(b), 600);
+    ASSERT_EQ(budget_used(b), 500);
     budget_close(&a);
-    ASSERT_EQ(budget_used(b), 500); /* the 500 taken is still allocated */
-    budget_release(b, 500);
+    ASSERT_EQ(budget_used(b), 400); /* the 400 taken is still allocated */
+    budget_release(b, 400);
     ASSERT_EQ(budget_used(b), 0);
-    ASSERT_EQ(budget_peak(b), 800);
+    ASSERT_EQ(budget_peak(b), 700);
 
     /* Charged blocks release themselves, after the account is closed. */
-    ASSERT_EQ(budget_open(b, &a, 0), 0);
+    budget_open(b, &a, 0);
     char *p = budget_malloc(&a, 100);
     ASSERT(p != NULL);
     ASSERT(budget_used(b) >= 100 && budget_used(b) <= 132);
@@ -56,16 +59,135 @@ void test_budget_accounts(void)
     budget_close(&a);
     budget_block_free(p);
     ASSERT_EQ(budget_used(b), 0);
+
+    /* No room and no queue: refused at once, nothing charged. */
+    budget_open(b, &a, 900);
+    budget_open(b, &c, 300);
+    ASSERT_EQ(budget_grant(&a, 800), BUDGET_GRANTED);
+    ASSERT_EQ(budget_grant(&c, 300), BUDGET_REFUSED);
+    ASSERT_EQ(c.refused, 1);
+    ASSERT_EQ(c.too_large, 0);
+    ASSERT_EQ(budget_used(b), 800);
+    budget_close(&c);
+    budget_close(&a);
+    ASSERT_EQ(budget_used(b), 0);
     budget_free(b);
 
     /* No budget: nothing is charged, nothing refused. */
-    ASSERT_EQ(budget_open(NULL, &a, SIZE_MAX), 0);
+    budget_open(NULL, &a, SIZE_MAX);
+    ASSERT_EQ(budget_grant(&a, SIZE_MAX), BUDGET_GRANTED);
     ASSERT_EQ(budget_take(&a, SIZE_MAX), 0);
     ASSERT_EQ(budget_take(NULL, 5), 0);
     p = budget_malloc(&a, 10);
     ASSERT(p != NULL);
     budget_block_free(p);
     budget_close(&a);
+}
+
+/* Waiting for room: the oldest request may always grow to its claim; a
+ * younger one waits rather than take what the older ones may still need,
+ * and is woken, once, when it can be granted; waits expire; the queue is
+ * bounded; when every open request waits and nothing else can free room,
+ * the youngest gives up so that the others finish. */
+void test_budget_waits(void)
+{
+    budget *b = budget_new(1000);
+    ASSERT(b != NULL);
+    budget_set_queue(b, 2, 3600);
+    budget_account old, young, third, fourth;
+    int woke = 0, woke3 = 0;
+    budget_open(b, &old, 800);
+    budget_open(b, &young, 500);
+    ASSERT_EQ(budget_grant(&old, 100), BUDGET_GRANTED);
+    /* 300 for young would leave 600 free, less than old's 700 to come. */
+    ASSERT_EQ(budget_grant(&young, 300), BUDGET_WAIT);
+    ASSERT_EQ(budget_waiting(b), 1);
+    ASSERT_EQ(budget_wait(&young, count_wake, &woke), 0);
+    /* The oldest grows to its claim all the same. */
+    ASSERT_EQ(budget_grant(&old, 800), BUDGET_GRANTED);
+    ASSERT_EQ(budget_used(b), 800);
+    ASSERT_EQ(woke, 0);
+    /* A third waits too; a fourth finds the queue full; a small one fits. */
+    budget_open(b, &third, 300);
+    ASSERT_EQ(budget_grant(&third, 300), BUDGET_WAIT);
+    ASSERT_EQ(budget_wait(&third, count_wake, &woke3), 0);
+    budget_open(b, &fourth, 300);
+    ASSERT_EQ(budget_grant(&fourth, 300), BUDGET_REFUSED);
+    ASSERT_EQ(fourth.refused, 1);
+    ASSERT_EQ(fourth.too_large, 0);
+    fourth.refused = 0;
+    ASSERT_EQ(budget_grant(&fourth, 10), BUDGET_GRANTED);
+    budget_close(&fourth);
+    ASSERT_EQ(woke + woke3, 0);
+    /* old finishes: both are granted, and each woken once. */
+    budget_close(&old);
+    ASSERT_EQ(woke, 1);
+    ASSERT_EQ(woke3, 1);
+    ASSERT_EQ(budget_waiting(b), 0);
+    ASSERT_EQ(budget_grant(&young, 300), BUDGET_GRANTED);
+    ASSERT_EQ(young.left, 300);
+    ASSERT_EQ(budget_grant(&third, 300), BUDGET_GRANTED);
+    budget_close(&third);
+    budget_close(&young);
+    ASSERT_EQ(budget_used(b), 0);
+
+    /* A wait expires: woken once, then BUDGET_EXPIRED once. */
+    budget_open(b, &old, 1000);
+    budget_open(b, &young, 10);
+    ASSERT_EQ(budget_grant(&old, 1000), BUDGET_GRANTED);
+    ASSERT_EQ(budget_grant(&young, 10), BUDGET_WAIT);
+    woke = 0;
+    ASSERT_EQ(budget_wait(&young, count_wake, &woke), 0);
+    budget_expire(b, 0); /* not yet */
+    ASSERT_EQ(woke, 0);
+    budget_expire(b, 1);
+    ASSERT_EQ(woke, 1);
+    ASSERT_EQ(budget_expired(b), 1);
+    ASSERT_EQ(budget_grant(&young, 10), BUDGET_EXPIRED);
+    ASSERT_EQ(young.refused, 1);
+    budget_close(&young);
+    /* Granted before it was armed: budget_wait says so, with no wake. A
+     * trim alone is not enough: old's claim still counts what it gave
+     * back; lowering the claim lets young in. */
+    budget_open(b, &young, 10);
+    ASSERT_EQ(budget_grant(&young, 10), BUDGET_WAIT);
+    budget_trim(&old, 500);
+    ASSERT_EQ(budget_used(b), 500);
+    budget_expect(&old, 0);
+    woke = 0;
+    ASSERT_EQ(budget_wait(&young, count_wake, &woke), 1);
+    ASSERT_EQ(woke, 0);
+    ASSERT_EQ(budget_grant(&young, 10), BUDGET_GRANTED);
+    budget_close(&young);
+    budget_close(&old);
+
+    /* Beyond its claim the oldest waits for room; when every open request
+     * waits with nothing else to free room, the youngest is let go
+     * (expired) and the oldest goes on. */
+    budget_open(b, &old, 100);
+    budget_open(b, &young, 800);
+    ASSERT_EQ(budget_grant(&old, 100), BUDGET_GRANTED);
+    ASSERT_EQ(budget_grant(&young, 800), BUDGET_GRANTED);
+    ASSERT_EQ(budget_grant(&old, 300), BUDGET_WAIT);
+    woke = woke3 = 0;
+    ASSERT_EQ(budget_wait(&old, count_wake, &woke), 0);
+    ASSERT_EQ(budget_grant(&young, 1000), BUDGET_WAIT);
+    ASSERT_EQ(budget_wait(&young, count_wake, &woke3), 1);
+    ASSERT_EQ(budget_grant(&young, 1000), BUDGET_EXPIRED);
+    ASSERT_EQ(woke, 0);
+    budget_close(&young);
+    ASSERT_EQ(woke, 1);
+    ASSERT_EQ(budget_grant(&old, 300), BUDGET_GRANTED);
+    budget_close(&old);
+    ASSERT_EQ(budget_used(b), 0);
+
+    /* More than the whole limit never fits: refused, not queued. */
+    budget_open(b, &old, 5000);
+    ASSERT_EQ(budget_grant(&old, 1001), BUDGET_REFUSED);
+    ASSERT_EQ(old.too_large, 1);
+    ASSERT_EQ(budget_waiting(b), 0);
+    budget_close(&old);
+    budget_free(b);
 }
 
 /* Writes text to root/rel, making its folders. */

@@ -26,6 +26,7 @@
     /* test_errors.c, test_utf8.c */                                           \
     X(errors_table)                                                            \
     X(budget_accounts)                                                         \
+    X(budget_waits)                                                            \
     X(budget_default)                                                          \
     X(utf8_sanitize)                                                           \
     /* test_drain.c, test_metrics.c, test_reqid.c, test_accesslog.c */         \
@@ -150,6 +151,7 @@
     X(http_slow_clients)                                                       \
     X(http_vanishing_clients)                                                  \
     X(http_memory_budget)                                                      \
+    X(http_queue_timeout)                                                      \
     X(http_sigterm_under_load)                                                 \
     X(http_timeout)                                                            \
     X(http_shutdown)                                                           \

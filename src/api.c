@@ -114,12 +114,45 @@ static int method_allowed(const char *method, const char *path, const char *cont
     return 1;
 }
 
+int api_method_known(const char *method)
+{
+    static const char *const served[] = {"GET", "HEAD", "POST", "OPTIONS"};
+    for (size_t i = 0; i < sizeof served / sizeof served[0]; i++)
+        if (strcmp(method, served[i]) == 0)
+            return 1;
+    return 0;
+}
+
 int api_begin(const char *method, const char *path, const char *content_type,
               api_head *head, api_response *resp)
 {
     memset(resp, 0, sizeof *resp);
     memset(head, 0, sizeof *head);
     head->route = API_NONE;
+    if (!api_method_known(method)) { /* RFC 9110 section 15.6.2: for any resource */
+        for (int i = 0; i < API_NONE; i++)
+            if (routes[i].protocol == API_PROTOCOL_REST && strcmp(path, routes[i].path) == 0) {
+                api__error_response(resp, LR_ERR_NOT_IMPLEMENTED, "%.40s is not a method this "
+                                    "server serves; use %s on %s", method,
+                                    routes[i].method == API_METHOD_POST ? "POST" : "GET", path);
+                resp->allow = route_allow((api_route)i);
+                head->route = (api_route)i;
+                return 0;
+            }
+        api__error_response(resp, LR_ERR_NOT_IMPLEMENTED, "%.40s is not a method this server "
+                            "serves; its endpoints take GET, HEAD, POST and OPTIONS", method);
+        return 0;
+    }
+    if (strcmp(path, "*") == 0) { /* the asterisk form: the server as a whole */
+        if (strcmp(method, "OPTIONS") != 0) {
+            api__error_response(resp, LR_ERR_BAD_TARGET,
+                                "the target * is for OPTIONS only, not %s", method);
+            return 0;
+        }
+        api__respond_empty(resp, 204);
+        resp->allow = "GET, HEAD, POST, OPTIONS";
+        return 0;
+    }
     if (strncmp(path, "/v2", 3) == 0 && (path[3] == '\0' || path[3] == '/')) {
         if (!api__oip_route(path, head, resp))
             return 0;

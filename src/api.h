@@ -91,8 +91,14 @@ typedef struct api_response {
     size_t nparts;
 } api_response;
 
+/* Whether some endpoint serves method (GET, HEAD, POST, OPTIONS; case
+ * matters): any other is answered 501 by api_begin. */
+int api_method_known(const char *method);
+
 /* Checks what can be checked from the request line and headers alone:
- * the path (404), the method (405), and for POST routes the Content-Type
+ * the method (501 when no endpoint serves it), the path (404; its
+ * decoded bytes, no NUL among them; "*" is the server as a whole, for
+ * OPTIONS: 204), the method on it (405), and for POST routes the Content-Type
  * (415: application/json, application/x-www-form-urlencoded, text/plain
  * or none are JSON; application/octet-stream is binary; parameters such
  * as charset are ignored). Fills *head (its route API_NONE when no path

@@ -17,6 +17,8 @@
     X(BAD_FRAMING,         400, "invalid_framing",       "the request's length headers contradict each other") \
     X(BAD_HOST,            400, "invalid_host",          "an HTTP/1.1 request must have exactly one Host header") \
     X(BAD_ENCODING,        400, "invalid_content_encoding", "the body is not valid data of its Content-Encoding") \
+    X(BAD_TARGET,          400, "invalid_target",        "the request target is not a path (origin or absolute form) without NUL bytes") \
+    X(BAD_HEADER,          400, "invalid_header",        "a header's name is not a token, or its value holds NUL, CR or LF") \
     X(NOT_FOUND,           404, "not_found",             "no such endpoint")                \
     X(METHOD,              405, "method_not_allowed",    "method not allowed on this endpoint") \
     X(BODY_TOO_LARGE,      413, "body_too_large",        "the request body is larger than the server's limit") \
@@ -45,6 +47,7 @@
     X(BAD_MEMBER,          422, "invalid_member",        "a member of the request has the wrong type") \
     X(NOT_FINITE,          422, "result_not_finite",     "the result is not a finite number") \
     X(TRANSFER_CODING,     501, "unsupported_transfer_encoding", "only the chunked transfer coding is supported") \
+    X(NOT_IMPLEMENTED,     501, "method_not_implemented", "no endpoint serves this method")  \
     X(NO_MEMORY,           503, "out_of_memory",         "the server is out of memory; retry later") \
     X(OVERLOADED,          503, "overloaded",            "the server's memory budget (--max-memory) is taken by the requests in progress; retry later") \
     X(SHUTTING_DOWN,       503, "shutting_down",         "the server is shutting down")

@@ -17,6 +17,7 @@
 #include "budget.h"
 #include "cors.h"
 #include "drain.h"
+#include "framing.h"
 #include "metrics.h"
 #include "pool.h"
 #include "reqid.h"
@@ -62,7 +63,13 @@ typedef struct exchange {
     server__reply *reply; /* of a reply through a callback, or NULL */
     char request_id[REQID_MAX + 1];
     char method[16];
-    char path[257];
+    char path[257];      /* the target as sent, without its query, cut short (for the log) */
+    const char *raw;     /* the target in libmicrohttpd's buffer, and its length */
+    size_t raw_len;      /*   as it came (only compared, never read later) */
+    char target[257];    /* the target's path, decoded (framing_target) */
+    lr_error target_err; /* LR_ERR_OK, or why the target is malformed */
+    int begun;           /* its first call came */
+    framing framing;     /* its headers, as checked */
     api_head head;  /* its route, API_NONE until api_begin found one */
     int routed;     /* api_begin accepted the request */
     api_body *body; /* read as it arrives */

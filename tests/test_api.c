@@ -153,7 +153,12 @@ void test_api_routes(void)
         {"POST", "/forward", "  ", 1, 0, NULL},
         {"POST", "/forward", "application/json ; charset=utf-8", 1, 0, NULL},
         {"GET", "/forward", NULL, 0, 405, "POST, OPTIONS"},
-        {"PUT", "/gradient", NULL, 0, 405, "POST, OPTIONS"},
+        {"PUT", "/gradient", NULL, 0, 501, "POST, OPTIONS"}, /* no endpoint serves PUT */
+        {"CONNECT", "example.com:443", NULL, 0, 501, NULL},
+        {"get", "/healthz", NULL, 0, 501, NULL}, /* methods are case-sensitive */
+        {"FOO", "/nope", NULL, 0, 501, NULL},
+        {"OPTIONS", "*", NULL, 0, 204, "GET, HEAD, POST, OPTIONS"},
+        {"GET", "*", NULL, 0, 400, NULL},
         {"POST", "/healthz", NULL, 0, 405, "GET, HEAD, OPTIONS"},
         {"OPTIONS", "/forward", "text/html", 1, 0, NULL},
         {"OPTIONS", "/readyz", NULL, 1, 0, NULL},
@@ -187,7 +192,7 @@ void test_api_routes(void)
         ASSERT_EQ(ok, cases[i].ok);
         if (!ok) {
             ASSERT_EQ(resp.status, cases[i].status);
-            ASSERT(resp.body && strstr(resp.body, "\"code\""));
+            ASSERT(resp.status == 204 || (resp.body && strstr(resp.body, "\"code\"")));
             if (cases[i].allow)
                 ASSERT_STR_EQ(resp.allow, cases[i].allow);
             api_response_free(&resp);

@@ -396,3 +396,86 @@ void test_http_compression(void)
     free(big_body);
     free(want);
 }
+
+/* The strict edge, one row per class of malformed request, each answered
+ * by the service (its JSON error, or 204), never by the library, and the
+ * server goes on: a NUL in the target decoded or raw, a malformed escape,
+ * a space in the target, a NUL, CR or folded line in a header (in the
+ * middle of the head and at its end), a name with a space before its
+ * colon; a method no endpoint serves (501, with Allow when the path is an
+ * endpoint); the absolute form and OPTIONS * served. */
+void test_http_strict_edge(void)
+{
+#define RAW(text) text, sizeof text - 1
+    static const struct {
+        const char *request;
+        size_t len;
+        int status;
+        const char *code; /* NULL: no error body */
+        int closed;
+        const char *allow; /* the Allow header, or NULL when none is asked */
+    } cases[] = {
+        {RAW("POST /forward%00.png HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\n[]"), 400,
+         "invalid_target", 1, NULL},
+        {RAW("GET /healthz\0.png HTTP/1.1\r\nHost: a\r\n\r\n"), 400, "invalid_target", 1, NULL},
+        {RAW("GET /heal%zzthz HTTP/1.1\r\nHost: a\r\n\r\n"), 400, "invalid_target", 1, NULL},
+        {RAW("GET /heal thz HTTP/1.1\r\nHost: a\r\n\r\n"), 400, "invalid_target", 1, NULL},
+        {RAW("GET /healthz HTTP/1.1\r\nHost: a\r\nX-A: b\0c\r\nX-B: 1\r\n\r\n"), 400,
+         "invalid_header", 1, NULL},
+        {RAW("GET /healthz HTTP/1.1\r\nHost: a\r\nX-A: b\0c\r\n\r\n"), 400, "invalid_header", 1,
+         NULL},
+        {RAW("GET /healthz HTTP/1.1\r\nHost: a\r\nX-A: b\rc\r\n\r\n"), 400, "invalid_header", 1,
+         NULL},
+        {RAW("GET /healthz HTTP/1.1\r\nHost: a\r\nX-A: b\r\n c\r\nX-B: 1\r\n\r\n"), 400,
+         "invalid_header", 1, NULL},
+        {RAW("POST /forward HTTP/1.1\r\nHost: a\r\nContent-Length : 2\r\n\r\n[]"), 400,
+         "invalid_header", 1, NULL},
+        {RAW("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n"), 501,
+         "method_not_implemented", 0, NULL},
+        {RAW("PUT /forward HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\n[]"), 501,
+         "method_not_implemented", 0, "POST, OPTIONS"},
+        {RAW("get /healthz HTTP/1.1\r\nHost: a\r\n\r\n"), 501, "method_not_implemented", 0, NULL},
+        {RAW("POST http://a/forward HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\n[1]"), 200,
+         NULL, 0, NULL},
+        {RAW("GET HTTP://a HTTP/1.1\r\nHost: a\r\n\r\n"), 200, NULL, 0, NULL},
+        {RAW("OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n"), 204, NULL, 0, "GET, HEAD, POST, OPTIONS"},
+        /* bare LF line ends are still read (RFC 9112 section 2.2) */
+        {RAW("GET /healthz HTTP/1.1\nHost: a\nX-A: 1\n\n"), 200, NULL, 0, NULL},
+    };
+#undef RAW
+    unsigned port = shared_port();
+    char out[4096];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int closed, status = 0;
+        long n = http_raw(port, cases[i].request, cases[i].len, out, sizeof out, 1000, &closed);
+        if (n > 12)
+            status = atoi(out + 9);
+        char want[96], allow[64];
+        snprintf(want, sizeof want, "\"code\": \"%s\"", cases[i].code ? cases[i].code : "");
+        snprintf(allow, sizeof allow, "\r\nAllow: %s\r\n", cases[i].allow ? cases[i].allow : "");
+        if (status != cases[i].status || (cases[i].closed && !closed) ||
+            (cases[i].code && (!strstr(out, want) || !strstr(out, "application/json"))) ||
+            (cases[i].allow && !strstr(out, allow)))
+            tap_fail(__FILE__, __LINE__, "case %zu: want %d %s%s, got %s (%.300s)", i,
+                     cases[i].status, cases[i].code ? cases[i].code : "",
+                     cases[i].closed ? " and closed" : "", closed ? "closed" : "open", out);
+    }
+    /* A large head (100 headers of 200 bytes) is not mistaken for a
+     * malformed one where the library's buffer grows. */
+    char big[32768];
+    size_t len = (size_t)snprintf(big, sizeof big, "GET /healthz HTTP/1.1\r\nHost: a\r\n");
+    for (int i = 0; i < 100; i++) {
+        len += (size_t)snprintf(big + len, sizeof big - len, "X-H%d: ", i);
+        memset(big + len, 'v', 200);
+        len += 200;
+        len += (size_t)snprintf(big + len, sizeof big - len, "\r\n");
+    }
+    len += (size_t)snprintf(big + len, sizeof big - len, "\r\n");
+    int closed;
+    ASSERT(http_raw(port, big, len, out, sizeof out, 1000, &closed) > 12);
+    ASSERT_EQ(atoi(out + 9), 200);
+    reply r;
+    http(NULL, port, "GET", "/healthz", NULL, NULL, &r);
+    ASSERT_EQ(r.status, 200);
+    reply_free(&r);
+}

@@ -113,6 +113,8 @@
     X(coding)                                                                  \
     /* test_framing.c */                                                       \
     X(framing)                                                                 \
+    X(framing_fields)                                                          \
+    X(framing_target)                                                          \
     /* test_config.c */                                                        \
     X(config)                                                                  \
     /* test_server.c: the real binary over HTTP */                             \
@@ -146,6 +148,7 @@
     X(http_concurrent)                                                         \
     X(http_garbage)                                                            \
     X(http_framing)                                                            \
+    X(http_strict_edge)                                                        \
     X(http_many_connections)                                                   \
     X(http_per_ip_limit)                                                       \
     X(http_slow_clients)                                                       \

@@ -26,14 +26,20 @@ NOTES = {
                        "is closed)",
     "invalid_host": "an HTTP/1.1 request with no `Host` or more than one (closed)",
     "invalid_content_encoding": "a gzip or deflate body that is malformed or cut short",
+    "invalid_target": "a request target with a NUL (`%00`, or a raw one), a malformed "
+                      "`%` escape, a space or control byte, or not a path: neither "
+                      "`/path` nor `http://host/path` (nor `*` for `OPTIONS`) (closed)",
+    "invalid_header": "a header name that is not a token (a space before the colon, a "
+                      "folded line), or a value with NUL, CR or LF (RFC 9110 section 5.5; "
+                      "closed)",
     "not_found": "unknown path; inference: unknown model or version",
     "method_not_allowed": "wrong method; the `Allow` header lists the right ones "
                           "(`OPTIONS` is always one: 204)",
     "body_too_large": "body over `--max-body`: decided from Content-Length before reading "
                       "(the connection is then closed), and while reading chunked bodies "
                       "(the rest is read and dropped, and the 413 follows the body's end); "
-                      "also a body whose Content-Length could need more than the whole "
-                      "`--max-memory` (it never fits; closed)",
+                      "also a request that needs more memory than the whole "
+                      "`--max-memory` (it never fits)",
     "unsupported_media_type": "a Content-Type other than `application/json`, "
                               "`application/x-www-form-urlencoded`, `text/plain`, "
                               "`application/octet-stream` or none",
@@ -82,8 +88,12 @@ NOTES = {
                          "float32's), or a `grad_slope` sum does (its path names the slope), "
                          "or a plotted curve does",
     "unsupported_transfer_encoding": "a `Transfer-Encoding` other than `chunked` (closed)",
+    "method_not_implemented": "a method no endpoint serves (`PUT`, `DELETE`, `CONNECT`, "
+                              "`TRACE`, lower-case `get`, ...): only `GET`, `HEAD`, `POST` "
+                              "and `OPTIONS` are",
     "out_of_memory": "the server could not allocate; retry",
-    "overloaded": "the memory budget has no room for the request now; `Retry-After: 1` "
+    "overloaded": "the memory budget had no room for the request within `--queue-timeout`, "
+                  "or `--max-queue` requests wait already; `Retry-After: 1` "
                   "([operations.md](operations.md#memory-budget))",
     "shutting_down": "`/readyz` once SIGTERM arrived (inference's ready endpoints: 400)",
 }
@@ -156,14 +166,28 @@ $ curl -s -d '{"x": [1, "a"], "slop": 1' localhost:8080/forward
 
 ## Replies that are libmicrohttpd's, not the service's
 
-libmicrohttpd 0.9.75 answers these before the service sees the request,
-with HTML and no Content-Type, and the service cannot change them: 505 for
-a request line other than HTTP/1.0 or HTTP/1.1 (`HTTP/2.0`), 431 for a
-head larger than its per-connection memory (about 32 KB;
-`--connection-memory`), 400 for a `Content-Length` that is not a number,
-and 413 for one beyond 2^64 (for those two it even writes its status and
-header lines twice). Every other reply is the service's JSON. These
-replies are not counted in `/metrics` either.
+Every malformed request the service can see is answered with its JSON
+error (or the connection closed where no answer can be trusted).
+libmicrohttpd 0.9.75 (Debian 12) answers a few before the service sees
+them, with HTML and no Content-Type; it has no option, callback or hook
+that runs first (its source was read for each: `connection.c`, the
+`transmit_error_response` calls), so the service cannot change them:
+
+| status | when | why it cannot be the service's |
+|---|---|---|
+| 505 | a request line version other than HTTP/1.0 or 1.1 (`HTTP/2.0`, `HTTP/0.9`) | checked while the request line is parsed |
+| 400 | a version not of the form `HTTP/d.d`, or a header line with no colon or a NUL in its name | as above, and per header line |
+| 414, 431 | a request line, or a head, larger than the per-connection memory (`--connection-memory`, 32 KB by default) | it cannot hold them to hand them over |
+| 400, 413 | a `Content-Length` that is not a number, or beyond 2^64 (it writes its status and header lines twice) | parsed before the first call to the service |
+| 400, 413 | a chunk-size line that is not hexadecimal, a chunk size beyond 2^64, no CRLF after a chunk's data | parsed between the service's calls for the body |
+| 500 | a chunk-size line with a chunk extension longer than the per-connection memory (`9;` and 40,000 bytes) | its read buffer is full with no line end: it answers 500 "connection management and blocking" itself; a longer `--connection-memory` only moves the limit. Fixed in libmicrohttpd 1.0 (413) |
+
+Requests answered so are counted in `/metrics` as aborted
+(`leakyrelu_requests_aborted_total{route="none"}`) once their target had
+arrived, and logged with status 0. A header line starting with `:` after
+the first ends the head there (the rest is read as the next request); a
+request line without a space, or too many query parameters for the
+connection's memory, closes the connection with no reply.
 """
 
 

@@ -18,6 +18,7 @@ struct budget {
     budget_account *first, *last; /* open accounts, oldest first */
     size_t waiting, max_waiting, expired;
     double timeout_s;
+    int closed; /* budget_expire(all): no more waits (the server stops) */
 };
 
 /* Wakes to call once the lock is let go (a wake resumes a connection,
@@ -224,7 +225,7 @@ budget_grant_rc budget_grant(budget_account *a, size_t n)
         } else if (sat_add(a->held, x) > b->limit) {
             a->refused = a->too_large = 1;
             rc = BUDGET_REFUSED;
-        } else if (b->waiting >= b->max_waiting) {
+        } else if (b->waiting >= b->max_waiting || b->closed) {
             a->refused = 1;
             rc = BUDGET_REFUSED;
         } else {
@@ -262,6 +263,8 @@ void budget_expire(budget *b, int all)
     wakes w = {NULL};
     double now = now_s();
     pthread_mutex_lock(&b->lock);
+    if (all)
+        b->closed = 1;
     for (budget_account *a = b->first; a; a = a->next)
         if ((a->state == BUDGET__WAITING || a->state == BUDGET__ARMED) &&
             (all || now - a->since >= b->timeout_s)) {

@@ -85,7 +85,8 @@ int budget_wait(budget_account *a, budget_wake_fn *wake, void *cls);
 void budget_set_queue(budget *b, size_t max_waiting, double timeout_s);
 
 /* Ends the waits past the timeout (call about once a second), or all of
- * them (all != 0: the server stops). Their wakes are called. */
+ * them (all != 0: the server stops; no request waits from then on).
+ * Their wakes are called. */
 void budget_expire(budget *b, int all);
 
 /* Requests waiting now; waits that expired since the start. */

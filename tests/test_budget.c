@@ -140,7 +140,9 @@ void test_budget_waits(void)
     ASSERT_EQ(budget_wait(&young, count_wake, &woke), 0);
     budget_expire(b, 0); /* not yet */
     ASSERT_EQ(woke, 0);
-    budget_expire(b, 1);
+    budget_set_queue(b, 2, 1e-9);
+    budget_expire(b, 0);
+    budget_set_queue(b, 2, 3600);
     ASSERT_EQ(woke, 1);
     ASSERT_EQ(budget_expired(b), 1);
     ASSERT_EQ(budget_grant(&young, 10), BUDGET_EXPIRED);
@@ -187,6 +189,21 @@ void test_budget_waits(void)
     ASSERT_EQ(old.too_large, 1);
     ASSERT_EQ(budget_waiting(b), 0);
     budget_close(&old);
+
+    /* Once every wait is ended (the server stops), none begins. */
+    budget_open(b, &old, 1000);
+    budget_open(b, &young, 10);
+    ASSERT_EQ(budget_grant(&old, 1000), BUDGET_GRANTED);
+    ASSERT_EQ(budget_grant(&young, 10), BUDGET_WAIT);
+    ASSERT_EQ(budget_wait(&young, count_wake, &woke), 0);
+    woke = 0;
+    budget_expire(b, 1);
+    ASSERT_EQ(woke, 1);
+    ASSERT_EQ(budget_grant(&young, 10), BUDGET_EXPIRED);
+    ASSERT_EQ(budget_grant(&young, 10), BUDGET_REFUSED);
+    budget_close(&young);
+    budget_close(&old);
+    ASSERT_EQ(budget_used(b), 0);
     budget_free(b);
 }
 

@@ -155,6 +155,7 @@
     X(http_vanishing_clients)                                                  \
     X(http_memory_budget)                                                      \
     X(http_queue_timeout)                                                      \
+    X(http_queue_stall)                                                        \
     X(http_sigterm_under_load)                                                 \
     X(http_timeout)                                                            \
     X(http_shutdown)                                                           \

@@ -147,9 +147,6 @@ int api_body_wait(api_body *b, budget_wake_fn *wake, void *cls);
  * whole budget), else LR_ERR_OVERLOADED. */
 lr_err api_body_refusal(const api_body *b);
 
-/* The bytes api_body_new reserves for a body of len bytes. */
-size_t api_body_reserve(api_format format, size_t len);
-
 /* The next bytes of the body, as received (a coded body is decoded here,
  * as it comes). Returns LR_ERR_OK, or LR_ERR_NO_MEMORY,
  * LR_ERR_OVERLOADED or LR_ERR_BODY_TOO_LARGE (more than the whole

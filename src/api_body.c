@@ -69,11 +69,12 @@ static size_t reply_bound(size_t len)
     return (NUMFMT_F64_MAX + 2) * elements + brackets + 64;
 }
 
-/* What a body of unknown length reserves: its first 64 KiB. */
+/* What a body of unknown length claims at first: as 64 KiB would (its
+ * grants raise its claim as it grows). */
 #define UNKNOWN_RESERVE (64 * 1024)
 
-/* The reservation for what is still to come of b: reading the text still
- * to arrive and the text held, and the reply. */
+/* The claim of what is still to come of b: reading the text still to
+ * arrive and the text held, and the reply. */
 static size_t still_needed(const api_body *b)
 {
     size_t to_come = b->len - b->received;
@@ -89,7 +90,8 @@ static size_t still_needed(const api_body *b)
  * reply's few headers. */
 #define BINARY_OVERHEAD 4096
 
-size_t api_body_reserve(api_format format, size_t len)
+/* The claim (the worst case) of a body of len bytes. */
+static size_t worst_case(api_format format, size_t len)
 {
     if (len == API_LENGTH_UNKNOWN)
         len = UNKNOWN_RESERVE;
@@ -123,22 +125,22 @@ api_body *api_body_new(const api_head *head, struct pool *workers, budget *bg, s
 {
     if (head->coding != CODING_IDENTITY) /* what it decodes to is unknown */
         len = API_LENGTH_UNKNOWN;
-    size_t reserve = api_body_reserve(head->format, len), json_len = API_LENGTH_UNKNOWN;
+    size_t claim = worst_case(head->format, len), json_len = API_LENGTH_UNKNOWN;
     int bad_json_length = head->format == API_FORMAT_OIP && head->json_length &&
                           parse_length(head->json_length, len, &json_len) != 0;
     if (json_len != API_LENGTH_UNKNOWN && len != API_LENGTH_UNKNOWN)
         /* JSON of json_len bytes, then binary inputs received and sent back in place */
-        reserve = add_sat(add_sat(request_reader_bound(json_len), reply_bound(json_len)),
-                          add_sat(len - json_len, STREAM_MEMORY_MAX + SMALL_REPLY_MAX));
+        claim = add_sat(add_sat(request_reader_bound(json_len), reply_bound(json_len)),
+                        add_sat(len - json_len, STREAM_MEMORY_MAX + SMALL_REPLY_MAX));
     if (head->coding != CODING_IDENTITY)
-        reserve = add_sat(reserve, CODING_MEMORY);
+        claim = add_sat(claim, CODING_MEMORY);
     *why = LR_ERR_NO_MEMORY;
     api_body *b = malloc(sizeof *b);
     if (!b)
         return NULL;
     /* The worst case is claimed, nothing charged: room is granted a
      * piece at a time (api_body_room), as the body comes. */
-    budget_open(bg, &b->account, reserve);
+    budget_open(bg, &b->account, claim);
     b->format = head->format;
     b->form = head->form;
     b->len = len;

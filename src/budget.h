@@ -21,7 +21,7 @@ void budget_free(budget *b);
 
 size_t budget_limit(const budget *b);
 
-/* Bytes charged or reserved now, and the most there ever were. */
+/* Bytes charged or granted now, and the most there ever were. */
 size_t budget_used(budget *b);
 size_t budget_peak(budget *b);
 

@@ -191,7 +191,7 @@ void budget_open(budget *b, budget_account *a, size_t claim)
     a->b = b;
     if (!b)
         return;
-    a->claim = claim < b->limit ? claim : b->limit;
+    a->claim = a->served = claim < b->limit ? claim : b->limit;
     pthread_mutex_lock(&b->lock);
     a->prev = b->last;
     if (b->last)
@@ -265,6 +265,8 @@ void budget_expire(budget *b, int all)
     pthread_mutex_lock(&b->lock);
     if (all)
         b->closed = 1;
+    else
+        serve_waits(b, &w); /* what small changes left unserved */
     for (budget_account *a = b->first; a; a = a->next)
         if ((a->state == BUDGET__WAITING || a->state == BUDGET__ARMED) &&
             (all || now - a->since >= b->timeout_s)) {
@@ -308,6 +310,11 @@ void budget_give(budget_account *a, size_t n)
         a->left += n;
 }
 
+/* A claim lowered by less than this since the waits were last served
+ * does not serve them again (each turn costs a pass over the accounts),
+ * unless it comes down to what the account holds. */
+#define CLAIM_STEP ((size_t)1 << 20)
+
 void budget_expect(budget_account *a, size_t more)
 {
     if (!a || !a->b)
@@ -315,11 +322,18 @@ void budget_expect(budget_account *a, size_t more)
     budget *b = a->b;
     pthread_mutex_lock(&b->lock);
     size_t taken = a->held - a->left, claim = sat_add(taken, more);
-    int lower = claim < a->claim;
-    if (lower)
-        a->claim = claim < a->held ? a->held : claim;
+    if (claim < a->held)
+        claim = a->held;
+    int serve = 0;
+    if (claim < a->claim) {
+        a->claim = claim;
+        serve = b->waiting && (claim == a->held || a->served < claim ||
+                               a->served - claim >= CLAIM_STEP);
+        if (serve)
+            a->served = claim;
+    }
     pthread_mutex_unlock(&b->lock);
-    if (lower)
+    if (serve)
         freed(b);
 }
 

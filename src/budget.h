@@ -42,6 +42,7 @@ typedef struct budget_account {
     int too_large; /* ... and never will: it needs more than the whole limit */
     size_t held;   /* granted in its name and not given back to the budget */
     size_t claim;  /* the most it may come to hold (its worst case) */
+    size_t served; /* its claim when the waits were last served for it */
     struct budget_account *prev, *next; /* the open accounts, oldest first */
     size_t want;   /* waiting: for `left` to reach this */
     int state;     /* BUDGET__IDLE, __WAITING, __ARMED, __GRANTED or __EXPIRED */

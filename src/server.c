@@ -169,11 +169,11 @@ static void wake(void *cls)
 }
 
 /* Room in the budget for the next n bytes of the body, at data (NULL:
- * not come yet; n = 0: room for the reply). Returns 1 to go on (ex->early set when refused), 0 when the
- * request was paused to wait: its connection is not read meanwhile (TCP
- * holds the client's bytes), and the same call comes again once it is
- * resumed. */
-static int room(server *s, struct MHD_Connection *c, exchange *ex, const char *data, size_t n)
+ * not come yet; n = 0: room for the reply). Returns 1 to go on
+ * (ex->early set when refused), 0 when the request was paused to wait:
+ * its connection is not read meanwhile (TCP holds the client's bytes),
+ * and the same call comes again once it is resumed. */
+static int room(struct MHD_Connection *c, exchange *ex, const char *data, size_t n)
 {
     if (ex->paused) {
         struct timespec t;
@@ -196,7 +196,6 @@ static int room(server *s, struct MHD_Connection *c, exchange *ex, const char *d
             MHD_resume_connection(c);
         return 0;
     }
-    (void)s;
     ex->early = rc == BUDGET_EXPIRED ? LR_ERR_OVERLOADED : api_body_refusal(ex->body);
     ex->waited_out = rc == BUDGET_EXPIRED;
     ex->over_budget = ex->early == LR_ERR_BODY_TOO_LARGE;
@@ -216,8 +215,8 @@ static enum MHD_Result refuse_body(server *s, struct MHD_Connection *c, exchange
         snprintf(msg, sizeof msg, "the request body%s is larger than the limit of %zu bytes",
                  ex->head.coding != CODING_IDENTITY ? ", decoded," : "", s->max_body);
     else if (ex->waited_out)
-        snprintf(msg, sizeof msg, "the server is busy: no memory for this request came "
-                 "free within %.0f s (--queue-timeout); retry later", ex->waited_s);
+        snprintf(msg, sizeof msg, "the server is busy: this request found no memory in "
+                 "%.1f s of waiting (--queue-timeout); retry later", ex->waited_s);
     else
         return server__send_error(s, c, ex, ex->early, NULL);
     return server__send_error(s, c, ex, ex->early, msg);
@@ -237,7 +236,7 @@ static enum MHD_Result receive(server *s, exchange *ex, const char *data, size_t
     else
         ex->early = api_body_feed(ex->body, data, n);
     ex->len += n;
-    if (ex->early == LR_ERR_BODY_TOO_LARGE && n <= s->max_body - (ex->len - n))
+    if (ex->early == LR_ERR_BODY_TOO_LARGE && ex->body) /* --max-body's, or the budget's */
         ex->over_budget = api_body_refusal(ex->body) == LR_ERR_BODY_TOO_LARGE;
     if (ex->early) {
         api_body_free(ex->body);
@@ -257,7 +256,7 @@ static enum MHD_Result admit(server *s, struct MHD_Connection *c, exchange *ex)
     if (first > s->piece)
         first = s->piece;
     ex->admitting = 1;
-    if (!room(s, c, ex, NULL, first))
+    if (!room(c, ex, NULL, first))
         return MHD_YES; /* resumed, libmicrohttpd repeats this first call */
     ex->admitting = 0;
     if (!ex->early)
@@ -321,12 +320,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return admit(s, c, ex);
     if (*upload_data_size) {
         size_t n = *upload_data_size;
-        if (ex->body && !ex->early && !room(s, c, ex, upload_data, n))
+        if (ex->body && !ex->early && !room(c, ex, upload_data, n))
             return MHD_YES; /* waiting: the same bytes come again */
         *upload_data_size = 0;
         return receive(s, ex, upload_data, n);
     }
-    if (ex->body && !ex->early && !room(s, c, ex, NULL, 0))
+    if (ex->body && !ex->early && !room(c, ex, NULL, 0))
         return MHD_YES;
     watch_body_done(ex->deadlines);
     if (ex->early)

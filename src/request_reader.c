@@ -8,6 +8,7 @@
 
 #include "budget.h"
 #include "mem.h"
+#include "numparse.h"
 #include "request_internal.h"
 
 /* The body's text from `base` on: what the last checkpoint still needs,
@@ -184,22 +185,14 @@ static size_t overshoot(size_t cap, size_t more)
     return to < MEM_GROW_STEP ? to : MEM_GROW_STEP;
 }
 
-/* Commas and closing brackets in n bytes: every element a pass reads
- * ends at one, or at the end of the text. */
-static size_t separators(const char *p, size_t n)
-{
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        k += (p[i] == ',') | (p[i] == ']');
-    return k;
-}
-
 size_t request_reader_need(const request_reader *r, const char *data, size_t len)
 {
     /* The text buffer grows by len and at most a step beyond. Elements
      * are read only by a pass (the batch is made up, the buffer is full
      * while the workers read a run ahead, or the body ends), from the
-     * text after the checkpoint and the len bytes: 8 bytes each in the
+     * text after the checkpoint and the len bytes: in JSON any two
+     * numbers have a comma between them (array elements, rows, members),
+     * so there are at most one more than its commas; 8 bytes each in the
      * tensors, and a float32 tie's note (16 bytes) at worst; each tensor
      * and the notes may also grow a step beyond. */
     size_t text = r ? r->len : 0, cap = r ? r->cap : 0;
@@ -211,8 +204,8 @@ size_t request_reader_need(const request_reader *r, const char *data, size_t len
     size_t elements = (text + len) / 2 + 1, tensors = 0, noted = 0;
     if (r) {
         size_t from = has_checkpoint(&r->ck) ? r->ck.offset - r->base : 0;
-        elements = separators(r->buf + from, text - from) + 1 +
-                   (data ? separators(data, len) : len / 2);
+        elements = numparse_count_commas(r->buf + from, r->buf + text) + 2 +
+                   (data ? numparse_count_commas(data, data + len) : len / 2);
         tensors = (r->req->x.cap + r->req->grad_output.cap) * sizeof(double);
         noted = (r->req->x.fixes_cap + r->req->grad_output.fixes_cap) * sizeof(tensor_fix);
     }

@@ -204,7 +204,7 @@ size_t request_reader_need(const request_reader *r, const char *data, size_t len
     size_t elements = (text + len) / 2 + 1, tensors = 0, noted = 0;
     if (r) {
         size_t from = has_checkpoint(&r->ck) ? r->ck.offset - r->base : 0;
-        elements = numparse_count_commas(r->buf + from, r->buf + text) + 2 +
+        elements = (r->buf ? numparse_count_commas(r->buf + from, r->buf + text) : 0) + 2 +
                    (data ? numparse_count_commas(data, data + len) : len / 2);
         tensors = (r->req->x.cap + r->req->grad_output.cap) * sizeof(double);
         noted = (r->req->x.fixes_cap + r->req->grad_output.fixes_cap) * sizeof(tensor_fix);

@@ -8,7 +8,8 @@
 typedef struct replies_rules {
     const char *origin; /* the one origin CORS may allow */
     int strict;         /* libmicrohttpd's own defects: 0 tolerated, 1 its 5xx are
-                           findings, 2 its doubled error head too */
+                           findings, 2 its doubled error head and its last chunk
+                           after a reply to HEAD too */
     int may_head;       /* a request may have been HEAD: a reply may lack its body */
     int cut;            /* out holds only the first bytes the server sent */
 } replies_rules;

@@ -5,8 +5,9 @@
  * said "Connection: close"; one X-Request-Id on the service's replies
  * (libmicrohttpd's own have none), CORS for the configured origin only,
  * bodies that decode (gzip, deflate), JSON that parses, errors that say
- * what they are, and no 5xx but the service's 501 and 503 and
- * libmicrohttpd's 505 (the rules say how its other defects count). */
+ * what they are, whole pictures with no infinite or NaN coordinate, and
+ * no 5xx but the service's 501 and 503 and libmicrohttpd's 505 (the
+ * rules say how its other defects count). */
 #include "fuzz_http_replies.h"
 
 #include <ctype.h>
@@ -220,6 +221,10 @@ static const char *check_body(const head *h, const char *body, size_t n)
         else if (h->status >= 400 && !json_is_string(json_object_get(j, "error")))
             why = "an error reply without an \"error\" message";
         json_decref(j);
+    } else if (type && vlen >= 13 && strncasecmp(type, "image/svg+xml", 13) == 0 && h->status == 200 &&
+               (n < 7 || memcmp(body + n - 7, "</svg>\n", 7) != 0 || find(body, n, "inf", 3) ||
+                find(body, n, "nan", 3))) {
+        why = "a picture cut short, or with an infinite or NaN coordinate";
     }
     free(plain);
     return why;

@@ -11,7 +11,9 @@
 #   make bench      codec, kernel and HTTP benchmarks against baselines
 #   make openapi    regenerate src/openapi.json (tools/gen_openapi.py)
 #   make errors-doc regenerate docs/errors.md from src/errors.h
-#   make fuzz       libFuzzer on the request decoder and codec (FUZZ_SECONDS=60)
+#   make fuzz       libFuzzer on the request decoder and codec, then on the whole
+#                   HTTP path through libmicrohttpd (FUZZ_SECONDS=60 each)
+#   make fuzz-check replay both fuzz targets' seeds (CI)
 # Options: V=1 (show commands), WERROR=1, SANITIZE=address,undefined (with
 #          CC=clang for clang's sanitizers; builds into build/sanitize-$(CC)),
 #          CFLAGS=..., PORT=8080 for make run.
@@ -138,8 +140,11 @@ bench: deps-build
 	$(Q)$(MAKE) --no-print-directory $(SERVER) $(BENCH_BIN)
 	./bench/run.sh $(BUILD)
 
-# Coverage-guided fuzzing of the request decoder, the API and the number
-# codec with libFuzzer + ASan/UBSan (clang): FUZZ_SECONDS=60 by default.
+# Coverage-guided fuzzing with libFuzzer + ASan/UBSan (clang), FUZZ_SECONDS=60
+# for each target: the request decoder, the API and the number codec
+# (tests/fuzz_request.c); then raw bytes on a connection to the real server,
+# libmicrohttpd and all (tests/fuzz_http.c, seeds in tests/fuzz_corpus_http/
+# from tools/gen_fuzz_http_seeds.py).
 FUZZ_SECONDS ?= 60
 FUZZ_DIR := build/fuzz
 FUZZ_FLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -fsanitize=address,undefined \
@@ -162,20 +167,38 @@ endif
 $(FUZZ_DIR)/fuzz_request: tests/fuzz_request.c $(FUZZ_OBJ)
 	$(call say,CLANG,$@)clang $(FUZZ_FLAGS) -MMD -MP -MF $@.d -fsanitize=fuzzer -o $@ $(filter %.c %.o,$^) -ljansson -lz -lm
 
--include $(FUZZ_OBJ:.o=.d) $(FUZZ_DIR)/fuzz_request.d
+# The whole HTTP path: the same objects with the server's two files, and
+# the real libmicrohttpd. -close_fd_mask=2 drops the server's stderr
+# (libmicrohttpd's warning for every unfinished request); the target's
+# findings and the sanitizers' reports still show.
+FUZZ_HTTP_OBJ := $(FUZZ_OBJ) $(FUZZ_DIR)/obj/server.o $(FUZZ_DIR)/obj/server_reply.o
+FUZZ_HTTP_RUN := $(FUZZ_DIR)/fuzz_http -close_fd_mask=2
+
+$(FUZZ_DIR)/fuzz_http: tests/fuzz_http.c tests/fuzz_http_replies.c $(FUZZ_HTTP_OBJ)
+	$(call say,CLANG,$@)clang $(FUZZ_FLAGS) -MMD -MP -MF $@.d -fsanitize=fuzzer -o $@ $(filter %.c %.o,$^) \
+	    -lmicrohttpd -ljansson -lz -lm -lpthread
+
+-include $(FUZZ_HTTP_OBJ:.o=.d) $(FUZZ_DIR)/fuzz_request.d $(FUZZ_DIR)/fuzz_http.d
+
+FUZZ_PKGS := clang libclang-rt-14-dev libjansson-dev zlib1g-dev libmicrohttpd-dev
 
 fuzz:
-	$(Q)./tools/ensure-packages clang libclang-rt-14-dev libjansson-dev zlib1g-dev
-	$(Q)$(MAKE) --no-print-directory $(FUZZ_DIR)/fuzz_request
+	$(Q)./tools/ensure-packages $(FUZZ_PKGS)
+	$(Q)$(MAKE) --no-print-directory $(FUZZ_DIR)/fuzz_request $(FUZZ_DIR)/fuzz_http
 	mkdir -p $(FUZZ_DIR)/corpus && cp tests/fuzz_corpus/* $(FUZZ_DIR)/corpus/
 	$(FUZZ_DIR)/fuzz_request -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
 	    $(FUZZ_DIR)/corpus
+	mkdir -p $(FUZZ_DIR)/corpus_http && cp tests/fuzz_corpus_http/* $(FUZZ_DIR)/corpus_http/
+	$(FUZZ_HTTP_RUN) -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -dict=tests/fuzz_http.dict \
+	    -print_final_stats=1 $(FUZZ_DIR)/corpus_http
 
-# Replays the seeds and every input that once crashed (tests/fuzz_corpus/).
+# Replays the seeds and every input that once crashed (tests/fuzz_corpus/,
+# tests/fuzz_corpus_http/).
 fuzz-check:
-	$(Q)./tools/ensure-packages clang libclang-rt-14-dev libjansson-dev zlib1g-dev
-	$(Q)$(MAKE) --no-print-directory $(FUZZ_DIR)/fuzz_request
+	$(Q)./tools/ensure-packages $(FUZZ_PKGS)
+	$(Q)$(MAKE) --no-print-directory $(FUZZ_DIR)/fuzz_request $(FUZZ_DIR)/fuzz_http
 	$(FUZZ_DIR)/fuzz_request tests/fuzz_corpus/*
+	$(FUZZ_HTTP_RUN) tests/fuzz_corpus_http/*
 
 deps-build:
 	$(Q)./tools/ensure-packages $(PKGS_BUILD)

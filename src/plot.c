@@ -206,7 +206,8 @@ static void curves_compute(const plot_spec *spec, int gradient, curves *c)
     size_t m = samples(spec);
     c->n = 0;
     for (size_t i = 0; i < m; i++) {
-        double x = i + 1 == m ? hi : lo + (hi - lo) * (double)i / (double)(m - 1);
+        /* the fraction first: the span times i alone can overflow */
+        double x = i + 1 == m ? hi : lo + (hi - lo) * ((double)i / (double)(m - 1));
         if (spec->f32)
             x = (double)(float)x;
         if (c->n && c->x[c->n - 1] < 0 && x > 0) /* the origin, exactly */

@@ -30,4 +30,9 @@ unsigned server_wait_idle(server *s, unsigned seconds);
 /* Closes every connection, stops the threads and frees s. */
 void server_stop(server *s);
 
+/* Serves fd, a connected stream socket (a TCP connection's server end),
+ * as a connection accepted from 127.0.0.1: the fuzz target's way in. s
+ * owns fd from here, even on failure (-1); 0 when taken. Thread-safe. */
+int server_adopt(server *s, int fd);
+
 #endif

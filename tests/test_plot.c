@@ -179,4 +179,15 @@ void test_plot_text(void)
     ASSERT_EQ(count(svg, "class=\"at-zero\""), 0);
     ASSERT_EQ(count(svg, " M"), 0);
     free(svg);
+
+    /* A range up to near DBL_MAX, its span finite: its points once took
+     * the span times their index first, which overflowed (make fuzz: GET
+     * /plot.svg?xmin=-3&xmax=1e308 drew inf and nan coordinates). */
+    s = spec_of(-3, 1e308, 0.01);
+    ASSERT_EQ(plot_check(&s), PLOT_OK);
+    if (!(svg = draw(&s)))
+        return;
+    ASSERT_EQ(count(svg, "inf"), 0);
+    ASSERT_EQ(count(svg, "nan"), 0);
+    free(svg);
 }

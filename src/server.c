@@ -247,9 +247,9 @@ static enum MHD_Result receive(server *s, exchange *ex, const char *data, size_t
 
 /* Room for the body's first piece, before a client waiting for "100
  * Continue" sends it: when there is none yet, the request waits; when it
- * is refused, that client is answered at once and does not send the
- * body; any other's body is read and dropped, and the answer keeps the
- * connection. */
+ * is refused at once, that client is answered at once and does not send
+ * the body; any other's body is read and dropped, and the answer keeps
+ * the connection. */
 static enum MHD_Result admit(server *s, struct MHD_Connection *c, exchange *ex)
 {
     size_t first = api_body_declared(ex->body);
@@ -261,8 +261,11 @@ static enum MHD_Result admit(server *s, struct MHD_Connection *c, exchange *ex)
     ex->admitting = 0;
     if (!ex->early)
         return MHD_YES;
+    /* After a wait, the client may have stopped waiting for "100
+     * Continue" (curl sends after 1 s): its body is read and dropped too,
+     * since a reply with its bytes unread would be lost to a reset. */
     const char *expect = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
-    if (expect && strcasecmp(expect, "100-continue") == 0)
+    if (expect && strcasecmp(expect, "100-continue") == 0 && !ex->waited_out)
         return refuse_body(s, c, ex);
     return MHD_YES;
 }

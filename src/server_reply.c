@@ -258,10 +258,14 @@ static enum MHD_Result cors_headers(server *s, struct MHD_Connection *c, struct 
 }
 
 /* The coding to send resp in: what the request accepts, for a success
- * worth compressing (errors stay plain: clients read them undecoded). */
-static coding reply_coding(struct MHD_Connection *c, const api_response *resp)
+ * worth compressing (errors stay plain: clients read them undecoded).
+ * Not for HEAD: a compressed reply goes in chunks, and libmicrohttpd
+ * 0.9.75 writes the last chunk ("0" CRLF CRLF) after a HEAD's head, which
+ * a kept-alive client reads as the start of its next reply. */
+static coding reply_coding(struct MHD_Connection *c, const exchange *ex,
+                           const api_response *resp)
 {
-    if (resp->status < 200 || resp->status >= 300 || resp->status == 204 ||
+    if (ex->head_only || resp->status < 200 || resp->status >= 300 || resp->status == 204 ||
         (!resp->stream && !resp->nparts && resp->len < COMPRESS_MIN))
         return CODING_IDENTITY;
     return coding_accepted(
@@ -274,7 +278,7 @@ enum MHD_Result server__send(server *s, struct MHD_Connection *c, exchange *ex,
     struct MHD_Response *r = NULL;
     int status = resp->status;
     size_t len = 0;
-    coding cd = reply_coding(c, resp);
+    coding cd = reply_coding(c, ex, resp);
     if (resp->out_of_memory) {
         api_response_free(resp); /* r stays NULL: the static 503 below */
     } else if (resp->stream) {

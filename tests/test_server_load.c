@@ -167,8 +167,13 @@ void test_http_memory_budget(void)
     size_t shape = hard ? 1000000 : 100000;
     char *want, *body = test_big_body(&shape, 1, 0, &want);
     long idle_kb = rss_kb(s.pid);
-    int refused, ok = budget_wave(s.port, 24, body, want, 0, &refused);
-    ASSERT_EQ(ok, 24);
+    /* Under ASan or valgrind, 10 to 50 times slower, some may wait out
+     * --queue-timeout (and say so). */
+    int slow = test_instrumented();
+    int refused, ok = budget_wave(s.port, 24, body, want, slow ? 5.0 : 0, &refused);
+    ASSERT_EQ(ok + refused, 24);
+    if (!slow)
+        ASSERT_EQ(ok, 24);
     long peak_kb = peak_rss_kb(s.pid);
     long long waited = metric(s.port, "leakyrelu_queue_wait_seconds_count");
     printf("#   %zu elements: %d of 24 answered 200 (%lld requests waited for memory); "

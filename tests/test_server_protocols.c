@@ -403,7 +403,7 @@ void test_http_compression(void)
  * a space in the target, a NUL, CR or folded line in a header (in the
  * middle of the head and at its end), a name with a space before its
  * colon; a method no endpoint serves (501, with Allow when the path is an
- * endpoint); the absolute form and OPTIONS * served. */
+ * endpoint); the absolute form and OPTIONS * served; HEAD's head alone. */
 void test_http_strict_edge(void)
 {
 #define RAW(text) text, sizeof text - 1
@@ -474,6 +474,15 @@ void test_http_strict_edge(void)
     int closed;
     ASSERT(http_raw(port, big, len, out, sizeof out, 1000, &closed) > 12);
     ASSERT_EQ(atoi(out + 9), 200);
+    /* HEAD is answered with its head alone, even where GET's reply would
+     * be compressed (in chunks): the next reply on the connection follows
+     * at once (libmicrohttpd would write a last chunk after the head). */
+    static const char pair[] = "HEAD /openapi.json HTTP/1.1\r\nHost: a\r\nAccept-Encoding: gzip"
+                               "\r\n\r\nGET /healthz HTTP/1.1\r\nHost: a\r\nConnection: close"
+                               "\r\n\r\n";
+    ASSERT(http_raw(port, pair, sizeof pair - 1, out, sizeof out, 1000, &closed) > 12);
+    const char *second = strstr(out, "\r\n\r\n");
+    ASSERT(second && strncmp(second + 4, "HTTP/1.1 200", 12) == 0);
     reply r;
     http(NULL, port, "GET", "/healthz", NULL, NULL, &r);
     ASSERT_EQ(r.status, 200);

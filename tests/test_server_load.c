@@ -308,7 +308,7 @@ void test_http_queue_stall(void)
     ASSERT_EQ(w.status, 200);
     ASSERT(w.right);
     /* The stalled one: cut off within the rate window and a sweep. */
-    struct timeval tv = {.tv_sec = 15};
+    struct timeval tv = {.tv_sec = 30};
     setsockopt(stalled, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     ssize_t got = recv(stalled, buf, sizeof buf, 0);
     long long cut = now_ms() - t0;
@@ -316,7 +316,7 @@ void test_http_queue_stall(void)
     printf("#   the waiting request was served after 6 s; the stalled one was cut off %lld ms "
            "after the older one finished\n", cut);
     ASSERT(got <= 0);
-    ASSERT(cut < 12000);
+    ASSERT(cut < (test_instrumented() ? 25000 : 12000)); /* valgrind: slower to be let in */
     ASSERT_EQ(metric(s.port, "leakyrelu_queue_length"), 0);
     ASSERT_EQ(metric(s.port, "leakyrelu_memory_used_bytes"), 0);
     ASSERT_EQ(srv_stop(&s), 0);

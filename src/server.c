@@ -1,6 +1,8 @@
 /* libmicrohttpd adapter: reads request bodies from upload_data (never the
  * PostProcessor), enforces the body limit, and hands complete requests to
- * api_handle; their replies are server_reply.c's. */
+ * api_handle, each body piece once the memory budget has room for it
+ * (the connection paused until then); their replies are server_reply.c's,
+ * the head's checks server_head.c's. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -57,69 +59,12 @@ static enum MHD_Result collect_param(void *cls, enum MHD_ValueKind kind, const c
     return MHD_YES;
 }
 
-/* The head's headers, each to framing, and where each lies in
- * libmicrohttpd's buffer: it parses the head in place, each line's CR and
- * LF turned to NULs, so one header's value ends one or two NULs before
- * the next header's name. Anything else between them is a value the
- * library cut at a NUL byte, or a folded line it joined to a name: both
- * malformed (RFC 9110 section 5.5, RFC 9112 section 5.2). */
-typedef struct head_scan {
-    framing f;
-    const char *end;            /* the previous line's end (the version's, first) */
-    const char *name;           /* the previous header's name, and its length */
-    size_t name_len;
-} head_scan;
-
-#define HIDDEN "its value holds a NUL byte, or a folded line follows it"
-
-/* Whether p..until is one or two NULs. */
-static int line_break(const char *p, const char *until)
-{
-    return until > p && until - p <= 2 && p[0] == '\0' && (until - p == 1 || p[1] == '\0');
-}
-
-static enum MHD_Result framing_each(void *cls, enum MHD_ValueKind kind, const char *key,
-                                    size_t key_size, const char *value, size_t value_size)
-{
-    (void)kind;
-    head_scan *h = cls;
-    framing_header(&h->f, key, key_size, value, value_size);
-    if (h->end && !line_break(h->end, key))
-        framing_malformed(&h->f, h->name ? h->name : "(the request line)",
-                          h->name ? h->name_len : 18, HIDDEN);
-    h->end = value ? value + value_size : key + key_size;
-    h->name = key;
-    h->name_len = key_size;
-    return MHD_YES;
-}
-
-/* The head's checks before any route's: its request line and headers. */
-static lr_err head_verdict(struct MHD_Connection *c, exchange *ex, const char *version,
-                           lr_error *err)
-{
-    head_scan h = {.end = version + strlen(version), .name = NULL};
-    framing_init(&h.f);
-    if (MHD_get_connection_values_n(c, MHD_HEADER_KIND, framing_each, &h) < 0)
-        return lr_error_set(err, LR_ERR_NO_MEMORY, NULL);
-    /* The last line ends with the head: its NUL, and the empty line's. */
-    if (h.name && !(h.end[0] == '\0' && h.end[1] == '\0'))
-        framing_malformed(&h.f, h.name, h.name_len, HIDDEN);
-    lr_err rc = framing_verdict(&h.f, strcmp(version, MHD_HTTP_VERSION_1_0) != 0, err);
-    if (rc != LR_ERR_OK)
-        return rc;
-    /* A raw NUL in the target cut it short: the version does not follow it. */
-    if (ex->target_err.code == LR_ERR_OK && version != ex->raw + ex->raw_len + 1)
-        return lr_error_set(err, LR_ERR_BAD_TARGET, "the request line holds a NUL byte");
-    ex->framing = h.f;
-    return LR_ERR_OK;
-}
-
 /* First callback of a request: framing, route, headers, Content-Length. */
 static enum MHD_Result begin(server *s, struct MHD_Connection *c, exchange *ex,
                              const char *method, const char *version)
 {
     lr_error err;
-    if (head_verdict(c, ex, version, &err) != LR_ERR_OK)
+    if (server__head_verdict(c, ex, version, &err) != LR_ERR_OK)
         return server__refuse(s, c, ex, &err, 1);
     /* A method no endpoint serves is told first (501), whatever its target. */
     if (api_method_known(method) && ex->target_err.code != LR_ERR_OK)
@@ -268,28 +213,6 @@ static enum MHD_Result admit(server *s, struct MHD_Connection *c, exchange *ex)
     if (expect && strcasecmp(expect, "100-continue") == 0 && !ex->waited_out)
         return refuse_body(s, c, ex);
     return MHD_YES;
-}
-
-/* A request's exchange is made when its target arrives, before the
- * library decodes it in place (MHD_OPTION_URI_LOG_CALLBACK): the path is
- * decoded here, on all its bytes; a NUL among them is a 400, not a cut. */
-static void *on_target(void *cls, const char *uri, struct MHD_Connection *c)
-{
-    (void)cls;
-    (void)c;
-    exchange *ex = calloc(1, sizeof *ex);
-    if (!ex)
-        return NULL;
-    clock_gettime(CLOCK_REALTIME, &ex->ts);
-    clock_gettime(CLOCK_MONOTONIC, &ex->t0);
-    ex->head.route = API_NONE;
-    ex->raw = uri;
-    ex->raw_len = uri ? strlen(uri) : 0;
-    snprintf(ex->path, sizeof ex->path, "%.*s", uri ? (int)strcspn(uri, "?") : 0,
-             uri ? uri : "");
-    size_t len;
-    framing_target(uri, ex->target, sizeof ex->target, &len, &ex->target_err);
-    return ex;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -552,7 +475,7 @@ server *server_start(const config *cfg, char *err, size_t errlen)
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->max_connections_per_ip,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-        MHD_OPTION_URI_LOG_CALLBACK, on_target, s,
+        MHD_OPTION_URI_LOG_CALLBACK, server__on_target, s,
         MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
         cfg->threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
         (unsigned)cfg->threads, MHD_OPTION_END);

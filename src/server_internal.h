@@ -2,8 +2,9 @@
  * server, one request's exchange, and its reply. server.c drives
  * libmicrohttpd (the daemon, a request's head and body, the finished
  * request); server_reply.c turns an api_response into libmicrohttpd's
- * (a buffer, pieces, a stream, compressed or not, with its headers).
- * The two are the only files that include microhttpd.h. */
+ * (a buffer, pieces, a stream, compressed or not, with its headers);
+ * server_head.c checks the head where the library left it. The three
+ * are the only files that include microhttpd.h. */
 #ifndef LEAKYRELU_SERVER_INTERNAL_H
 #define LEAKYRELU_SERVER_INTERNAL_H
 
@@ -85,6 +86,17 @@ typedef struct exchange {
     struct timespec paused_at; /* CLOCK_MONOTONIC */
     double waited_s;         /* in all */
 } exchange;
+
+/* server_head.c. A request's exchange, made when its target arrives
+ * (MHD_OPTION_URI_LOG_CALLBACK): its path decoded on all its bytes. NULL
+ * when memory runs out. */
+void *server__on_target(void *cls, const char *uri, struct MHD_Connection *c);
+
+/* The request line's and headers' checks (framing.c's, with where the
+ * library left each line): LR_ERR_OK with ex->framing filled, or the
+ * error to answer, with the connection closed. */
+lr_err server__head_verdict(struct MHD_Connection *c, exchange *ex, const char *version,
+                            lr_error *err);
 
 /* Queues resp (whose body, stream and parts MHD's response takes over)
  * on c: its headers (the request id, Allow, Retry-After, CORS, the

@@ -7,11 +7,13 @@
  * are read until the server closes. The input may hold several requests
  * (pipelined) or an unfinished one. Environment: FUZZ_HTTP_STRICT says
  * how libmicrohttpd's own defects count (0: tolerated; 1, the default:
- * its 5xx are findings; 2: also the two of 0.9.75 that every run meets,
- * its error head twice for a bad Content-Length and a last chunk after a
- * reply to HEAD), FUZZ_HTTP_SHOW=1 prints what the server sent. Run with -close_fd_mask=2, as make fuzz does: the server's
- * stderr (libmicrohttpd's warnings) is then discarded. Built only by
- * `make fuzz` (clang). */
+ * its 5xx are findings; 2: also two defects of 0.9.75, its error head
+ * twice for a bad Content-Length, which every run meets, and a last chunk
+ * after a reply to HEAD in chunks, which the service now avoids),
+ * FUZZ_HTTP_SHOW=1 prints what the server sent. Run with
+ * -close_fd_mask=2, as make fuzz does: the server's stderr
+ * (libmicrohttpd's warnings) is then discarded. Built only by `make fuzz`
+ * (clang). */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sockios.h>

@@ -240,6 +240,24 @@ static int dial(unsigned port)
     return fd;
 }
 
+/* A connection that sent the head of a POST /forward of body (len
+ * bytes) and its first half, read by the server by the time it returns:
+ * a request holding memory, its client paused. -1 on failure. */
+static int half_sent(unsigned port, const char *body, size_t len)
+{
+    char head[256];
+    int n = snprintf(head, sizeof head, "POST /forward HTTP/1.1\r\nHost: a\r\nContent-Type: "
+                     "application/json\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n", len);
+    int fd = dial(port);
+    if (fd >= 0 && (send(fd, head, (size_t)n, MSG_NOSIGNAL) != n ||
+                    send(fd, body, len / 2, MSG_NOSIGNAL) != (ssize_t)(len / 2))) {
+        close(fd);
+        fd = -1;
+    }
+    nanosleep(&(struct timespec){.tv_nsec = 300000000}, NULL);
+    return fd;
+}
+
 /* A curl request of body to /forward on its own thread. */
 typedef struct waiter {
     unsigned port;
@@ -274,19 +292,9 @@ void test_http_queue_stall(void)
     size_t shape = 150000;
     char *want, *body = test_big_body(&shape, 1, 0, &want);
     size_t len = strlen(body), half = len / 2;
-    char head[256];
-    int n = snprintf(head, sizeof head, "POST /forward HTTP/1.1\r\nHost: a\r\nContent-Type: "
-                     "application/json\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n", len);
-    int older = dial(s.port), stalled;
+    int older = half_sent(s.port, body, len), stalled = half_sent(s.port, body, len);
     ASSERT(older >= 0);
-    ASSERT_EQ(send(older, head, (size_t)n, MSG_NOSIGNAL), n);
-    ASSERT_EQ(send(older, body, half, MSG_NOSIGNAL), (ssize_t)half);
-    nanosleep(&(struct timespec){.tv_nsec = 300000000}, NULL);
-    stalled = dial(s.port);
     ASSERT(stalled >= 0);
-    ASSERT_EQ(send(stalled, head, (size_t)n, MSG_NOSIGNAL), n);
-    ASSERT_EQ(send(stalled, body, half, MSG_NOSIGNAL), (ssize_t)half);
-    nanosleep(&(struct timespec){.tv_nsec = 300000000}, NULL);
     waiter w = {.port = s.port, .body = body, .want = want};
     pthread_t t;
     ASSERT_EQ(pthread_create(&t, NULL, waiter_run, &w), 0);
@@ -338,14 +346,8 @@ void test_http_queue_timeout(void)
     size_t shape = 150000;
     char *want, *body = test_big_body(&shape, 1, 0, &want);
     size_t len = strlen(body), half = len / 2;
-    char head[256];
-    int n = snprintf(head, sizeof head, "POST /forward HTTP/1.1\r\nHost: a\r\nContent-Type: "
-                     "application/json\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n", len);
-    int fd = dial(s.port);
+    int fd = half_sent(s.port, body, len);
     ASSERT(fd >= 0);
-    ASSERT_EQ(send(fd, head, (size_t)n, MSG_NOSIGNAL), n);
-    ASSERT_EQ(send(fd, body, half, MSG_NOSIGNAL), (ssize_t)half);
-    nanosleep(&(struct timespec){.tv_nsec = 300000000}, NULL); /* read by the server */
     long long t0 = now_ms();
     reply r;
     http(NULL, s.port, "POST", "/forward", body, "application/json", &r);
@@ -392,11 +394,8 @@ void test_http_queue_timeout(void)
     const char *none[] = {"--max-memory", "16M", "--max-queue", "0", NULL};
     if (srv_start(&s, none) != 0)
         return;
-    fd = dial(s.port);
+    fd = half_sent(s.port, body, len);
     ASSERT(fd >= 0);
-    ASSERT_EQ(send(fd, head, (size_t)n, MSG_NOSIGNAL), n);
-    ASSERT_EQ(send(fd, body, half, MSG_NOSIGNAL), (ssize_t)half);
-    nanosleep(&(struct timespec){.tv_nsec = 300000000}, NULL);
     t0 = now_ms();
     http(NULL, s.port, "POST", "/forward", body, "application/json", &r);
     ASSERT_EQ(r.status, 503);

@@ -178,14 +178,20 @@ api_body *api_body_new(const api_head *head, struct pool *workers, budget *bg, s
     return b;
 }
 
+/* The size a binary body's block grows to for `want` bytes: the size
+ * declared, or as mem_grow says when none was (or it is passed). */
+static size_t raw_cap_for(const api_body *b, size_t want)
+{
+    return b->len != API_LENGTH_UNKNOWN && want <= b->len ? b->len
+                                                          : mem_grow(b->raw_cap, want, 64 * 1024);
+}
+
 /* A binary body's bytes: straight into one block, the size declared (or
  * growing as mem_grow says when none was), the one copy they get. */
 static lr_err raw_feed(api_body *b, const char *data, size_t len)
 {
     if (len > b->raw_cap - b->received) {
-        size_t cap = b->len != API_LENGTH_UNKNOWN && b->received + len <= b->len
-                         ? b->len
-                         : mem_grow(b->raw_cap, b->received + len, 64 * 1024);
+        size_t cap = raw_cap_for(b, b->received + len);
         char *grown = cap ? budget_realloc(&b->account, b->raw, cap) : NULL;
         if (!grown)
             return no_room(b);
@@ -256,10 +262,7 @@ static size_t need(const api_body *b, const char *data, size_t n)
     size_t coded = b->decoder ? CODING_MEMORY : 0;
     size_t got = add_sat(b->received, n), len = b->len != API_LENGTH_UNKNOWN ? b->len : got;
     if (b->format == API_FORMAT_BINARY) {
-        size_t cap = b->raw_cap;
-        if (got > cap) /* raw_feed's growth */
-            cap = b->len != API_LENGTH_UNKNOWN && got <= b->len ? b->len
-                                                                 : mem_grow(cap, got, 64 * 1024);
+        size_t cap = got > b->raw_cap ? raw_cap_for(b, got) : b->raw_cap; /* raw_feed's */
         return add_sat(add_sat(cap - b->raw_cap, sizeof(void *) * 4 + BINARY_OVERHEAD), coded);
     }
     size_t read = b->json_done ? 0 : request_reader_need(b->reader, b->decoder ? NULL : data, n);

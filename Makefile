@@ -40,10 +40,11 @@ endif
 ALL_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -DLEAKYRELU_VERSION='"$(VERSION)"' \
               $(WARN) $(CFLAGS) $(SAN_FLAGS) -MMD -MP
 LDFLAGS_ALL := $(LDFLAGS) $(SAN_FLAGS)
-LIBS := -lmicrohttpd -ljansson -lz -lm -lpthread
+LIBS := -lmicrohttpd -lnghttp2 -ljansson -lz -lm -lpthread
 
 SRC := $(filter-out src/main.c,$(wildcard src/*.c))
-OBJ := $(SRC:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/openapi_doc.o $(BUILD)/obj/playground_doc.o
+OBJ := $(SRC:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/openapi_doc.o $(BUILD)/obj/playground_doc.o \
+       $(BUILD)/obj/descriptors_doc.o
 TEST_OBJ := $(patsubst tests/%.c,$(BUILD)/tests/%.o,$(filter-out tests/fuzz_%.c,$(wildcard tests/*.c)))
 SERVER := $(BUILD)/leakyrelu-server
 TESTBIN := $(BUILD)/leakyrelu-test
@@ -57,8 +58,10 @@ say = @printf '  %-6s %s\n' $(1) $(2);
 endif
 
 # Debian/Ubuntu packages each target needs; `deps-*` installs the missing ones.
-PKGS_BUILD := gcc make libc6-dev libmicrohttpd-dev libjansson-dev zlib1g-dev
-PKGS_TEST := $(PKGS_BUILD) libcurl4-openssl-dev curl prometheus python3 libxml2-utils w3c-sgml-lib
+PKGS_BUILD := gcc make libc6-dev libmicrohttpd-dev libjansson-dev zlib1g-dev libnghttp2-dev \
+              protobuf-compiler
+PKGS_TEST := $(PKGS_BUILD) libcurl4-openssl-dev curl prometheus python3 libxml2-utils w3c-sgml-lib \
+             python3-grpcio python3-protobuf protobuf-compiler-grpc
 
 .PHONY: check-layers openapi errors-doc all run test test-deploy test-container test-hard install clean deps-build deps-test valgrind tables bench fuzz fuzz-check
 
@@ -85,6 +88,21 @@ $(BUILD)/gen/openapi_doc.c: src/openapi.json
 
 $(BUILD)/gen/playground_doc.c: src/playground.html
 	$(call say,GEN,$@)mkdir -p $(@D) && $(call embed,$<,playground.h,playground_html) > $@
+
+# The gRPC services' descriptors, served by reflection (src/rpc_reflect.c):
+# proto/*.proto compiled by protoc into a FileDescriptorSet, embedded as
+# bytes.
+PROTOS := proto/inference.proto proto/health.proto proto/reflection.proto
+$(BUILD)/gen/descriptors.pb: $(PROTOS)
+	$(call say,PROTOC,$@)mkdir -p $(@D) && protoc -Iproto --descriptor_set_out=$@ $(notdir $^)
+
+$(BUILD)/gen/descriptors_doc.c: $(BUILD)/gen/descriptors.pb
+	$(call say,GEN,$@){ echo '/* Generated from $(PROTOS) by the Makefile. */'; \
+	  echo '#include <stddef.h>'; \
+	  echo 'extern const unsigned char rpc_descriptors[]; extern const size_t rpc_descriptors_len;'; \
+	  echo 'const unsigned char rpc_descriptors[] = {'; \
+	  od -An -v -tx1 $< | sed -e 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  echo '};'; echo 'const size_t rpc_descriptors_len = sizeof rpc_descriptors;'; } > $@
 
 $(BUILD)/obj/%_doc.o: $(BUILD)/gen/%_doc.c
 	$(call say,CC,$<)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) -Isrc -c -o $@ $<
@@ -150,8 +168,8 @@ FUZZ_DIR := build/fuzz
 FUZZ_FLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -fsanitize=address,undefined \
               -fno-sanitize-recover=all \
               -DREQUEST__PARALLEL_RUN_BYTES=48 -DREQUEST__AHEAD_RUN_BYTES=24 -DREADER_BATCH=16 -DREADER_FIRST_BYTES=32
-FUZZ_OBJ := $(patsubst src/%.c,$(FUZZ_DIR)/obj/%.o,$(filter-out src/main.c src/server.c src/server_reply.c src/server_head.c,$(wildcard src/*.c))) \
-            $(FUZZ_DIR)/obj/openapi_doc.o $(FUZZ_DIR)/obj/playground_doc.o
+FUZZ_OBJ := $(patsubst src/%.c,$(FUZZ_DIR)/obj/%.o,$(filter-out src/main.c src/server.c src/server_reply.c src/server_head.c src/grpc.c src/grpc_call.c,$(wildcard src/*.c))) \
+            $(FUZZ_DIR)/obj/openapi_doc.o $(FUZZ_DIR)/obj/playground_doc.o $(FUZZ_DIR)/obj/descriptors_doc.o
 
 $(FUZZ_DIR)/obj/%_doc.o: $(BUILD)/gen/%_doc.c
 	$(call say,CLANG,$<)mkdir -p $(@D) && clang $(FUZZ_FLAGS) -Isrc -c -o $@ $<
@@ -172,16 +190,17 @@ $(FUZZ_DIR)/fuzz_request: tests/fuzz_request.c $(FUZZ_OBJ)
 # (libmicrohttpd's warning for every unfinished request); the target's
 # findings and the sanitizers' reports still show.
 FUZZ_HTTP_OBJ := $(FUZZ_OBJ) $(FUZZ_DIR)/obj/server.o $(FUZZ_DIR)/obj/server_reply.o \
-                 $(FUZZ_DIR)/obj/server_head.o
+                 $(FUZZ_DIR)/obj/server_head.o $(FUZZ_DIR)/obj/grpc.o $(FUZZ_DIR)/obj/grpc_call.o
 FUZZ_HTTP_RUN := $(FUZZ_DIR)/fuzz_http -close_fd_mask=2
 
 $(FUZZ_DIR)/fuzz_http: tests/fuzz_http.c tests/fuzz_http_replies.c $(FUZZ_HTTP_OBJ)
 	$(call say,CLANG,$@)clang $(FUZZ_FLAGS) -MMD -MP -MF $@.d -fsanitize=fuzzer -o $@ $(filter %.c %.o,$^) \
-	    -lmicrohttpd -ljansson -lz -lm -lpthread
+	    -lmicrohttpd -lnghttp2 -ljansson -lz -lm -lpthread
 
 -include $(FUZZ_HTTP_OBJ:.o=.d) $(FUZZ_DIR)/fuzz_request.d $(FUZZ_DIR)/fuzz_http.d
 
-FUZZ_PKGS := clang libclang-rt-14-dev libjansson-dev zlib1g-dev libmicrohttpd-dev
+FUZZ_PKGS := clang libclang-rt-14-dev libjansson-dev zlib1g-dev libmicrohttpd-dev libnghttp2-dev \
+             protobuf-compiler
 
 fuzz:
 	$(Q)./tools/ensure-packages $(FUZZ_PKGS)
@@ -227,6 +246,7 @@ test: deps-test
 	./tests/cli.sh ./$(SERVER)
 	./tests/prometheus.sh ./$(SERVER)
 	python3 tests/plot_check.py ./$(SERVER)
+	python3 tests/grpc_check.py ./$(SERVER)
 	$(Q)python3 tools/gen_openapi.py $(VERSION) | cmp -s - src/openapi.json || \
 	    { echo "src/openapi.json differs from tools/gen_openapi.py's: make openapi" >&2; exit 1; }
 	$(Q)python3 tools/gen_errors_md.py | cmp -s - docs/errors.md || \

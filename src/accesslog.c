@@ -352,6 +352,11 @@ void accesslog_write(accesslog *log, const accesslog_entry *e)
         put_escaped(&l, e->path, 256, 1);
         PUT_LITERAL(&l, "\", \"status\": ");
         put_u64(&l, status, 1);
+        if (e->grpc_status) {
+            PUT_LITERAL(&l, ", \"grpc_status\": \"");
+            put_escaped(&l, e->grpc_status, 32, 1);
+            PUT_LITERAL(&l, "\"");
+        }
         PUT_LITERAL(&l, ", \"request_bytes\": ");
         put_u64(&l, e->request_bytes, 1);
         PUT_LITERAL(&l, ", \"response_bytes\": ");
@@ -388,6 +393,10 @@ void accesslog_write(accesslog *log, const accesslog_entry *e)
         put_seconds(&l, e->duration_s);
         PUT_LITERAL(&l, " ");
         put_escaped(&l, e->request_id, 256, 0);
+        if (e->grpc_status) {
+            PUT_LITERAL(&l, " grpc-status=");
+            put_escaped(&l, e->grpc_status, 32, 0);
+        }
         if (e->aborted)
             PUT_LITERAL(&l, " aborted");
     }

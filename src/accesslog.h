@@ -24,6 +24,7 @@ typedef struct accesslog_entry {
     const char *method;
     const char *path;        /* without the query */
     int status;              /* 0 when no reply was sent */
+    const char *grpc_status; /* a gRPC call's status ("OK", ...); NULL otherwise */
     int aborted;             /* ended before its reply was complete */
     uint64_t request_bytes;  /* body bytes received */
     uint64_t response_bytes; /* body bytes sent */

@@ -14,11 +14,16 @@
 
 static const char usage[] =
     "Usage: leakyrelu-server [OPTION]...\n"
-    "Serves Leaky ReLU and its gradient over HTTP (POST /forward, POST /gradient).\n"
+    "Serves Leaky ReLU and its gradient over HTTP (POST /forward, POST /gradient)\n"
+    "and the Open Inference Protocol over HTTP and gRPC.\n"
     "\n"
     "  --port N             TCP port, 0 picks a free one (LEAKYRELU_PORT; default 8080)\n"
     "  --bind ADDR          numeric IPv4/IPv6 address to listen on\n"
     "                       (LEAKYRELU_BIND; default 127.0.0.1)\n"
+    "  --grpc-port N|off    gRPC (the Open Inference Protocol over HTTP/2) port, 0\n"
+    "                       picks a free one (LEAKYRELU_GRPC_PORT; default 8001, or\n"
+    "                       a free one when --port is 0)\n"
+    "  --grpc-bind ADDR     address for gRPC (LEAKYRELU_GRPC_BIND; default --bind's)\n"
     "  --threads N          connection threads; a large request is worked on by\n"
     "                       its connection's thread and N - 1 workers\n"
     "                       (LEAKYRELU_THREADS; default: CPUs)\n"
@@ -113,7 +118,8 @@ static int valid_address(const char *s)
 
 enum { OPT_PORT = 1, OPT_BIND, OPT_THREADS, OPT_MAX_BODY, OPT_TIMEOUT, OPT_GRACE,
        OPT_MAX_CONN, OPT_MAX_PER_IP, OPT_HEADER_TIMEOUT, OPT_MIN_RATE, OPT_MAX_MEMORY, OPT_LOG, OPT_HELP, OPT_VERSION,
-       OPT_CHECK, OPT_CORS, OPT_CONN_MEMORY, OPT_QUEUE_TIMEOUT, OPT_MAX_QUEUE };
+       OPT_CHECK, OPT_CORS, OPT_CONN_MEMORY, OPT_QUEUE_TIMEOUT, OPT_MAX_QUEUE, OPT_GRPC_PORT,
+       OPT_GRPC_BIND };
 
 static const struct {
     int opt;
@@ -121,6 +127,8 @@ static const struct {
 } settings[] = {
     {OPT_PORT, "--port", "LEAKYRELU_PORT", "a port number from 0 to 65535"},
     {OPT_BIND, "--bind", "LEAKYRELU_BIND", "a numeric IPv4 or IPv6 address"},
+    {OPT_GRPC_PORT, "--grpc-port", "LEAKYRELU_GRPC_PORT", "a port number from 0 to 65535, or off"},
+    {OPT_GRPC_BIND, "--grpc-bind", "LEAKYRELU_GRPC_BIND", "a numeric IPv4 or IPv6 address"},
     {OPT_THREADS, "--threads", "LEAKYRELU_THREADS", "a thread count from 1 to 1024"},
     {OPT_MAX_BODY, "--max-body", "LEAKYRELU_MAX_BODY",
      "a positive byte count, optionally with a K, M or G suffix"},
@@ -207,6 +215,18 @@ static int apply(config *cfg, int opt, const char *v)
             return -1;
         strcpy(cfg->bind, v);
         return 0;
+    case OPT_GRPC_PORT:
+        cfg->grpc_port_set = 1;
+        if (strcmp(v, "off") == 0) {
+            cfg->grpc_port = CONFIG_GRPC_OFF;
+            return 0;
+        }
+        return parse_uint(v, 0, 65535, &cfg->grpc_port);
+    case OPT_GRPC_BIND:
+        if (strlen(v) >= sizeof cfg->grpc_bind || !valid_address(v))
+            return -1;
+        strcpy(cfg->grpc_bind, v);
+        return 0;
     default: return -1;
     }
 }
@@ -216,6 +236,8 @@ int config_load(config *cfg, int argc, char **argv, FILE *out, FILE *err)
     static const struct option longopts[] = {
         {"port", required_argument, NULL, OPT_PORT},
         {"bind", required_argument, NULL, OPT_BIND},
+        {"grpc-port", required_argument, NULL, OPT_GRPC_PORT},
+        {"grpc-bind", required_argument, NULL, OPT_GRPC_BIND},
         {"threads", required_argument, NULL, OPT_THREADS},
         {"max-body", required_argument, NULL, OPT_MAX_BODY},
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
@@ -239,6 +261,7 @@ int config_load(config *cfg, int argc, char **argv, FILE *out, FILE *err)
     memset(cfg, 0, sizeof *cfg);
     strcpy(cfg->bind, "127.0.0.1");
     cfg->port = 8080;
+    cfg->grpc_port = 8001;
     cfg->threads = cpus < 1 ? 1 : cpus > 1024 ? 1024 : (unsigned)cpus;
     cfg->max_body = (size_t)64 << 20;
     cfg->timeout_s = 30;
@@ -296,5 +319,9 @@ int config_load(config *cfg, int argc, char **argv, FILE *out, FILE *err)
         fputs("Try 'leakyrelu-server --help'.\n", err);
         return 2;
     }
+    if (cfg->port == 0 && !cfg->grpc_port_set)
+        cfg->grpc_port = 0; /* several servers on one machine (tests) */
+    if (cfg->grpc_bind[0] == '\0')
+        strcpy(cfg->grpc_bind, cfg->bind);
     return -1;
 }

@@ -9,9 +9,15 @@
 #include "accesslog.h"
 #include "cors.h"
 
+/* grpc_port when gRPC is off. */
+#define CONFIG_GRPC_OFF 65536u
+
 typedef struct config {
     char bind[64];            /* numeric IPv4 or IPv6 address */
     unsigned port;            /* 0 picks a free port */
+    unsigned grpc_port;       /* gRPC's; 0 picks a free one; CONFIG_GRPC_OFF: none */
+    int grpc_port_set;        /* given by a flag or the environment */
+    char grpc_bind[64];       /* gRPC's address (default: bind's) */
     unsigned threads;         /* MHD thread pool size, >= 1 */
     size_t max_body;          /* bytes */
     unsigned timeout_s;       /* idle connection timeout; 0 = none */

@@ -19,6 +19,7 @@
     X(BAD_ENCODING,        400, "invalid_content_encoding", "the body is not valid data of its Content-Encoding") \
     X(BAD_TARGET,          400, "invalid_target",        "the request target is not a path (origin or absolute form) without NUL bytes") \
     X(BAD_HEADER,          400, "invalid_header",        "a header's name is not a token, or its value holds NUL, CR or LF") \
+    X(BAD_MESSAGE,         400, "invalid_message",       "the message is not valid Protocol Buffers wire data") \
     X(NOT_FOUND,           404, "not_found",             "no such endpoint")                \
     X(METHOD,              405, "method_not_allowed",    "method not allowed on this endpoint") \
     X(BODY_TOO_LARGE,      413, "body_too_large",        "the request body is larger than the server's limit") \

@@ -90,10 +90,15 @@ int main(int argc, char **argv)
         return 1;
     }
     int v6 = strchr(cfg.bind, ':') != NULL;
-    printf("leakyrelu %s listening on http://%s%s%s:%u (threads %u, kernel %s, "
-           "connections %u",
-           LEAKYRELU_VERSION, v6 ? "[" : "", cfg.bind, v6 ? "]" : "", server_port(s),
-           cfg.threads, lrelu_variant(), cfg.max_connections);
+    printf("leakyrelu %s listening on http://%s%s%s:%u", LEAKYRELU_VERSION, v6 ? "[" : "",
+           cfg.bind, v6 ? "]" : "", server_port(s));
+    if (server_grpc_port(s) >= 0) {
+        int g6 = strchr(cfg.grpc_bind, ':') != NULL;
+        printf(" and grpc://%s%s%s:%d", g6 ? "[" : "", cfg.grpc_bind, g6 ? "]" : "",
+               server_grpc_port(s));
+    }
+    printf(" (threads %u, kernel %s, connections %u", cfg.threads, lrelu_variant(),
+           cfg.max_connections);
     if (cfg.max_connections_per_ip)
         printf(", %u per client address", cfg.max_connections_per_ip);
     if (cfg.max_memory == SIZE_MAX)

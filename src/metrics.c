@@ -38,6 +38,10 @@ struct metrics {
     counter request_bytes, response_bytes;
     counter queue_buckets[NBOUNDS + 1]; /* waits for memory, as buckets above */
     counter queue_wait_ns;
+    counter rpc_calls[RPC_METHODS][RPC_CODES];
+    counter rpc_buckets[RPC_METHODS][NBOUNDS + 1];
+    counter rpc_duration_ns[RPC_METHODS];
+    counter rpc_elements[RPC_METHODS];
     _Atomic int64_t in_flight, connections;
     double start_time; /* seconds since the epoch */
 };
@@ -99,6 +103,18 @@ void metrics_count(metrics *m, const metrics_sample *s)
     add(&m->elements[r], s->elements);
     add(&m->request_bytes, s->request_bytes);
     add(&m->response_bytes, s->response_bytes);
+}
+
+void metrics_count_rpc(metrics *m, rpc_method method, rpc_code code, double duration_s,
+                       uint64_t request_bytes, uint64_t response_bytes, uint64_t elements)
+{
+    unsigned r = (unsigned)method < RPC_METHODS ? (unsigned)method : RPC_NONE;
+    add(&m->rpc_calls[r][(unsigned)code < RPC_CODES ? (unsigned)code : RPC_UNKNOWN], 1);
+    add(&m->rpc_buckets[r][bucket(duration_s)], 1);
+    add(&m->rpc_duration_ns[r], nanoseconds(duration_s));
+    add(&m->rpc_elements[r], elements);
+    add(&m->request_bytes, request_bytes);
+    add(&m->response_bytes, response_bytes);
 }
 
 void metrics_in_flight(metrics *m, int delta)
@@ -184,6 +200,44 @@ static void render_requests(FILE *f, const metrics *m)
                     api_route_name((api_route)r), (unsigned long long)get(&m->elements[r]));
 }
 
+/* gRPC calls, by method and status code, as the REST routes are. */
+static void render_rpc(FILE *f, const metrics *m)
+{
+    char buf[NUMFMT_F64_BUF];
+    head(f, "leakyrelu_grpc_requests_total", "counter",
+         "gRPC calls finished, by method and status code (method \"none\": unknown).");
+    for (unsigned r = 0; r < RPC_METHODS; r++)
+        for (unsigned c = 0; c < RPC_CODES; c++) {
+            uint64_t n = get(&m->rpc_calls[r][c]);
+            if (n)
+                fprintf(f, "leakyrelu_grpc_requests_total{method=\"%s\",code=\"%s\"} %llu\n",
+                        rpc_method_name((rpc_method)r), rpc_code_name((rpc_code)c),
+                        (unsigned long long)n);
+        }
+    head(f, "leakyrelu_grpc_request_duration_seconds", "histogram",
+         "Time from a gRPC call's headers to its status, by method.");
+    for (unsigned r = 0; r < RPC_METHODS; r++) {
+        const char *name = rpc_method_name((rpc_method)r);
+        uint64_t total = 0;
+        for (size_t b = 0; b <= NBOUNDS; b++) {
+            char le[16] = "+Inf";
+            if (b < NBOUNDS)
+                snprintf(le, sizeof le, "%g", bounds[b]);
+            total += get(&m->rpc_buckets[r][b]);
+            fprintf(f, "leakyrelu_grpc_request_duration_seconds_bucket{method=\"%s\",le=\"%s\"} "
+                    "%llu\n", name, le, (unsigned long long)total);
+        }
+        fprintf(f, "leakyrelu_grpc_request_duration_seconds_sum{method=\"%s\"} %s\n", name,
+                num((double)get(&m->rpc_duration_ns[r]) / 1e9, buf));
+        fprintf(f, "leakyrelu_grpc_request_duration_seconds_count{method=\"%s\"} %llu\n", name,
+                (unsigned long long)total);
+    }
+    head(f, "leakyrelu_grpc_elements_total", "counter", "Tensor elements computed, by gRPC method.");
+    for (unsigned r = RPC_INFER; r <= RPC_STREAM_INFER; r++)
+        fprintf(f, "leakyrelu_grpc_elements_total{method=\"%s\"} %llu\n",
+                rpc_method_name((rpc_method)r), (unsigned long long)get(&m->rpc_elements[r]));
+}
+
 /* The wait for memory: how many wait now, how long those that waited
  * did, and how many gave up. */
 static void render_queue(FILE *f, const metrics *m, const metrics_extra *x)
@@ -218,6 +272,7 @@ char *metrics_render(const metrics *m, const metrics_extra *x, size_t *len)
     if (!f)
         return NULL;
     render_requests(f, m);
+    render_rpc(f, m);
     head(f, "leakyrelu_request_bytes_total", "counter", "Request body bytes received.");
     fprintf(f, "leakyrelu_request_bytes_total %llu\n",
             (unsigned long long)get(&m->request_bytes));

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "route.h"
+#include "rpc.h"
 
 typedef struct metrics metrics;
 
@@ -39,6 +40,12 @@ void metrics_free(metrics *m);
 
 /* Counts a finished request. Thread-safe, lock-free. */
 void metrics_count(metrics *m, const metrics_sample *s);
+
+/* Counts a finished gRPC call: its method, status, duration (headers to
+ * status), message bytes each way and tensor elements computed.
+ * Thread-safe, lock-free. */
+void metrics_count_rpc(metrics *m, rpc_method method, rpc_code code, double duration_s,
+                       uint64_t request_bytes, uint64_t response_bytes, uint64_t elements);
 
 /* Gauges moved by one: requests between their first byte and their end,
  * and open connections. Thread-safe, lock-free. */

@@ -487,6 +487,14 @@ server *server_start(const config *cfg, char *err, size_t errlen)
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
     s->port = info ? info->port : cfg->port;
+    if (cfg->grpc_port != CONFIG_GRPC_OFF) {
+        grpc_shared sh = {s->budget, s->workers, s->metrics, s->log, &s->drain};
+        s->grpc = grpc_start(cfg, &sh, err, errlen);
+        if (!s->grpc) {
+            MHD_stop_daemon(s->daemon);
+            goto fail_daemon;
+        }
+    }
     return s;
 
 fail_daemon:
@@ -510,6 +518,8 @@ fail_drain:
 
 unsigned server_port(const server *s) { return s->port; }
 
+int server_grpc_port(const server *s) { return s->grpc ? (int)grpc_port(s->grpc) : -1; }
+
 /* Not MHD_quiesce_daemon: with epoll worker threads it races with their
  * own removal of the listening socket, and the loser aborts the process
  * (libmicrohttpd 0.9.75: "Failed to remove listen FD from epoll set", seen
@@ -517,6 +527,7 @@ unsigned server_port(const server *s) { return s->port; }
 void server_drain(server *s)
 {
     drain_start(&s->drain);
+    grpc_drain(s->grpc);
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_LISTEN_FD);
     if (!info || drain_stop_listening(info->listen_fd) != 0) {
         char line[160];
@@ -533,6 +544,7 @@ unsigned server_wait_idle(server *s, unsigned seconds)
 
 void server_stop(server *s)
 {
+    grpc_stop(s->grpc); /* its calls' memory is the budget's */
     budget_expire(s->budget, 1); /* requests still waiting are resumed, to be closed */
     MHD_stop_daemon(s->daemon); /* frees the streams, which use the workers */
     pool_free(s->workers);

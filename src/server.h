@@ -17,6 +17,9 @@ server *server_start(const config *cfg, char *err, size_t errlen);
 /* The TCP port actually bound (useful with port 0). */
 unsigned server_port(const server *s);
 
+/* The gRPC port bound, or -1 when gRPC is off. */
+int server_grpc_port(const server *s);
+
 /* Begins a graceful shutdown: /readyz answers 503, replies carry
  * "Connection: close", and no new connection is accepted. */
 void server_drain(server *s);

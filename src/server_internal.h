@@ -19,6 +19,7 @@
 #include "cors.h"
 #include "drain.h"
 #include "framing.h"
+#include "grpc.h"
 #include "metrics.h"
 #include "pool.h"
 #include "reqid.h"
@@ -27,6 +28,7 @@
 
 struct server {
     struct MHD_Daemon *daemon;
+    grpc_server *grpc; /* the gRPC port's server, or NULL (--grpc-port off) */
     size_t max_body;
     size_t piece;  /* the most body one read hands over (--connection-memory) */
     unsigned port;

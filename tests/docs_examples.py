@@ -47,6 +47,7 @@ import threading
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DOC_PORT = 8080
+DOC_GRPC_PORT = 8001
 TIMEOUT = 20  # seconds for one block's commands
 ADDRESS = re.compile(r"\b(localhost|127\.0\.0\.1):(\d+)\b")
 FILE_LINE = re.compile(r"^(?:#|//) file: (\S+)$")
@@ -161,9 +162,12 @@ class Server:
 
     def __init__(self, command, cwd, env):
         args = shlex.split(command)
-        self.doc_port = DOC_PORT
+        self.doc_port, self.doc_grpc_port = DOC_PORT, DOC_GRPC_PORT
         for i, a in enumerate(args):
-            if a == "--port" and i + 1 < len(args):
+            if a == "--grpc-port" and i + 1 < len(args) and args[i + 1] != "off":
+                self.doc_grpc_port = int(args[i + 1])
+                args[i + 1] = "0"
+            elif a == "--port" and i + 1 < len(args):
                 self.doc_port = int(args[i + 1])
                 args[i + 1] = "0"
             elif a.startswith("--port="):
@@ -176,9 +180,18 @@ class Server:
         self.first = self.proc.stdout.readline().decode()
         m = re.search(r"listening on http://[^ ]*:(\d+)", self.first)
         self.port = int(m[1]) if m else None
+        m = re.search(r"grpc://[^ ]*:(\d+)", self.first)
+        self.grpc_port = int(m[1]) if m else None
         self.rest = b""
         self.reader = threading.Thread(target=self._read)
         self.reader.start()
+
+    def ports(self):
+        """Its ports as documented: real ones."""
+        p = {self.doc_port: self.port}
+        if self.grpc_port:
+            p[self.doc_grpc_port] = self.grpc_port
+        return p
 
     def _read(self):
         self.rest = self.proc.stdout.read()
@@ -207,7 +220,7 @@ def check_document(path, server, default):
         (cwd / "build" / "leakyrelu-server").symlink_to(pathlib.Path(server).resolve())
         (cwd / "examples").symlink_to(ROOT / "examples")
         env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", TZ="UTC")
-        ports = {DOC_PORT: default.port}
+        ports = default.ports()
         terminal = None  # a server's terminal block waiting for its client block
         for line, lang, lines in fences(path):
             where = f"{name}:{line}"
@@ -237,7 +250,7 @@ def check_document(path, server, default):
                     started.stop()
                     continue
                 terminal = (where, commands[0], started, ports.copy())
-                ports[started.doc_port] = started.port
+                ports.update(started.ports())
                 continue
             outputs, problem = run_block(commands, ports, cwd, env)
             detail = [problem] if problem else []
@@ -265,7 +278,7 @@ def stop_terminal(terminal, ok):
         return ports
     shown = any(SHUTDOWN.match(line) for line in want)
     lines = [l for l in printed.split("\n") if shown or not SHUTDOWN.match(l)]
-    got = to_doc("\n".join(lines), {server.doc_port: server.port})
+    got = to_doc("\n".join(lines), server.ports())
     diff = compare(want, got)
     ok(f"{where}: the server's terminal shows what the doc shows", not diff, diff)
     return ports

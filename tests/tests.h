@@ -79,6 +79,12 @@
     X(infer_backward_prelu)                                                    \
     X(infer_float32)                                                           \
     X(infer_errors)                                                            \
+    /* test_pb.c, test_rpc.c */                                                \
+    X(pb_wire)                                                                 \
+    X(pb_split)                                                                \
+    X(rpc_infer)                                                               \
+    X(rpc_errors)                                                              \
+    X(rpc_methods)                                                             \
     X(stream_read)                                                             \
     X(stream_free_early)                                                       \
     /* test_api.c */                                                           \

@@ -19,14 +19,15 @@ import sys
 
 LAYERS = [  # lowest first
     ("base", "errors mem budget pool version"),
-    ("codec/kernels", "numtables numparse numfmt coding utf8 lrelu lrelu_scalar lrelu_sse2 "
+    ("codec/kernels", "numtables numparse numfmt coding utf8 pb lrelu lrelu_scalar lrelu_sse2 "
                       "lrelu_avx2 lrelu_avx512f lrelu_neon"),
     ("request/compute", "tensor request request_scan request_array request_parts request_oip "
                         "request_reader request_internal compute stream infer plot"),
     ("api", "route metrics api_reply api_body api_query api_compute api_binary api_infer "
-            "api_oip api_plot api api_internal openapi openapi_doc playground playground_doc"),
+            "api_oip api_plot api api_internal openapi openapi_doc playground playground_doc "
+            "rpc rpc_internal rpc_msg rpc_infer rpc_reflect rpc_reply descriptors_doc"),
     ("edge", "server server_reply server_head server_internal framing cors drain watch reqid accesslog "
-             "config healthcheck main"),
+             "config healthcheck main grpc grpc_call grpc_internal"),
 ]
 FILE_MAX = 700
 FUNCTION_MAX = 150
@@ -34,6 +35,9 @@ FUNCTION_MAX = 150
 # Only these include the HTTP library (STYLE.md: only server.c sees it).
 HTTP_LIBRARY = "microhttpd.h"
 HTTP_FILES = {"server", "server_reply", "server_head", "server_internal"}
+# And only these include the HTTP/2 library.
+HTTP2_LIBRARY = "nghttp2/nghttp2.h"
+HTTP2_FILES = {"grpc", "grpc_call", "grpc_internal"}
 
 LAYER = {}
 for rank, (name, modules) in enumerate(LAYERS):
@@ -143,7 +147,7 @@ def main():
     modules = {module_of(p) for p in glob.glob(os.path.join(src, "*.[ch]"))}
     for m in sorted(modules - set(LAYER)):
         problems.append(f"src/{m}: in no layer; add it to the table in tools/check-layers.py")
-    for m in sorted(set(LAYER) - modules - {"openapi_doc", "playground_doc"}):
+    for m in sorted(set(LAYER) - modules - {"openapi_doc", "playground_doc", "descriptors_doc"}):
         problems.append(f"{m}: in the table of layers but not in src/")
 
     problems += sizes(src)
@@ -153,6 +157,9 @@ def main():
         if header == HTTP_LIBRARY and m not in HTTP_FILES:
             problems.append(f"{path}:{line}: includes {header}; only server.c, "
                             "server_reply.c and server_head.c see the HTTP library")
+        if header == HTTP2_LIBRARY and m not in HTTP2_FILES:
+            problems.append(f"{path}:{line}: includes {header}; only grpc.c and grpc_call.c "
+                            "see the HTTP/2 library")
         target = module_of(header)
         if not header.endswith(".h") or target not in LAYER or m not in LAYER or target == m:
             continue

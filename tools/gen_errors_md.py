@@ -32,6 +32,8 @@ NOTES = {
     "invalid_header": "a header name that is not a token (a space before the colon, a "
                       "folded line), or a value with NUL, CR or LF (RFC 9110 section 5.5; "
                       "closed)",
+    "invalid_message": "gRPC only (`INVALID_ARGUMENT`): a request message that is not "
+                       "Protocol Buffers wire data (a truncated field, a bad varint or tag)",
     "not_found": "unknown path; inference: unknown model or version",
     "method_not_allowed": "wrong method; the `Allow` header lists the right ones "
                           "(`OPTIONS` is always one: 204)",

@@ -1,0 +1,171 @@
+/* Internals shared by the gRPC server's files (grpc__ prefix): the
+ * server, its event loops, a connection (one nghttp2 session) and a call
+ * (one HTTP/2 stream). grpc.c runs the loops and the connections' bytes;
+ * grpc_call.c reads a call's headers and messages and writes its replies
+ * and trailers. The two are the only files that include nghttp2.h. */
+#ifndef LEAKYRELU_GRPC_INTERNAL_H
+#define LEAKYRELU_GRPC_INTERNAL_H
+
+#include <nghttp2/nghttp2.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <time.h>
+
+#include "budget.h"
+#include "coding.h"
+#include "grpc.h"
+#include "reqid.h"
+#include "rpc.h"
+
+/* Bounds a connection holds to (HTTP/2's own attacks among them). */
+#define GRPC_MAX_STREAMS 100            /* SETTINGS_MAX_CONCURRENT_STREAMS */
+#define GRPC_MAX_HEADER_LIST (16 * 1024) /* a call's header bytes (RFC 9113 6.5.2) */
+#define GRPC_WINDOW (8 << 20)           /* each call's receive window */
+#define GRPC_CONN_WINDOW (32 << 20)     /* the connection's */
+#define GRPC_FRAME_MAX (1 << 20)        /* SETTINGS_MAX_FRAME_SIZE */
+#define GRPC_IOV 512                    /* pieces written by one writev */
+#define GRPC_STAGE (64 * 1024)          /* frame bytes copied for one writev */
+
+struct grpc_server {
+    int listen_fd;
+    unsigned port;
+    grpc_shared sh;
+    size_t max_body;
+    unsigned timeout_s;        /* a connection idle, or a call stalled */
+    unsigned max_connections;
+    atomic_uint connections;
+    unsigned nloops;
+    struct grpc__loop *loops;
+    atomic_int draining, stopping;
+};
+
+typedef struct grpc__loop {
+    grpc_server *g;
+    pthread_t thread;
+    int started;
+    int epfd, wakefd;
+    int drained;               /* its connections got GOAWAY */
+    struct grpc__conn *conns;  /* open, in a list */
+    uint8_t *rbuf;             /* what one read takes */
+} grpc__loop;
+
+/* A reply message queued on a call, sent from where its pieces lie. */
+typedef struct grpc__out {
+    uint8_t prefix[5];         /* gRPC's: compressed flag, length */
+    rpc_reply reply;           /* its pieces (or one coded buffer) */
+    uint8_t *coded;            /* the message compressed, or NULL */
+    size_t coded_len;
+    size_t len;                /* 5 + the message's bytes */
+    size_t sent;               /* bytes handed to the connection */
+    struct grpc__out *next;
+} grpc__out;
+
+typedef struct grpc__conn {
+    grpc__loop *loop;
+    int fd;
+    nghttp2_session *ng;
+    struct grpc__conn *prev, *next;
+    struct iovec iov[GRPC_IOV]; /* the bytes being written: from stage or replies */
+    size_t niov, iov_at;
+    uint8_t stage[GRPC_STAGE];
+    size_t stage_len;
+    grpc__out *retired;        /* sent replies, freed once the writes are done */
+    int out_armed;             /* EPOLLOUT is watched */
+    int in_paused;             /* EPOLLIN is not (writes wait) */
+    int goaway;                /* GOAWAY sent */
+    unsigned streams;          /* calls open */
+    double active;             /* last progress, monotonic seconds */
+    char remote[64];
+    struct grpc__call *calls;  /* open, in a list */
+} grpc__conn;
+
+/* One call: an HTTP/2 stream. */
+typedef struct grpc__call {
+    grpc__conn *c;
+    int32_t id;
+    struct grpc__call *prev, *next;
+    rpc_method method;
+    char path[128];            /* :path, cut short (for the log) */
+    int bad_method, bad_type, not_post; /* what the headers got wrong */
+    size_t header_bytes;
+    coding in_coding;          /* grpc-encoding */
+    int bad_coding;
+    char coding_name[32];
+    int accept_gzip, accept_deflate; /* grpc-accept-encoding */
+    double deadline;           /* monotonic seconds; 0: none */
+    char request_id[REQID_MAX + 1];
+    int has_request_id;
+    struct timespec ts;        /* its head's arrival (CLOCK_REALTIME) */
+    double t0;                 /* the same, monotonic */
+    budget_account account;
+    /* the message being read */
+    uint8_t prefix[5];
+    size_t prefix_have;
+    size_t msg_len, msg_have;
+    int msg_compressed;
+    coding_decoder *dec;
+    rpc_msg *msg;              /* being read, or complete (unary: until the end) */
+    int msgs;                  /* messages complete */
+    int half_closed;           /* the client ended its side */
+    /* the replies */
+    grpc__out *out, *out_tail;
+    int headers_sent;          /* response headers submitted */
+    int finished;              /* the status is decided: no more replies */
+    int trailers_sent;
+    int deferred;              /* the data source waits for replies */
+    rpc_code code;
+    char message[LR_DETAIL_MAX + 128];
+    uint64_t bytes_in, bytes_out, elements;
+} grpc__call;
+
+/* Monotonic seconds. */
+static inline double grpc__now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* grpc_call.c: the nghttp2 callbacks of a server session. */
+void grpc__callbacks(nghttp2_session_callbacks *cb);
+
+/* grpc_call.c: the call's deadline passed, or the server stops: ends it
+ * with DEADLINE_EXCEEDED or CANCELLED. */
+void grpc__call_expire(grpc__call *call, rpc_code code, const char *why);
+
+/* The connection's writes, gathered for one writev: bytes where they
+ * lie (a reply's), extending the last piece when they follow it. */
+static inline void grpc__iov_add(grpc__conn *c, const void *data, size_t len)
+{
+    struct iovec *last = c->niov ? &c->iov[c->niov - 1] : NULL;
+    if (last && (const char *)last->iov_base + last->iov_len == data) {
+        last->iov_len += len; /* contiguous in the stage */
+        return;
+    }
+    c->iov[c->niov++] = (struct iovec){(void *)(uintptr_t)data, len};
+}
+
+/* Bytes copied into the stage (frames nghttp2 made): how many fitted. */
+static inline size_t grpc__stage(grpc__conn *c, const uint8_t *data, size_t len)
+{
+    if (c->niov == GRPC_IOV)
+        return 0;
+    size_t n = GRPC_STAGE - c->stage_len < len ? GRPC_STAGE - c->stage_len : len;
+    if (n == 0)
+        return 0;
+    memcpy(c->stage + c->stage_len, data, n);
+    grpc__iov_add(c, c->stage + c->stage_len, n);
+    c->stage_len += n;
+    return n;
+}
+
+/* Room for `pieces` more pieces, `copied` bytes of them staged. */
+static inline int grpc__iov_room(const grpc__conn *c, size_t pieces, size_t copied)
+{
+    return c->niov + pieces <= GRPC_IOV && GRPC_STAGE - c->stage_len >= copied;
+}
+
+#endif

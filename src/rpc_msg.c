@@ -1,0 +1,119 @@
+/* A gRPC request message as its bytes arrive: kept in one buffer, but
+ * for ModelInferRequest's raw_input_contents, whose payloads go straight
+ * into memory of their own, the tensors the kernel then computes in
+ * place (pb_split tells the two apart as the bytes come). Every byte is
+ * charged to the call's account before it is stored. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "budget.h"
+#include "mem.h"
+#include "rpc_internal.h"
+
+/* The field number of ModelInferRequest.raw_input_contents. */
+#define RAW_INPUT_CONTENTS 7
+
+rpc_msg *rpc_msg_new(rpc_method m, budget_account *a, size_t max)
+{
+    rpc_msg *msg = calloc(1, sizeof *msg);
+    if (!msg)
+        return NULL;
+    msg->method = m;
+    msg->account = a;
+    msg->max = max;
+    msg->split = m == RPC_INFER || m == RPC_STREAM_INFER;
+    pb_split_init(&msg->sp, RAW_INPUT_CONTENTS);
+    for (size_t i = 0; i < RPC_RAW_MAX; i++) {
+        tensor_init(&msg->raw[i]);
+        msg->raw[i].account = a;
+    }
+    return msg;
+}
+
+static lr_err no_room(rpc_msg *m, lr_error *err)
+{
+    return lr_error_set(err, m->account && m->account->refused ? LR_ERR_OVERLOADED
+                                                               : LR_ERR_NO_MEMORY, NULL);
+}
+
+static lr_err keep(rpc_msg *m, const uint8_t *data, size_t n, lr_error *err)
+{
+    if (n > m->rest_cap - m->rest_len) {
+        size_t cap = mem_grow(m->rest_cap, m->rest_len + n, 256);
+        uint8_t *grown = cap ? budget_realloc(m->account, m->rest, cap) : NULL;
+        if (!grown)
+            return no_room(m, err);
+        m->rest = grown;
+        m->rest_cap = cap;
+    }
+    memcpy(m->rest + m->rest_len, data, n);
+    m->rest_len += n;
+    return LR_ERR_OK;
+}
+
+/* A raw_input_contents payload of `total` bytes begins. */
+static lr_err begin_raw(rpc_msg *m, uint64_t total, lr_error *err)
+{
+    if (m->nraw == RPC_RAW_MAX)
+        return lr_error_set(err, LR_ERR_BAD_INPUT, "the request has more than %d "
+                            "raw_input_contents", RPC_RAW_MAX);
+    if (total > m->max)
+        return lr_error_set(err, LR_ERR_BODY_TOO_LARGE, "raw_input_contents[%zu] is %llu "
+                            "bytes, more than --max-body (%zu)", m->nraw,
+                            (unsigned long long)total, m->max);
+    tensor *t = &m->raw[m->nraw];
+    if (total && tensor_reserve(t, ((size_t)total + 7) / 8) != 0)
+        return no_room(m, err);
+    m->raw_len[m->nraw++] = (size_t)total;
+    m->raw_off = 0;
+    return LR_ERR_OK;
+}
+
+lr_err rpc_msg_feed(rpc_msg *m, const uint8_t *data, size_t n, lr_error *err)
+{
+    if (n > m->max - m->size)
+        return lr_error_set(err, LR_ERR_BODY_TOO_LARGE, "the message is larger than "
+                            "--max-body (%zu bytes)", m->max);
+    m->size += n;
+    if (!m->split)
+        return keep(m, data, n, err);
+    while (n) {
+        pb_piece piece;
+        long took = pb_split_feed(&m->sp, data, n, &piece);
+        if (took < 0)
+            return lr_error_set(err, LR_ERR_BAD_MESSAGE, NULL);
+        lr_err rc = LR_ERR_OK;
+        if (piece.kind == PB_PIECE_BEGIN) {
+            rc = begin_raw(m, piece.total, err);
+        } else if (piece.kind == PB_PIECE_RAW) {
+            memcpy((char *)m->raw[m->nraw - 1].data + m->raw_off, piece.data, piece.len);
+            m->raw_off += piece.len;
+        } else if (piece.len) {
+            rc = keep(m, piece.data, piece.len, err);
+        }
+        if (rc != LR_ERR_OK)
+            return rc;
+        data += took;
+        n -= (size_t)took;
+    }
+    return LR_ERR_OK;
+}
+
+lr_err rpc_msg_end(rpc_msg *m, lr_error *err)
+{
+    if (m->split && !pb_split_done(&m->sp))
+        return lr_error_set(err, LR_ERR_BAD_MESSAGE, "the message ends inside a field");
+    return LR_ERR_OK;
+}
+
+size_t rpc_msg_size(const rpc_msg *m) { return m->size; }
+
+void rpc_msg_free(rpc_msg *m)
+{
+    if (!m)
+        return;
+    for (size_t i = 0; i < RPC_RAW_MAX; i++)
+        tensor_free(&m->raw[i]);
+    budget_block_free(m->rest);
+    free(m);
+}

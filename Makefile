@@ -154,7 +154,8 @@ errors-doc:
 
 # Codec, kernel and end-to-end benchmarks with baselines, in one run.
 bench: deps-build
-	$(Q)./tools/ensure-packages wrk
+	$(Q)./tools/ensure-packages wrk nghttp2-client python3-grpcio python3-protobuf \
+	    protobuf-compiler-grpc
 	$(Q)$(MAKE) --no-print-directory $(SERVER) $(BENCH_BIN)
 	./bench/run.sh $(BUILD)
 

@@ -135,6 +135,7 @@ rm -f "$tmp/body10m.json"
 
 bench/variants.sh "$build" "$secs_small" 5
 bench/protocols.sh "$build" "$secs_small" 5
+bench/grpc.sh "$build" "$secs_small" 3
 
 # A 64 MB binary body (8M float64) through HTTP on loopback, one at a
 # time, beside memcpy of the same bytes.

@@ -198,28 +198,36 @@ $(FUZZ_DIR)/fuzz_http: tests/fuzz_http.c tests/fuzz_http_replies.c $(FUZZ_HTTP_O
 	$(call say,CLANG,$@)clang $(FUZZ_FLAGS) -MMD -MP -MF $@.d -fsanitize=fuzzer -o $@ $(filter %.c %.o,$^) \
 	    -lmicrohttpd -lnghttp2 -ljansson -lz -lm -lpthread
 
--include $(FUZZ_HTTP_OBJ:.o=.d) $(FUZZ_DIR)/fuzz_request.d $(FUZZ_DIR)/fuzz_http.d
+# The gRPC methods with no HTTP/2: any bytes as any method's message.
+$(FUZZ_DIR)/fuzz_rpc: tests/fuzz_rpc.c $(FUZZ_OBJ)
+	$(call say,CLANG,$@)clang $(FUZZ_FLAGS) -MMD -MP -MF $@.d -fsanitize=fuzzer -o $@ $(filter %.c %.o,$^) -ljansson -lz -lm
+
+-include $(FUZZ_HTTP_OBJ:.o=.d) $(FUZZ_DIR)/fuzz_request.d $(FUZZ_DIR)/fuzz_http.d $(FUZZ_DIR)/fuzz_rpc.d
 
 FUZZ_PKGS := clang libclang-rt-14-dev libjansson-dev zlib1g-dev libmicrohttpd-dev libnghttp2-dev \
              protobuf-compiler
 
 fuzz:
 	$(Q)./tools/ensure-packages $(FUZZ_PKGS)
-	$(Q)$(MAKE) --no-print-directory $(FUZZ_DIR)/fuzz_request $(FUZZ_DIR)/fuzz_http
+	$(Q)$(MAKE) --no-print-directory $(FUZZ_DIR)/fuzz_request $(FUZZ_DIR)/fuzz_http $(FUZZ_DIR)/fuzz_rpc
 	mkdir -p $(FUZZ_DIR)/corpus && cp tests/fuzz_corpus/* $(FUZZ_DIR)/corpus/
 	$(FUZZ_DIR)/fuzz_request -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
 	    $(FUZZ_DIR)/corpus
 	mkdir -p $(FUZZ_DIR)/corpus_http && cp tests/fuzz_corpus_http/* $(FUZZ_DIR)/corpus_http/
 	$(FUZZ_HTTP_RUN) -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -dict=tests/fuzz_http.dict \
 	    -print_final_stats=1 $(FUZZ_DIR)/corpus_http
+	mkdir -p $(FUZZ_DIR)/corpus_rpc && cp tests/fuzz_corpus_rpc/* $(FUZZ_DIR)/corpus_rpc/
+	$(FUZZ_DIR)/fuzz_rpc -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
+	    $(FUZZ_DIR)/corpus_rpc
 
 # Replays the seeds and every input that once crashed (tests/fuzz_corpus/,
 # tests/fuzz_corpus_http/).
 fuzz-check:
 	$(Q)./tools/ensure-packages $(FUZZ_PKGS)
-	$(Q)$(MAKE) --no-print-directory $(FUZZ_DIR)/fuzz_request $(FUZZ_DIR)/fuzz_http
+	$(Q)$(MAKE) --no-print-directory $(FUZZ_DIR)/fuzz_request $(FUZZ_DIR)/fuzz_http $(FUZZ_DIR)/fuzz_rpc
 	$(FUZZ_DIR)/fuzz_request tests/fuzz_corpus/*
 	$(FUZZ_HTTP_RUN) tests/fuzz_corpus_http/*
+	$(FUZZ_DIR)/fuzz_rpc tests/fuzz_corpus_rpc/*
 
 deps-build:
 	$(Q)./tools/ensure-packages $(PKGS_BUILD)
@@ -256,6 +264,9 @@ test: deps-test
 	$(Q)command -v node > /dev/null && command -v npm > /dev/null || ./tools/ensure-packages nodejs npm
 	$(Q)npm ci --prefix tests/openapi --silent --no-audit --no-fund
 	node tests/openapi/check.mjs ./$(SERVER)
+	$(Q)npm ci --prefix tests/grpc_node --silent --no-audit --no-fund
+	node tests/grpc_node/check.mjs ./$(SERVER)
+	./tests/grpc_examples.sh ./$(SERVER)
 	python3 tests/docs_examples.py ./$(SERVER)
 	./tests/examples.sh ./$(SERVER)
 	$(Q)command -v chromium > /dev/null || command -v chromium-browser > /dev/null || \
@@ -277,7 +288,7 @@ test-deploy: deps-build
 # podman's socket (no Docker engine needed): the image built from a
 # debootstrap base, run read-only; then three replicas behind nginx.
 PKGS_CONTAINER := podman runc debootstrap docker-compose iptables netavark aardvark-dns \
-                  python3 curl
+                  python3 curl python3-grpcio
 test-container:
 	$(Q)./tools/ensure-packages $(PKGS_CONTAINER)
 	timeout 900 ./tests/container/image.sh

@@ -100,7 +100,7 @@ size_t pb_varint_size(uint64_t v)
 
 void pb_put_raw(pb_writer *w, const void *data, size_t len)
 {
-    if (len <= w->cap && w->n <= w->cap - len)
+    if (len && len <= w->cap && w->n <= w->cap - len) /* data may be NULL when len is 0 */
         memcpy(w->buf + w->n, data, len);
     w->n += len;
 }

@@ -34,7 +34,8 @@ typedef struct pb_field {
 
 static inline pb_reader pb_reader_of(const void *data, size_t len)
 {
-    return (pb_reader){(const uint8_t *)data, (const uint8_t *)data + len};
+    const uint8_t *p = data;
+    return (pb_reader){p, p ? p + len : p}; /* no data: empty */
 }
 
 /* Reads the next field into f: 1, 0 at the message's end, or -1 when the

@@ -10,6 +10,7 @@
 #include "budget.h"
 #include "infer.h"
 #include "rpc_internal.h"
+#include "version.h"
 
 static const struct {
     const char *path, *name;

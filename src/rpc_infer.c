@@ -267,13 +267,14 @@ static lr_err read_contents(input_msg *in, size_t i, tensor_dtype dtype,
         }
         if (rc < 0)
             return malformed(err, "an input's contents");
-        if (!pass) {
+        if (!pass) { /* room in doubles, as tensor_reserve counts; the same bytes in floats */
             count = k;
             in->typed.account = a;
-            in->typed.dtype = dtype;
-            if (count && tensor_reserve(&in->typed, count) != 0)
+            if (count && tensor_reserve(&in->typed, (count * size + 7) / 8) != 0)
                 return lr_error_set(err, a && a->refused ? LR_ERR_OVERLOADED : LR_ERR_NO_MEMORY,
                                     NULL);
+            in->typed.dtype = dtype;
+            in->typed.cap *= 8 / size;
         }
     }
     in->typed.count = count;

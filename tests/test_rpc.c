@@ -111,6 +111,24 @@ void test_rpc_infer(void)
         ASSERT_EQ(seen, 15);
         done(&o);
     }
+    /* typed contents, float32: fp32_contents [-1, 2, -3] -> y */
+    float xf[3] = {-1, 2, -3}, wf[3] = {-0.01f, 2, -0.03f};
+    uint8_t contents[2 + sizeof xf];
+    pb_writer cw = pb_writer_of(contents, sizeof contents);
+    pb_put_bytes(&cw, 6, xf, sizeof xf);
+    w = pb_writer_of(msg, sizeof msg);
+    pb_put_string(&w, 1, "leaky_relu");
+    pb_put_len(&w, 5, 3 + 6 + 3 + 2 + cw.n);
+    pb_put_string(&w, 1, "x");
+    pb_put_string(&w, 2, "FP32");
+    pb_put_len(&w, 3, 1);
+    pb_put_varint(&w, 3);
+    pb_put_bytes(&w, 5, contents, cw.n);
+    outcome o;
+    run(b, RPC_INFER, msg, w.n, 5, &o);
+    ASSERT_EQ(o.r.code, RPC_OK);
+    ASSERT(o.r.len >= sizeof wf && memcmp(o.joined + o.r.len - sizeof wf, wf, sizeof wf) == 0);
+    done(&o);
     ASSERT_EQ(budget_used(b), 0u); /* everything charged was given back */
     budget_free(b);
 }

@@ -32,8 +32,9 @@ podman system service --time=0 "unix://$sock" > "$CTR_DIR/service.log" 2>&1 &
 svc_pid=$!
 ctr_wait 20 test -S "$sock" || { echo "Bail out! podman's socket did not appear"; exit 1; }
 export DOCKER_HOST=unix://$sock
-export LEAKYRELU_LB_PORT
+export LEAKYRELU_LB_PORT LEAKYRELU_LB_GRPC_PORT
 LEAKYRELU_LB_PORT=$(ctr_free_port)
+LEAKYRELU_LB_GRPC_PORT=$(ctr_free_port)
 lb=http://127.0.0.1:$LEAKYRELU_LB_PORT
 
 # `up` waits for the replicas' health before it starts nginx; without
@@ -55,6 +56,8 @@ replicas=$(podman ps -q --filter "label=com.docker.compose.project=$project" \
 ok "three replicas run" "$(echo "$replicas" | grep -c .)" "3"
 ctr_wait 30 curl -fsS "$lb/readyz"
 ok "the load balancer answers" "$(curl -s -d '{"x": [1, -2]}' "$lb/forward")" '{"y": [1.0, -0.02]}'
+ok "and gRPC through it (nginx's grpc_pass)" \
+   "$(tests/container/grpc_call.py "127.0.0.1:$LEAKYRELU_LB_GRPC_PORT" 2>&1)" "SERVING [1.0, -0.02]"
 
 served() { # served CONTAINER: its forward requests answered 200, from its /metrics
     local ip

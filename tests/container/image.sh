@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The real Dockerfile, built and run as a user runs it: read-only root,
-# all capabilities dropped; /readyz, /forward and /metrics answered, the
+# all capabilities dropped; /readyz, /forward, gRPC and /metrics answered, the
 # HEALTHCHECK turns healthy, the user is not root, SIGTERM stops it with
 # exit 0. Prints TAP and the image size. Usage: tests/container/image.sh
 set -u
@@ -30,14 +30,18 @@ apt_cache=$(podman run --rm --entrypoint /bin/sh localhost/leakyrelu:test -c \
 ok "apt's caches and lists are not in the image" "$apt_cache" "0"
 
 port=$(ctr_free_port)
+gport=$(ctr_free_port)
 id=$(podman run -d --read-only --cap-drop=ALL --security-opt=no-new-privileges \
-    --network=host -e LEAKYRELU_PORT="$port" localhost/leakyrelu:test 2> "$CTR_DIR/run.err")
+    --network=host -e LEAKYRELU_PORT="$port" -e LEAKYRELU_GRPC_PORT="$gport" \
+    localhost/leakyrelu:test 2> "$CTR_DIR/run.err")
 [ -n "$id" ] || { cat "$CTR_DIR/run.err"; echo "Bail out! podman run failed"; exit 1; }
 ids+=("$id")
 base=http://127.0.0.1:$port
 ctr_wait 20 curl -fsS "$base/readyz"
 ok "/readyz answers" "$(curl -s -o /dev/null -w '%{http_code}' "$base/readyz")" "200"
 ok "/forward computes" "$(curl -s -d '{"x": [1, -2]}' "$base/forward")" '{"y": [1.0, -0.02]}'
+ok "gRPC: the health check and ModelInfer answer" \
+   "$(tests/container/grpc_call.py "127.0.0.1:$gport" 2>&1)" "SERVING [1.0, -0.02]"
 ok "/metrics counts it" \
    "$(curl -s "$base/metrics" | grep -c '^leakyrelu_requests_total{route="forward",code="200"} 1$')" "1"
 ok "health is 'starting' before the first check" \

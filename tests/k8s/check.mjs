@@ -7,6 +7,7 @@
 // name is one the server accepts (it is started with them and asked).
 // Usage: node tests/k8s/check.mjs path/to/leakyrelu-server   (prints TAP)
 import { execFileSync, spawn, spawnSync } from "node:child_process";
+import * as http2 from "node:http2";
 import { readFileSync, readdirSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { parseAllDocuments, parse } from "yaml";
@@ -79,8 +80,8 @@ ok("no service account token", [objects.ServiceAccount.automountServiceAccountTo
 ok("requests and limits set", ["cpu", "memory"].map((r) =>
    Boolean(ctr.resources.requests[r] && ctr.resources.limits[r])), [true, true]);
 ok("LEAKYRELU_THREADS matches the CPU limit", env.LEAKYRELU_THREADS, String(ctr.resources.limits.cpu));
-ok("probes: startup, liveness /livez, readiness /readyz, each with a timeout",
-   [pod.containers[0].startupProbe?.httpGet?.path, ctr.livenessProbe.httpGet.path,
+ok("probes: startup /livez, liveness gRPC health, readiness /readyz, each with a timeout",
+   [pod.containers[0].startupProbe?.httpGet?.path, ctr.livenessProbe.grpc ? "/livez" : "none",
     ctr.readinessProbe.httpGet.path,
     [ctr.startupProbe, ctr.livenessProbe, ctr.readinessProbe].every((p) => p.timeoutSeconds > 0 && p.failureThreshold > 0)],
    ["/livez", "/livez", "/readyz", true]);
@@ -95,12 +96,16 @@ ok("selectors select the pods (Deployment, Service, PDB, NetworkPolicy, spread)"
 ok("spread across nodes", pod.topologySpreadConstraints.some(
    (t) => t.topologyKey === "kubernetes.io/hostname"), true);
 const portNames = Object.fromEntries(ctr.ports.map((p) => [p.name, p.containerPort]));
-ok("the Service targets a named container port", portNames[objects.Service.spec.ports[0].targetPort] > 0, true);
-ok("the NetworkPolicy admits only that port",
+ok("the Service targets named container ports (HTTP, gRPC)",
+   objects.Service.spec.ports.map((p) => portNames[p.targetPort]), [portNames.http, portNames.grpc]);
+ok("the Service says its gRPC port is HTTP/2 cleartext",
+   objects.Service.spec.ports.find((p) => p.name === "grpc")?.appProtocol, "kubernetes.io/h2c");
+ok("the NetworkPolicy admits only those ports",
    objects.NetworkPolicy.spec.ingress.flatMap((r) => r.ports.map((p) => portNames[p.port] ?? p.port)),
-   [ctr.ports[0].containerPort]);
-ok("probes use the named port", [ctr.startupProbe, ctr.livenessProbe, ctr.readinessProbe]
-   .every((p) => portNames[p.httpGet.port] === ctr.ports[0].containerPort), true);
+   [portNames.http, portNames.grpc]);
+ok("the HTTP probes use the named HTTP port, the gRPC probe the gRPC port",
+   [[ctr.startupProbe, ctr.readinessProbe].every((p) => portNames[p.httpGet.port] === portNames.http),
+    ctr.livenessProbe.grpc.port], [true, portNames.grpc]);
 ok("the HPA scales the Deployment on CPU",
    [objects.HorizontalPodAutoscaler.spec.scaleTargetRef.name,
     objects.HorizontalPodAutoscaler.spec.metrics[0].resource.name,
@@ -109,6 +114,7 @@ ok("the HPA scales the Deployment on CPU",
 const ann = dep.spec.template.metadata.annotations;
 ok("scrape annotations name the container port", Number(ann["prometheus.io/port"]), ctr.ports[0].containerPort);
 ok("the container port is LEAKYRELU_PORT", String(ctr.ports[0].containerPort), env.LEAKYRELU_PORT);
+ok("the gRPC container port is LEAKYRELU_GRPC_PORT", String(portNames.grpc), env.LEAKYRELU_GRPC_PORT);
 const preStop = ctr.lifecycle.preStop.exec.command;
 const sleep = preStop[0].endsWith("sleep") ? Number(preStop[1]) : NaN;
 ok("terminationGracePeriodSeconds > preStop sleep + LEAKYRELU_GRACE",
@@ -125,12 +131,18 @@ const composeEnv = { ...imageEnv, ...svc.environment };
 const seconds = (s) => Number(String(s).replace(/s$/, ""));
 ok("compose: stop_grace_period > LEAKYRELU_GRACE", seconds(svc.stop_grace_period) > Number(composeEnv.LEAKYRELU_GRACE), true);
 ok("Dockerfile: LEAKYRELU_GRACE < docker stop's 10 s", Number(imageEnv.LEAKYRELU_GRACE) < 10, true);
-ok("Dockerfile: EXPOSE is LEAKYRELU_PORT", dockerfile.match(/^EXPOSE (\d+)/m)[1], imageEnv.LEAKYRELU_PORT);
+ok("Dockerfile: EXPOSE is LEAKYRELU_PORT and LEAKYRELU_GRPC_PORT",
+   dockerfile.match(/^EXPOSE (.*)$/m)[1].trim().split(/\s+/),
+   [imageEnv.LEAKYRELU_PORT, imageEnv.LEAKYRELU_GRPC_PORT]);
 ok("compose: three replicas, each with a healthcheck", [svc.deploy.replicas, svc.healthcheck.test.length > 1], [3, true]);
 const nginx = readFileSync(root + "docker/nginx.conf", "utf8");
 ok("nginx: the upstream is the replicas' port", nginx.match(/server leakyrelu:(\d+)/)[1], composeEnv.LEAKYRELU_PORT);
 ok("nginx: listens on the port compose publishes", nginx.match(/listen (\d+);/)[1],
    String(lb.ports[0]).split(":").pop());
+ok("nginx: the gRPC upstream is the replicas' gRPC port, published by compose",
+   [nginx.match(/upstream leakyrelu_grpc \{\s*server leakyrelu:(\d+)/)?.[1],
+    lb.ports.some((p) => String(p).endsWith(":" + (nginx.match(/listen (\d+) http2;/)?.[1])))],
+   [composeEnv.LEAKYRELU_GRPC_PORT, true]);
 ok("nginx: passive health checks and retries on connection errors",
    [/max_fails=\d+/.test(nginx), /proxy_next_upstream error timeout/.test(nginx)], [true, true]);
 
@@ -150,10 +162,12 @@ ok("healthcheck flags are the server's", flags.filter((f) => !help.includes(f)),
 
 // Start the server with the Deployment's environment (on a free port) and
 // ask it for every path the manifests name.
-const paths = [ctr.startupProbe, ctr.livenessProbe, ctr.readinessProbe].map((p) => p.httpGet.path)
+const paths = [ctr.startupProbe, ctr.livenessProbe, ctr.readinessProbe].filter((p) => p.httpGet)
+  .map((p) => p.httpGet.path)
   .concat([ann["prometheus.io/path"]]);
 const child = spawn(server, [], {
-  env: { ...env, LEAKYRELU_PORT: "0", LEAKYRELU_BIND: "127.0.0.1", LEAKYRELU_LOG: "off" },
+  env: { ...env, LEAKYRELU_PORT: "0", LEAKYRELU_GRPC_PORT: "0", LEAKYRELU_BIND: "127.0.0.1",
+         LEAKYRELU_LOG: "off" },
   stdio: ["ignore", "pipe", "inherit"],
 });
 const line = await new Promise((resolve) => {
@@ -161,11 +175,32 @@ const line = await new Promise((resolve) => {
   rl.once("line", resolve);
   child.once("exit", () => resolve(""));
 });
-const port = (line.match(/:(\d+) \(/) || [])[1];
-ok("the server starts with the Deployment's environment", Boolean(port), true);
+const port = (line.match(/http:\/\/[^ ]*:(\d+)/) || [])[1];
+const grpcPort = (line.match(/grpc:\/\/[^ ]*:(\d+)/) || [])[1];
+ok("the server starts with the Deployment's environment, gRPC on", [Boolean(port), Boolean(grpcPort)],
+   [true, true]);
 for (const p of port ? paths : []) {
   const r = await fetch(`http://127.0.0.1:${port}${p}`);
   ok(`GET ${p} answers 200`, r.status, 200);
+}
+// The liveness probe as the kubelet makes it: grpc.health.v1.Health/Check
+// with an empty request ("" service), over HTTP/2 cleartext; SERVING is
+// the message 08 01, with grpc-status 0.
+if (grpcPort) {
+  const reply = await new Promise((resolve) => {
+    const session = http2.connect(`http://127.0.0.1:${grpcPort}`);
+    session.on("error", (e) => resolve({ error: String(e) }));
+    const req = session.request({ ":method": "POST", ":path": "/grpc.health.v1.Health/Check",
+                                  "content-type": "application/grpc", te: "trailers" });
+    const chunks = [];
+    let status;
+    req.on("data", (c) => chunks.push(c));
+    req.on("trailers", (t) => { status = t["grpc-status"]; });
+    req.on("end", () => { session.close(); resolve({ status, body: Buffer.concat(chunks).toString("hex") }); });
+    req.end(Buffer.alloc(5));
+  });
+  ok("the liveness probe's gRPC health check answers SERVING", reply,
+     { status: "0", body: "000000000208" + "01" });
 }
 child.kill("SIGTERM");
 const code = await new Promise((resolve) => child.once("exit", (c) => resolve(c)));

@@ -61,7 +61,7 @@ endif
 PKGS_BUILD := gcc make libc6-dev libmicrohttpd-dev libjansson-dev zlib1g-dev libnghttp2-dev \
               protobuf-compiler
 PKGS_TEST := $(PKGS_BUILD) libcurl4-openssl-dev curl prometheus python3 libxml2-utils w3c-sgml-lib \
-             python3-grpcio python3-protobuf protobuf-compiler-grpc
+             python3-grpcio python3-protobuf protobuf-compiler-grpc python3-h2
 
 .PHONY: check-layers openapi errors-doc all run test test-deploy test-container test-hard install clean deps-build deps-test valgrind tables bench fuzz fuzz-check
 
@@ -256,6 +256,7 @@ test: deps-test
 	./tests/prometheus.sh ./$(SERVER)
 	python3 tests/plot_check.py ./$(SERVER)
 	python3 tests/grpc_check.py ./$(SERVER)
+	/usr/bin/python3 tests/h2_attacks.py ./$(SERVER)
 	$(Q)python3 tools/gen_openapi.py $(VERSION) | cmp -s - src/openapi.json || \
 	    { echo "src/openapi.json differs from tools/gen_openapi.py's: make openapi" >&2; exit 1; }
 	$(Q)python3 tools/gen_errors_md.py | cmp -s - docs/errors.md || \

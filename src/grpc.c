@@ -54,7 +54,9 @@ static void free_retired(grpc__conn *c)
 static void conn_close(grpc__conn *c)
 {
     grpc__loop *l = c->loop;
-    nghttp2_session_del(c->ng); /* closes the calls (grpc_call.c frees them) */
+    while (c->calls) /* nghttp2_session_del frees its streams without closing them */
+        grpc__call_end(c->calls, NGHTTP2_CANCEL);
+    nghttp2_session_del(c->ng);
     free_retired(c);
     epoll_ctl(l->epfd, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
@@ -84,7 +86,7 @@ static int flush(grpc__conn *c)
             }
             if (w <= 0)
                 return -1;
-            c->active = grpc__now();
+            c->wrote = grpc__now();
             size_t left = (size_t)w;
             while (left && left >= c->iov[c->iov_at].iov_len)
                 left -= c->iov[c->iov_at++].iov_len;
@@ -116,7 +118,6 @@ static int conn_read(grpc__conn *c)
             break;
         if (n <= 0)
             return -1;
-        c->active = grpc__now();
         if (nghttp2_session_mem_recv(c->ng, c->loop->rbuf, (size_t)n) != n)
             return -1;
         if (flush(c) != 0)
@@ -199,7 +200,7 @@ static void conn_accept(grpc__loop *l)
         }
         c->loop = l;
         c->fd = fd;
-        c->active = grpc__now();
+        c->active = c->wrote = grpc__now();
         remote_of(fd, c->remote, sizeof c->remote);
         struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.ptr = c};
         c->next = l->conns;
@@ -212,38 +213,64 @@ static void conn_accept(grpc__loop *l)
     }
 }
 
-/* Once a second or so: calls past their deadline end; a connection idle
- * (no call) or stalled (calls, but no byte moved) for --timeout closes;
- * after the drain began, each connection gets GOAWAY. */
+/* Sends GOAWAY once: no call begins on c from here. */
+static void goaway(grpc__conn *c, uint32_t code, double now)
+{
+    if (c->goaway)
+        return;
+    c->goaway = 1;
+    c->goaway_at = now;
+    nghttp2_submit_goaway(c->ng, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(c->ng),
+                          code, NULL, 0);
+}
+
+/* A call past its deadline, stalled or trickling ends (with a status, or
+ * reset when its replies cannot go). Stalled: it waits on the client
+ * (its reply unsent, or a message half received) and no byte of it moved
+ * for --timeout; trickling: a message arriving slower than
+ * --min-body-rate, once it has been arriving for GRPC_RATE_WINDOW. */
+static void watch_call(grpc_server *g, grpc__call *k, double now)
+{
+    char why[160];
+    int mid_message = k->prefix_have > 0;
+    if (k->deadline > 0 && now >= k->deadline && !k->finished) {
+        grpc__call_expire(k, RPC_DEADLINE_EXCEEDED, "the deadline (grpc-timeout) passed before "
+                          "the call finished");
+    } else if (g->timeout_s && (k->out || (mid_message && !k->finished)) &&
+               now - k->progress > g->timeout_s) {
+        snprintf(why, sizeof why, "no byte of the call moved for --timeout (%u s)", g->timeout_s);
+        grpc__call_expire(k, RPC_CANCELLED, why);
+    } else if (g->min_rate && mid_message && !k->finished && now - k->msg_t0 > GRPC_RATE_WINDOW &&
+               (double)k->msg_have < (double)g->min_rate * (now - k->msg_t0)) {
+        snprintf(why, sizeof why, "the message came slower than --min-body-rate (%zu bytes/s)",
+                 g->min_rate);
+        grpc__call_expire(k, RPC_CANCELLED, why);
+    }
+}
+
+/* Four times a second: the calls' deadlines, stalls and rates; a
+ * connection whose writes have not moved for --timeout closes at once (a
+ * client that does not read); one with no call for --timeout is sent
+ * GOAWAY (and closes once it is written); after the drain began, each
+ * connection gets GOAWAY. */
 static void tick(grpc__loop *l, double now)
 {
     grpc_server *g = l->g;
-    int goaway = atomic_load(&g->draining) && !l->drained;
-    l->drained |= goaway;
+    int draining = atomic_load(&g->draining) && !l->drained;
+    l->drained |= draining;
     for (grpc__conn *c = l->conns, *next; c; c = next) {
         next = c->next;
         for (grpc__call *k = c->calls, *kn; k; k = kn) {
             kn = k->next;
-            if (k->deadline > 0 && now >= k->deadline && !k->finished)
-                grpc__call_expire(k, RPC_DEADLINE_EXCEEDED, "the deadline (grpc-timeout) "
-                                  "passed before the call finished");
+            watch_call(g, k, now);
         }
-        if (goaway && !c->goaway) {
-            c->goaway = 1;
-            nghttp2_submit_goaway(c->ng, NGHTTP2_FLAG_NONE,
-                                  nghttp2_session_get_last_proc_stream_id(c->ng),
-                                  NGHTTP2_NO_ERROR, NULL, 0);
-        }
-        if (g->timeout_s && now - c->active > g->timeout_s && !c->goaway) {
-            c->goaway = 1;
-            nghttp2_submit_goaway(c->ng, NGHTTP2_FLAG_NONE,
-                                  nghttp2_session_get_last_proc_stream_id(c->ng),
-                                  c->streams ? NGHTTP2_CANCEL : NGHTTP2_NO_ERROR, NULL, 0);
-            if (c->streams)
-                for (grpc__call *k = c->calls; k; k = k->next)
-                    nghttp2_submit_rst_stream(c->ng, NGHTTP2_FLAG_NONE, k->id, NGHTTP2_CANCEL);
-        }
-        if (flush(c) != 0 || (c->goaway && g->timeout_s && now - c->active > 2.0 * g->timeout_s))
+        if (draining)
+            goaway(c, NGHTTP2_NO_ERROR, now);
+        int blocked = c->niov > c->iov_at;
+        if (g->timeout_s && c->streams == 0 && now - c->active > g->timeout_s)
+            goaway(c, NGHTTP2_NO_ERROR, now);
+        if ((g->timeout_s && blocked && now - c->wrote > g->timeout_s) || flush(c) != 0 ||
+            (c->goaway && g->timeout_s && now - c->goaway_at > g->timeout_s))
             conn_close(c);
     }
 }
@@ -282,11 +309,8 @@ static void *loop_main(void *arg)
             next_tick = now + 0.25;
         }
     }
-    while (l->conns) {
-        for (grpc__call *k = l->conns->calls; k; k = k->next)
-            grpc__call_expire(k, RPC_CANCELLED, "the server stopped");
+    while (l->conns) /* the calls still open end as CANCELLED */
         conn_close(l->conns);
-    }
     return NULL;
 }
 
@@ -336,6 +360,7 @@ grpc_server *grpc_start(const config *cfg, const grpc_shared *sh, char *err, siz
     g->sh = *sh;
     g->max_body = cfg->max_body;
     g->timeout_s = cfg->timeout_s;
+    g->min_rate = cfg->min_body_rate;
     g->max_connections = cfg->max_connections ? cfg->max_connections : 1024;
     g->listen_fd = listen_on(cfg->grpc_bind, cfg->grpc_port, &g->port, err, errlen);
     g->nloops = cfg->threads ? cfg->threads : 1;

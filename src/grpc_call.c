@@ -98,6 +98,7 @@ static void finish(grpc__call *k, rpc_code code, const char *message)
     if (k->finished)
         return;
     k->finished = 1;
+    k->reset_after = !k->half_closed; /* once the status is sent: it need not send more */
     k->code = code;
     snprintf(k->message, sizeof k->message, "%s", code == RPC_OK ? "" : message);
     if (!k->headers_sent) {
@@ -116,9 +117,13 @@ static void finish(grpc__call *k, rpc_code code, const char *message)
 
 void grpc__call_expire(grpc__call *k, rpc_code code, const char *why)
 {
-    finish(k, code, why);
-    if (!k->half_closed) /* it may still be sending: no need */
-        nghttp2_submit_rst_stream(k->c->ng, NGHTTP2_FLAG_NONE, k->id, NGHTTP2_NO_ERROR);
+    if (k->out) { /* its replies do not go (the window is shut): no status can follow */
+        k->code = code;
+        snprintf(k->message, sizeof k->message, "%s", why);
+        nghttp2_submit_rst_stream(k->c->ng, NGHTTP2_FLAG_NONE, k->id, NGHTTP2_CANCEL);
+        return;
+    }
+    finish(k, code, why); /* the status, then a reset if the client still sends */
 }
 
 /* A reply message compressed as the request was (gzip or deflate). */
@@ -304,11 +309,13 @@ static int on_data(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t 
     if (!k)
         return 0;
     k->bytes_in += len;
-    k->c->active = grpc__now();
+    k->progress = k->c->active = grpc__now();
     while (len && !k->finished) {
         lr_error err;
         lr_error_clear(&err);
         if (k->prefix_have < 5) {
+            if (k->prefix_have == 0)
+                k->msg_t0 = k->progress;
             size_t n = 5 - k->prefix_have < len ? 5 - k->prefix_have : len;
             memcpy(k->prefix + k->prefix_have, data, n);
             k->prefix_have += n;
@@ -374,7 +381,7 @@ static int on_begin_headers(nghttp2_session *s, const nghttp2_frame *frame, void
     k->id = frame->hd.stream_id;
     k->method = RPC_NONE;
     clock_gettime(CLOCK_REALTIME, &k->ts);
-    k->t0 = grpc__now();
+    k->t0 = k->progress = c->active = grpc__now();
     budget_open(g->sh.budget, &k->account, 0);
     drain_begin(g->sh.drain);
     metrics_in_flight(g->sh.metrics, 1);
@@ -414,11 +421,13 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *frame, const uint8
     (void)flags;
     (void)user;
     grpc__call *k = call_of(s, frame->hd.stream_id);
-    if (!k || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
-        return 0; /* trailers from the client change nothing */
-    k->header_bytes += namelen + valuelen + 32;
+    if (!k)
+        return 0;
+    k->header_bytes += namelen + valuelen + 32; /* trailers count too */
     if (k->header_bytes > GRPC_MAX_HEADER_LIST)
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* reset: headers too large */
+    if (frame->headers.cat != NGHTTP2_HCAT_REQUEST)
+        return 0; /* trailers from the client change nothing */
     if (is(name, namelen, ":method")) {
         k->not_post = !is(value, valuelen, "POST");
     } else if (is(name, namelen, ":path")) {
@@ -496,14 +505,12 @@ static int on_frame(nghttp2_session *s, const nghttp2_frame *frame, void *user)
     return 0;
 }
 
-/* The call is over (its stream closed): counted, logged and freed; its
- * replies still being written are freed once they are. */
-static int on_close(nghttp2_session *s, int32_t id, uint32_t error_code, void *user)
+/* The call is over (its stream closed, or its connection): counted,
+ * logged and freed; its replies still being written are freed once they
+ * are. */
+void grpc__call_end(grpc__call *k, uint32_t error_code)
 {
-    grpc__conn *c = user;
-    grpc__call *k = call_of(s, id);
-    if (!k)
-        return 0;
+    grpc__conn *c = k->c;
     grpc_server *g = c->loop->g;
     int aborted = !k->trailers_sent || error_code != NGHTTP2_NO_ERROR;
     rpc_code code = aborted && k->code == RPC_OK ? RPC_CANCELLED : k->code;
@@ -538,8 +545,30 @@ static int on_close(nghttp2_session *s, int32_t id, uint32_t error_code, void *u
         k->next->prev = k->prev;
     c->streams--;
     c->active = grpc__now();
-    nghttp2_session_set_stream_user_data(s, id, NULL);
+    nghttp2_session_set_stream_user_data(c->ng, k->id, NULL);
     free(k);
+}
+
+static int on_close(nghttp2_session *s, int32_t id, uint32_t error_code, void *user)
+{
+    (void)user;
+    grpc__call *k = call_of(s, id);
+    if (k)
+        grpc__call_end(k, error_code);
+    return 0;
+}
+
+/* After the status (trailers) went: a client still sending is told to
+ * stop (RST_STREAM NO_ERROR, as gRPC's HTTP/2 mapping asks). */
+static int on_frame_sent(nghttp2_session *s, const nghttp2_frame *frame, void *user)
+{
+    (void)user;
+    grpc__call *k = call_of(s, frame->hd.stream_id);
+    if (k && k->reset_after && (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) &&
+        (frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA)) {
+        k->reset_after = 0;
+        nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, k->id, NGHTTP2_NO_ERROR);
+    }
     return 0;
 }
 
@@ -593,6 +622,7 @@ static int on_send_data(nghttp2_session *s, nghttp2_frame *frame, const uint8_t 
     grpc__stage(c, framehd, 9);
     out_pieces(o, o->sent, length, c);
     (void)frame;
+    k->progress = c->active = grpc__now();
     o->sent += length;
     if (o->sent == o->len) { /* all handed over: freed once written */
         k->out = o->next;
@@ -650,6 +680,7 @@ void grpc__callbacks(nghttp2_session_callbacks *cb)
     nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame);
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data);
     nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_close);
+    nghttp2_session_callbacks_set_on_frame_send_callback(cb, on_frame_sent);
     nghttp2_session_callbacks_set_send_callback(cb, on_send);
     nghttp2_session_callbacks_set_send_data_callback(cb, on_send_data);
     nghttp2_session_callbacks_set_data_source_read_length_callback(cb, read_length);

@@ -26,8 +26,9 @@
 #define GRPC_WINDOW (8 << 20)           /* each call's receive window */
 #define GRPC_CONN_WINDOW (32 << 20)     /* the connection's */
 #define GRPC_FRAME_MAX (1 << 20)        /* SETTINGS_MAX_FRAME_SIZE */
-#define GRPC_IOV 512                    /* pieces written by one writev */
-#define GRPC_STAGE (64 * 1024)          /* frame bytes copied for one writev */
+#define GRPC_IOV 256                    /* pieces written by one writev */
+#define GRPC_STAGE (16 * 1024)          /* frame bytes copied for one writev */
+#define GRPC_RATE_WINDOW 5.0            /* seconds before --min-body-rate applies */
 
 struct grpc_server {
     int listen_fd;
@@ -35,6 +36,7 @@ struct grpc_server {
     grpc_shared sh;
     size_t max_body;
     unsigned timeout_s;        /* a connection idle, or a call stalled */
+    size_t min_rate;           /* --min-body-rate: a message's bytes per second */
     unsigned max_connections;
     atomic_uint connections;
     unsigned nloops;
@@ -76,8 +78,10 @@ typedef struct grpc__conn {
     int out_armed;             /* EPOLLOUT is watched */
     int in_paused;             /* EPOLLIN is not (writes wait) */
     int goaway;                /* GOAWAY sent */
+    double goaway_at;
     unsigned streams;          /* calls open */
-    double active;             /* last progress, monotonic seconds */
+    double active;             /* a call began or ended, or DATA moved (monotonic s) */
+    double wrote;              /* the last write that moved bytes */
     char remote[64];
     struct grpc__call *calls;  /* open, in a list */
 } grpc__conn;
@@ -100,11 +104,13 @@ typedef struct grpc__call {
     int has_request_id;
     struct timespec ts;        /* its head's arrival (CLOCK_REALTIME) */
     double t0;                 /* the same, monotonic */
+    double progress;           /* its DATA last moved, either way */
     budget_account account;
     /* the message being read */
     uint8_t prefix[5];
     size_t prefix_have;
     size_t msg_len, msg_have;
+    double msg_t0;             /* the message's first byte */
     int msg_compressed;
     coding_decoder *dec;
     rpc_msg *msg;              /* being read, or complete (unary: until the end) */
@@ -116,6 +122,7 @@ typedef struct grpc__call {
     int finished;              /* the status is decided: no more replies */
     int trailers_sent;
     int deferred;              /* the data source waits for replies */
+    int reset_after;           /* RST_STREAM once the status is sent (the client still sends) */
     rpc_code code;
     char message[LR_DETAIL_MAX + 128];
     uint64_t bytes_in, bytes_out, elements;
@@ -132,9 +139,14 @@ static inline double grpc__now(void)
 /* grpc_call.c: the nghttp2 callbacks of a server session. */
 void grpc__callbacks(nghttp2_session_callbacks *cb);
 
-/* grpc_call.c: the call's deadline passed, or the server stops: ends it
- * with DEADLINE_EXCEEDED or CANCELLED. */
+/* grpc_call.c: the call's deadline passed, it stalled, or the server
+ * stops: ends it with code (DEADLINE_EXCEEDED, CANCELLED) and why, or
+ * resets it when its replies are stuck. */
 void grpc__call_expire(grpc__call *call, rpc_code code, const char *why);
+
+/* grpc_call.c: the call is over (its stream closed, or the connection):
+ * counted, logged and freed. */
+void grpc__call_end(grpc__call *call, uint32_t error_code);
 
 /* The connection's writes, gathered for one writev: bytes where they
  * lie (a reply's), extending the last piece when they follow it. */

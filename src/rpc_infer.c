@@ -107,7 +107,7 @@ static lr_err take_slope(infer_msg *im, const pb_field *value, lr_error *err)
             s->shape[0] = s->count;
         } else {
             return lr_error_set(err, LR_ERR_BAD_SLOPE, "%s must be a double_param, an "
-                                "int64_param or a string_param", path);
+                                "int64_param, a uint64_param or a string_param", path);
         }
         if (rc != 0)
             return lr_error_set(err, LR_ERR_NO_MEMORY, NULL);

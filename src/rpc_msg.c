@@ -2,7 +2,8 @@
  * for ModelInferRequest's raw_input_contents, whose payloads go straight
  * into memory of their own, the tensors the kernel then computes in
  * place (pb_split tells the two apart as the bytes come). Every byte is
- * charged to the call's account before it is stored. */
+ * charged to the call's account before it is stored, as it arrives (a
+ * length declared is not charged: a client could declare and not send). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,10 +62,7 @@ static lr_err begin_raw(rpc_msg *m, uint64_t total, lr_error *err)
         return lr_error_set(err, LR_ERR_BODY_TOO_LARGE, "raw_input_contents[%zu] is %llu "
                             "bytes, more than --max-body (%zu)", m->nraw,
                             (unsigned long long)total, m->max);
-    tensor *t = &m->raw[m->nraw];
-    if (total && tensor_reserve(t, ((size_t)total + 7) / 8) != 0)
-        return no_room(m, err);
-    m->raw_len[m->nraw++] = (size_t)total;
+    m->raw_len[m->nraw++] = (size_t)total; /* its room is taken as its bytes come */
     m->raw_off = 0;
     return LR_ERR_OK;
 }
@@ -86,7 +84,10 @@ lr_err rpc_msg_feed(rpc_msg *m, const uint8_t *data, size_t n, lr_error *err)
         if (piece.kind == PB_PIECE_BEGIN) {
             rc = begin_raw(m, piece.total, err);
         } else if (piece.kind == PB_PIECE_RAW) {
-            memcpy((char *)m->raw[m->nraw - 1].data + m->raw_off, piece.data, piece.len);
+            tensor *t = &m->raw[m->nraw - 1]; /* grows as mem_grow says: large ones remapped */
+            if (tensor_reserve(t, (m->raw_off + piece.len + 7) / 8) != 0)
+                return no_room(m, err);
+            memcpy((char *)t->data + m->raw_off, piece.data, piece.len);
             m->raw_off += piece.len;
         } else if (piece.len) {
             rc = keep(m, piece.data, piece.len, err);

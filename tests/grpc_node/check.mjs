@@ -652,6 +652,14 @@ async function checkDeadline(c, port) {
   ok("raw HTTP/2: grpc-timeout 1m and the message 100 ms late: the server's DEADLINE_EXCEEDED, with a message",
      raw.code === grpc.status.DEADLINE_EXCEEDED && raw.message.length > 0 && raw.messages.length === 0,
      raw.error ?? `grpc-status ${raw.code}: ${raw.message}; ${raw.messages.length} messages`);
+  // ... and while the client is still sending: the deadline passes (the
+  // server's tick, 250 ms) before the message comes at 1.5 s; the status
+  // must still arrive, then a reset tells the client to stop sending.
+  const late = await rawCall(port, `/${SERVICE}/ModelInfer`, { headers: { "grpc-timeout": "100m" },
+                                                                delay: 1500, body: frame(inferMethod.requestSerialize(one)) });
+  ok("raw HTTP/2: grpc-timeout 100m while the client still sends: the status DEADLINE_EXCEEDED arrives",
+     late.code === grpc.status.DEADLINE_EXCEEDED && late.message.length > 0,
+     late.error ?? `grpc-status ${late.code}: ${late.message}`);
 }
 
 async function checkRequestId(c) {

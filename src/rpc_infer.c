@@ -260,9 +260,8 @@ static lr_err read_contents(input_msg *in, size_t i, tensor_dtype dtype,
             if (f.wire == PB_LEN && f.len % size)
                 return malformed(err, "an input's contents");
             size_t n = f.wire == PB_LEN ? f.len / size : 1;
-            if (pass) {
-                memcpy((char *)in->typed.data + k * size, f.data, n * size); /* little-endian */
-            }
+            if (pass && n) /* little-endian, as the host */
+                memcpy((char *)in->typed.data + k * size, f.data, n * size);
             k += n;
         }
         if (rc < 0)

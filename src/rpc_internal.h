@@ -22,6 +22,8 @@ struct rpc_msg {
     size_t raw_len[RPC_RAW_MAX];
     size_t nraw;
     size_t raw_off;   /* bytes of the last one received */
+    uint8_t *block;   /* the last one's memory while it arrives (then raw[]'s), */
+    size_t charged;   /*   and what of it is charged: the bytes come so far */
 };
 
 #define RPC_HANDLER(id, path, name, streaming, handler) \

@@ -258,6 +258,25 @@ int budget_wait(budget_account *a, budget_wake_fn *wake, void *cls)
     return done;
 }
 
+budget_grant_rc budget_poll(budget_account *a)
+{
+    if (!a || !a->b)
+        return BUDGET_GRANTED;
+    budget *b = a->b;
+    budget_grant_rc rc = BUDGET_WAIT;
+    pthread_mutex_lock(&b->lock);
+    if (a->state == BUDGET__EXPIRED) {
+        a->refused = 1;
+        rc = BUDGET_EXPIRED;
+    } else if (a->state != BUDGET__WAITING && a->state != BUDGET__ARMED) {
+        rc = BUDGET_GRANTED;
+    }
+    if (rc != BUDGET_WAIT)
+        a->state = BUDGET__IDLE;
+    pthread_mutex_unlock(&b->lock);
+    return rc;
+}
+
 void budget_expire(budget *b, int all)
 {
     wakes w = {NULL};

@@ -81,6 +81,12 @@ budget_grant_rc budget_grant(budget_account *a, size_t n);
  * called), else 0. */
 int budget_wait(budget_account *a, budget_wake_fn *wake, void *cls);
 
+/* After BUDGET_WAIT, for a caller that looks rather than be woken (an
+ * event loop's tick): BUDGET_GRANTED once the grant is made (and at once
+ * if a does not wait), BUDGET_EXPIRED once when its wait expired, else
+ * BUDGET_WAIT. Never queues a again. Thread-safe. */
+budget_grant_rc budget_poll(budget_account *a);
+
 /* Waits: at most max_waiting at once (0: none, a request with no room is
  * refused at once), each for at most timeout_s seconds. Default: none. */
 void budget_set_queue(budget *b, size_t max_waiting, double timeout_s);

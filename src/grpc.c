@@ -158,6 +158,7 @@ static int conn_session(grpc__conn *c)
     nghttp2_option_set_stream_reset_rate_limit(opt, 1000, 33); /* rapid reset */
     nghttp2_option_set_max_continuations(opt, 8);        /* CONTINUATION floods */
     nghttp2_option_set_max_deflate_dynamic_table_size(opt, 4096);
+    nghttp2_option_set_no_auto_window_update(opt, 1); /* a call's window: its memory (grpc_call.c) */
     int rv = nghttp2_session_server_new2(&c->ng, cb, c, opt);
     nghttp2_option_del(opt);
     nghttp2_session_callbacks_del(cb);
@@ -213,15 +214,29 @@ static void conn_accept(grpc__loop *l)
     }
 }
 
-/* Sends GOAWAY once: no call begins on c from here. */
-static void goaway(grpc__conn *c, uint32_t code, double now)
+/* Ends c gracefully, as RFC 9113 section 6.8 advises: a first GOAWAY
+ * naming the largest stream id (no call begins after it, but one the
+ * client sent meanwhile is still served), then, a tick later (longer
+ * than a round trip), the GOAWAY naming the last call taken. A single
+ * GOAWAY races with a call the client is starting: that call fails
+ * UNAVAILABLE where a client does not retry it. */
+static void goaway(grpc__conn *c, double now)
 {
     if (c->goaway)
         return;
     c->goaway = 1;
     c->goaway_at = now;
+    nghttp2_submit_shutdown_notice(c->ng);
+}
+
+static void goaway_final(grpc__conn *c, double now)
+{
+    if (c->goaway != 1 || now - c->goaway_at < 0.2)
+        return;
+    c->goaway = 2;
+    c->goaway_at = now;
     nghttp2_submit_goaway(c->ng, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(c->ng),
-                          code, NULL, 0);
+                          NGHTTP2_NO_ERROR, NULL, 0);
 }
 
 /* A call past its deadline, stalled or trickling ends (with a status, or
@@ -251,8 +266,8 @@ static void watch_call(grpc_server *g, grpc__call *k, double now)
 /* Four times a second: the calls' deadlines, stalls and rates; a
  * connection whose writes have not moved for --timeout closes at once (a
  * client that does not read); one with no call for --timeout is sent
- * GOAWAY (and closes once it is written); after the drain began, each
- * connection gets GOAWAY. */
+ * GOAWAY (and closes once it is written and its calls are done); after
+ * the drain began, each connection gets GOAWAY. */
 static void tick(grpc__loop *l, double now)
 {
     grpc_server *g = l->g;
@@ -264,13 +279,30 @@ static void tick(grpc__loop *l, double now)
             kn = k->next;
             watch_call(g, k, now);
         }
+        goaway_final(c, now);
         if (draining)
-            goaway(c, NGHTTP2_NO_ERROR, now);
+            goaway(c, now);
         int blocked = c->niov > c->iov_at;
         if (g->timeout_s && c->streams == 0 && now - c->active > g->timeout_s)
-            goaway(c, NGHTTP2_NO_ERROR, now);
+            goaway(c, now);
         if ((g->timeout_s && blocked && now - c->wrote > g->timeout_s) || flush(c) != 0 ||
-            (c->goaway && g->timeout_s && now - c->goaway_at > g->timeout_s))
+            (c->goaway == 2 && g->timeout_s && now - c->goaway_at > g->timeout_s))
+            conn_close(c);
+    }
+}
+
+/* The calls waiting for memory look at their waits (every 10 ms while
+ * there are some: the budget grants as memory is freed, in any thread). */
+static void poll_waits(grpc__loop *l)
+{
+    for (grpc__conn *c = l->conns, *next; c && l->waiters; c = next) {
+        next = c->next;
+        for (grpc__call *k = c->calls, *kn; k; k = kn) {
+            kn = k->next;
+            if (k->waiting)
+                grpc__call_poll(k);
+        }
+        if (flush(c) != 0)
             conn_close(c);
     }
 }
@@ -282,7 +314,7 @@ static void *loop_main(void *arg)
     double next_tick = grpc__now() + 0.25;
     while (!atomic_load(&g->stopping)) {
         struct epoll_event evs[64];
-        int n = epoll_wait(l->epfd, evs, 64, 250);
+        int n = epoll_wait(l->epfd, evs, 64, l->waiters ? 10 : 250);
         for (int i = 0; i < n; i++) {
             void *tag = evs[i].data.ptr;
             if (tag == &listen_tag) {
@@ -303,6 +335,8 @@ static void *loop_main(void *arg)
                     conn_close(c);
             }
         }
+        if (l->waiters)
+            poll_waits(l);
         double now = grpc__now();
         if (now >= next_tick) {
             tick(l, now);
@@ -361,6 +395,7 @@ grpc_server *grpc_start(const config *cfg, const grpc_shared *sh, char *err, siz
     g->max_body = cfg->max_body;
     g->timeout_s = cfg->timeout_s;
     g->min_rate = cfg->min_body_rate;
+    g->queue_timeout_s = cfg->queue_timeout_s;
     g->max_connections = cfg->max_connections ? cfg->max_connections : 1024;
     g->listen_fd = listen_on(cfg->grpc_bind, cfg->grpc_port, &g->port, err, errlen);
     g->nloops = cfg->threads ? cfg->threads : 1;

@@ -254,6 +254,8 @@ static void message_done(grpc__call *k)
     }
     k->msgs++;
     k->prefix_have = 0;
+    if (k->msg_len + 5 > GRPC_WINDOW) /* the next message starts small again */
+        nghttp2_session_set_local_window_size(k->c->ng, NGHTTP2_FLAG_NONE, k->id, GRPC_WINDOW);
     if (rpc_method_streaming(k->method))
         handle(k);
 }
@@ -290,6 +292,12 @@ static int message_begin(grpc__call *k, lr_error *err)
         fail_error(k, err);
         return -1;
     }
+    if (k->msgs == 0 && k->account.held == 0) { /* nothing held yet: it claims its message */
+        budget_close(&k->account);               /* (the banker's algorithm keeps the */
+        budget_open(g->sh.budget, &k->account,   /* older calls able to finish) */
+                    k->msg_len > SIZE_MAX - GRPC_MSG_SLACK ? SIZE_MAX
+                                                           : k->msg_len + GRPC_MSG_SLACK);
+    }
     k->msg_compressed = flag;
     k->msg = rpc_msg_new(k->method, &k->account, g->max_body);
     k->dec = flag ? coding_decoder_new(k->in_coding) : NULL;
@@ -300,29 +308,75 @@ static int message_begin(grpc__call *k, lr_error *err)
     return 0;
 }
 
-static int on_data(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t *data,
-                   size_t len, void *user)
+/* A large message's window: GRPC_BIG_WINDOW, so that the client sends
+ * it at full speed; the bytes it lets through are granted memory piece
+ * by piece as they come (grant()), never the length a message declares. */
+static void open_window(grpc__call *k)
 {
-    (void)flags;
-    (void)user;
-    grpc__call *k = call_of(s, id);
-    if (!k)
+    if (k->msg_len + 5 > GRPC_WINDOW)
+        nghttp2_session_set_local_window_size(k->c->ng, NGHTTP2_FLAG_NONE, k->id,
+                                              GRPC_BIG_WINDOW);
+}
+
+/* Room for n bytes that came (and what they may decode to beyond, taken
+ * as they are): granted; or the call waits for it, its bytes held and not
+ * consumed, so that flow control stops the client at its window; or
+ * refused. Returns 0 (go on), 1 (it waits) or -1 (it ended). */
+static int grant(grpc__call *k, size_t n)
+{
+    budget_grant_rc rc = budget_grant(&k->account, n + GRPC_MSG_SLACK);
+    if (rc == BUDGET_GRANTED)
         return 0;
-    k->bytes_in += len;
-    k->progress = k->c->active = grpc__now();
-    while (len && !k->finished) {
+    if (rc == BUDGET_WAIT) {
+        k->waiting = 1;
+        k->wait_t0 = grpc__now();
+        k->c->loop->waiters++;
+        return 1;
+    }
+    lr_error err;
+    if (k->account.too_large)
+        lr_error_set(&err, LR_ERR_BODY_TOO_LARGE, "the call needs more memory than the whole "
+                     "budget (--max-memory, %zu bytes)", budget_limit(k->account.b));
+    else
+        lr_error_set(&err, LR_ERR_OVERLOADED, NULL);
+    fail_error(k, &err);
+    return -1;
+}
+
+/* Bytes that came while the call waits: kept (at most its window). */
+static void hold(grpc__call *k, const uint8_t *data, size_t len)
+{
+    uint8_t *grown = realloc(k->held, k->held_len + len);
+    if (!grown) {
+        finish(k, RPC_RESOURCE_EXHAUSTED, lr_err_message(LR_ERR_NO_MEMORY));
+        return;
+    }
+    memcpy(grown + k->held_len, data, len);
+    k->held = grown;
+    k->held_len += len;
+}
+
+/* Reads the call's bytes until they end, the call ends, or it waits for
+ * memory: how many it took (all, once it ended). */
+static size_t feed(grpc__call *k, const uint8_t *data, size_t len)
+{
+    size_t all = len;
+    while (len && !k->finished && !k->waiting) {
         lr_error err;
         lr_error_clear(&err);
         if (k->prefix_have < 5) {
             if (k->prefix_have == 0)
-                k->msg_t0 = k->progress;
+                k->msg_t0 = grpc__now();
             size_t n = 5 - k->prefix_have < len ? 5 - k->prefix_have : len;
             memcpy(k->prefix + k->prefix_have, data, n);
             k->prefix_have += n;
             data += n;
             len -= n;
-            if (k->prefix_have == 5 && message_begin(k, &err) == 0 && k->msg_len == 0)
-                message_done(k);
+            if (k->prefix_have == 5 && message_begin(k, &err) == 0) {
+                open_window(k);
+                if (k->msg_len == 0)
+                    message_done(k);
+            }
             continue;
         }
         size_t n = k->msg_len - k->msg_have < len ? k->msg_len - k->msg_have : len;
@@ -348,14 +402,74 @@ static int on_data(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t 
         if (k->msg_have == k->msg_len)
             message_done(k);
     }
+    return k->finished ? all : all - len;
+}
+
+/* DATA: the connection's window is given back at once (a call that waits
+ * must not hold up the others), the call's as its bytes are read. */
+static int on_data(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t *data,
+                   size_t len, void *user)
+{
+    (void)flags;
+    (void)user;
+    nghttp2_session_consume_connection(s, len);
+    grpc__call *k = call_of(s, id);
+    if (!k)
+        return 0;
+    k->bytes_in += len;
+    k->progress = k->c->active = grpc__now();
+    if (!k->waiting && !k->finished && grant(k, len) < 0)
+        return 0;
+    size_t used = k->waiting ? 0 : feed(k, data, len);
+    nghttp2_session_consume_stream(s, id, used);
+    budget_trim(&k->account, GRPC_GRANT_KEPT);
+    if (used < len)
+        hold(k, data + used, len - used);
     return 0;
+}
+
+static void input_done(grpc__call *k);
+
+void grpc__call_poll(grpc__call *k)
+{
+    budget_grant_rc rc = budget_poll(&k->account);
+    if (rc == BUDGET_WAIT)
+        return;
+    grpc_server *g = k->c->loop->g;
+    k->waiting = 0;
+    k->c->loop->waiters--;
+    metrics_queue_wait(g->sh.metrics, grpc__now() - k->wait_t0);
+    uint8_t *held = k->held;
+    size_t n = k->held_len;
+    k->held = NULL;
+    k->held_len = 0;
+    if (rc == BUDGET_EXPIRED) {
+        char why[200];
+        snprintf(why, sizeof why, "waited --queue-timeout (%u s) for memory: %s",
+                 g->queue_timeout_s, lr_err_message(LR_ERR_OVERLOADED));
+        finish(k, RPC_RESOURCE_EXHAUSTED, why);
+        nghttp2_session_consume_stream(k->c->ng, k->id, n);
+        free(held);
+        return;
+    }
+    size_t used = 0; /* what came while it waited, if all of it has room now */
+    if (n && grant(k, n) == 0)
+        used = feed(k, held, n);
+    nghttp2_session_consume_stream(k->c->ng, k->id, k->finished ? n : used);
+    budget_trim(&k->account, GRPC_GRANT_KEPT);
+    if (used < n && !k->finished)
+        hold(k, held + used, n - used); /* it waits again */
+    free(held);
+    if (!k->waiting && k->end_held)
+        input_done(k);
 }
 
 /* The client ended its side: a unary call is answered. */
 static void input_done(grpc__call *k)
 {
     k->half_closed = 1;
-    if (k->finished)
+    k->end_held = k->waiting; /* its last bytes are still held */
+    if (k->finished || k->waiting)
         return;
     if (k->prefix_have) {
         finish(k, RPC_INTERNAL, "the request ends inside a message");
@@ -535,6 +649,9 @@ void grpc__call_end(grpc__call *k, uint32_t error_code)
     }
     rpc_msg_free(k->msg);
     coding_decoder_free(k->dec);
+    free(k->held);
+    if (k->waiting)
+        c->loop->waiters--;
     budget_close(&k->account);
     drain_end(g->sh.drain);
     if (k->prev)

@@ -23,7 +23,11 @@
 /* Bounds a connection holds to (HTTP/2's own attacks among them). */
 #define GRPC_MAX_STREAMS 100            /* SETTINGS_MAX_CONCURRENT_STREAMS */
 #define GRPC_MAX_HEADER_LIST (16 * 1024) /* a call's header bytes (RFC 9113 6.5.2) */
-#define GRPC_WINDOW (8 << 20)           /* each call's receive window */
+#define GRPC_WINDOW (64 * 1024)         /* each call's receive window, and */
+#define GRPC_BIG_WINDOW (1 << 20)       /* a large message's: what a call waiting for
+                                           memory may hold beyond the budget */
+#define GRPC_MSG_SLACK 4096             /* granted with each piece, beyond its bytes */
+#define GRPC_GRANT_KEPT (1 << 20)       /* unused grant a call keeps (REST's too) */
 #define GRPC_CONN_WINDOW (32 << 20)     /* the connection's */
 #define GRPC_FRAME_MAX (1 << 20)        /* SETTINGS_MAX_FRAME_SIZE */
 #define GRPC_IOV 256                    /* pieces written by one writev */
@@ -37,6 +41,7 @@ struct grpc_server {
     size_t max_body;
     unsigned timeout_s;        /* a connection idle, or a call stalled */
     size_t min_rate;           /* --min-body-rate: a message's bytes per second */
+    unsigned queue_timeout_s;  /* --queue-timeout: the longest wait for memory */
     unsigned max_connections;
     atomic_uint connections;
     unsigned nloops;
@@ -50,6 +55,7 @@ typedef struct grpc__loop {
     int started;
     int epfd, wakefd;
     int drained;               /* its connections got GOAWAY */
+    unsigned waiters;          /* its calls waiting for memory (then it looks often) */
     struct grpc__conn *conns;  /* open, in a list */
     uint8_t *rbuf;             /* what one read takes */
 } grpc__loop;
@@ -77,7 +83,7 @@ typedef struct grpc__conn {
     grpc__out *retired;        /* sent replies, freed once the writes are done */
     int out_armed;             /* EPOLLOUT is watched */
     int in_paused;             /* EPOLLIN is not (writes wait) */
-    int goaway;                /* GOAWAY sent */
+    int goaway;                /* 1: the shutdown notice sent; 2: the last GOAWAY */
     double goaway_at;
     unsigned streams;          /* calls open */
     double active;             /* a call began or ended, or DATA moved (monotonic s) */
@@ -123,6 +129,11 @@ typedef struct grpc__call {
     int trailers_sent;
     int deferred;              /* the data source waits for replies */
     int reset_after;           /* RST_STREAM once the status is sent (the client still sends) */
+    int waiting;               /* for memory: its bytes are held, not consumed */
+    double wait_t0;
+    uint8_t *held;             /* bytes that came while it waited (at most its window) */
+    size_t held_len;
+    int end_held;              /* the client ended its side while it waited */
     rpc_code code;
     char message[LR_DETAIL_MAX + 128];
     uint64_t bytes_in, bytes_out, elements;
@@ -147,6 +158,10 @@ void grpc__call_expire(grpc__call *call, rpc_code code, const char *why);
 /* grpc_call.c: the call is over (its stream closed, or the connection):
  * counted, logged and freed. */
 void grpc__call_end(grpc__call *call, uint32_t error_code);
+
+/* grpc_call.c: a call waiting for memory looks at its wait: granted, it
+ * reads what it held and goes on; expired, it ends RESOURCE_EXHAUSTED. */
+void grpc__call_poll(grpc__call *call);
 
 /* The connection's writes, gathered for one writev: bytes where they
  * lie (a reply's), extending the last piece when they follow it. */

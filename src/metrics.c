@@ -117,6 +117,12 @@ void metrics_count_rpc(metrics *m, rpc_method method, rpc_code code, double dura
     add(&m->response_bytes, response_bytes);
 }
 
+void metrics_queue_wait(metrics *m, double seconds)
+{
+    add(&m->queue_buckets[bucket(seconds)], 1);
+    add(&m->queue_wait_ns, nanoseconds(seconds));
+}
+
 void metrics_in_flight(metrics *m, int delta)
 {
     atomic_fetch_add_explicit(&m->in_flight, delta, memory_order_relaxed);

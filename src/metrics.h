@@ -47,6 +47,10 @@ void metrics_count(metrics *m, const metrics_sample *s);
 void metrics_count_rpc(metrics *m, rpc_method method, rpc_code code, double duration_s,
                        uint64_t request_bytes, uint64_t response_bytes, uint64_t elements);
 
+/* A wait for memory that ended (granted or not) outside a request's
+ * count: a gRPC call may wait once per message. Thread-safe, lock-free. */
+void metrics_queue_wait(metrics *m, double seconds);
+
 /* Gauges moved by one: requests between their first byte and their end,
  * and open connections. Thread-safe, lock-free. */
 void metrics_in_flight(metrics *m, int delta);

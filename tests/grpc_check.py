@@ -30,6 +30,7 @@ import math
 import queue
 import re
 import signal
+import socket
 import struct
 import subprocess
 import sys
@@ -891,6 +892,81 @@ def check_drain(gen, server_binary):
        f"status {code}\n{s.stderr_tail()}")
 
 
+def rest_holder(port, hold_s, total=64_000_000):
+    """A REST binary body of `total` bytes declared (the REST side charges
+    its block at once), its first MB sent, then a trickle for hold_s seconds
+    (above --min-body-rate), then the rest: memory held that long. Runs in a
+    thread; returns the thread."""
+    def run():
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+            s.sendall(b"POST /forward?dtype=float32 HTTP/1.1\r\nHost: x\r\n"
+                      b"Content-Type: application/octet-stream\r\nConnection: close\r\n"
+                      b"Content-Length: %d\r\n\r\n"
+                      % total)
+            sent, chunk = 1_000_000, 20_000
+            s.sendall(bytes(sent))
+            end = time.monotonic() + hold_s
+            while time.monotonic() < end:
+                time.sleep(0.25)
+                s.sendall(bytes(chunk))
+                sent += chunk
+            s.sendall(bytes(total - sent))
+            while s.recv(1 << 20):
+                pass
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t
+
+
+def check_budget(gen, server_binary):
+    """The memory budget, shared with REST: a 64 MB ModelInfer that finds the
+    budget taken waits for room (flow control holds its bytes back) and is
+    served once a REST body frees it; one that waits longer than
+    --queue-timeout ends RESOURCE_EXHAUSTED. A server with --max-memory
+    100M and --queue-timeout 2."""
+    pb, stub_of = gen.inference_pb2, gen.inference_pb2_grpc.GRPCInferenceServiceStub
+    s = Server([server_binary, "--port", "0", "--grpc-port", "0", "--log", "off",
+                "--max-memory", "100M", "--max-body", "80M", "--queue-timeout", "2"], peer=False)
+    if not s.started():
+        ok("a server with --max-memory 100M starts", False, s.line or s.stderr_tail())
+        s.stop()
+        return
+    n = 16_000_000
+    req = pb.ModelInferRequest(model_name="leaky_relu")
+    req.inputs.add(name="x", datatype="FP32", shape=[n])
+    req.raw_input_contents.append(array("f", [-2.0]).tobytes() * n)
+    with channel(s.grpc) as ch:
+        stub = stub_of(ch)
+        for hold, want in ((1.0, "served"), (4.0, "refused")):
+            holder = rest_holder(s.http, hold)
+            time.sleep(0.3)  # the REST body holds 64 MB of the 100
+            t0 = time.monotonic()
+            r, e = rpc(stub.ModelInfer, req)
+            took = time.monotonic() - t0
+            holder.join(30)
+            if want == "served":
+                good = (e is None and len(r.raw_output_contents[0]) == 4 * n and
+                        r.raw_output_contents[0][:4] == array("f", [-2.0 * f32(0.01)]).tobytes())
+                ok(f"a 64 MB ModelInfer, the budget taken by a REST body for {hold:g} s: it "
+                   f"waits and is served ({took:.1f} s)", good and took >= 0.5,
+                   status(e) if e else f"{took:.2f} s")
+            else:
+                ok(f"... taken for {hold:g} s, more than --queue-timeout 2: RESOURCE_EXHAUSTED "
+                   f"after the wait ({took:.1f} s)",
+                   e is not None and e.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and
+                   "queue-timeout" in e.details() and 1.5 <= took <= 4.0,
+                   status(e) if e else "served")
+    m = urllib.request.urlopen(f"http://127.0.0.1:{s.http}/metrics", timeout=TIMEOUT).read()
+    m = m.decode()
+    waits = re.search(r"^leakyrelu_queue_wait_seconds_count (\d+)", m, re.M)
+    used = re.search(r"^leakyrelu_memory_used_bytes (\d+)", m, re.M)
+    ok("metrics: the gRPC calls' waits counted, and the memory given back",
+       waits and int(waits[1]) >= 2 and used and int(used[1]) == 0,
+       f"queue waits {waits and waits[1]}, memory used {used and used[1]}")
+    code = s.stop()
+    ok("that server exits 0 on SIGTERM", code == 0, f"status {code}\n{s.stderr_tail()}")
+
+
 def main():
     args = sys.argv[1:]
     peer = bool(args) and args[0] == "--peer"
@@ -931,6 +1007,7 @@ def main():
             code = server.stop()
         ok("SIGTERM: the server exits 0", code == 0, f"status {code}\n{server.stderr_tail()}")
         if not peer:
+            check_budget(gen, args[0])
             check_drain(gen, args[0])
     finish()
 

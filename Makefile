@@ -169,7 +169,7 @@ FUZZ_DIR := build/fuzz
 FUZZ_FLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -fsanitize=address,undefined \
               -fno-sanitize-recover=all \
               -DREQUEST__PARALLEL_RUN_BYTES=48 -DREQUEST__AHEAD_RUN_BYTES=24 -DREADER_BATCH=16 -DREADER_FIRST_BYTES=32
-FUZZ_OBJ := $(patsubst src/%.c,$(FUZZ_DIR)/obj/%.o,$(filter-out src/main.c src/server.c src/server_reply.c src/server_head.c src/grpc.c src/grpc_call.c,$(wildcard src/*.c))) \
+FUZZ_OBJ := $(patsubst src/%.c,$(FUZZ_DIR)/obj/%.o,$(filter-out src/main.c src/server.c src/server_reply.c src/server_head.c src/grpc.c src/grpc_call.c src/grpc_reply.c,$(wildcard src/*.c))) \
             $(FUZZ_DIR)/obj/openapi_doc.o $(FUZZ_DIR)/obj/playground_doc.o $(FUZZ_DIR)/obj/descriptors_doc.o
 
 $(FUZZ_DIR)/obj/%_doc.o: $(BUILD)/gen/%_doc.c
@@ -191,7 +191,8 @@ $(FUZZ_DIR)/fuzz_request: tests/fuzz_request.c $(FUZZ_OBJ)
 # (libmicrohttpd's warning for every unfinished request); the target's
 # findings and the sanitizers' reports still show.
 FUZZ_HTTP_OBJ := $(FUZZ_OBJ) $(FUZZ_DIR)/obj/server.o $(FUZZ_DIR)/obj/server_reply.o \
-                 $(FUZZ_DIR)/obj/server_head.o $(FUZZ_DIR)/obj/grpc.o $(FUZZ_DIR)/obj/grpc_call.o
+                 $(FUZZ_DIR)/obj/server_head.o $(FUZZ_DIR)/obj/grpc.o $(FUZZ_DIR)/obj/grpc_call.o \
+                 $(FUZZ_DIR)/obj/grpc_reply.o
 FUZZ_HTTP_RUN := $(FUZZ_DIR)/fuzz_http -close_fd_mask=2
 
 $(FUZZ_DIR)/fuzz_http: tests/fuzz_http.c tests/fuzz_http_replies.c $(FUZZ_HTTP_OBJ)

@@ -1,8 +1,9 @@
 /* Internals shared by the gRPC server's files (grpc__ prefix): the
  * server, its event loops, a connection (one nghttp2 session) and a call
  * (one HTTP/2 stream). grpc.c runs the loops and the connections' bytes;
- * grpc_call.c reads a call's headers and messages and writes its replies
- * and trailers. The two are the only files that include nghttp2.h. */
+ * grpc_call.c reads a call's headers and messages; grpc_reply.c writes its
+ * replies and trailers. The three are the only files that include
+ * nghttp2.h. */
 #ifndef LEAKYRELU_GRPC_INTERNAL_H
 #define LEAKYRELU_GRPC_INTERNAL_H
 
@@ -147,10 +148,22 @@ static inline double grpc__now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* grpc_call.c: the nghttp2 callbacks of a server session. */
+/* grpc_call.c: the nghttp2 callbacks of a server session (with
+ * grpc_reply.c's). */
 void grpc__callbacks(nghttp2_session_callbacks *cb);
 
-/* grpc_call.c: the call's deadline passed, it stalled, or the server
+/* grpc_reply.c: the callbacks that send (frames, DATA from the replies'
+ * pieces, the trailers, the reset after them). */
+void grpc__reply_callbacks(nghttp2_session_callbacks *cb);
+
+/* grpc_reply.c: the call's status is decided: sent now (trailers only),
+ * or after the replies queued; a client still sending is reset after it. */
+void grpc__finish(grpc__call *call, rpc_code code, const char *message);
+
+/* grpc_reply.c: queues a reply message (r's pieces are the queue's now). */
+void grpc__queue_reply(grpc__call *call, rpc_reply *r);
+
+/* grpc_reply.c: the call's deadline passed, it stalled, or the server
  * stops: ends it with code (DEADLINE_EXCEEDED, CANCELLED) and why, or
  * resets it when its replies are stuck. */
 void grpc__call_expire(grpc__call *call, rpc_code code, const char *why);

@@ -268,7 +268,6 @@ test: deps-test
 	node tests/openapi/check.mjs ./$(SERVER)
 	$(Q)npm ci --prefix tests/grpc_node --silent --no-audit --no-fund
 	node tests/grpc_node/check.mjs ./$(SERVER)
-	./tests/grpc_examples.sh ./$(SERVER)
 	python3 tests/docs_examples.py ./$(SERVER)
 	./tests/examples.sh ./$(SERVER)
 	$(Q)command -v chromium > /dev/null || command -v chromium-browser > /dev/null || \

@@ -145,6 +145,31 @@ static void head(FILE *f, const char *name, const char *type, const char *help)
     fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* One histogram series from per-bucket (not cumulative) counts and the
+ * nanoseconds in all: NAME_bucket{LABEL="VALUE",le="..."} (le as Go's
+ * client writes it: "1e-05", "0.005", "10"), NAME_sum, NAME_count. label
+ * NULL: no label. */
+static void histogram(FILE *f, const char *name, const char *label, const char *value,
+                      const counter *buckets, const counter *ns)
+{
+    char buf[NUMFMT_F64_BUF], pair[128] = "";
+    if (label)
+        snprintf(pair, sizeof pair, "%s=\"%s\"", label, value);
+    uint64_t total = 0;
+    for (size_t b = 0; b <= NBOUNDS; b++) {
+        char le[16] = "+Inf";
+        if (b < NBOUNDS)
+            snprintf(le, sizeof le, "%g", bounds[b]);
+        total += get(&buckets[b]);
+        fprintf(f, "%s_bucket{%s%sle=\"%s\"} %llu\n", name, pair, label ? "," : "", le,
+                (unsigned long long)total);
+    }
+    fprintf(f, "%s_sum%s%s%s %s\n", name, label ? "{" : "", pair, label ? "}" : "",
+            num((double)get(ns) / 1e9, buf));
+    fprintf(f, "%s_count%s%s%s %llu\n", name, label ? "{" : "", pair, label ? "}" : "",
+            (unsigned long long)total);
+}
+
 static void process_usage(double *rss_bytes, double *cpu_s)
 {
     *rss_bytes = 0;
@@ -179,26 +204,11 @@ static void render_requests(FILE *f, const metrics *m)
     for (unsigned r = 0; r < API_ROUTES; r++)
         fprintf(f, "leakyrelu_requests_aborted_total{route=\"%s\"} %llu\n",
                 api_route_name((api_route)r), (unsigned long long)get(&m->aborted[r]));
-    char buf[NUMFMT_F64_BUF];
     head(f, "leakyrelu_request_duration_seconds", "histogram",
          "Time from a request's head to the end of its reply, by route.");
-    for (unsigned r = 0; r < API_ROUTES; r++) {
-        const char *name = api_route_name((api_route)r);
-        uint64_t total = 0;
-        for (size_t b = 0; b <= NBOUNDS; b++) {
-            /* le as Go's client writes it ("1e-05", "0.005", "10"). */
-            char le[16] = "+Inf";
-            if (b < NBOUNDS)
-                snprintf(le, sizeof le, "%g", bounds[b]);
-            total += get(&m->buckets[r][b]);
-            fprintf(f, "leakyrelu_request_duration_seconds_bucket{route=\"%s\",le=\"%s\"} %llu\n",
-                    name, le, (unsigned long long)total);
-        }
-        fprintf(f, "leakyrelu_request_duration_seconds_sum{route=\"%s\"} %s\n", name,
-                num((double)get(&m->duration_ns[r]) / 1e9, buf));
-        fprintf(f, "leakyrelu_request_duration_seconds_count{route=\"%s\"} %llu\n", name,
-                (unsigned long long)total);
-    }
+    for (unsigned r = 0; r < API_ROUTES; r++)
+        histogram(f, "leakyrelu_request_duration_seconds", "route", api_route_name((api_route)r),
+                  m->buckets[r], &m->duration_ns[r]);
     head(f, "leakyrelu_elements_total", "counter", "Array elements computed, by route.");
     for (unsigned r = 0; r < API_ROUTES; r++)
         if (api_route_has_body((api_route)r))
@@ -209,7 +219,6 @@ static void render_requests(FILE *f, const metrics *m)
 /* gRPC calls, by method and status code, as the REST routes are. */
 static void render_rpc(FILE *f, const metrics *m)
 {
-    char buf[NUMFMT_F64_BUF];
     head(f, "leakyrelu_grpc_requests_total", "counter",
          "gRPC calls finished, by method and status code (method \"none\": unknown).");
     for (unsigned r = 0; r < RPC_METHODS; r++)
@@ -222,22 +231,9 @@ static void render_rpc(FILE *f, const metrics *m)
         }
     head(f, "leakyrelu_grpc_request_duration_seconds", "histogram",
          "Time from a gRPC call's headers to its status, by method.");
-    for (unsigned r = 0; r < RPC_METHODS; r++) {
-        const char *name = rpc_method_name((rpc_method)r);
-        uint64_t total = 0;
-        for (size_t b = 0; b <= NBOUNDS; b++) {
-            char le[16] = "+Inf";
-            if (b < NBOUNDS)
-                snprintf(le, sizeof le, "%g", bounds[b]);
-            total += get(&m->rpc_buckets[r][b]);
-            fprintf(f, "leakyrelu_grpc_request_duration_seconds_bucket{method=\"%s\",le=\"%s\"} "
-                    "%llu\n", name, le, (unsigned long long)total);
-        }
-        fprintf(f, "leakyrelu_grpc_request_duration_seconds_sum{method=\"%s\"} %s\n", name,
-                num((double)get(&m->rpc_duration_ns[r]) / 1e9, buf));
-        fprintf(f, "leakyrelu_grpc_request_duration_seconds_count{method=\"%s\"} %llu\n", name,
-                (unsigned long long)total);
-    }
+    for (unsigned r = 0; r < RPC_METHODS; r++)
+        histogram(f, "leakyrelu_grpc_request_duration_seconds", "method",
+                  rpc_method_name((rpc_method)r), m->rpc_buckets[r], &m->rpc_duration_ns[r]);
     head(f, "leakyrelu_grpc_elements_total", "counter", "Tensor elements computed, by gRPC method.");
     for (unsigned r = RPC_INFER; r <= RPC_STREAM_INFER; r++)
         fprintf(f, "leakyrelu_grpc_elements_total{method=\"%s\"} %llu\n",
@@ -248,23 +244,11 @@ static void render_rpc(FILE *f, const metrics *m)
  * did, and how many gave up. */
 static void render_queue(FILE *f, const metrics *m, const metrics_extra *x)
 {
-    char buf[NUMFMT_F64_BUF];
     head(f, "leakyrelu_queue_length", "gauge", "Requests waiting for memory now.");
     fprintf(f, "leakyrelu_queue_length %zu\n", x->queue_length);
     head(f, "leakyrelu_queue_wait_seconds", "histogram",
          "Time requests that waited for memory waited, in all.");
-    uint64_t total = 0;
-    for (size_t b = 0; b <= NBOUNDS; b++) {
-        char le[16] = "+Inf";
-        if (b < NBOUNDS)
-            snprintf(le, sizeof le, "%g", bounds[b]);
-        total += get(&m->queue_buckets[b]);
-        fprintf(f, "leakyrelu_queue_wait_seconds_bucket{le=\"%s\"} %llu\n", le,
-                (unsigned long long)total);
-    }
-    fprintf(f, "leakyrelu_queue_wait_seconds_sum %s\n",
-            num((double)get(&m->queue_wait_ns) / 1e9, buf));
-    fprintf(f, "leakyrelu_queue_wait_seconds_count %llu\n", (unsigned long long)total);
+    histogram(f, "leakyrelu_queue_wait_seconds", NULL, NULL, m->queue_buckets, &m->queue_wait_ns);
     head(f, "leakyrelu_queue_timeouts_total", "counter",
          "Requests answered 503 after waiting --queue-timeout for memory.");
     fprintf(f, "leakyrelu_queue_timeouts_total %zu\n", x->queue_timeouts);

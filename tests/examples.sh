@@ -1,26 +1,38 @@
 #!/usr/bin/env bash
-# `make test`: each client in examples/ run against the real server; its
-# output must be exactly tests/data/examples/<name>.txt. Then, the server
-# stopped, each one (plot.py too) must say in one line that it cannot reach
-# the service, and exit nonzero. TAP output.
+# `make test`: each client in examples/ run against the real server (the
+# gRPC ones against its gRPC port); its output must be exactly
+# tests/data/examples/<name>.txt. Then, the server stopped, each one (plot.py
+# too) must say in one line that it cannot reach the service, and exit
+# nonzero. TAP output. The Node.js gRPC client needs
+# tests/grpc_node/node_modules (npm ci --prefix tests/grpc_node).
 # Usage: tests/examples.sh SERVER_BINARY
 set -euo pipefail
 server=$1
 root=$(cd "$(dirname "$0")/.." && pwd)
 tmp=$(mktemp -d)
-exec {fd}< <(exec "$server" --port 0 --log off)
+exec {fd}< <(exec "$server" --port 0 --grpc-port 0 --log off)
 pid=$!
 trap 'kill "$pid" 2>/dev/null || true; rm -rf "$tmp"' EXIT
 read -r line <&"$fd"
 base=$(echo "$line" | sed -n 's/.*listening on \(http:\/\/[^ ]*\).*/\1/p')
-n=0 failed=0
-for ex in client.py client.mjs curl.sh; do
-    n=$((n + 1))
-    case $ex in
-        *.py) run=(python3 "$root/examples/$ex" "$base") ;;
-        *.mjs) run=(node "$root/examples/$ex" "$base") ;;
-        *.sh) run=(sh "$root/examples/$ex" "$base") ;;
+target=$(echo "$line" | sed -n 's/.* and grpc:\/\/\([^ ]*\).*/\1/p')
+
+# run EXAMPLE: the command that runs it against the server.
+run_of() {
+    case $1 in
+        plot.py) run=(python3 "$root/examples/$1" --url "$base" --out "$tmp/plot.png") ;;
+        grpc_*.py) run=(python3 "$root/examples/$1" "$target") ;;
+        grpc_*.mjs) run=(node "$root/examples/$1" "$target") ;;
+        *.py) run=(python3 "$root/examples/$1" "$base") ;;
+        *.mjs) run=(node "$root/examples/$1" "$base") ;;
+        *.sh) run=(sh "$root/examples/$1" "$base") ;;
     esac
+}
+
+n=0 failed=0
+for ex in client.py client.mjs curl.sh grpc_client.py grpc_client.mjs; do
+    n=$((n + 1))
+    run_of "$ex"
     if "${run[@]}" > "$tmp/out" 2>&1 && diff -u "$root/tests/data/examples/$ex.txt" "$tmp/out" > "$tmp/diff"; then
         echo "ok $n - examples/$ex"
     else
@@ -30,17 +42,15 @@ for ex in client.py client.mjs curl.sh; do
     fi
 done
 
-# The port the server listened on is free again once it has exited.
+# The ports the server listened on are free again once it has exited.
 kill "$pid"
 wait "$pid" || true
-want="cannot reach the service at $base: is it running? start it with \`make run\`"
-for ex in client.py client.mjs curl.sh plot.py; do
+for ex in client.py client.mjs curl.sh plot.py grpc_client.py grpc_client.mjs; do
     n=$((n + 1))
+    run_of "$ex"
     case $ex in
-        plot.py) run=(python3 "$root/examples/$ex" --url "$base" --out "$tmp/plot.png") ;;
-        *.py) run=(python3 "$root/examples/$ex" "$base") ;;
-        *.mjs) run=(node "$root/examples/$ex" "$base") ;;
-        *.sh) run=(sh "$root/examples/$ex" "$base") ;;
+        grpc_*) want="cannot reach the gRPC service at $target: is it running? start it with \`make run\`" ;;
+        *) want="cannot reach the service at $base: is it running? start it with \`make run\`" ;;
     esac
     status=0
     "${run[@]}" > "$tmp/out" 2>&1 || status=$?

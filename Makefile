@@ -258,6 +258,7 @@ test: deps-test
 	python3 tests/plot_check.py ./$(SERVER)
 	python3 tests/grpc_check.py ./$(SERVER)
 	/usr/bin/python3 tests/h2_attacks.py ./$(SERVER)
+	/usr/bin/python3 tests/grpc_bounds.py ./$(SERVER)
 	$(Q)python3 tools/gen_openapi.py $(VERSION) | cmp -s - src/openapi.json || \
 	    { echo "src/openapi.json differs from tools/gen_openapi.py's: make openapi" >&2; exit 1; }
 	$(Q)python3 tools/gen_errors_md.py | cmp -s - docs/errors.md || \

@@ -334,6 +334,31 @@ void budget_give(budget_account *a, size_t n)
  * unless it comes down to what the account holds. */
 #define CLAIM_STEP ((size_t)1 << 20)
 
+void budget_claim(budget_account *a, size_t more)
+{
+    if (!a || !a->b)
+        return;
+    budget *b = a->b;
+    pthread_mutex_lock(&b->lock);
+    size_t claim = sat_add(a->held - a->left, more);
+    if (claim > b->limit)
+        claim = b->limit;
+    if (claim > a->claim)
+        a->claim = claim;
+    pthread_mutex_unlock(&b->lock);
+}
+
+void budget_disown(budget_account *a, size_t n)
+{
+    if (!a || !a->b)
+        return;
+    budget *b = a->b;
+    pthread_mutex_lock(&b->lock);
+    a->held -= n <= a->held - a->left ? n : a->held - a->left;
+    pthread_mutex_unlock(&b->lock);
+    freed(b); /* its claim may now be met: waits may be served */
+}
+
 void budget_expect(budget_account *a, size_t more)
 {
     if (!a || !a->b)

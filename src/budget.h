@@ -108,6 +108,17 @@ int budget_take(budget_account *a, size_t n);
 /* n bytes charged to a were freed: back into its grant. a may be NULL. */
 void budget_give(budget_account *a, size_t n);
 
+/* a may come to take `more` bytes beyond what it holds taken: its claim
+ * is raised to that (capped at the limit; never lowered), so that the
+ * grants to younger accounts keep room for it. A call of a stream that
+ * learns its next message's length. */
+void budget_claim(budget_account *a, size_t more);
+
+/* n bytes taken through a (and still charged) now belong to a block that
+ * will be given to budget_release (a reply sent on while a stays open):
+ * a no longer holds them. */
+void budget_disown(budget_account *a, size_t n);
+
 /* a may still take at most `more` bytes beyond what it holds taken: its
  * claim is lowered to that (never raised), which may let others in. */
 void budget_expect(budget_account *a, size_t more);

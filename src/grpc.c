@@ -33,7 +33,9 @@ static void watch(grpc__conn *c)
     int out = c->niov > c->iov_at;
     if (out == c->out_armed && out == c->in_paused)
         return;
-    struct epoll_event ev = {.events = (out ? EPOLLOUT : EPOLLIN) | EPOLLRDHUP, .data.ptr = c};
+    /* Paused, not even the peer's end is watched: level-triggered, it
+     * would wake the loop at once, again and again, until the writes move. */
+    struct epoll_event ev = {.events = out ? EPOLLOUT : EPOLLIN | EPOLLRDHUP, .data.ptr = c};
     if (epoll_ctl(c->loop->epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0) {
         c->out_armed = out;
         c->in_paused = out;
@@ -47,6 +49,7 @@ static void free_retired(grpc__conn *c)
         c->retired = o->next;
         rpc_reply_free(&o->reply);
         free(o->coded);
+        budget_release(o->coded_budget, o->coded_charge);
         free(o);
     }
 }
@@ -241,9 +244,11 @@ static void goaway_final(grpc__conn *c, double now)
 
 /* A call past its deadline, stalled or trickling ends (with a status, or
  * reset when its replies cannot go). Stalled: it waits on the client
- * (its reply unsent, or a message half received) and no byte of it moved
- * for --timeout; trickling: a message arriving slower than
- * --min-body-rate, once it has been arriving for GRPC_RATE_WINDOW. */
+ * (its reply unsent, or a message half received, or a unary request not
+ * ended) and no byte of it moved for --timeout; trickling: a message
+ * arriving, or a reply read, slower than --min-body-rate over a window of
+ * GRPC_RATE_WINDOW (each window anew, as REST's bodies are measured: a
+ * first burst does not pay for a trickle after it). */
 static void watch_call(grpc_server *g, grpc__call *k, double now)
 {
     char why[160];
@@ -251,15 +256,35 @@ static void watch_call(grpc_server *g, grpc__call *k, double now)
     if (k->deadline > 0 && now >= k->deadline && !k->finished) {
         grpc__call_expire(k, RPC_DEADLINE_EXCEEDED, "the deadline (grpc-timeout) passed before "
                           "the call finished");
+    } else if (k->waiting == GRPC_WAIT_MEMORY) {
+        /* the queue's wait: --queue-timeout, not these */
+    } else if (g->timeout_s && !k->finished && !k->half_closed && !rpc_method_streaming(k->method) &&
+               now - k->progress > g->timeout_s) {
+        snprintf(why, sizeof why, "the request did not end within --timeout (%u s)",
+                 g->timeout_s); /* a unary call holds its message until its end */
+        grpc__call_expire(k, RPC_CANCELLED, why);
     } else if (g->timeout_s && (k->out || (mid_message && !k->finished)) &&
                now - k->progress > g->timeout_s) {
         snprintf(why, sizeof why, "no byte of the call moved for --timeout (%u s)", g->timeout_s);
         grpc__call_expire(k, RPC_CANCELLED, why);
-    } else if (g->min_rate && mid_message && !k->finished && now - k->msg_t0 > GRPC_RATE_WINDOW &&
-               (double)k->msg_have < (double)g->min_rate * (now - k->msg_t0)) {
-        snprintf(why, sizeof why, "the message came slower than --min-body-rate (%zu bytes/s)",
-                 g->min_rate);
-        grpc__call_expire(k, RPC_CANCELLED, why);
+    } else if (g->min_rate && mid_message && !k->finished && now - k->msg_t0 >= GRPC_RATE_WINDOW) {
+        if ((double)(k->msg_have - k->msg_mark) < (double)g->min_rate * (now - k->msg_t0)) {
+            snprintf(why, sizeof why, "the message came slower than --min-body-rate (%zu "
+                     "bytes/s)", g->min_rate);
+            grpc__call_expire(k, RPC_CANCELLED, why);
+        } else { /* the next window */
+            k->msg_t0 = now;
+            k->msg_mark = k->msg_have;
+        }
+    } else if (g->min_rate && k->out_since > 0 && now - k->out_since >= GRPC_RATE_WINDOW) {
+        if ((double)k->out_sent < (double)g->min_rate * (now - k->out_since)) {
+            snprintf(why, sizeof why, "the reply was read slower than --min-body-rate (%zu "
+                     "bytes/s)", g->min_rate); /* its memory is not held for so slow a reader */
+            grpc__call_expire(k, RPC_CANCELLED, why);
+        } else {
+            k->out_since = now;
+            k->out_sent = 0;
+        }
     }
 }
 

@@ -140,14 +140,11 @@ static int message_begin(grpc__call *k, lr_error *err)
         fail_error(k, err);
         return -1;
     }
-    if (k->msgs == 0 && k->account.held == 0) { /* nothing held yet: it claims its message */
-        budget_close(&k->account);               /* (the banker's algorithm keeps the */
-        budget_open(g->sh.budget, &k->account,   /* older calls able to finish) */
-                    k->msg_len > SIZE_MAX - GRPC_MSG_SLACK ? SIZE_MAX
-                                                           : k->msg_len + GRPC_MSG_SLACK);
-    }
+    /* It claims its message (the banker's algorithm keeps room for the
+     * older calls to finish), and the message holds at most its length. */
+    budget_claim(&k->account, k->msg_len + GRPC_MSG_SLACK);
     k->msg_compressed = flag;
-    k->msg = rpc_msg_new(k->method, &k->account, g->max_body);
+    k->msg = rpc_msg_new(k->method, &k->account, flag ? g->max_body : k->msg_len);
     k->dec = flag ? coding_decoder_new(k->in_coding) : NULL;
     if (!k->msg || (flag && !k->dec)) {
         grpc__finish(k, RPC_RESOURCE_EXHAUSTED, lr_err_message(LR_ERR_NO_MEMORY));
@@ -176,7 +173,7 @@ static int grant(grpc__call *k, size_t n)
     if (rc == BUDGET_GRANTED)
         return 0;
     if (rc == BUDGET_WAIT) {
-        k->waiting = 1;
+        k->waiting = GRPC_WAIT_MEMORY;
         k->wait_t0 = grpc__now();
         k->c->loop->waiters++;
         return 1;
@@ -213,8 +210,10 @@ static size_t feed(grpc__call *k, const uint8_t *data, size_t len)
         lr_error err;
         lr_error_clear(&err);
         if (k->prefix_have < 5) {
-            if (k->prefix_have == 0)
+            if (k->prefix_have == 0) {
                 k->msg_t0 = grpc__now();
+                k->msg_mark = 0;
+            }
             size_t n = 5 - k->prefix_have < len ? 5 - k->prefix_have : len;
             memcpy(k->prefix + k->prefix_have, data, n);
             k->prefix_have += n;
@@ -266,11 +265,17 @@ static int on_data(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t 
         return 0;
     k->bytes_in += len;
     k->progress = k->c->active = grpc__now();
+    if (!k->waiting && !k->finished && k->out_bytes > GRPC_OUT_MAX) {
+        k->waiting = GRPC_WAIT_OUTPUT; /* its replies are not read: read no more of it */
+        k->wait_t0 = k->progress;
+        k->c->loop->waiters++;
+    }
     if (!k->waiting && !k->finished && grant(k, len) < 0)
         return 0;
     size_t used = k->waiting ? 0 : feed(k, data, len);
     nghttp2_session_consume_stream(s, id, used);
-    budget_trim(&k->account, GRPC_GRANT_KEPT);
+    if (!k->waiting)
+        budget_trim(&k->account, GRPC_GRANT_KEPT);
     if (used < len)
         hold(k, data + used, len - used);
     return 0;
@@ -280,13 +285,18 @@ static void input_done(grpc__call *k);
 
 void grpc__call_poll(grpc__call *k)
 {
-    budget_grant_rc rc = budget_poll(&k->account);
-    if (rc == BUDGET_WAIT)
-        return;
     grpc_server *g = k->c->loop->g;
+    budget_grant_rc rc = BUDGET_GRANTED;
+    if (k->waiting == GRPC_WAIT_OUTPUT && k->out_bytes > GRPC_OUT_MAX / 2)
+        return;
+    if (k->waiting == GRPC_WAIT_MEMORY && (rc = budget_poll(&k->account)) == BUDGET_WAIT)
+        return;
+    if (k->waiting == GRPC_WAIT_MEMORY)
+        metrics_queue_wait(g->sh.metrics, grpc__now() - k->wait_t0);
     k->waiting = 0;
     k->c->loop->waiters--;
-    metrics_queue_wait(g->sh.metrics, grpc__now() - k->wait_t0);
+    k->progress = k->msg_t0 = grpc__now(); /* a wait is neither a stall nor slowness */
+    k->msg_mark = k->msg_have;
     uint8_t *held = k->held;
     size_t n = k->held_len;
     k->held = NULL;
@@ -316,6 +326,7 @@ void grpc__call_poll(grpc__call *k)
 static void input_done(grpc__call *k)
 {
     k->half_closed = 1;
+    k->reset_after = 0; /* the stream is closed once our side ends: no reset */
     k->end_held = k->waiting; /* its last bytes are still held */
     if (k->finished || k->waiting)
         return;
@@ -495,11 +506,14 @@ void grpc__call_end(grpc__call *k, uint32_t error_code)
         o->next = c->retired;
         c->retired = o;
     }
+    if (k->waiting) { /* out of the queue first: the account is the loop's alone then */
+        if (k->waiting == GRPC_WAIT_MEMORY)
+            budget_grant(&k->account, 0);
+        c->loop->waiters--;
+    }
     rpc_msg_free(k->msg);
     coding_decoder_free(k->dec);
     free(k->held);
-    if (k->waiting)
-        c->loop->waiters--;
     budget_close(&k->account);
     drain_end(g->sh.drain);
     if (k->prev)

@@ -29,11 +29,14 @@
                                            memory may hold beyond the budget */
 #define GRPC_MSG_SLACK 4096             /* granted with each piece, beyond its bytes */
 #define GRPC_GRANT_KEPT (1 << 20)       /* unused grant a call keeps (REST's too) */
+#define GRPC_OUT_MAX (1 << 20)          /* reply bytes queued beyond which a call's
+                                           next messages wait (a client not reading) */
+enum { GRPC_WAIT_MEMORY = 1, GRPC_WAIT_OUTPUT = 2 }; /* why a call waits */
 #define GRPC_CONN_WINDOW (32 << 20)     /* the connection's */
 #define GRPC_FRAME_MAX (1 << 20)        /* SETTINGS_MAX_FRAME_SIZE */
 #define GRPC_IOV 256                    /* pieces written by one writev */
 #define GRPC_STAGE (16 * 1024)          /* frame bytes copied for one writev */
-#define GRPC_RATE_WINDOW 5.0            /* seconds before --min-body-rate applies */
+#define GRPC_RATE_WINDOW 5.0            /* --min-body-rate's window, seconds */
 
 struct grpc_server {
     int listen_fd;
@@ -65,8 +68,10 @@ typedef struct grpc__loop {
 typedef struct grpc__out {
     uint8_t prefix[5];         /* gRPC's: compressed flag, length */
     rpc_reply reply;           /* its pieces (or one coded buffer) */
-    uint8_t *coded;            /* the message compressed, or NULL */
+    uint8_t *coded;            /* the message compressed, or NULL, */
     size_t coded_len;
+    size_t coded_charge;       /*   charged this much (its capacity) */
+    struct budget *coded_budget; /*   to this budget, released when freed */
     size_t len;                /* 5 + the message's bytes */
     size_t sent;               /* bytes handed to the connection */
     struct grpc__out *next;
@@ -117,7 +122,8 @@ typedef struct grpc__call {
     uint8_t prefix[5];
     size_t prefix_have;
     size_t msg_len, msg_have;
-    double msg_t0;             /* the message's first byte */
+    double msg_t0;             /* its rate's window began: the message's first byte, */
+    size_t msg_mark;           /*   or later, with this much of it come */
     int msg_compressed;
     coding_decoder *dec;
     rpc_msg *msg;              /* being read, or complete (unary: until the end) */
@@ -130,7 +136,7 @@ typedef struct grpc__call {
     int trailers_sent;
     int deferred;              /* the data source waits for replies */
     int reset_after;           /* RST_STREAM once the status is sent (the client still sends) */
-    int waiting;               /* for memory: its bytes are held, not consumed */
+    int waiting;               /* GRPC_WAIT_*: its bytes are held, not consumed */
     double wait_t0;
     uint8_t *held;             /* bytes that came while it waited (at most its window) */
     size_t held_len;
@@ -138,6 +144,9 @@ typedef struct grpc__call {
     rpc_code code;
     char message[LR_DETAIL_MAX + 128];
     uint64_t bytes_in, bytes_out, elements;
+    size_t out_bytes;          /* reply bytes queued, not yet handed to the connection */
+    double out_since;          /* the replies' rate window began (0: none queued), */
+    uint64_t out_sent;         /*   and the bytes handed over since */
 } grpc__call;
 
 /* Monotonic seconds. */

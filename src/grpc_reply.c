@@ -71,6 +71,12 @@ void grpc__finish(grpc__call *k, rpc_code code, const char *message)
     if (k->finished)
         return;
     k->finished = 1;
+    if (k->waiting) { /* out of the budget's queue: the account is this loop's alone */
+        if (k->waiting == GRPC_WAIT_MEMORY)
+            budget_grant(&k->account, 0);
+        k->waiting = 0;
+        k->c->loop->waiters--;
+    }
     k->reset_after = !k->half_closed; /* once the status is sent: it need not send more */
     k->code = code;
     snprintf(k->message, sizeof k->message, "%s", code == RPC_OK ? "" : message);
@@ -99,37 +105,51 @@ void grpc__call_expire(grpc__call *k, rpc_code code, const char *why)
     grpc__finish(k, code, why); /* the status, then a reset if the client still sends */
 }
 
-/* A reply message compressed as the request was (gzip or deflate). */
-static int compress_out(grpc__out *o, coding c)
+/* A reply message compressed as the request was (gzip or deflate), its
+ * pieces fed in turn (no joined copy), into a buffer charged to the call's
+ * account and then the reply's, released when it is freed. */
+static int compress_out(grpc__call *k, grpc__out *o, coding c)
 {
-    uint8_t *in = rpc_reply_join(&o->reply);
-    coding_encoder *e = in ? coding_encoder_new(c) : NULL;
-    size_t cap = o->reply.len / 2 + 1024, n = 0, at = 0;
-    uint8_t *out = e ? malloc(cap) : NULL;
-    int ended = 0;
-    while (out && !ended) {
-        if (cap - n < 512) {
-            uint8_t *grown = realloc(out, cap * 2);
-            if (!grown) {
-                free(out);
-                out = NULL;
-                break;
+    budget_account *a = &k->account;
+    coding_encoder *e = coding_encoder_new(c);
+    size_t cap = 0, n = 0, np = o->reply.npieces;
+    uint8_t *out = NULL;
+    int ended = 0, ok = e != NULL;
+    for (size_t i = 0; ok && (i < np || (np == 0 && i == 0)); i++) {
+        const uint8_t *in = np ? o->reply.piece[i].data : (const uint8_t *)"";
+        size_t len = np ? o->reply.piece[i].len : 0, at = 0;
+        int last = i + 1 >= np;
+        do {
+            if (cap - n < 512) {
+                size_t more = cap ? cap : o->reply.len / 2 + 1024;
+                uint8_t *grown = NULL;
+                if (budget_take(a, more) == 0 && !(grown = realloc(out, cap + more)))
+                    budget_give(a, more);
+                if (!grown) {
+                    ok = 0;
+                    break;
+                }
+                out = grown;
+                cap += more;
             }
-            out = grown;
-            cap *= 2;
-        }
-        size_t taken = 0;
-        n += coding_encode(e, (const char *)in + at, o->reply.len - at, 1, &taken,
-                           (char *)out + n, cap - n, &ended);
-        at += taken;
+            size_t taken = 0;
+            n += coding_encode(e, (const char *)in + at, len - at, last, &taken, (char *)out + n,
+                               cap - n, &ended);
+            at += taken;
+        } while (at < len || (last && !ended));
     }
     coding_encoder_free(e);
-    free(in);
-    if (!out)
+    if (!ok) {
+        free(out);
+        budget_give(a, cap);
         return 0;
+    }
     rpc_reply_free(&o->reply); /* the tensor's memory goes back now */
+    budget_disown(a, cap);     /* the coded buffer's charge is the reply's */
     o->coded = out;
     o->coded_len = n;
+    o->coded_charge = cap;
+    o->coded_budget = a->b;
     return 1;
 }
 
@@ -144,18 +164,32 @@ void grpc__queue_reply(grpc__call *k, rpc_reply *r)
     }
     o->reply = *r;
     int coded = k->in_coding != CODING_IDENTITY;
-    if (coded && !compress_out(o, k->in_coding)) {
+    if (coded && !compress_out(k, o, k->in_coding)) {
         rpc_reply_free(&o->reply);
         free(o);
         grpc__finish(k, RPC_RESOURCE_EXHAUSTED, lr_err_message(LR_ERR_NO_MEMORY));
         return;
     }
     size_t len = coded ? o->coded_len : o->reply.len;
+    if (len > UINT32_MAX) { /* more than gRPC's length prefix says */
+        free(o->coded);
+        budget_release(o->coded_budget, o->coded_charge);
+        rpc_reply_free(&o->reply);
+        free(o);
+        grpc__finish(k, RPC_RESOURCE_EXHAUSTED, "the reply is larger than a gRPC message can be "
+                     "(4 GiB)");
+        return;
+    }
     o->prefix[0] = (uint8_t)coded;
     for (int i = 0; i < 4; i++)
         o->prefix[1 + i] = (uint8_t)(len >> (24 - 8 * i));
     o->len = 5 + len;
     k->bytes_out += o->len;
+    if (!k->out) { /* the reply rate is measured from here */
+        k->out_since = grpc__now();
+        k->out_sent = 0;
+    }
+    k->out_bytes += o->len;
     if (k->out_tail)
         k->out_tail->next = o;
     else
@@ -177,7 +211,7 @@ static int on_frame_sent(nghttp2_session *s, const nghttp2_frame *frame, void *u
 {
     (void)user;
     grpc__call *k = call_of(s, frame->hd.stream_id);
-    if (k && k->reset_after && (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) &&
+    if (k && k->reset_after && !k->half_closed && (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) &&
         (frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA)) {
         k->reset_after = 0;
         nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, k->id, NGHTTP2_NO_ERROR);
@@ -237,10 +271,14 @@ static int on_send_data(nghttp2_session *s, nghttp2_frame *frame, const uint8_t 
     (void)frame;
     k->progress = c->active = grpc__now();
     o->sent += length;
+    k->out_bytes -= length;
+    k->out_sent += length;
     if (o->sent == o->len) { /* all handed over: freed once written */
         k->out = o->next;
-        if (!k->out)
+        if (!k->out) {
             k->out_tail = NULL;
+            k->out_since = 0;
+        }
         o->next = c->retired;
         c->retired = o;
     }

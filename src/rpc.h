@@ -85,8 +85,9 @@ int rpc_method_streaming(rpc_method m);
  * where the tensor computed in place is read from. */
 typedef struct rpc_msg rpc_msg;
 
-/* An empty message for method m, of at most max bytes, its memory charged
- * to a. NULL when out of memory. */
+/* An empty message for method m, of at most max bytes (its length, when
+ * the transport knows it), its memory charged to a. NULL when out of
+ * memory. */
 rpc_msg *rpc_msg_new(rpc_method m, struct budget_account *a, size_t max);
 
 /* The message's next n bytes (decoded, when it was compressed). Returns

@@ -85,8 +85,9 @@ static lr_err take_slope(infer_msg *im, const pb_field *value, lr_error *err)
                 if (p >= end || numparse_f64(p, end, &v, &stop) != NUMPARSE_OK)
                     return lr_error_set(err, LR_ERR_BAD_SLOPE, "%s's string_param must be a "
                                         "number or a list of numbers (\"[0.1, 0.2]\")", path);
-                if (tensor_push(s, v) != 0)
-                    return lr_error_set(err, LR_ERR_NO_MEMORY, NULL);
+                if (tensor_push(s, v) != 0) /* the budget refused, or malloc */
+                    return lr_error_set(err, s->account && s->account->refused
+                                                 ? LR_ERR_OVERLOADED : LR_ERR_NO_MEMORY, NULL);
                 for (p = stop; p < end && (*p == ' ' || *p == '\t');)
                     p++;
                 if (list && p < end && *p == ',') {
@@ -453,6 +454,7 @@ static int encode(const rpc_call *call, const infer_msg *im, infer_result *res,
             struct budget_account *a = res->y->account;
             r->budget = a ? a->b : NULL;
             data = r->own[1] = tensor_take_data(res->y, &r->charge);
+            budget_disown(a, r->charge); /* the reply's now, released when sent */
         }
         if (n)
             r->piece[r->npieces++] = (rpc_piece){data, n};
@@ -499,6 +501,7 @@ void rpc__infer(const rpc_call *call, rpc_reply *r)
 {
     infer_msg im = {0};
     tensor_init(&im.slopes);
+    im.slopes.account = call->account; /* a list as long as the message: charged */
     for (size_t i = 0; i < INFER_INPUTS; i++)
         tensor_init(&im.in[i].typed);
     lr_error err;

@@ -37,13 +37,19 @@ static lr_err no_room(rpc_msg *m, lr_error *err)
                                                                : LR_ERR_NO_MEMORY, NULL);
 }
 
+/* The rest's buffer is charged to the account (taken as it grows, given
+ * back to it when freed: a stream's calls hold it message by message). */
 static lr_err keep(rpc_msg *m, const uint8_t *data, size_t n, lr_error *err)
 {
     if (n > m->rest_cap - m->rest_len) {
         size_t cap = mem_grow(m->rest_cap, m->rest_len + n, 256);
-        uint8_t *grown = cap ? budget_realloc(m->account, m->rest, cap) : NULL;
-        if (!grown)
+        if (!cap || budget_take(m->account, cap - m->rest_cap) != 0)
             return no_room(m, err);
+        uint8_t *grown = realloc(m->rest, cap);
+        if (!grown) {
+            budget_give(m->account, cap - m->rest_cap);
+            return lr_error_set(err, LR_ERR_NO_MEMORY, NULL);
+        }
         m->rest = grown;
         m->rest_cap = cap;
     }
@@ -67,16 +73,17 @@ static lr_err raw_done(rpc_msg *m, lr_error *err)
     return LR_ERR_OK;
 }
 
-/* A raw_input_contents payload of `total` bytes begins. */
-static lr_err begin_raw(rpc_msg *m, uint64_t total, lr_error *err)
+/* A raw_input_contents payload of `total` bytes begins, `left` bytes
+ * before the message's most. */
+static lr_err begin_raw(rpc_msg *m, uint64_t total, size_t left, lr_error *err)
 {
     if (m->nraw == RPC_RAW_MAX)
         return lr_error_set(err, LR_ERR_BAD_INPUT, "the request has more than %d "
                             "raw_input_contents", RPC_RAW_MAX);
-    if (total > m->max)
-        return lr_error_set(err, LR_ERR_BODY_TOO_LARGE, "raw_input_contents[%zu] is %llu "
-                            "bytes, more than --max-body (%zu)", m->nraw,
-                            (unsigned long long)total, m->max);
+    if (total > left) /* (a message's length is known: it declares more than it holds) */
+        return lr_error_set(err, LR_ERR_BODY_TOO_LARGE, "raw_input_contents[%zu] declares %llu "
+                            "bytes, more than the message's %zu left", m->nraw,
+                            (unsigned long long)total, left);
     /* Its whole size is allocated now, one block hinted for huge pages
      * (a tensor grown in steps lies in 4 KiB pages, whose misses made a
      * 64 MB call three times slower), but charged as its bytes come: a
@@ -101,6 +108,7 @@ lr_err rpc_msg_feed(rpc_msg *m, const uint8_t *data, size_t n, lr_error *err)
     m->size += n;
     if (!m->split)
         return keep(m, data, n, err);
+    size_t at = m->size - n; /* the message's bytes before data */
     while (n) {
         pb_piece piece;
         long took = pb_split_feed(&m->sp, data, n, &piece);
@@ -108,7 +116,7 @@ lr_err rpc_msg_feed(rpc_msg *m, const uint8_t *data, size_t n, lr_error *err)
             return lr_error_set(err, LR_ERR_BAD_MESSAGE, NULL);
         lr_err rc = LR_ERR_OK;
         if (piece.kind == PB_PIECE_BEGIN) {
-            rc = begin_raw(m, piece.total, err);
+            rc = begin_raw(m, piece.total, m->max - at - (size_t)took, err);
         } else if (piece.kind == PB_PIECE_RAW) {
             if (budget_take(m->account, piece.len) != 0)
                 return no_room(m, err);
@@ -123,6 +131,7 @@ lr_err rpc_msg_feed(rpc_msg *m, const uint8_t *data, size_t n, lr_error *err)
         if (rc != LR_ERR_OK)
             return rc;
         data += took;
+        at += (size_t)took;
         n -= (size_t)took;
     }
     return LR_ERR_OK;
@@ -145,6 +154,7 @@ void rpc_msg_free(rpc_msg *m)
         tensor_free(&m->raw[i]);
     free(m->block); /* a payload cut short: what came is what was charged */
     budget_give(m->account, m->charged);
-    budget_block_free(m->rest);
+    free(m->rest);
+    budget_give(m->account, m->rest_cap);
     free(m);
 }

@@ -68,7 +68,8 @@ void rpc__reply_buffer(rpc_reply *r, uint8_t *buf, size_t len)
 void rpc__string(const pb_field *f, char *out, size_t cap)
 {
     size_t n = f->wire == PB_LEN ? (f->len < cap ? f->len : cap - 1) : 0;
-    memcpy(out, f->data, n);
+    for (size_t i = 0; i < n; i++) /* a NUL cannot cut a name short: "x\0y" is not "x" */
+        out[i] = f->data[i] ? (char)f->data[i] : '?';
     out[n] = '\0';
 }
 

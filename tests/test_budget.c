@@ -266,3 +266,30 @@ void test_budget_default(void)
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
     ASSERT_EQ(system(cmd), 0);
 }
+
+/* budget_claim raises a claim (the banker's algorithm then keeps room for
+ * it: a younger account waits); budget_disown hands a charge on to a
+ * block released later, so a long-lived account (a gRPC stream) does not
+ * hold what its replies hold; budget_poll sees a wait end without a wake. */
+void test_budget_claims(void)
+{
+    budget *b = budget_new(1000);
+    budget_account old, young;
+    budget_open(b, &old, 0);
+    budget_open(b, &young, 0);
+    budget_set_queue(b, 4, 60);
+    budget_claim(&old, 800); /* the older may still come to take 800 */
+    ASSERT_EQ(budget_grant(&young, 300), BUDGET_WAIT); /* 300 would leave it 700 */
+    ASSERT_EQ(budget_poll(&young), BUDGET_WAIT);
+    budget_expect(&old, 0); /* it will take nothing more: room for the younger */
+    ASSERT_EQ(budget_poll(&young), BUDGET_GRANTED);
+    ASSERT_EQ(budget_take(&young, 300), 0);
+    budget_disown(&young, 300); /* a reply's now */
+    ASSERT_EQ(young.held, 0u);
+    ASSERT_EQ(budget_used(b), 300u); /* still charged until released */
+    budget_release(b, 300);
+    budget_close(&young);
+    budget_close(&old);
+    ASSERT_EQ(budget_used(b), 0u);
+    budget_free(b);
+}

@@ -27,6 +27,7 @@
     X(errors_table)                                                            \
     X(budget_accounts)                                                         \
     X(budget_waits)                                                            \
+    X(budget_claims)                                                           \
     X(budget_default)                                                          \
     X(utf8_sanitize)                                                           \
     /* test_drain.c, test_metrics.c, test_reqid.c, test_accesslog.c */         \

@@ -18,7 +18,6 @@ Usage: tests/grpc_bounds.py SERVER_BINARY"""
 import os
 import re
 import socket
-import struct
 import subprocess
 import sys
 import threading
@@ -28,6 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from tap import finish, ok  # noqa: E402
+from h2_attacks import field, grpc_frame, infer_msg  # noqa: E402  (the messages, by hand)
 
 try:
     import h2.config
@@ -44,29 +44,6 @@ SERVICE = "/inference.GRPCInferenceService/"
 # Sanitizers' quarantine (make SANITIZE=...) holds freed memory: RSS then
 # says little of the server's own.
 RSS_BOUND = 32 + (512 if "sanitize" in " ".join(sys.argv) else 0)
-
-
-def varint(v):
-    out = b""
-    while True:
-        b, v = v & 127, v >> 7
-        if not v:
-            return out + bytes([b])
-        out += bytes([b | 128])
-
-
-def field(n, payload):
-    return varint(n << 3 | 2) + varint(len(payload)) + payload
-
-
-def grpc_frame(msg):
-    return b"\0" + struct.pack(">I", len(msg)) + msg
-
-
-def infer_msg(count):
-    """ModelInferRequest: x, FP64, count values of -1 as raw_input_contents."""
-    x = field(1, b"x") + field(2, b"FP64") + field(3, varint(count))
-    return field(1, b"leaky_relu") + field(5, x) + field(7, struct.pack("<d", -1.0) * count)
 
 
 class Server:

@@ -121,7 +121,14 @@ $(TESTBIN): $(TEST_OBJ) $(OBJ)
 	$(call say,LINK,$@)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS) -lcurl
 
 BENCH_BIN := $(BUILD)/bench_codec $(BUILD)/bench_jansson_server $(BUILD)/bench_ok_server \
-             $(BUILD)/bench_one_request $(BUILD)/bench_binary
+             $(BUILD)/bench_one_request $(BUILD)/bench_binary $(BUILD)/bench_anchors
+
+# The codec beside std::to_chars, Dragonbox (fmt), fast_float, strtod and
+# simdjson, Debian's packages (C++17).
+CXX ?= g++
+$(BUILD)/bench_anchors: bench/anchors.cpp $(BUILD)/obj/numfmt.o $(BUILD)/obj/numparse.o \
+                        $(BUILD)/obj/numtables.o
+	$(call say,CXX,$@)$(CXX) -std=c++17 -O2 -Wall -Wextra $(SAN_FLAGS) -o $@ $^ -lfmt -lsimdjson
 
 $(BUILD)/bench_codec: $(BUILD)/bench/bench_codec.o $(OBJ)
 	$(call say,LINK,$@)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
@@ -155,7 +162,7 @@ errors-doc:
 # Codec, kernel and end-to-end benchmarks with baselines, in one run.
 bench: deps-build
 	$(Q)./tools/ensure-packages wrk nghttp2-client python3-grpcio python3-protobuf \
-	    protobuf-compiler-grpc
+	    protobuf-compiler-grpc g++ libfmt-dev libsimdjson-dev libfast-float-dev
 	$(Q)$(MAKE) --no-print-directory $(SERVER) $(BENCH_BIN)
 	./bench/run.sh $(BUILD)
 

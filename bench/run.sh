@@ -14,6 +14,8 @@ secs_large=${3:-10}
 
 echo "leakyrelu benchmark, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 "$build/bench_codec"
+echo
+"$build/bench_anchors"
 
 sizes=(4 1000 1000000)
 for n in "${sizes[@]}"; do "$build/bench_codec" --gen "$n" "$tmp/body$n.json"; done

@@ -14,16 +14,6 @@
 #include "grpc_internal.h"
 #include "metrics.h"
 
-/* A header for nghttp2 (which copies it): a literal name, a string value. */
-#define NV(name, value)                                                                    \
-    {(uint8_t *)(uintptr_t)(name), (uint8_t *)(uintptr_t)(value), sizeof(name) - 1,        \
-     strlen(value), NGHTTP2_NV_FLAG_NONE}
-
-static grpc__call *call_of(nghttp2_session *s, int32_t id)
-{
-    return nghttp2_session_get_stream_user_data(s, id);
-}
-
 /* grpc-timeout: 1 to 8 digits and a unit (H, M, S, m, u, n). */
 static double parse_timeout(const uint8_t *v, size_t len)
 {
@@ -63,11 +53,8 @@ static void handle(grpc__call *k)
     rpc_msg_free(k->msg);
     k->msg = NULL;
     if (r.code != RPC_OK) {
-        char message[sizeof r.message];
-        memcpy(message, r.message, sizeof message);
-        rpc_code code = r.code;
+        grpc__finish(k, r.code, r.message); /* (copied) */
         rpc_reply_free(&r);
-        grpc__finish(k, code, message);
         return;
     }
     grpc__queue_reply(k, &r);
@@ -143,7 +130,6 @@ static int message_begin(grpc__call *k, lr_error *err)
     /* It claims its message (the banker's algorithm keeps room for the
      * older calls to finish), and the message holds at most its length. */
     budget_claim(&k->account, k->msg_len + GRPC_MSG_SLACK);
-    k->msg_compressed = flag;
     k->msg = rpc_msg_new(k->method, &k->account, flag ? g->max_body : k->msg_len);
     k->dec = flag ? coding_decoder_new(k->in_coding) : NULL;
     if (!k->msg || (flag && !k->dec)) {
@@ -260,7 +246,7 @@ static int on_data(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t 
     (void)flags;
     (void)user;
     nghttp2_session_consume_connection(s, len);
-    grpc__call *k = call_of(s, id);
+    grpc__call *k = grpc__call_of(s, id);
     if (!k)
         return 0;
     k->bytes_in += len;
@@ -393,7 +379,7 @@ static int on_header(nghttp2_session *s, const nghttp2_frame *frame, const uint8
 {
     (void)flags;
     (void)user;
-    grpc__call *k = call_of(s, frame->hd.stream_id);
+    grpc__call *k = grpc__call_of(s, frame->hd.stream_id);
     if (!k)
         return 0;
     k->header_bytes += namelen + valuelen + 32; /* trailers count too */
@@ -467,7 +453,7 @@ static void headers_done(grpc__call *k)
 static int on_frame(nghttp2_session *s, const nghttp2_frame *frame, void *user)
 {
     (void)user;
-    grpc__call *k = call_of(s, frame->hd.stream_id);
+    grpc__call *k = grpc__call_of(s, frame->hd.stream_id);
     if (!k)
         return 0;
     if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST)
@@ -506,11 +492,7 @@ void grpc__call_end(grpc__call *k, uint32_t error_code)
         o->next = c->retired;
         c->retired = o;
     }
-    if (k->waiting) { /* out of the queue first: the account is the loop's alone then */
-        if (k->waiting == GRPC_WAIT_MEMORY)
-            budget_grant(&k->account, 0);
-        c->loop->waiters--;
-    }
+    grpc__call_unwait(k); /* out of the queue first: the account is the loop's alone then */
     rpc_msg_free(k->msg);
     coding_decoder_free(k->dec);
     free(k->held);
@@ -531,7 +513,7 @@ void grpc__call_end(grpc__call *k, uint32_t error_code)
 static int on_close(nghttp2_session *s, int32_t id, uint32_t error_code, void *user)
 {
     (void)user;
-    grpc__call *k = call_of(s, id);
+    grpc__call *k = grpc__call_of(s, id);
     if (k)
         grpc__call_end(k, error_code);
     return 0;

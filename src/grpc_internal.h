@@ -105,7 +105,7 @@ typedef struct grpc__call {
     struct grpc__call *prev, *next;
     rpc_method method;
     char path[128];            /* :path, cut short (for the log) */
-    int bad_method, bad_type, not_post; /* what the headers got wrong */
+    int bad_type, not_post;    /* what the headers got wrong */
     size_t header_bytes;
     coding in_coding;          /* grpc-encoding */
     int bad_coding;
@@ -124,7 +124,6 @@ typedef struct grpc__call {
     size_t msg_len, msg_have;
     double msg_t0;             /* its rate's window began: the message's first byte, */
     size_t msg_mark;           /*   or later, with this much of it come */
-    int msg_compressed;
     coding_decoder *dec;
     rpc_msg *msg;              /* being read, or complete (unary: until the end) */
     int msgs;                  /* messages complete */
@@ -149,6 +148,17 @@ typedef struct grpc__call {
     uint64_t out_sent;         /*   and the bytes handed over since */
 } grpc__call;
 
+/* A header for nghttp2 (which copies it): a literal name, a string value. */
+#define NV(name, value)                                                                    \
+    {(uint8_t *)(uintptr_t)(name), (uint8_t *)(uintptr_t)(value), sizeof(name) - 1,        \
+     strlen(value), NGHTTP2_NV_FLAG_NONE}
+
+/* The call of stream id, or NULL. */
+static inline struct grpc__call *grpc__call_of(nghttp2_session *s, int32_t id)
+{
+    return nghttp2_session_get_stream_user_data(s, id);
+}
+
 /* Monotonic seconds. */
 static inline double grpc__now(void)
 {
@@ -168,6 +178,10 @@ void grpc__reply_callbacks(nghttp2_session_callbacks *cb);
 /* grpc_reply.c: the call's status is decided: sent now (trailers only),
  * or after the replies queued; a client still sending is reset after it. */
 void grpc__finish(grpc__call *call, rpc_code code, const char *message);
+
+/* grpc_reply.c: a call waiting (for memory, or for its replies to be
+ * read) waits no more: out of the budget's queue, its loop's count. */
+void grpc__call_unwait(grpc__call *call);
 
 /* grpc_reply.c: queues a reply message (r's pieces are the queue's now). */
 void grpc__queue_reply(grpc__call *call, rpc_reply *r);

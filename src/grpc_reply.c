@@ -9,16 +9,6 @@
 
 #include "grpc_internal.h"
 
-/* A header for nghttp2 (which copies it): a literal name, a string value. */
-#define NV(name, value)                                                                    \
-    {(uint8_t *)(uintptr_t)(name), (uint8_t *)(uintptr_t)(value), sizeof(name) - 1,        \
-     strlen(value), NGHTTP2_NV_FLAG_NONE}
-
-static grpc__call *call_of(nghttp2_session *s, int32_t id)
-{
-    return nghttp2_session_get_stream_user_data(s, id);
-}
-
 /* grpc-message: percent-encoded outside printable ASCII and '%'. */
 static void percent_encode(const char *in, char *out, size_t cap)
 {
@@ -41,6 +31,16 @@ static ssize_t read_data(nghttp2_session *s, int32_t id, uint8_t *buf, size_t le
 
 /* The response's headers: with the status when there is no message
  * (trailers only), else before the first message. */
+/* The replies' coding: the request's (gzip or deflate) when the client
+ * says it takes it (grpc-accept-encoding), else identity. */
+static coding reply_coding(const grpc__call *k)
+{
+    return (k->in_coding == CODING_GZIP && k->accept_gzip) ||
+                   (k->in_coding == CODING_DEFLATE && k->accept_deflate)
+               ? k->in_coding
+               : CODING_IDENTITY;
+}
+
 static int submit_headers(grpc__call *k, int trailers_only)
 {
     char code[12], message[sizeof k->message * 3];
@@ -49,7 +49,7 @@ static int submit_headers(grpc__call *k, int trailers_only)
     nghttp2_nv nv[8] = {NV(":status", "200"), NV("content-type", "application/grpc"),
                         NV("x-request-id", k->request_id)};
     size_t n = 3;
-    const char *enc = k->in_coding != CODING_IDENTITY ? coding_name(k->in_coding) : NULL;
+    const char *enc = reply_coding(k) != CODING_IDENTITY ? coding_name(reply_coding(k)) : NULL;
     if (enc && !trailers_only)
         nv[n++] = (nghttp2_nv)NV("grpc-encoding", enc);
     nv[n++] = (nghttp2_nv)NV("grpc-accept-encoding", "identity,deflate,gzip");
@@ -64,6 +64,31 @@ static int submit_headers(grpc__call *k, int trailers_only)
     return nghttp2_submit_response(k->c->ng, k->id, nv, n, trailers_only ? NULL : &prd);
 }
 
+void grpc__call_unwait(grpc__call *k)
+{
+    if (!k->waiting)
+        return;
+    if (k->waiting == GRPC_WAIT_MEMORY)
+        budget_grant(&k->account, 0); /* n = 0: it leaves the queue */
+    k->waiting = 0;
+    k->c->loop->waiters--;
+}
+
+/* The call has something to send: its response's headers (with the
+ * status when trailers_only, no message having gone), or its data source,
+ * waiting for replies, is resumed. */
+static void something_to_send(grpc__call *k, int trailers_only)
+{
+    if (!k->headers_sent) {
+        if (submit_headers(k, trailers_only) != 0)
+            nghttp2_submit_rst_stream(k->c->ng, NGHTTP2_FLAG_NONE, k->id,
+                                      NGHTTP2_INTERNAL_ERROR);
+    } else if (k->deferred) {
+        k->deferred = 0;
+        nghttp2_session_resume_data(k->c->ng, k->id);
+    }
+}
+
 /* The call's status is decided: sent now (trailers only), or after the
  * replies queued. */
 void grpc__finish(grpc__call *k, rpc_code code, const char *message)
@@ -71,23 +96,11 @@ void grpc__finish(grpc__call *k, rpc_code code, const char *message)
     if (k->finished)
         return;
     k->finished = 1;
-    if (k->waiting) { /* out of the budget's queue: the account is this loop's alone */
-        if (k->waiting == GRPC_WAIT_MEMORY)
-            budget_grant(&k->account, 0);
-        k->waiting = 0;
-        k->c->loop->waiters--;
-    }
+    grpc__call_unwait(k); /* out of the budget's queue: the account is this loop's alone */
     k->reset_after = !k->half_closed; /* once the status is sent: it need not send more */
     k->code = code;
     snprintf(k->message, sizeof k->message, "%s", code == RPC_OK ? "" : message);
-    if (!k->headers_sent) {
-        if (submit_headers(k, 1) != 0)
-            nghttp2_submit_rst_stream(k->c->ng, NGHTTP2_FLAG_NONE, k->id,
-                                      NGHTTP2_INTERNAL_ERROR);
-    } else if (k->deferred) {
-        k->deferred = 0;
-        nghttp2_session_resume_data(k->c->ng, k->id);
-    }
+    something_to_send(k, 1);
     rpc_msg_free(k->msg); /* what is still read is dropped */
     k->msg = NULL;
     coding_decoder_free(k->dec);
@@ -163,8 +176,8 @@ void grpc__queue_reply(grpc__call *k, rpc_reply *r)
         return;
     }
     o->reply = *r;
-    int coded = k->in_coding != CODING_IDENTITY;
-    if (coded && !compress_out(k, o, k->in_coding)) {
+    int coded = reply_coding(k) != CODING_IDENTITY;
+    if (coded && !compress_out(k, o, reply_coding(k))) {
         rpc_reply_free(&o->reply);
         free(o);
         grpc__finish(k, RPC_RESOURCE_EXHAUSTED, lr_err_message(LR_ERR_NO_MEMORY));
@@ -195,14 +208,7 @@ void grpc__queue_reply(grpc__call *k, rpc_reply *r)
     else
         k->out = o;
     k->out_tail = o;
-    if (!k->headers_sent) {
-        if (submit_headers(k, 0) != 0)
-            nghttp2_submit_rst_stream(k->c->ng, NGHTTP2_FLAG_NONE, k->id,
-                                      NGHTTP2_INTERNAL_ERROR);
-    } else if (k->deferred) {
-        k->deferred = 0;
-        nghttp2_session_resume_data(k->c->ng, k->id);
-    }
+    something_to_send(k, 0);
 }
 
 /* After the status (trailers) went: a client still sending is told to
@@ -210,7 +216,7 @@ void grpc__queue_reply(grpc__call *k, rpc_reply *r)
 static int on_frame_sent(nghttp2_session *s, const nghttp2_frame *frame, void *user)
 {
     (void)user;
-    grpc__call *k = call_of(s, frame->hd.stream_id);
+    grpc__call *k = grpc__call_of(s, frame->hd.stream_id);
     if (k && k->reset_after && !k->half_closed && (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) &&
         (frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA)) {
         k->reset_after = 0;

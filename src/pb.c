@@ -80,14 +80,6 @@ double pb_double(uint64_t bits)
     return d;
 }
 
-float pb_float(uint64_t bits)
-{
-    uint32_t b = (uint32_t)bits;
-    float f;
-    memcpy(&f, &b, sizeof f);
-    return f;
-}
-
 size_t pb_varint_size(uint64_t v)
 {
     size_t n = 1;

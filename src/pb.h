@@ -46,9 +46,8 @@ int pb_next(pb_reader *r, pb_field *f);
 /* A varint at p (at most end - p bytes): its length, 0 when malformed. */
 size_t pb_varint(const uint8_t *p, const uint8_t *end, uint64_t *v);
 
-/* A fixed field's bits as a double or a float. */
+/* A fixed 64-bit field's bits as a double. */
 double pb_double(uint64_t bits);
-float pb_float(uint64_t bits);
 
 /* --- writing --- */
 

@@ -100,9 +100,6 @@ lr_err rpc_msg_feed(rpc_msg *m, const uint8_t *data, size_t n, lr_error *err);
  * inside a field. */
 lr_err rpc_msg_end(rpc_msg *m, lr_error *err);
 
-/* Bytes fed so far. */
-size_t rpc_msg_size(const rpc_msg *m);
-
 /* Frees the message and what of its payloads was not taken. NULL is
  * ignored. */
 void rpc_msg_free(rpc_msg *m);

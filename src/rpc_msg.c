@@ -144,8 +144,6 @@ lr_err rpc_msg_end(rpc_msg *m, lr_error *err)
     return LR_ERR_OK;
 }
 
-size_t rpc_msg_size(const rpc_msg *m) { return m->size; }
-
 void rpc_msg_free(rpc_msg *m)
 {
     if (!m)

@@ -57,21 +57,15 @@ int api__oip_route(const char *path, api_head *head, api_response *resp)
     }
     if (!segment(&p, "models") || *p != '/')
         goto unknown;
-    char name[64], version[64];
-    size_t n = next_segment(&p, name, sizeof name);
-    if (n >= sizeof name || infer_model_find(name, n, &head->model) != 0) {
-        api__error_response(resp, LR_ERR_NOT_FOUND, "unknown model \"%s\"; the models are "
-                            "\"leaky_relu\" and \"leaky_relu_grad\"", name);
+    char name[64], version[64] = "";
+    next_segment(&p, name, sizeof name); /* cut short, it names no model */
+    int versioned = segment(&p, "versions");
+    if (versioned && *p == '/')
+        next_segment(&p, version, sizeof version);
+    lr_error err;
+    if (infer_model_named(name, versioned ? version : NULL, &head->model, &err) != LR_ERR_OK) {
+        api_error(&err, resp);
         return 0;
-    }
-    if (segment(&p, "versions")) {
-        n = *p == '/' ? next_segment(&p, version, sizeof version) : 0;
-        if (n != 1 || version[0] != '1') {
-            api__error_response(resp, LR_ERR_NOT_FOUND, "model \"%s\" has no version \"%s\"; "
-                                "its one version is \"" MODEL_VERSION "\"", name,
-                                n ? version : "");
-            return 0;
-        }
     }
     if (*p == '\0')
         head->route = API_V2_MODEL;

@@ -25,6 +25,17 @@ int infer_model_find(const char *name, size_t len, infer_model *m)
     return -1;
 }
 
+lr_err infer_model_named(const char *name, const char *version, infer_model *m, lr_error *err)
+{
+    if (infer_model_find(name, strlen(name), m) != 0)
+        return lr_error_set(err, LR_ERR_NOT_FOUND, "unknown model \"%s\"; the models are "
+                            "\"leaky_relu\" and \"leaky_relu_grad\"", name);
+    if (version && strcmp(version, INFER_MODEL_VERSION) != 0)
+        return lr_error_set(err, LR_ERR_NOT_FOUND, "model \"%s\" has no version \"%s\"; its one "
+                            "version is \"" INFER_MODEL_VERSION "\"", name, version);
+    return LR_ERR_OK;
+}
+
 /* The index of the input named name, or -1. */
 static int input_named(const infer_request *req, const char *name)
 {

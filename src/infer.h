@@ -28,6 +28,11 @@ const char *infer_model_name(infer_model m);
 /* The model named name[0..len): 0 with *m set, or -1. */
 int infer_model_find(const char *name, size_t len, infer_model *m);
 
+/* The model a request names, and its version (NULL: none named), as
+ * every transport answers it: LR_ERR_OK with *m set, or LR_ERR_NOT_FOUND
+ * saying which models and version there are. */
+lr_err infer_model_named(const char *name, const char *version, infer_model *m, lr_error *err);
+
 /* The models' one version. */
 #define INFER_MODEL_VERSION "1"
 

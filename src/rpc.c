@@ -89,14 +89,9 @@ static int model_of(const rpc_call *call, rpc_reply *r, infer_model *m)
         rpc_fail(r, RPC_INVALID_ARGUMENT, "%s", lr_err_message(LR_ERR_BAD_MESSAGE));
         return 0;
     }
-    if (infer_model_find(name, strlen(name), m) != 0) {
-        rpc_fail(r, RPC_NOT_FOUND, "unknown model \"%s\"; the models are \"leaky_relu\" and "
-                 "\"leaky_relu_grad\"", name);
-        return 0;
-    }
-    if (version[0] && strcmp(version, INFER_MODEL_VERSION) != 0) {
-        rpc_fail(r, RPC_NOT_FOUND, "model \"%s\" has no version \"%s\"; its one version is "
-                 "\"" INFER_MODEL_VERSION "\"", name, version);
+    lr_error err;
+    if (infer_model_named(name, version[0] ? version : NULL, m, &err) != LR_ERR_OK) {
+        rpc_fail_error(r, &err);
         return 0;
     }
     return 1;

@@ -343,13 +343,10 @@ static lr_err to_infer(const rpc_call *call, infer_msg *im, infer_request *ir,
                        char paths[INFER_INPUTS][48], lr_error *err)
 {
     *ir = (infer_request){0};
-    if (infer_model_find(im->model, strlen(im->model), &ir->model) != 0)
-        return lr_error_set(err, LR_ERR_NOT_FOUND, "unknown model \"%s\"; the models are "
-                            "\"leaky_relu\" and \"leaky_relu_grad\"", im->model);
-    if (im->version[0] && strcmp(im->version, INFER_MODEL_VERSION) != 0)
-        return lr_error_set(err, LR_ERR_NOT_FOUND, "model \"%s\" has no version \"%s\"; its "
-                            "one version is \"" INFER_MODEL_VERSION "\"", im->model,
-                            im->version);
+    lr_err rc = infer_model_named(im->model, im->version[0] ? im->version : NULL, &ir->model,
+                                  err);
+    if (rc != LR_ERR_OK)
+        return rc;
     size_t n = im->ninputs < INFER_INPUTS ? im->ninputs : INFER_INPUTS;
     if (call->msg->nraw && call->msg->nraw != im->ninputs)
         return lr_error_set(err, LR_ERR_BAD_INPUT, "the request has %zu raw_input_contents "
@@ -357,7 +354,7 @@ static lr_err to_infer(const rpc_call *call, infer_msg *im, infer_request *ir,
                             call->msg->nraw, im->ninputs);
     ir->ninputs = im->ninputs;
     for (size_t i = 0; i < n && im->ninputs <= INFER_INPUTS; i++) {
-        lr_err rc = take_data(call, im, i, &ir->in[i], paths[i], sizeof paths[i], err);
+        rc = take_data(call, im, i, &ir->in[i], paths[i], sizeof paths[i], err);
         if (rc != LR_ERR_OK)
             return rc;
     }

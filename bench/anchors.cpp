@@ -72,6 +72,18 @@ template <class F> double best_ns(size_t n, F fn)
 
 volatile size_t sink; // what the loops produce, so that none is optimized away
 
+// The best time of write(x, buf) (returning the text's end) over v.
+template <class T, class W> double write_ns(const std::vector<T> &v, W write)
+{
+    return best_ns(v.size(), [&] {
+        size_t total = 0;
+        char buf[64]; // >= NUMFMT_F64_BUF
+        for (T x : v)
+            total += size_t(write(x, buf) - buf);
+        sink = total;
+    });
+}
+
 void row(const char *what, const char *kind, const std::vector<std::pair<const char *, double>> &r)
 {
     double best_other = 1e30;
@@ -91,29 +103,12 @@ int main(int argc, char **argv)
     std::printf("ns per number, best of 7 passes over %zu numbers of each kind:\n", n);
     for (const char *kind : {"random", "short", "integers"}) {
         std::vector<double> v = numbers(kind, n);
-        std::vector<char> out(n * 32);
-        double ours = best_ns(n, [&] {
-            size_t total = 0;
-            char buf[NUMFMT_F64_BUF];
-            for (double d : v)
-                total += size_t(numfmt_f64(d, buf) - buf);
-            sink = total;
-        });
-        double tc = best_ns(n, [&] {
-            size_t total = 0;
-            char buf[64];
-            for (double d : v)
-                total += size_t(std::to_chars(buf, buf + sizeof buf, d).ptr - buf);
-            sink = total;
-        });
-        double db = best_ns(n, [&] {
-            size_t total = 0;
-            char buf[64];
-            for (double d : v)
-                total += size_t(fmt::format_to(buf, FMT_COMPILE("{}"), d) - buf);
-            sink = total;
-        });
-        row("write", kind, {{"ours", ours}, {"to_chars", tc}, {"fmt (Dragonbox)", db}});
+        auto to_chars = [](auto x, char *b) { return std::to_chars(b, b + 64, x).ptr; };
+        auto dragonbox = [](auto x, char *b) { return fmt::format_to(b, FMT_COMPILE("{}"), x); };
+        row("write", kind,
+            {{"ours", write_ns(v, [](double x, char *b) { return numfmt_f64(x, b); })},
+             {"to_chars", write_ns(v, to_chars)},
+             {"fmt (Dragonbox)", write_ns(v, dragonbox)}});
         std::vector<float> f(v.begin(), v.end()); /* float32: the same numbers, rounded, */
         if (std::strcmp(kind, "random") == 0) {  /* or random finite float32 bits */
             std::mt19937 rng32(7);
@@ -124,28 +119,10 @@ int main(int argc, char **argv)
                 } while (!std::isfinite(x));
             }
         }
-        double ours32 = best_ns(n, [&] {
-            size_t total = 0;
-            char buf[NUMFMT_F32_BUF];
-            for (float x : f)
-                total += size_t(numfmt_f32(x, buf) - buf);
-            sink = total;
-        });
-        double tc32 = best_ns(n, [&] {
-            size_t total = 0;
-            char buf[64];
-            for (float x : f)
-                total += size_t(std::to_chars(buf, buf + sizeof buf, x).ptr - buf);
-            sink = total;
-        });
-        double db32 = best_ns(n, [&] {
-            size_t total = 0;
-            char buf[64];
-            for (float x : f)
-                total += size_t(fmt::format_to(buf, FMT_COMPILE("{}"), x) - buf);
-            sink = total;
-        });
-        row("write32", kind, {{"ours", ours32}, {"to_chars", tc32}, {"fmt (Dragonbox)", db32}});
+        row("write32", kind,
+            {{"ours", write_ns(f, [](float x, char *b) { return numfmt_f32(x, b); })},
+             {"to_chars", write_ns(f, to_chars)},
+             {"fmt (Dragonbox)", write_ns(f, dragonbox)}});
 
         // The texts to read: ours, as a JSON array for simdjson.
         std::string json = "[";

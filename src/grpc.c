@@ -19,6 +19,7 @@
 
 #include "accesslog.h"
 #include "drain.h"
+#include "metrics.h"
 #include "grpc_internal.h"
 
 #define READ_BUF (256 * 1024)
@@ -70,6 +71,7 @@ static void conn_close(grpc__conn *c)
     if (c->next)
         c->next->prev = c->prev;
     atomic_fetch_sub(&l->g->connections, 1);
+    metrics_connections(l->g->sh.metrics, -1);
     free(c);
 }
 
@@ -187,10 +189,12 @@ static void conn_accept(grpc__loop *l)
         int fd = accept4(g->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0)
             return; /* EAGAIN, or another loop took it, or out of descriptors */
-        if (atomic_load(&g->draining) ||
-            atomic_fetch_add(&g->connections, 1) >= g->max_connections) {
-            if (!atomic_load(&g->draining))
-                atomic_fetch_sub(&g->connections, 1);
+        if (atomic_load(&g->draining)) {
+            close(fd);
+            continue;
+        }
+        if (atomic_fetch_add(&g->connections, 1) >= g->max_connections) {
+            atomic_fetch_sub(&g->connections, 1);
             close(fd);
             continue;
         }
@@ -202,6 +206,7 @@ static void conn_accept(grpc__loop *l)
             close(fd);
             continue;
         }
+        metrics_connections(g->sh.metrics, 1); /* with REST's, in leakyrelu_connections_open */
         c->loop = l;
         c->fd = fd;
         c->active = c->wrote = grpc__now();

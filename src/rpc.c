@@ -4,7 +4,6 @@
 #include "rpc.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "budget.h"
@@ -33,22 +32,6 @@ rpc_method rpc_method_find(const char *path, size_t len)
 const char *rpc_method_name(rpc_method m) { return methods[m].name; }
 int rpc_method_streaming(rpc_method m) { return methods[m].streaming; }
 
-/* A message written by fn(w, arg) into a buffer of its size. */
-static void reply_with(rpc_reply *r, void (*fn)(pb_writer *w, const void *arg),
-                       const void *arg)
-{
-    pb_writer size = pb_writer_of(NULL, 0);
-    fn(&size, arg);
-    uint8_t *buf = malloc(size.n ? size.n : 1);
-    if (!buf) {
-        rpc_fail(r, RPC_RESOURCE_EXHAUSTED, "%s", lr_err_message(LR_ERR_NO_MEMORY));
-        return;
-    }
-    pb_writer w = pb_writer_of(buf, size.n);
-    fn(&w, arg);
-    rpc__reply_buffer(r, buf, w.n);
-}
-
 static void write_bool(pb_writer *w, const void *arg)
 {
     if (*(const int *)arg)
@@ -61,7 +44,7 @@ static void write_enum(pb_writer *w, const void *arg)
     pb_put_uint(w, 1, (uint64_t)*(const int *)arg);
 }
 
-static void reply_bool(rpc_reply *r, int v) { reply_with(r, write_bool, &v); }
+static void reply_bool(rpc_reply *r, int v) { rpc__reply_with(r, write_bool, &v); }
 
 void rpc__server_live(const rpc_call *call, rpc_reply *r)
 {
@@ -115,7 +98,7 @@ static void write_server_metadata(pb_writer *w, const void *arg)
 void rpc__server_metadata(const rpc_call *call, rpc_reply *r)
 {
     (void)call;
-    reply_with(r, write_server_metadata, NULL);
+    rpc__reply_with(r, write_server_metadata, NULL);
 }
 
 /* A TensorMetadata: the name, "FP64" (both FP64 and FP32 are taken), any
@@ -152,7 +135,7 @@ void rpc__model_metadata(const rpc_call *call, rpc_reply *r)
 {
     infer_model m;
     if (model_of(call, r, &m))
-        reply_with(r, write_model_metadata, &m);
+        rpc__reply_with(r, write_model_metadata, &m);
 }
 
 /* grpc.health.v1.Health/Check: SERVING (1), or NOT_SERVING (2) while
@@ -172,7 +155,7 @@ void rpc__health(const rpc_call *call, rpc_reply *r)
         rpc_fail(r, RPC_NOT_FOUND, "unknown service \"%s\"; the health of \"\" (the server) "
                  "and \"inference.GRPCInferenceService\" is known", service);
     } else {
-        reply_with(r, write_enum, &(int){call->draining ? 2 : 1});
+        rpc__reply_with(r, write_enum, &(int){call->draining ? 2 : 1});
     }
 }
 

@@ -464,34 +464,35 @@ static int encode(const rpc_call *call, const infer_msg *im, infer_result *res,
 
 /* A stream's failed inference: ModelStreamInferResponse's error_message,
  * with the request's model and id, and the stream goes on. */
+struct stream_error {
+    const char *message;
+    const infer_msg *im;
+};
+
+/* ModelStreamInferResponse: error_message, and an infer_response with the
+ * request's model and id. */
+static void write_stream_error(pb_writer *w, const void *arg)
+{
+    const struct stream_error *e = arg;
+    pb_writer inner = pb_writer_of(NULL, 0);
+    for (int pass = 0; pass < 2; pass++) {
+        pb_writer *o = pass ? w : &inner;
+        if (pass) {
+            pb_put_string(w, 1, e->message);
+            pb_put_len(w, 2, inner.n);
+        }
+        pb_put_string(o, 1, e->im->model);
+        if (e->im->has_id)
+            pb_put_bytes(o, 3, e->im->id, e->im->id_len);
+    }
+}
+
 static void stream_error(rpc_reply *r, const lr_error *err, const infer_msg *im)
 {
     rpc_reply failed = {0};
     rpc_fail_error(&failed, err);
-    pb_writer size = pb_writer_of(NULL, 0);
-    size_t inner = 0;
-    for (int pass = 0; pass < 2; pass++) {
-        uint8_t *buf = pass ? malloc(size.n) : NULL;
-        if (pass && !buf) {
-            rpc_fail(r, RPC_RESOURCE_EXHAUSTED, "%s", lr_err_message(LR_ERR_NO_MEMORY));
-            return;
-        }
-        pb_writer w = pb_writer_of(buf, pass ? size.n : 0);
-        pb_put_string(&w, 1, failed.message);
-        pb_writer in = pb_writer_of(NULL, 0);
-        pb_put_string(&in, 1, im->model);
-        if (im->has_id)
-            pb_put_bytes(&in, 3, im->id, im->id_len);
-        inner = in.n;
-        pb_put_len(&w, 2, inner);
-        pb_put_string(&w, 1, im->model);
-        if (im->has_id)
-            pb_put_bytes(&w, 3, im->id, im->id_len);
-        if (pass)
-            rpc__reply_buffer(r, buf, w.n);
-        else
-            size = w;
-    }
+    struct stream_error e = {failed.message, im};
+    rpc__reply_with(r, write_stream_error, &e);
 }
 
 void rpc__infer(const rpc_call *call, rpc_reply *r)

@@ -34,6 +34,11 @@ RPC_METHOD_MAP(RPC_HANDLER)
 /* r as one message from a buffer of len bytes (malloc'd, r's now). */
 void rpc__reply_buffer(rpc_reply *r, uint8_t *buf, size_t len);
 
+/* r as the message fn(w, arg) writes: measured by a first call, written
+ * by a second into a buffer of that size (r's); out of memory, r's
+ * status says so. */
+void rpc__reply_with(rpc_reply *r, void (*fn)(pb_writer *w, const void *arg), const void *arg);
+
 /* A string field as a C string in out (cap bytes, cut short). */
 void rpc__string(const pb_field *f, char *out, size_t cap);
 

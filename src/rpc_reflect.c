@@ -4,7 +4,6 @@
  * into a FileDescriptorSet by protoc at
  * build time and embedded), so that a generic tool can list the services
  * and call them without the .proto files. */
-#include <stdlib.h>
 #include <string.h>
 
 #include "rpc_internal.h"
@@ -125,8 +124,9 @@ static void write_answer(pb_writer *w, const query *q)
     pb_put_bytes(w, 2, what, len);
 }
 
-static void write_response(pb_writer *w, const query *q)
+static void write_response(pb_writer *w, const void *arg)
 {
+    const query *q = arg;
     pb_put_bytes(w, 1, q->host, q->host_len);
     pb_put_bytes(w, 2, q->request->data, q->request->len);
     write_answer(w, q);
@@ -153,14 +153,5 @@ void rpc__reflect(const rpc_call *call, rpc_reply *r)
         rpc_fail(r, RPC_INVALID_ARGUMENT, "%s", lr_err_message(LR_ERR_BAD_MESSAGE));
         return;
     }
-    pb_writer size = pb_writer_of(NULL, 0);
-    write_response(&size, &q);
-    uint8_t *buf = malloc(size.n ? size.n : 1);
-    if (!buf) {
-        rpc_fail(r, RPC_RESOURCE_EXHAUSTED, "%s", lr_err_message(LR_ERR_NO_MEMORY));
-        return;
-    }
-    pb_writer w = pb_writer_of(buf, size.n);
-    write_response(&w, &q);
-    rpc__reply_buffer(r, buf, w.n);
+    rpc__reply_with(r, write_response, &q);
 }

@@ -92,3 +92,18 @@ void rpc_reply_free(rpc_reply *r)
     free(r->own[2]);
     memset(r, 0, sizeof *r);
 }
+
+/* A message written by fn(w, arg) into a buffer of its size. */
+void rpc__reply_with(rpc_reply *r, void (*fn)(pb_writer *w, const void *arg), const void *arg)
+{
+    pb_writer size = pb_writer_of(NULL, 0);
+    fn(&size, arg);
+    uint8_t *buf = malloc(size.n ? size.n : 1);
+    if (!buf) {
+        rpc_fail(r, RPC_RESOURCE_EXHAUSTED, "%s", lr_err_message(LR_ERR_NO_MEMORY));
+        return;
+    }
+    pb_writer w = pb_writer_of(buf, size.n);
+    fn(&w, arg);
+    rpc__reply_buffer(r, buf, w.n);
+}

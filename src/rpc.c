@@ -3,10 +3,8 @@
  * the REST side's /v2 routes (api_oip.c). */
 #include "rpc.h"
 
-#include <stdio.h>
 #include <string.h>
 
-#include "budget.h"
 #include "infer.h"
 #include "rpc_internal.h"
 #include "version.h"

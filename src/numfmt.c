@@ -13,6 +13,8 @@
 
 #include "numtables.h"
 
+typedef unsigned __int128 u128;
+
 /* floor(log10(2^e)) for |e| <= 2620 (Giulietti, section 9: 1262611 / 2^22
  * approximates log10(2) closely enough on that range). */
 static int floor_log10_pow2(int e) { return (e * 1262611) >> 22; }
@@ -72,62 +74,59 @@ shortest(uint64_t c, int q, int lower_closer, uint64_t *d, int *e)
     *e = k + shorter;
 }
 
-/* The shortest decimal d * 10^e for the positive finite double with
- * significand field m and exponent field be. */
-static void schubfach(uint64_t m, int be, uint64_t *d, int *e)
+/* The same decision from one 128-bit product, after V. Zverovich's Żmij
+ * (2025; scaling by 10^(-k-1), which yields the shorter candidate
+ * directly, is X. JunBo's idea there). With k as above, the value scaled
+ * by 10^(-k-1) is s = n + f/2^64 (n its integer part) and its interval is
+ * s -/+ h/2^64, h/2^64 = 2^(q-1) / 10^(k+1), a half-unit of 1/20 to 1/2.
+ * At most one integer lies in the interval: n when f < h, n + 1 when
+ * f + h >= 2^64. Either is the shortest decimal (Schubfach's case 1; its
+ * trailing zeros are stripped by layout()). Otherwise the answer has one
+ * more digit, 10n plus f * 10 / 2^64 rounded to nearest, which is always
+ * in the interval (whose half-width is at least 1/2 at that scale): the
+ * paper's cases 2 and 3.
+ *
+ * s and h come from the table's g(-k-1), which is rounded up, and each is
+ * off by less than 3 units of 2^-64: the product is exact, and g's excess
+ * and the two truncations each cost under one. So every decision is right
+ * unless a compared quantity lies within FAST_BAND units of its threshold,
+ * where the interval's bounds (inclusive for even c) and ties to even
+ * would matter; then this returns 0 and the caller asks shortest(), which
+ * is exact. That happens for about 2^-57 of random inputs, and for the
+ * exact bounds and midpoints of some short ones. Checked against
+ * shortest() on every float32 and on the float64 vectors, and by
+ * tools/numfmt_ab.c (make test-hard). */
+#define FAST_X 9     /* bits of the product below the 64 of the fraction */
+#define FAST_BAND 32 /* > 10 x 3 units: the rounded digit's margin */
+
+typedef struct fast {
+    uint64_t n;     /* the shorter candidate, or the longer's first digits */
+    uint64_t digit; /* the longer's last digit */
+    uint64_t longer;/* all ones when the answer is 10 n + digit, else 0 */
+    int k;          /* the answer is n * 10^(k+1), or (10 n + digit) * 10^k */
+} fast;
+
+static inline __attribute__((always_inline)) int shortest_fast(uint64_t c, int q, fast *r)
 {
-    uint64_t c;
-    int q;
-    if (be != 0) {
-        c = m | (uint64_t)1 << 52;
-        q = be - 1075;
-        /* Integers below 2^53 are their own shortest decimal: -52 <= q <= 0
-         * and no set bit below 2^-q (one test, no chain of branches). */
-        unsigned frac_bits = (unsigned)-q;
-        if ((frac_bits <= 52) & ((unsigned)__builtin_ctzll(c) >= frac_bits)) {
-            *d = c >> -q;
-            *e = 0;
-            return;
-        }
-    } else {
-        c = m;
-        q = -1074;
-    }
-    shortest(c, q, m == 0 && be > 1, d, e);
+    int k = floor_log10_pow2(q);
+    int sh = q + floor_log2_pow10(-k - 1) + 1 + FAST_X; /* 6 <= sh <= 9 */
+    const uint64_t *g = numtables_pow10[-k - 1 - NUMTABLES_POW10_MIN];
+    uint64_t cs = c << sh;
+    u128 lo = (u128)g[1] * cs;
+    u128 hi = (u128)g[0] * cs + (uint64_t)(lo >> 64); /* the product >> 64 */
+    uint64_t n = (uint64_t)(hi >> (64 + FAST_X));
+    uint64_t f = (uint64_t)(hi >> FAST_X);
+    uint64_t h = g[0] >> (FAST_X + 1 - sh);
+    u128 ten_f = (u128)f * 10 + ((uint64_t)1 << 63);
+    uint64_t down = f < h, up = f + h < f; /* f + h >= 2^64 */
+    int unsure = (f - h + FAST_BAND <= 2 * FAST_BAND) | (f + h + FAST_BAND <= 2 * FAST_BAND) |
+                 ((uint64_t)ten_f + FAST_BAND <= 2 * FAST_BAND);
+    r->n = n + up;
+    r->digit = (uint64_t)(ten_f >> 64);
+    r->longer = (down | up) - 1; /* a mask, not a branch mispredicted half the time */
+    r->k = k;
+    return !unsure;
 }
-
-/* The same for the positive finite float32 with fields m (23 bits) and
- * be (8 bits). */
-static void schubfach_f32(uint32_t m, int be, uint64_t *d, int *e)
-{
-    uint64_t c;
-    int q;
-    if (be != 0) {
-        c = m | (uint32_t)1 << 23;
-        q = be - 150;
-        unsigned frac_bits = (unsigned)-q; /* integers below 2^24, as above */
-        if ((frac_bits <= 23) & ((unsigned)__builtin_ctzll(c) >= frac_bits)) {
-            *d = c >> -q;
-            *e = 0;
-            return;
-        }
-    } else {
-        c = m;
-        q = -149;
-    }
-    shortest(c, q, m == 0 && be > 1, d, e);
-}
-
-static const char digit_pairs[201] =
-    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
-    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
-    "8081828384858687888990919293949596979899";
-
-#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
-#error "numfmt.c builds digit strings in registers for little-endian targets"
-#endif
-
-typedef unsigned __int128 u128;
 
 static const uint64_t pow10_u64[20] = {
     1u, 10u, 100u, 1000u, 10000u, 100000u, 1000000u, 10000000u, 100000000u,
@@ -145,85 +144,192 @@ static int count_digits(uint64_t d)
     return guess + (d >= pow10_u64[guess]);
 }
 
-#define ASCII_ZEROS (((u128)0x3030303030303030u << 64) | 0x3030303030303030u)
+/* A decimal as layout() takes it: v = 0.S * 10^k, where S is the 16 digits
+ * of d16 (10^15 <= d16 < 10^16) and then the character last, '0' for
+ * values of at most 16 digits. */
+typedef struct decimal {
+    uint64_t d16;
+    uint32_t last;
+    int k;
+} decimal;
+
+/* d * 10^e (0 < d < 10^17) as a decimal. */
+static decimal from_shortest(uint64_t d, int e)
+{
+    int nd = count_digits(d);
+    decimal r = {d * pow10_u64[16 - nd], '0', e + nd};
+    if (nd == 17) {
+        r.d16 = d / 10;
+        r.last = '0' + (uint32_t)(d % 10);
+    }
+    return r;
+}
+
+/* shortest_fast's answer for a normal double, where n has 15 or 16
+ * digits, without dividing or counting digits. */
+static inline __attribute__((always_inline)) decimal from_fast(const fast *r)
+{
+    uint64_t low = r->digit & r->longer; /* the 17th digit, or none */
+    int small = r->n < 1000000000000000u;
+    uint64_t s = (uint64_t)0 - (uint64_t)small; /* masks again: n's length is random */
+    decimal d = {((10 * r->n + low) & s) | (r->n & ~s), '0' + (uint32_t)(low & ~s),
+                 r->k + 17 - small};
+    return d;
+}
+
+/* The shortest decimal of the positive finite double with significand
+ * field m and exponent field be. */
+static decimal decimal_f64(uint64_t m, int be)
+{
+    uint64_t c, d;
+    int q, e;
+    fast r;
+    if (be != 0) {
+        c = m | (uint64_t)1 << 52;
+        q = be - 1075;
+        /* Integers below 2^53 are their own shortest decimal: -52 <= q <= 0
+         * and no set bit below 2^-q (one test, no chain of branches). */
+        unsigned frac_bits = (unsigned)-q;
+        if ((frac_bits <= 52) & ((unsigned)__builtin_ctzll(c) >= frac_bits))
+            return from_shortest(c >> -q, 0);
+        if (__builtin_expect(m != 0 && shortest_fast(c, q, &r), 1))
+            return from_fast(&r);
+        shortest(c, q, m == 0 && be > 1, &d, &e); /* a power of two, or unsure */
+        return from_shortest(d, e);
+    }
+    c = m;
+    q = -1074;
+    if (shortest_fast(c, q, &r)) {
+        d = (r.n & ~r.longer) | ((10 * r.n + r.digit) & r.longer);
+        e = r.k + (int)(~r.longer & 1);
+    } else {
+        shortest(c, q, 0, &d, &e);
+    }
+    return from_shortest(d, e);
+}
+
+/* The same for the positive finite float32 with fields m (23 bits) and
+ * be (8 bits). */
+static decimal decimal_f32(uint32_t m, int be)
+{
+    uint64_t c, d;
+    int q, e;
+    fast r;
+    if (be != 0) {
+        c = m | (uint32_t)1 << 23;
+        q = be - 150;
+        unsigned frac_bits = (unsigned)-q; /* integers below 2^24, as above */
+        if ((frac_bits <= 23) & ((unsigned)__builtin_ctzll(c) >= frac_bits))
+            return from_shortest(c >> -q, 0);
+    } else {
+        c = m;
+        q = -149;
+    }
+    if (__builtin_expect((m != 0 || be <= 1) && shortest_fast(c, q, &r), 1)) {
+        d = (r.n & ~r.longer) | ((10 * r.n + r.digit) & r.longer);
+        e = r.k + (int)(~r.longer & 1);
+    } else {
+        shortest(c, q, m == 0 && be > 1, &d, &e);
+    }
+    return from_shortest(d, e);
+}
+
+static const char digit_pairs[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "numfmt.c builds digit strings in registers for little-endian targets"
+#endif
 
 #if defined(__SSE2__)
-/* The 16 ASCII digits of hi * 10^8 + lo (hi, lo < 10^8) in parallel
- * 16-bit lanes, after W. Mula, "SSE: conversion integers to decimal
- * representation" (2011): four 4-digit groups x, each pre-scaled by 4 and
- * spread over four lanes, become x / 1000, x / 100, x / 10 and x by two
- * high-half multiplies (the second one a per-lane right shift), and digit
- * i is q[i] - 10 * q[i - 1]. x * 8389 >> 23, x * 5243 >> 19 and
- * x * 52429 >> 19 are x / 1000, x / 100 and x / 10 for every x < 10^4
- * (checked exhaustively; no 16-bit product of 4x overflows 32 bits). */
-static inline __attribute__((always_inline)) u128 ascii16(uint32_t hi, uint32_t lo)
+/* The 16 ASCII digits of d < 10^16 (the first in the lowest byte) and the
+ * number of them up to the last that is not '0', after W. Mula, "SSE:
+ * conversion integers to decimal representation" (2011): four 4-digit
+ * groups x, each pre-scaled by 4 and spread over four 16-bit lanes, become
+ * x / 1000, x / 100, x / 10 and x by two high-half multiplies (the second
+ * one a per-lane right shift), and digit i is q[i] - 10 * q[i - 1].
+ * x * 8389 >> 23, x * 5243 >> 19 and x * 52429 >> 19 are x / 1000, x / 100
+ * and x / 10 for every x < 10^4 (checked exhaustively; no 16-bit product
+ * of 4x overflows 32 bits). */
+static inline __attribute__((always_inline)) u128 ascii16(uint64_t d, int *significant)
 {
-    uint64_t a = hi / 10000, b = hi % 10000, c = lo / 10000, d = lo % 10000;
-    __m128i x = _mm_cvtsi64_si128((long long)((a | b << 16 | c << 32 | d << 48) << 2));
-    x = _mm_unpacklo_epi16(x, x);                  /* a a b b c c d d */
+    uint32_t hi = (uint32_t)(d / 100000000), lo = (uint32_t)(d % 100000000);
+    uint64_t a = hi / 10000, b = hi % 10000, c = lo / 10000, e = lo % 10000;
+    __m128i x = _mm_cvtsi64_si128((long long)((a | b << 16 | c << 32 | e << 48) << 2));
+    x = _mm_unpacklo_epi16(x, x);                  /* a a b b c c e e */
     __m128i ab = _mm_unpacklo_epi32(x, x);         /* a a a a b b b b */
-    __m128i cd = _mm_unpackhi_epi32(x, x);         /* c c c c d d d d */
+    __m128i ce = _mm_unpackhi_epi32(x, x);         /* c c c c e e e e */
     const __m128i div = _mm_setr_epi16(8389, 5243, (short)52429, (short)32768, 8389, 5243,
                                        (short)52429, (short)32768);
     const __m128i shift = _mm_setr_epi16(1 << 7, 1 << 11, 1 << 11, (short)(1 << 15), 1 << 7,
                                          1 << 11, 1 << 11, (short)(1 << 15));
     const __m128i ten = _mm_set1_epi16(10);
     ab = _mm_mulhi_epu16(_mm_mulhi_epu16(ab, div), shift);
-    cd = _mm_mulhi_epu16(_mm_mulhi_epu16(cd, div), shift);
+    ce = _mm_mulhi_epu16(_mm_mulhi_epu16(ce, div), shift);
     ab = _mm_sub_epi16(ab, _mm_mullo_epi16(_mm_slli_epi64(ab, 16), ten));
-    cd = _mm_sub_epi16(cd, _mm_mullo_epi16(_mm_slli_epi64(cd, 16), ten));
-    __m128i digits = _mm_add_epi8(_mm_packus_epi16(ab, cd), _mm_set1_epi8('0'));
-    u128 out;
-    memcpy(&out, &digits, sizeof out);
-    return out;
+    ce = _mm_sub_epi16(ce, _mm_mullo_epi16(_mm_slli_epi64(ce, 16), ten));
+    __m128i digits = _mm_packus_epi16(ab, ce);
+    unsigned nonzero = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(digits, _mm_setzero_si128())) ^ 0xFFFFu;
+    *significant = 32 - __builtin_clz(nonzero | 1);
+    digits = _mm_add_epi8(digits, _mm_set1_epi8('0'));
+    uint64_t w0 = (uint64_t)_mm_cvtsi128_si64(digits);
+    uint64_t w1 = (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(digits, digits));
+    return (u128)w1 << 64 | w0;
 }
 #else
-/* The eight ASCII digits of v < 10^8 as a little-endian word (the first
- * digit in the lowest byte), by division in parallel lanes: two 4-digit
+/* The eight digits of v < 10^8 as a little-endian word (the first digit in
+ * the lowest byte, values 0-9), by division in parallel lanes: two 4-digit
  * halves in 32-bit lanes, split into pairs (x * 10486 >> 20 is x / 100 for
  * x < 43699), then into digits (x * 103 >> 10 is x / 10 for x < 179); no
  * lane's product reaches the next lane. */
-static uint64_t ascii8(uint32_t v)
+static uint64_t digits8(uint32_t v)
 {
     uint64_t x = v / 10000 | (uint64_t)(v % 10000) << 32;
     uint64_t hundreds = ((x * 10486) >> 20) & 0x0000007F0000007Fu;
     x = ((x - hundreds * 100) << 16) | hundreds;
     uint64_t tens = ((x * 103) >> 10) & 0x000F000F000F000Fu;
-    x = ((x - tens * 10) << 8) | tens;
-    return x | 0x3030303030303030u;
+    return ((x - tens * 10) << 8) | tens;
 }
 
-static inline u128 ascii16(uint32_t hi, uint32_t lo) { return ascii8(hi) | (u128)ascii8(lo) << 64; }
-#endif
-
-/* The 17 digits of D in [10^16, 10^17): the first as a character, the
- * other 16 as a little-endian 128-bit string. Nothing goes through memory,
- * so the stores that follow never wait on loads of fresh digits. */
-static inline __attribute__((always_inline)) void digits17(uint64_t D, char *first, u128 *rest)
+/* The 16 ASCII digits of d < 10^16 and the number up to the last non-'0'. */
+static inline u128 ascii16(uint64_t d, int *significant)
 {
-    uint64_t hi = D / 100000000; /* 9 digits */
-    *first = (char)('0' + hi / 100000000);
-    *rest = ascii16((uint32_t)(hi % 100000000), (uint32_t)(D % 100000000));
+    uint64_t w0 = digits8((uint32_t)(d / 100000000)), w1 = digits8((uint32_t)(d % 100000000));
+    *significant = w1 ? 16 - __builtin_clzll(w1) / 8 : 8 - __builtin_clzll(w0 | 1) / 8;
+    return ((u128)w1 << 64 | w0) | (((u128)0x3030303030303030u << 64) | 0x3030303030303030u);
 }
+#endif
 
 static void store16(char *p, u128 v) { memcpy(p, &v, 16); }
 
-/* Writes d * 10^e (d > 0, at most 17 digits) at p as CPython's repr
- * lays out a float; returns one past the text. */
-static inline __attribute__((always_inline)) char *layout(char *p, uint64_t d, int e)
+/* Writes "e+XX", "e-XX" or "e+XXX" (|x| < 1000) at p, one 8-byte store
+ * built without branches (the exponents of random data would mispredict
+ * them); returns one past the text. */
+static inline __attribute__((always_inline)) char *exponent(char *p, int x)
 {
-    int nd = count_digits(d);
-    int k = e + nd; /* v = 0.d1d2...dn * 10^k */
-    /* Left-align to 17 digits; the trailing zeros (of d, or added) end up
-     * as '0' bytes at the top of `rest`, and count as such. */
-    char c0;
-    u128 rest;
-    digits17(d * pow10_u64[17 - nd], &c0, &rest);
-    u128 nz = rest ^ ASCII_ZEROS;
-    uint64_t nz_hi = (uint64_t)(nz >> 64), nz_lo = (uint64_t)nz;
-    int zeros = nz_hi ? __builtin_clzll(nz_hi) / 8
-                      : nz_lo ? 8 + __builtin_clzll(nz_lo) / 8 : 16;
-    int n = 17 - zeros; /* significant digits */
+    uint32_t neg = (uint32_t)x >> 31;
+    uint32_t a = (uint32_t)((x ^ -(int)neg) + (int)neg); /* |x| */
+    uint32_t hundreds = (a * 5243) >> 19;                 /* a / 100 for a < 1000 */
+    uint32_t rest = a - 100 * hundreds;
+    uint16_t pair;
+    memcpy(&pair, digit_pairs + 2 * rest, 2);
+    uint64_t three = (uint64_t)0 - (a >= 100);
+    uint64_t digits = ((('0' + hundreds) | (uint64_t)pair << 8) & three) | (pair & ~three);
+    uint64_t word = 'e' | (uint64_t)('+' + 2 * neg) << 8 | digits << 16;
+    memcpy(p, &word, 8);
+    return p + 4 + (three & 1);
+}
+
+/* Writes the decimal v at p as CPython's repr lays out a float; returns
+ * one past the text. */
+static inline __attribute__((always_inline)) char *layout(char *p, decimal v)
+{
+    int n16;
+    u128 s = ascii16(v.d16, &n16); /* and then v.last: 17 digits */
+    int n = n16 + ((17 - n16) & -(int)(v.last != '0')); /* significant digits, no branch */
+    int k = v.k;
 
     /* CPython's float_repr_style 'r': positional when -4 < k <= 16.
      * Writes are fixed-size; only p advances by the real length. */
@@ -231,14 +337,15 @@ static inline __attribute__((always_inline)) char *layout(char *p, uint64_t d, i
         if (k <= 0) { /* 0.000ddd */
             memcpy(p, "0.000000", 8);
             p += 2 - k;
-            p[0] = c0;
-            store16(p + 1, rest);
+            store16(p, s);
+            p[16] = (char)v.last;
             return p + n;
         }
-        p[0] = c0;
-        store16(p + 1, rest);
+        store16(p, s);
+        p[16] = (char)v.last;
         if (k < n) { /* ddd.ddd: the digits from k on move one right */
-            store16(p + k + 1, rest >> (8 * (k - 1)));
+            u128 tail = (k < 16 ? s >> (8 * k) : 0) | (u128)v.last << (8 * (16 - k));
+            store16(p + k + 1, tail);
             p[k] = '.';
             return p + n + 1;
         }
@@ -246,25 +353,12 @@ static inline __attribute__((always_inline)) char *layout(char *p, uint64_t d, i
         memcpy(p, ".0", 2);
         return p + 2;
     }
-    p[0] = c0; /* d.ddde+XX */
-    if (n > 1) {
-        p[1] = '.';
-        store16(p + 2, rest);
-        p += n + 1;
-    } else {
-        p += 1;
-    }
-    int x = k - 1;
-    *p++ = 'e';
-    *p++ = x < 0 ? '-' : '+';
-    if (x < 0)
-        x = -x;
-    if (x >= 100) {
-        *p++ = (char)('0' + x / 100);
-        x %= 100;
-    }
-    memcpy(p, digit_pairs + 2 * x, 2);
-    return p + 2;
+    store16(p + 1, s); /* d.ddde+XX */
+    p[17] = (char)v.last;
+    p[0] = (char)s;
+    p[1] = '.';
+    p += n + (n > 1);
+    return exponent(p, k - 1);
 }
 
 /* NaN or an infinity, as Python's json module writes them. */
@@ -296,10 +390,7 @@ char *numfmt_f64(double v, char buf[NUMFMT_F64_BUF])
         return p + 3;
     }
 
-    uint64_t d;
-    int e;
-    schubfach(m, be, &d, &e); /* the value is d * 10^e */
-    return layout(p, d, e);
+    return layout(p, decimal_f64(m, be));
 }
 
 char *numfmt_f32(float v, char buf[NUMFMT_F32_BUF])
@@ -317,8 +408,5 @@ char *numfmt_f32(float v, char buf[NUMFMT_F32_BUF])
         memcpy(p, "0.0", 3);
         return p + 3;
     }
-    uint64_t d;
-    int e;
-    schubfach_f32(m, be, &d, &e);
-    return layout(p, d, e);
+    return layout(p, decimal_f32(m, be));
 }

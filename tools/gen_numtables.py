@@ -10,10 +10,11 @@ numtables_pow5[q + 342], q in [-342, 308]  (Eisel-Lemire, numparse.c)
     "Number Parsing at a Gigabyte per Second", Software: Practice and
     Experience 51(8), 2021, section 5.
 
-numtables_pow10[k + 292], k in [-292, 324]  (Schubfach, numfmt.c)
+numtables_pow10[k + 293], k in [-293, 324]  (numfmt.c)
     g(k) = floor(10^k * 2^(127 - floor(log2(10^k)))) + 1, so that
     2^127 < g(k) <= 2^128 - 1: R. Giulietti, "The Schubfach way to render
-    doubles", 2020, section 9 (the table of g).
+    doubles", 2020, section 9 (the table of g). numfmt.c's fast path takes
+    g(-k - 1) where Schubfach takes g(-k), hence the one entry below -292.
 """
 import sys
 
@@ -73,7 +74,7 @@ def main():
     out.write('#include "numtables.h"\n\n')
     emit("numtables_pow5", [pow5_entry(q) for q in range(-342, 309)], -342, out)
     out.write("\n")
-    emit("numtables_pow10", [pow10_entry(k) for k in range(-292, 325)], -292, out)
+    emit("numtables_pow10", [pow10_entry(k) for k in range(-293, 325)], -293, out)
 
 
 main()

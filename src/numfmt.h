@@ -41,4 +41,10 @@ char *numfmt_f64(double v, char buf[NUMFMT_F64_BUF]);
  * numfmt_f64's. Does not allocate; thread-safe. */
 char *numfmt_f32(float v, char buf[NUMFMT_F32_BUF]);
 
+/* For tests: numfmt_f64 and numfmt_f32 with every choice of digits made by
+ * the exact Schubfach path, never the one-product fast path; the same text
+ * by construction, slower. */
+char *numfmt__exact_f64(double v, char buf[NUMFMT_F64_BUF]);
+char *numfmt__exact_f32(float v, char buf[NUMFMT_F32_BUF]);
+
 #endif

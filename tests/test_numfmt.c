@@ -1,5 +1,6 @@
 /* Tests of the number formatter (src/numfmt.c): the shared vectors, the
- * layout of special values, and random doubles against a reference. */
+ * layout of special values, random doubles against a reference, and the
+ * one-product fast path against the exact Schubfach path. */
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -90,6 +91,69 @@ void test_numfmt_vs_reference(void)
     }
 }
 
+/* Doubles of the kinds that come near the fast path's thresholds, and
+ * random ones: numfmt_f64 must write what numfmt__exact_f64 writes. */
+typedef struct {
+    uint64_t seed, count, failures, first_bad;
+} f64_sweep;
+
+static double fast_case(uint64_t *state, uint64_t i)
+{
+    static const double tens[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e15, 1e22, 1e-5, 1e-9};
+    uint64_t r = test_rand(state), s = test_rand(state);
+    double v;
+    switch (i % 6) {
+    case 0: return test_from_bits(r); /* any bits */
+    case 1: /* short decimals */
+        return (double)(r % 10000000) / tens[s % 12];
+    case 2: /* dyadic values with few bits: exact midpoints and ties */
+        return ldexp((double)(r % 100000), (int)(s % 120) - 60);
+    case 3: /* subnormals */
+        return test_from_bits(r & 0x000FFFFFFFFFFFFFu);
+    case 4: /* neighbours of short decimals, whose interval bounds are near them */
+        v = (double)(r % 100000) / tens[s % 12];
+        return s & 1 ? nextafter(v, 0) : nextafter(v, INFINITY);
+    default: /* powers of two and their neighbours, every exponent */
+        v = ldexp(1, (int)(r % 2098) - 1074);
+        return s % 3 == 0 ? v : s % 3 == 1 ? nextafter(v, 0) : nextafter(v, INFINITY);
+    }
+}
+
+static void *sweep_fast_f64(void *arg)
+{
+    f64_sweep *w = arg;
+    uint64_t state = w->seed;
+    char a[NUMFMT_F64_BUF], b[NUMFMT_F64_BUF];
+    for (uint64_t i = 0; i < w->count; i++) {
+        double v = fast_case(&state, i);
+        if (v != v || v - v != 0)
+            continue;
+        char *ea = numfmt_f64(v, a), *eb = numfmt__exact_f64(v, b);
+        if (ea - a != eb - b || memcmp(a, b, (size_t)(ea - a)) != 0) {
+            if (!w->failures++)
+                w->first_bad = test_to_bits(v);
+        }
+    }
+    return NULL;
+}
+
+/* 600,000 doubles (60,000 when instrumented; 200 million with
+ * LEAKYRELU_HARD=1), on two threads. */
+void test_numfmt_fast_vs_exact(void)
+{
+    uint64_t half = test_hard() ? 100000000 : test_instrumented() ? 30000 : 300000;
+    f64_sweep w[2] = {{0x9E3779B97F4A7C15u, half, 0, 0}, {0xD1B54A32D192ED03u, half, 0, 0}};
+    pthread_t th;
+    ASSERT_EQ(pthread_create(&th, NULL, sweep_fast_f64, &w[1]), 0);
+    sweep_fast_f64(&w[0]);
+    pthread_join(th, NULL);
+    for (int i = 0; i < 2; i++)
+        if (w[i].failures)
+            tap_fail(__FILE__, __LINE__, "%llu doubles differ from the exact path, first %016llx",
+                     (unsigned long long)w[i].failures, (unsigned long long)w[i].first_bad);
+    printf("#   %llu doubles written by both paths\n", (unsigned long long)(2 * half));
+}
+
 static void format_f32_into(float v, char *out)
 {
     char buf[NUMFMT_F32_BUF];
@@ -163,8 +227,9 @@ void test_numfmt_f32_vs_reference(void)
     }
 }
 
-/* Every finite float32 from `first` on, `step` apart: formatted, then
- * read back by strtof and by numparse_f32, exactly; returns the failures. */
+/* Every finite float32 from `first` on, `step` apart: formatted as the
+ * exact path formats it, then read back by strtof and by numparse_f32,
+ * exactly; returns the failures. */
 typedef struct {
     uint64_t first, step, count;
     uint64_t failures;
@@ -174,17 +239,18 @@ typedef struct {
 static void *sweep_f32(void *arg)
 {
     f32_sweep *w = arg;
-    char buf[NUMFMT_F32_BUF + 1];
+    char buf[NUMFMT_F32_BUF + 1], exact[NUMFMT_F32_BUF];
     for (uint64_t i = 0, u = w->first; i < w->count; i++, u += w->step) {
         uint32_t bits = (uint32_t)u;
         if ((bits & 0x7F800000u) == 0x7F800000u)
             continue;
         float v = f32_from(bits), back = 0;
-        char *end = numfmt_f32(v, buf);
+        char *end = numfmt_f32(v, buf), *exact_end = numfmt__exact_f32(v, exact);
         *end = '\0';
         const char *stop;
         float c = strtof(buf, NULL);
-        if (numparse_f32(buf, end, &back, &stop) != NUMPARSE_OK || stop != end ||
+        if (end - buf != exact_end - exact || memcmp(buf, exact, (size_t)(end - buf)) != 0 ||
+            numparse_f32(buf, end, &back, &stop) != NUMPARSE_OK || stop != end ||
             f32_bits(back) != bits || f32_bits(c) != bits) {
             if (!w->failures++)
                 w->first_bad = bits;
@@ -194,8 +260,8 @@ static void *sweep_f32(void *arg)
 }
 
 /* A random million float32 bit patterns (100,000 when instrumented; all
- * 2^32 with LEAKYRELU_HARD=1, on two threads, a few minutes) round-trip
- * through numfmt_f32. */
+ * 2^32 with LEAKYRELU_HARD=1, on two threads, a few minutes) are written
+ * as the exact path writes them and round-trip through numfmt_f32. */
 void test_numfmt_f32_round_trip(void)
 {
     f32_sweep w[2];

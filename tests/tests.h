@@ -9,6 +9,7 @@
     X(numfmt_layout)                                                           \
     X(numfmt_vectors)                                                          \
     X(numfmt_vs_reference)                                                     \
+    X(numfmt_fast_vs_exact)                                                    \
     X(numfmt_f32_layout)                                                       \
     X(numfmt_f32_vs_reference)                                                 \
     X(numfmt_f32_round_trip)                                                   \

@@ -121,6 +121,7 @@ $(TESTBIN): $(TEST_OBJ) $(OBJ)
 	$(call say,LINK,$@)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(LIBS) -lcurl
 
 BENCH_BIN := $(BUILD)/bench_codec $(BUILD)/bench_jansson_server $(BUILD)/bench_ok_server \
+             $(BUILD)/bench_echo_server \
              $(BUILD)/bench_one_request $(BUILD)/bench_binary $(BUILD)/bench_anchors
 
 # The codec beside std::to_chars, Dragonbox (fmt), fast_float, strtod and

@@ -1,4 +1,4 @@
-/* Shared main loop of the benchmark's baseline servers. */
+/* Shared main loop and body collection of the benchmark's baseline servers. */
 #define _DEFAULT_SOURCE
 #include "baseline.h"
 
@@ -36,4 +36,47 @@ int baseline_run(int argc, char **argv, const char *name, MHD_AccessHandlerCallb
     sigwait(&set, &sig);
     MHD_stop_daemon(d);
     return 0;
+}
+
+baseline_body *baseline_collect(void **req_cls, const char *upload, size_t *upload_size,
+                                enum MHD_Result *res)
+{
+    baseline_body *b = *req_cls;
+    *res = MHD_YES;
+    if (!b) {
+        *req_cls = b = calloc(1, sizeof *b);
+        if (!b)
+            *res = MHD_NO;
+        return NULL;
+    }
+    if (*upload_size == 0)
+        return b;
+    if (b->len + *upload_size > b->cap) {
+        size_t cap = b->cap ? b->cap : 65536;
+        while (cap < b->len + *upload_size)
+            cap *= 2;
+        char *grown = realloc(b->data, cap);
+        if (!grown) {
+            *res = MHD_NO;
+            return NULL;
+        }
+        b->data = grown;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, upload, *upload_size);
+    b->len += *upload_size;
+    *upload_size = 0;
+    return NULL;
+}
+
+void baseline_body_done(void *cls, struct MHD_Connection *c, void **req_cls,
+                        enum MHD_RequestTerminationCode why)
+{
+    (void)cls, (void)c, (void)why;
+    baseline_body *b = *req_cls;
+    if (b) {
+        free(b->data);
+        free(b);
+    }
+    *req_cls = NULL;
 }

@@ -10,11 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-typedef struct body {
-    char *data;
-    size_t len;
-} body;
-
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, char *text)
 {
     struct MHD_Response *r =
@@ -32,21 +27,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                                   const char *upload, size_t *upload_size, void **req_cls)
 {
     (void)cls, (void)url, (void)method, (void)version;
-    body *b = *req_cls;
-    if (!b) {
-        *req_cls = calloc(1, sizeof(body));
-        return *req_cls ? MHD_YES : MHD_NO;
-    }
-    if (*upload_size) {
-        char *d = realloc(b->data, b->len + *upload_size);
-        if (!d)
-            return MHD_NO;
-        memcpy(d + b->len, upload, *upload_size);
-        b->data = d;
-        b->len += *upload_size;
-        *upload_size = 0;
-        return MHD_YES;
-    }
+    enum MHD_Result res;
+    baseline_body *b = baseline_collect(req_cls, upload, upload_size, &res);
+    if (!b)
+        return res;
     const char *s = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "slope");
     double slope = s ? atof(s) : 0.01;
     json_error_t err;
@@ -68,18 +52,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     return reply(c, 200, text);
 }
 
-static void on_done(void *cls, struct MHD_Connection *c, void **req_cls,
-                    enum MHD_RequestTerminationCode toe)
-{
-    (void)cls, (void)c, (void)toe;
-    body *b = *req_cls;
-    if (b) {
-        free(b->data);
-        free(b);
-    }
-}
-
 int main(int argc, char **argv)
 {
-    return baseline_run(argc, argv, "jansson baseline", on_request, on_done);
+    return baseline_run(argc, argv, "jansson baseline", on_request, baseline_body_done);
 }

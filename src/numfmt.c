@@ -169,11 +169,11 @@ typedef struct decimal {
 static decimal from_shortest(uint64_t d, int e)
 {
     int nd = count_digits(d);
-    decimal r = {d * pow10_u64[16 - nd], '0', e + nd};
     if (nd == 17) {
-        r.d16 = d / 10;
-        r.last = '0' + (uint32_t)(d % 10);
+        decimal r = {d / 10, '0' + (uint32_t)(d % 10), e + 17};
+        return r;
     }
+    decimal r = {d * pow10_u64[16 - nd], '0', e + nd};
     return r;
 }
 

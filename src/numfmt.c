@@ -74,6 +74,15 @@ shortest(uint64_t c, int q, int lower_closer, uint64_t *d, int *e)
     *e = k + shorter;
 }
 
+/* x, hidden from the optimizer: selections made with masks stay masks
+ * (gcc otherwise turns some back into branches, or splits the code on
+ * them), as the inputs would mispredict such branches half the time. */
+static inline uint64_t opaque(uint64_t x)
+{
+    __asm__("" : "+r"(x));
+    return x;
+}
+
 /* The same decision from one 128-bit product, after V. Zverovich's Żmij
  * (2025; scaling by 10^(-k-1), which yields the shorter candidate
  * directly, is X. JunBo's idea there). With k as above, the value scaled
@@ -95,19 +104,10 @@ shortest(uint64_t c, int q, int lower_closer, uint64_t *d, int *e)
  * unless a compared quantity lies within FAST_BAND units of its threshold,
  * where the interval's bounds (inclusive for even c) and ties to even
  * would matter; then this returns 0 and the caller asks shortest(), which
- * is exact. That happens for about 2^-57 of random inputs, and for the
- * exact bounds and midpoints of some short ones. Checked against
- * shortest() on every float32 and on the float64 vectors, and by
- * tools/numfmt_ab.c (make test-hard). */
-/* x, hidden from the optimizer: selections made with masks stay masks
- * (gcc otherwise turns some back into branches, or splits the code on
- * them), as the inputs would mispredict such branches half the time. */
-static inline uint64_t opaque(uint64_t x)
-{
-    __asm__("" : "+r"(x));
-    return x;
-}
-
+ * is exact. That is rare for random bits, and happens for the exact
+ * bounds and midpoints of some short values. Checked against shortest()
+ * by tests/test_numfmt.c (all 2^32 float32 patterns and 200 million
+ * doubles near the thresholds with LEAKYRELU_HARD=1). */
 #define FAST_X 9     /* bits of the product below the 64 of the fraction */
 #define FAST_BAND 32 /* > 11 units, with room: the margin of every decision */
 
@@ -177,6 +177,13 @@ static decimal from_shortest(uint64_t d, int e)
     return r;
 }
 
+/* shortest_fast's answer for any value, as a decimal. */
+static decimal from_fast_any(const fast *r)
+{
+    uint64_t d = (r->n & ~r->longer) | ((10 * r->n + r->digit) & r->longer);
+    return from_shortest(d, r->k + (int)(~r->longer & 1));
+}
+
 /* shortest_fast's answer for a normal double, where n has 15 or 16
  * digits, without dividing or counting digits. */
 static inline __attribute__((always_inline)) decimal from_fast(const fast *r)
@@ -209,14 +216,9 @@ static inline __attribute__((always_inline)) decimal decimal_f64(uint64_t m, int
         shortest(c, q, m == 0 && be > 1, &d, &e); /* a power of two, or unsure */
         return from_shortest(d, e);
     }
-    c = m;
-    q = -1074;
-    if (!exact && shortest_fast(c, q, &r)) {
-        d = (r.n & ~r.longer) | ((10 * r.n + r.digit) & r.longer);
-        e = r.k + (int)(~r.longer & 1);
-    } else {
-        shortest(c, q, 0, &d, &e);
-    }
+    if (!exact && shortest_fast(m, -1074, &r)) /* subnormal */
+        return from_fast_any(&r);
+    shortest(m, -1074, 0, &d, &e);
     return from_shortest(d, e);
 }
 
@@ -237,12 +239,9 @@ static inline __attribute__((always_inline)) decimal decimal_f32(uint32_t m, int
         c = m;
         q = -149;
     }
-    if (__builtin_expect(!exact && (m != 0 || be <= 1) && shortest_fast(c, q, &r), 1)) {
-        d = (r.n & ~r.longer) | ((10 * r.n + r.digit) & r.longer);
-        e = r.k + (int)(~r.longer & 1);
-    } else {
-        shortest(c, q, m == 0 && be > 1, &d, &e);
-    }
+    if (__builtin_expect(!exact && (m != 0 || be <= 1) && shortest_fast(c, q, &r), 1))
+        return from_fast_any(&r);
+    shortest(c, q, m == 0 && be > 1, &d, &e);
     return from_shortest(d, e);
 }
 

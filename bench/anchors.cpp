@@ -4,9 +4,10 @@
 // numfmt__exact_f64; std::to_chars; Dragonbox, as fmt writes with it) and
 // a float32 (numfmt_f32 beside the same three), and
 // reading one (ours, numparse_f64; fast_float; strtod; simdjson On-Demand
-// over the same numbers as a JSON array), for three kinds of 1M numbers:
-// random finite doubles (any bits), short decimals (up to 7 digits) and
-// integers (below 10^9). Each time is the best of 7 passes, in ns per
+// over the same numbers as a JSON array), for four kinds of 1M numbers:
+// random finite doubles (any bits), replies (what /forward writes for the
+// request bench's bodies: 17 digits, magnitudes from 10^-8 to 10^5),
+// short decimals (up to 7 digits) and integers (below 10^9). Each time is the best of 7 passes, in ns per
 // number. All libraries are Debian's packages (libfmt-dev 9.1,
 // libfast-float-dev 3.9, libsimdjson-dev 3.0); C++17. Part of `make bench`.
 // Usage: build/bench_anchors [COUNT]
@@ -33,7 +34,7 @@ extern "C" {
 
 namespace {
 
-// The three kinds, from one seed.
+// The four kinds, from one seed.
 std::vector<double> numbers(const char *kind, size_t n)
 {
     std::mt19937_64 rng(42);
@@ -46,6 +47,11 @@ std::vector<double> numbers(const char *kind, size_t n)
             std::memcpy(&d, &bits, sizeof d);
             if (!std::isfinite(d))
                 continue;
+        } else if (std::strcmp(kind, "replies") == 0) {
+            /* what /forward writes for bench_codec's bodies: 17-digit
+             * values up to 2^18 either side, the negatives times 0.01 */
+            d = (double(rng() >> 11) / 9007199254740992.0 - 0.5) * double(1u << (rng() % 20));
+            d = d > 0 ? d : d * 0.01;
         } else if (std::strcmp(kind, "short") == 0) {
             static const double tens[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7};
             d = double(rng() % 10000000) / tens[rng() % 8] * (rng() & 1 ? -1 : 1);
@@ -103,7 +109,7 @@ int main(int argc, char **argv)
 {
     size_t n = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 1000000;
     std::printf("ns per number, best of 7 passes over %zu numbers of each kind:\n", n);
-    for (const char *kind : {"random", "short", "integers"}) {
+    for (const char *kind : {"random", "replies", "short", "integers"}) {
         std::vector<double> v = numbers(kind, n);
         auto to_chars = [](auto x, char *b) { return std::to_chars(b, b + 64, x).ptr; };
         auto dragonbox = [](auto x, char *b) { return fmt::format_to(b, FMT_COMPILE("{}"), x); };

@@ -421,7 +421,41 @@ static inline __attribute__((always_inline)) char *write_f32(float v, char *p, i
     return layout(p, decimal_f32(m, be, exact));
 }
 
-char *numfmt_f64(double v, char buf[NUMFMT_F64_BUF]) { return write_f64(v, buf, 0); }
+/* Everything but the common cases, out of line: its registers and code
+ * stay out of their way. */
+static __attribute__((noinline, cold)) char *write_f64_other(double v, char *p)
+{
+    return write_f64(v, p, 0);
+}
+
+char *numfmt_f64(double v, char buf[NUMFMT_F64_BUF])
+{
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    uint64_t m = bits & (((uint64_t)1 << 52) - 1);
+    unsigned be = (unsigned)(bits >> 52 & 0x7FF);
+    uint64_t c = m | (uint64_t)1 << 52;
+    int q = (int)be - 1075;
+    unsigned frac_bits = (unsigned)-q;
+    char *p = buf;
+    fast r;
+    decimal d;
+    /* The common cases: a normal double that is an integer below 2^53
+     * (its own shortest decimal; -52 <= q <= 0 and no set bit below
+     * 2^-q), or not a power of two (whose interval is lopsided) and the
+     * fast path is sure. */
+    if (__builtin_expect(be - 1 >= 0x7FE, 0))
+        return write_f64_other(v, buf);
+    if ((frac_bits <= 52) & ((unsigned)__builtin_ctzll(c) >= frac_bits))
+        d = from_shortest(c >> -q, 0);
+    else if (__builtin_expect(m != 0 && shortest_fast(c, q, &r), 1))
+        d = from_fast(&r);
+    else
+        return write_f64_other(v, buf);
+    *p = '-'; /* kept only for negatives: a random sign is no branch */
+    p += bits >> 63;
+    return layout(p, d);
+}
 
 char *numfmt_f32(float v, char buf[NUMFMT_F32_BUF]) { return write_f32(v, buf, 0); }
 

@@ -118,21 +118,29 @@ typedef struct fast {
     int k;          /* the answer is n * 10^(k+1), or (10 n + digit) * 10^k */
 } fast;
 
-static inline __attribute__((always_inline)) int shortest_fast(uint64_t c, int q, fast *r)
+/* With narrow set, for c < 2^24 (float32), the product takes g's top
+ * half alone: one multiplication, off by less than c * 2^9 < 2^33 units
+ * of the product, 2^24 of the fraction, and the margin is FAST_BAND_NARROW
+ * (about 2^-35 of random inputs fall in it). */
+#define FAST_BAND_NARROW ((uint64_t)1 << 28) /* > 10 x (2^24 + 3) */
+
+static inline __attribute__((always_inline)) int shortest_fast(uint64_t c, int q, int narrow,
+                                                               fast *r)
 {
     int k = floor_log10_pow2(q);
     int sh = q + floor_log2_pow10(-k - 1) + 1 + FAST_X; /* 6 <= sh <= 9 */
     const uint64_t *g = numtables_pow10[-k - 1 - NUMTABLES_POW10_MIN];
-    uint64_t cs = c << sh;
-    u128 lo = (u128)g[1] * cs;
-    u128 hi = (u128)g[0] * cs + (uint64_t)(lo >> 64); /* the product >> 64 */
+    uint64_t cs = c << sh, band = narrow ? FAST_BAND_NARROW : FAST_BAND;
+    u128 hi = (u128)g[0] * cs; /* the product >> 64 */
+    if (!narrow)
+        hi += (uint64_t)(((u128)g[1] * cs) >> 64);
     uint64_t n = (uint64_t)(hi >> (64 + FAST_X));
     uint64_t f = (uint64_t)(hi >> FAST_X);
     uint64_t h = g[0] >> (FAST_X + 1 - sh);
     u128 ten_f = (u128)f * 10 + ((uint64_t)1 << 63);
     uint64_t down = f < h, up = f + h < f; /* f + h >= 2^64 */
-    int unsure = (f - h + FAST_BAND <= 2 * FAST_BAND) | (f + h + FAST_BAND <= 2 * FAST_BAND) |
-                 ((uint64_t)ten_f + FAST_BAND <= 2 * FAST_BAND);
+    int unsure = (f - h + band <= 2 * band) | (f + h + band <= 2 * band) |
+                 ((uint64_t)ten_f + band <= 2 * band);
     r->n = n + up;
     r->digit = (uint64_t)(ten_f >> 64);
     r->longer = opaque((down | up) - 1); /* all ones or none */
@@ -211,12 +219,12 @@ static inline __attribute__((always_inline)) decimal decimal_f64(uint64_t m, int
         unsigned frac_bits = (unsigned)-q;
         if ((frac_bits <= 52) & ((unsigned)__builtin_ctzll(c) >= frac_bits))
             return from_shortest(c >> -q, 0);
-        if (__builtin_expect(!exact && m != 0 && shortest_fast(c, q, &r), 1))
+        if (__builtin_expect(!exact && m != 0 && shortest_fast(c, q, 0, &r), 1))
             return from_fast(&r);
         shortest(c, q, m == 0 && be > 1, &d, &e); /* a power of two, or unsure */
         return from_shortest(d, e);
     }
-    if (!exact && shortest_fast(m, -1074, &r)) /* subnormal */
+    if (!exact && shortest_fast(m, -1074, 0, &r)) /* subnormal */
         return from_fast_any(&r);
     shortest(m, -1074, 0, &d, &e);
     return from_shortest(d, e);
@@ -239,7 +247,7 @@ static inline __attribute__((always_inline)) decimal decimal_f32(uint32_t m, int
         c = m;
         q = -149;
     }
-    if (__builtin_expect(!exact && (m != 0 || be <= 1) && shortest_fast(c, q, &r), 1))
+    if (__builtin_expect(!exact && (m != 0 || be <= 1) && shortest_fast(c, q, 1, &r), 1))
         return from_fast_any(&r);
     shortest(c, q, m == 0 && be > 1, &d, &e);
     return from_shortest(d, e);
@@ -448,7 +456,7 @@ char *numfmt_f64(double v, char buf[NUMFMT_F64_BUF])
         return write_f64_other(v, buf);
     if ((frac_bits <= 52) & ((unsigned)__builtin_ctzll(c) >= frac_bits))
         d = from_shortest(c >> -q, 0);
-    else if (__builtin_expect(m != 0 && shortest_fast(c, q, &r), 1))
+    else if (__builtin_expect(m != 0 && shortest_fast(c, q, 0, &r), 1))
         d = from_fast(&r);
     else
         return write_f64_other(v, buf);
@@ -457,7 +465,47 @@ char *numfmt_f64(double v, char buf[NUMFMT_F64_BUF])
     return layout(p, d);
 }
 
-char *numfmt_f32(float v, char buf[NUMFMT_F32_BUF]) { return write_f32(v, buf, 0); }
+static __attribute__((noinline, cold)) char *write_f32_other(float v, char *p)
+{
+    return write_f32(v, p, 0);
+}
+
+/* shortest_fast's answer for a normal float32 (n from 838860 to 2^24),
+ * without counting digits: at 10^k it has 7 to 9 digits. */
+static inline __attribute__((always_inline)) decimal from_fast_f32(const fast *r)
+{
+    uint64_t d = (10 * r->n + (r->digit & r->longer)); /* n0 for the shorter */
+    int eight = d >= 10000000u, nine = d >= 100000000u;
+    uint64_t scale = nine ? 10000000u : eight ? 100000000u : 1000000000u;
+    decimal v = {d * scale, '0', r->k + 7 + eight + nine};
+    return v;
+}
+
+char *numfmt_f32(float v, char buf[NUMFMT_F32_BUF])
+{
+    uint32_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    uint32_t m = bits & ((1u << 23) - 1);
+    unsigned be = bits >> 23 & 0xFF;
+    uint64_t c = m | (uint32_t)1 << 23;
+    int q = (int)be - 150;
+    unsigned frac_bits = (unsigned)-q;
+    char *p = buf;
+    fast r;
+    decimal d;
+    /* The common cases, as numfmt_f64's. */
+    if (__builtin_expect(be - 1 >= 0xFE, 0))
+        return write_f32_other(v, buf);
+    if ((frac_bits <= 23) & ((unsigned)__builtin_ctzll(c) >= frac_bits))
+        d = from_shortest(c >> -q, 0);
+    else if (__builtin_expect(m != 0 && shortest_fast(c, q, 1, &r), 1))
+        d = from_fast_f32(&r);
+    else
+        return write_f32_other(v, buf);
+    *p = '-';
+    p += bits >> 31;
+    return layout(p, d);
+}
 
 char *numfmt__exact_f64(double v, char buf[NUMFMT_F64_BUF]) { return write_f64(v, buf, 1); }
 

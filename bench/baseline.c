@@ -38,13 +38,18 @@ int baseline_run(int argc, char **argv, const char *name, MHD_AccessHandlerCallb
     return 0;
 }
 
-baseline_body *baseline_collect(void **req_cls, const char *upload, size_t *upload_size,
-                                enum MHD_Result *res)
+baseline_body *baseline_collect(struct MHD_Connection *c, void **req_cls, const char *upload,
+                                size_t *upload_size, enum MHD_Result *res)
 {
     baseline_body *b = *req_cls;
     *res = MHD_YES;
     if (!b) {
+        /* Room for the declared length at once: no copies as it grows. */
+        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+        size_t want = cl ? strtoull(cl, NULL, 10) : 0;
         *req_cls = b = calloc(1, sizeof *b);
+        if (b && want > 0 && want <= ((size_t)1 << 32) && (b->data = malloc(want)) != NULL)
+            b->cap = want;
         if (!b)
             *res = MHD_NO;
         return NULL;

@@ -20,11 +20,12 @@ typedef struct baseline_body {
 } baseline_body;
 
 /* The access handler's first step: creates the body in *req_cls on the
- * first call and appends each piece of upload. Returns NULL and sets *res
+ * first call (with room for its Content-Length) and appends each piece
+ * of upload. Returns NULL and sets *res
  * to what the handler returns at once, until the body is complete; then
  * returns it (owned by *req_cls until baseline_body_done). */
-baseline_body *baseline_collect(void **req_cls, const char *upload, size_t *upload_size,
-                                enum MHD_Result *res);
+baseline_body *baseline_collect(struct MHD_Connection *c, void **req_cls, const char *upload,
+                                size_t *upload_size, enum MHD_Result *res);
 
 /* The completion callback that frees the body. */
 void baseline_body_done(void *cls, struct MHD_Connection *c, void **req_cls,

@@ -15,7 +15,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 {
     (void)cls, (void)url, (void)method, (void)version;
     enum MHD_Result res;
-    baseline_body *b = baseline_collect(req_cls, upload, upload_size, &res);
+    baseline_body *b = baseline_collect(c, req_cls, upload, upload_size, &res);
     if (!b)
         return res;
     /* The reply takes the buffer; baseline_body_done frees the rest. */

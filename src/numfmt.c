@@ -121,7 +121,7 @@ typedef struct fast {
 /* With narrow set, for c < 2^24 (float32), the product takes g's top
  * half alone: one multiplication, off by less than c * 2^9 < 2^33 units
  * of the product, 2^24 of the fraction, and the margin is FAST_BAND_NARROW
- * (about 2^-35 of random inputs fall in it). */
+ * (under 2^-33 of random inputs fall in it). */
 #define FAST_BAND_NARROW ((uint64_t)1 << 28) /* > 10 x (2^24 + 3) */
 
 static inline __attribute__((always_inline)) int shortest_fast(uint64_t c, int q, int narrow,
@@ -204,6 +204,15 @@ static inline __attribute__((always_inline)) decimal from_fast(const fast *r)
     return d;
 }
 
+/* Whether c * 2^q is an integer below 2^(1+precision), c holding
+ * precision+1 bits: its own shortest decimal. Then -precision <= q <= 0
+ * and no bit of c below 2^-q is set (one test, no chain of branches). */
+static inline int small_integer(uint64_t c, int q, unsigned precision)
+{
+    unsigned frac_bits = (unsigned)-q;
+    return (frac_bits <= precision) & ((unsigned)__builtin_ctzll(c) >= frac_bits);
+}
+
 /* The shortest decimal of the positive finite double with significand
  * field m and exponent field be (exact: without shortest_fast()). */
 static inline __attribute__((always_inline)) decimal decimal_f64(uint64_t m, int be, int exact)
@@ -214,10 +223,7 @@ static inline __attribute__((always_inline)) decimal decimal_f64(uint64_t m, int
     if (be != 0) {
         c = m | (uint64_t)1 << 52;
         q = be - 1075;
-        /* Integers below 2^53 are their own shortest decimal: -52 <= q <= 0
-         * and no set bit below 2^-q (one test, no chain of branches). */
-        unsigned frac_bits = (unsigned)-q;
-        if ((frac_bits <= 52) & ((unsigned)__builtin_ctzll(c) >= frac_bits))
+        if (small_integer(c, q, 52))
             return from_shortest(c >> -q, 0);
         if (__builtin_expect(!exact && m != 0 && shortest_fast(c, q, 0, &r), 1))
             return from_fast(&r);
@@ -240,8 +246,7 @@ static inline __attribute__((always_inline)) decimal decimal_f32(uint32_t m, int
     if (be != 0) {
         c = m | (uint32_t)1 << 23;
         q = be - 150;
-        unsigned frac_bits = (unsigned)-q; /* integers below 2^24, as above */
-        if ((frac_bits <= 23) & ((unsigned)__builtin_ctzll(c) >= frac_bits))
+        if (small_integer(c, q, 23))
             return from_shortest(c >> -q, 0);
     } else {
         c = m;
@@ -444,17 +449,15 @@ char *numfmt_f64(double v, char buf[NUMFMT_F64_BUF])
     unsigned be = (unsigned)(bits >> 52 & 0x7FF);
     uint64_t c = m | (uint64_t)1 << 52;
     int q = (int)be - 1075;
-    unsigned frac_bits = (unsigned)-q;
     char *p = buf;
     fast r;
     decimal d;
-    /* The common cases: a normal double that is an integer below 2^53
-     * (its own shortest decimal; -52 <= q <= 0 and no set bit below
-     * 2^-q), or not a power of two (whose interval is lopsided) and the
-     * fast path is sure. */
+    /* The common cases: a normal double that is an integer below 2^53,
+     * or not a power of two (whose interval is lopsided) and the fast
+     * path is sure. */
     if (__builtin_expect(be - 1 >= 0x7FE, 0))
         return write_f64_other(v, buf);
-    if ((frac_bits <= 52) & ((unsigned)__builtin_ctzll(c) >= frac_bits))
+    if (small_integer(c, q, 52))
         d = from_shortest(c >> -q, 0);
     else if (__builtin_expect(m != 0 && shortest_fast(c, q, 0, &r), 1))
         d = from_fast(&r);
@@ -489,14 +492,13 @@ char *numfmt_f32(float v, char buf[NUMFMT_F32_BUF])
     unsigned be = bits >> 23 & 0xFF;
     uint64_t c = m | (uint32_t)1 << 23;
     int q = (int)be - 150;
-    unsigned frac_bits = (unsigned)-q;
     char *p = buf;
     fast r;
     decimal d;
     /* The common cases, as numfmt_f64's. */
     if (__builtin_expect(be - 1 >= 0xFE, 0))
         return write_f32_other(v, buf);
-    if ((frac_bits <= 23) & ((unsigned)__builtin_ctzll(c) >= frac_bits))
+    if (small_integer(c, q, 23))
         d = from_shortest(c >> -q, 0);
     else if (__builtin_expect(m != 0 && shortest_fast(c, q, 1, &r), 1))
         d = from_fast_f32(&r);

@@ -1,7 +1,9 @@
 /* Test runner: runs every test of tests.h, or those whose names contain one
  * of the arguments, and prints TAP; then a last test, that the shared
  * server exited cleanly. Each test has a deadline (LEAKYRELU_TEST_TIMEOUT
- * seconds, 300 by default, ten times that under $LEAKYRELU_WRAPPER): past
+ * seconds; by default 300, 1800 with LEAKYRELU_HARD=1, whose sweeps of
+ * every float32 take minutes, and ten times that under
+ * $LEAKYRELU_WRAPPER): past
  * it, its servers are killed and the run ends. Exit status 1 when any test
  * failed. */
 #include <errno.h>
@@ -12,6 +14,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "helpers.h"
 #include "tap.h"
 #include "tests.h"
 
@@ -131,7 +134,7 @@ int main(int argc, char **argv)
         return 0;
     }
     const char *limit = getenv("LEAKYRELU_TEST_TIMEOUT"), *wrapper = getenv("LEAKYRELU_WRAPPER");
-    watch_seconds = limit && atol(limit) > 0 ? atol(limit) : 300;
+    watch_seconds = limit && atol(limit) > 0 ? atol(limit) : test_hard() ? 1800 : 300;
     if (!limit && wrapper && *wrapper)
         watch_seconds *= 10;
     pthread_t dog;

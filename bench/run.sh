@@ -2,7 +2,8 @@
 # `make bench`: codec and kernel tables (bench_codec), then end-to-end
 # throughput of POST /forward with 4, 1,000 and 1,000,000 elements on our
 # server and three baselines built from bench/ (the obvious jansson server,
-# a bare "ok" server and an echo of the body), all measured in this one run on this machine; then
+# a bare "ok" server and an echo of the body), all measured in this one run
+# on this machine; then
 # float32 and per-channel slopes beside float64 (bench/variants.sh) and
 # the access log's cost (bench/log.sh).
 # Usage: bench/run.sh BUILD_DIR [SECONDS_SMALL] [SECONDS_LARGE]
@@ -23,7 +24,8 @@ for n in "${sizes[@]}"; do "$build/bench_codec" --gen "$n" "$tmp/body$n.json"; d
 kb() { awk -v k="$2" '$1 == k":" {print $2}' "/proc/$1/status"; }
 
 declare -A rps mbps peak pidof portof base
-for server in ours jansson ok echo; do
+servers=(ours jansson ok echo)
+for server in "${servers[@]}"; do
     case $server in
         ours) start ours 2 "$build/leakyrelu-server" ;;
         jansson) start jansson 2 "$build/bench_jansson_server" ;;
@@ -50,19 +52,19 @@ run() {
 # client shares the two cores, so single runs vary by +-15%).
 for round in 1 2 3 4 5; do
     for n in 4 1000; do
-        for server in ours jansson ok echo; do run "$server" "$n" 32 "$secs_small"; done
+        for server in "${servers[@]}"; do run "$server" "$n" 32 "$secs_small"; done
     done
 done
 # Large requests: one connection; the peak RSS over the run, from a reset
 # just before it, less the RSS then (what the small requests left, such as
 # connection buffers, is not the large requests' doing).
-for server in ours jansson ok echo; do
+for server in "${servers[@]}"; do
     base[$server]=$(kb "${pidof[$server]}" VmRSS)
     echo 5 > "/proc/${pidof[$server]}/clear_refs" 2>/dev/null || true
     run "$server" 1000000 1 "$secs_large"
     peak[$server]=$(kb "${pidof[$server]}" VmHWM)
 done
-for server in ours jansson ok echo; do
+for server in "${servers[@]}"; do
     for n in "${sizes[@]}"; do
         bytes=$(stat -c %s "$tmp/body$n.json")
         mbps[$server,$n]=$(awk -v r="${rps[$server,$n]}" -v b="$bytes" 'BEGIN {printf "%.1f", r * b / 1e6}')
@@ -90,7 +92,7 @@ done
 echo
 bytes=$(stat -c %s "$tmp/body1000000.json")
 echo "peak extra RSS over a 1M-element run (body $(awk -v b="$bytes" 'BEGIN {printf "%.1f MB", b / 1e6}')):"
-for server in ours jansson ok echo; do printf "  %-10s %s\n" "$server" "${peak[$server]}"; done
+for server in "${servers[@]}"; do printf "  %-10s %s\n" "$server" "${peak[$server]}"; done
 
 # One large request at a time on our server, with 2 threads and with 1:
 # both servers run, and bench_one_request sends them turns of 4 requests

@@ -124,11 +124,10 @@ typedef struct fast {
  * (under 2^-33 of random inputs fall in it). */
 #define FAST_BAND_NARROW ((uint64_t)1 << 28) /* > 10 x (2^24 + 3) */
 
-static inline __attribute__((always_inline)) int shortest_fast(uint64_t c, int q, int narrow,
-                                                               fast *r)
+/* shortest_fast with k = floor_log10_pow2(q) and its shift sh given. */
+static inline __attribute__((always_inline)) int shortest_fast_at(uint64_t c, int k, int sh,
+                                                                  int narrow, fast *r)
 {
-    int k = floor_log10_pow2(q);
-    int sh = q + floor_log2_pow10(-k - 1) + 1 + FAST_X; /* 6 <= sh <= 9 */
     const uint64_t *g = numtables_pow10[-k - 1 - NUMTABLES_POW10_MIN];
     uint64_t cs = c << sh, band = narrow ? FAST_BAND_NARROW : FAST_BAND;
     u128 hi = (u128)g[0] * cs; /* the product >> 64 */
@@ -146,6 +145,14 @@ static inline __attribute__((always_inline)) int shortest_fast(uint64_t c, int q
     r->longer = opaque((down | up) - 1); /* all ones or none */
     r->k = k;
     return !unsure;
+}
+
+static inline __attribute__((always_inline)) int shortest_fast(uint64_t c, int q, int narrow,
+                                                               fast *r)
+{
+    int k = floor_log10_pow2(q);
+    int sh = q + floor_log2_pow10(-k - 1) + 1 + FAST_X; /* 6 <= sh <= 9 */
+    return shortest_fast_at(c, k, sh, narrow, r);
 }
 
 static const uint64_t pow10_u64[20] = {
@@ -500,8 +507,10 @@ char *numfmt_f32(float v, char buf[NUMFMT_F32_BUF])
         return write_f32_other(v, buf);
     if (small_integer(c, q, 23))
         d = from_shortest(c >> -q, 0);
-    else if (__builtin_expect(m != 0 && shortest_fast(c, q, 1, &r), 1))
-        d = from_fast_f32(&r);
+    else if (__builtin_expect(m != 0 && shortest_fast_at(c, (int16_t)(numtables_f32_scale[be] & 0xFFFF),
+                                                         (int)(numtables_f32_scale[be] >> 16), 1, &r),
+                              1))
+        d = from_fast_f32(&r); /* k and the shift from a table: two multiplies off the path */
     else
         return write_f32_other(v, buf);
     *p = '-';

@@ -10,6 +10,13 @@ numtables_pow5[q + 342], q in [-342, 308]  (Eisel-Lemire, numparse.c)
     "Number Parsing at a Gigabyte per Second", Software: Practice and
     Experience 51(8), 2021, section 5.
 
+numtables_f32_scale[be], be in [0, 255]  (numfmt.c, float32's fast path)
+    For the float32 with exponent field be (q = be - 150, or -149 when
+    be = 0): k = floor(log10(2^q)) in the low 16 bits (two's complement)
+    and sh = q + floor(log2(10^(-k-1))) + 1 + 9 above them: the decimal
+    exponent and the shift numfmt.c otherwise computes with two multiplies
+    on the path to the product.
+
 numtables_pow10[k + 293], k in [-293, 324]  (numfmt.c)
     g(k) = floor(10^k * 2^(127 - floor(log2(10^k)))) + 1, so that
     2^127 < g(k) <= 2^128 - 1: R. Giulietti, "The Schubfach way to render
@@ -53,6 +60,24 @@ def pow10_entry(k):
     return ((1 << (127 - fl)) // d) + 1
 
 
+def floor_log10_pow2(q):
+    # exact: 2^n (n > 0) is never a power of ten
+    return len(str(2 ** q)) - 1 if q >= 0 else -len(str(2 ** -q))
+
+
+def floor_log2_pow10(e):
+    # exact: 10^n (n > 0) is never a power of two
+    return (10 ** e).bit_length() - 1 if e >= 0 else -(10 ** -e).bit_length()
+
+
+def f32_scale_entry(be):
+    q = -149 if be == 0 else be - 150
+    k = floor_log10_pow2(q)
+    sh = q + floor_log2_pow10(-k - 1) + 1 + 9
+    assert 6 <= sh <= 9, (be, sh)
+    return (k & 0xFFFF) | sh << 16
+
+
 def emit(name, entries, first, out):
     # Two entries a line (the line's comment names the first's exponent),
     # so that the file stays one a reader can page through.
@@ -75,6 +100,11 @@ def main():
     emit("numtables_pow5", [pow5_entry(q) for q in range(-342, 309)], -342, out)
     out.write("\n")
     emit("numtables_pow10", [pow10_entry(k) for k in range(-293, 325)], -293, out)
+    out.write("\nconst uint32_t numtables_f32_scale[256] = {\n")
+    entries = [f32_scale_entry(be) for be in range(256)]
+    for i in range(0, 256, 8):
+        out.write("    %s\n" % " ".join("0x%08xu," % v for v in entries[i:i + 8]))
+    out.write("};\n")
 
 
 main()

@@ -275,41 +275,45 @@ static const char digit_pairs[201] =
 #endif
 
 #if defined(__SSE2__)
-/* The 16 ASCII digits of d < 10^16 (the first in the lowest byte) and the
- * number of them up to the last that is not '0', after W. Mula, "SSE:
- * conversion integers to decimal representation" (2011): four 4-digit
- * groups x, each pre-scaled by 4 and spread over four 16-bit lanes, become
- * x / 1000, x / 100, x / 10 and x by two high-half multiplies (the second
- * one a per-lane right shift), and digit i is q[i] - 10 * q[i - 1].
- * x * 8389 >> 23, x * 5243 >> 19 and x * 52429 >> 19 are x / 1000, x / 100
- * and x / 10 for every x < 10^4 (checked exhaustively; no 16-bit product
- * of 4x overflows 32 bits). */
-static inline __attribute__((always_inline)) u128 ascii16(uint64_t d, int *significant)
+typedef __m128i ascii; /* 16 ASCII digits, the first in the lowest byte */
+
+/* The 16 ASCII digits of d < 10^16 and the number of them up to the last
+ * that is not '0'. The halves d / 10^8 and d % 10^8 sit in two 64-bit
+ * lanes; each splits into x / 10^4 and x % 10^4 (32-bit lanes), each of
+ * those into x / 100 and x % 100 (16-bit lanes), and each pair into its
+ * tens and ones (bytes: 256 * pair - 2559 * tens = 256 * ones + tens),
+ * the radix steps of W. Mula, "SSE: conversion integers to decimal
+ * representation" (2011) in the order Zverovich's Żmij (2025) takes them.
+ * x * 0xD1B71759 >> 45 is x / 10^4 for x < 2^32, x * 5243 >> 19 is x / 100
+ * for x < 43699 and x * 6554 >> 16 is x / 10 for x < 16384. */
+static inline __attribute__((always_inline)) ascii ascii_halves(uint64_t hi, uint64_t lo,
+                                                                  int *significant)
 {
-    uint32_t hi = (uint32_t)(d / 100000000), lo = (uint32_t)(d % 100000000);
-    uint64_t a = hi / 10000, b = hi % 10000, c = lo / 10000, e = lo % 10000;
-    __m128i x = _mm_cvtsi64_si128((long long)((a | b << 16 | c << 32 | e << 48) << 2));
-    x = _mm_unpacklo_epi16(x, x);                  /* a a b b c c e e */
-    __m128i ab = _mm_unpacklo_epi32(x, x);         /* a a a a b b b b */
-    __m128i ce = _mm_unpackhi_epi32(x, x);         /* c c c c e e e e */
-    const __m128i div = _mm_setr_epi16(8389, 5243, (short)52429, (short)32768, 8389, 5243,
-                                       (short)52429, (short)32768);
-    const __m128i shift = _mm_setr_epi16(1 << 7, 1 << 11, 1 << 11, (short)(1 << 15), 1 << 7,
-                                         1 << 11, 1 << 11, (short)(1 << 15));
-    const __m128i ten = _mm_set1_epi16(10);
-    ab = _mm_mulhi_epu16(_mm_mulhi_epu16(ab, div), shift);
-    ce = _mm_mulhi_epu16(_mm_mulhi_epu16(ce, div), shift);
-    ab = _mm_sub_epi16(ab, _mm_mullo_epi16(_mm_slli_epi64(ab, 16), ten));
-    ce = _mm_sub_epi16(ce, _mm_mullo_epi16(_mm_slli_epi64(ce, 16), ten));
-    __m128i digits = _mm_packus_epi16(ab, ce);
+    __m128i x = _mm_set_epi64x((long long)lo, (long long)hi);
+    __m128i q = _mm_srli_epi64(_mm_mul_epu32(x, _mm_set1_epi32((int)0xD1B71759)), 45);
+    __m128i r = _mm_sub_epi32(x, _mm_mul_epu32(q, _mm_set1_epi32(10000)));
+    __m128i y = _mm_or_si128(q, _mm_slli_epi64(r, 32));
+    __m128i t = _mm_srli_epi16(_mm_mulhi_epu16(y, _mm_set1_epi32(5243)), 3);
+    __m128i u = _mm_sub_epi16(y, _mm_mullo_epi16(t, _mm_set1_epi32(100)));
+    __m128i z = _mm_or_si128(t, _mm_slli_epi32(u, 16));
+    __m128i tens = _mm_mulhi_epu16(z, _mm_set1_epi16(6554));
+    __m128i digits = _mm_sub_epi16(_mm_slli_epi16(z, 8), _mm_mullo_epi16(tens, _mm_set1_epi16(2559)));
     unsigned nonzero = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(digits, _mm_setzero_si128())) ^ 0xFFFFu;
     *significant = 32 - __builtin_clz(nonzero | 1);
-    digits = _mm_add_epi8(digits, _mm_set1_epi8('0'));
-    uint64_t w0 = (uint64_t)_mm_cvtsi128_si64(digits);
-    uint64_t w1 = (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(digits, digits));
-    return (u128)w1 << 64 | w0;
+    return _mm_add_epi8(digits, _mm_set1_epi8('0'));
 }
+
+static inline __attribute__((always_inline)) ascii ascii16(uint64_t d, int *significant)
+{
+    return ascii_halves(d / 100000000, d % 100000000, significant);
+}
+
+static inline void store16(char *p, ascii v) { _mm_storeu_si128((__m128i *)(void *)p, v); }
+
+static inline char first_digit(ascii v) { return (char)_mm_cvtsi128_si32(v); }
 #else
+typedef u128 ascii;
+
 /* The eight digits of v < 10^8 as a little-endian word (the first digit in
  * the lowest byte, values 0-9), by division in parallel lanes: two 4-digit
  * halves in 32-bit lanes, split into pairs (x * 10486 >> 20 is x / 100 for
@@ -325,15 +329,29 @@ static uint64_t digits8(uint32_t v)
 }
 
 /* The 16 ASCII digits of d < 10^16 and the number up to the last non-'0'. */
-static inline u128 ascii16(uint64_t d, int *significant)
+static inline ascii ascii16(uint64_t d, int *significant)
 {
     uint64_t w0 = digits8((uint32_t)(d / 100000000)), w1 = digits8((uint32_t)(d % 100000000));
     *significant = w1 ? 16 - __builtin_clzll(w1) / 8 : 8 - __builtin_clzll(w0 | 1) / 8;
     return ((u128)w1 << 64 | w0) | (((u128)0x3030303030303030u << 64) | 0x3030303030303030u);
 }
+
+static inline void store16(char *p, ascii v) { memcpy(p, &v, 16); }
+
+static inline char first_digit(ascii v) { return (char)v; }
 #endif
 
-static void store16(char *p, u128 v) { memcpy(p, &v, 16); }
+/* The 8 ASCII digits of d < 10^8, the digit ninth, then 7 '0's, and the
+ * number of digits up to the last that is not '0'. */
+static inline __attribute__((always_inline)) ascii ascii9(uint64_t d, uint64_t ninth,
+                                                          int *significant)
+{
+#if defined(__SSE2__)
+    return ascii_halves(d, ninth * 10000000, significant);
+#else
+    return ascii16(d * 100000000 + ninth * 10000000, significant);
+#endif
+}
 
 /* Writes "e+XX", "e-XX" or "e+XXX" (|x| < 1000) at p, one 8-byte store
  * built without branches (the exponents of random data would mispredict
@@ -353,14 +371,13 @@ static inline __attribute__((always_inline)) char *exponent(char *p, int x)
     return p + 4 + (three & 1);
 }
 
-/* Writes the decimal v at p as CPython's repr lays out a float; returns
- * one past the text. */
-static inline __attribute__((always_inline)) char *layout(char *p, decimal v)
+/* Writes 0.S * 10^k at p as CPython's repr lays out a float, S the 16
+ * digits s (n16 of them significant) and then the character last ('0'
+ * for none); returns one past the text. */
+static inline __attribute__((always_inline)) char *layout_digits(char *p, ascii s, int n16,
+                                                                 uint32_t last, int k)
 {
-    int n16;
-    u128 s = ascii16(v.d16, &n16); /* and then v.last: 17 digits */
-    int n = n16 + ((17 - n16) & (int)opaque((uint64_t)0 - (v.last != '0'))); /* significant digits */
-    int k = v.k;
+    int n = n16 + ((17 - n16) & (int)opaque((uint64_t)0 - (last != '0'))); /* significant digits */
 
     /* CPython's float_repr_style 'r': positional when -4 < k <= 16.
      * Writes are fixed-size; only p advances by the real length. */
@@ -369,14 +386,15 @@ static inline __attribute__((always_inline)) char *layout(char *p, decimal v)
             memcpy(p, "0.000000", 8);
             p += 2 - k;
             store16(p, s);
-            p[16] = (char)v.last;
+            p[16] = (char)last;
             return p + n;
         }
         store16(p, s);
-        p[16] = (char)v.last;
+        p[16] = (char)last;
         if (k < n) { /* ddd.ddd: the digits from k on move one right */
-            u128 tail = (k < 16 ? s >> (8 * k) : 0) | (u128)v.last << (8 * (16 - k));
-            store16(p + k + 1, tail);
+            char tail[16];
+            memcpy(tail, p + k, 16);
+            memcpy(p + k + 1, tail, 16);
             p[k] = '.';
             return p + n + 1;
         }
@@ -385,11 +403,19 @@ static inline __attribute__((always_inline)) char *layout(char *p, decimal v)
         return p + 2;
     }
     store16(p + 1, s); /* d.ddde+XX */
-    p[17] = (char)v.last;
-    p[0] = (char)s;
+    p[17] = (char)last;
+    p[0] = first_digit(s);
     p[1] = '.';
     p += n + (n > 1);
     return exponent(p, k - 1);
+}
+
+/* The decimal v at p, as layout_digits. */
+static inline __attribute__((always_inline)) char *layout(char *p, decimal v)
+{
+    int n16;
+    ascii s = ascii16(v.d16, &n16);
+    return layout_digits(p, s, n16, v.last, v.k);
 }
 
 /* NaN or an infinity, as Python's json module writes them. */
@@ -481,14 +507,18 @@ static __attribute__((noinline, cold)) char *write_f32_other(float v, char *p)
 }
 
 /* shortest_fast's answer for a normal float32 (n from 838860 to 2^24),
- * without counting digits: at 10^k it has 7 to 9 digits. */
-static inline __attribute__((always_inline)) decimal from_fast_f32(const fast *r)
+ * written at p without counting digits: the answer is D * 10^k, D = 10 n
+ * plus the longer's last digit (or 0), of 7 to 9 digits: 8 and a ninth
+ * for ascii9. */
+static inline __attribute__((always_inline)) char *layout_fast_f32(char *p, const fast *r)
 {
-    uint64_t d = (10 * r->n + (r->digit & r->longer)); /* n0 for the shorter */
-    int eight = d >= 10000000u, nine = d >= 100000000u;
-    uint64_t scale = nine ? 10000000u : eight ? 100000000u : 1000000000u;
-    decimal v = {d * scale, '0', r->k + 7 + eight + nine};
-    return v;
+    uint64_t dm = r->digit & r->longer, big = 10 * r->n + dm;
+    int seven = r->n >= 1000000u, eight = r->n >= 10000000u;
+    uint64_t nine = opaque((uint64_t)0 - (uint64_t)eight); /* D has 9 digits */
+    uint64_t d8 = (r->n & nine) | ((seven ? big : 10 * big) & ~nine);
+    int n9;
+    ascii s = ascii9(d8, dm & nine, &n9);
+    return layout_digits(p, s, n9, '0', r->k + 7 + seven + eight);
 }
 
 char *numfmt_f32(float v, char buf[NUMFMT_F32_BUF])
@@ -505,17 +535,21 @@ char *numfmt_f32(float v, char buf[NUMFMT_F32_BUF])
     /* The common cases, as numfmt_f64's. */
     if (__builtin_expect(be - 1 >= 0xFE, 0))
         return write_f32_other(v, buf);
-    if (small_integer(c, q, 23))
+    if (small_integer(c, q, 23)) {
         d = from_shortest(c >> -q, 0);
-    else if (__builtin_expect(m != 0 && shortest_fast_at(c, (int16_t)(numtables_f32_scale[be] & 0xFFFF),
-                                                         (int)(numtables_f32_scale[be] >> 16), 1, &r),
-                              1))
-        d = from_fast_f32(&r); /* k and the shift from a table: two multiplies off the path */
-    else
-        return write_f32_other(v, buf);
-    *p = '-';
-    p += bits >> 31;
-    return layout(p, d);
+        *p = '-';
+        p += bits >> 31;
+        return layout(p, d);
+    }
+    /* k and the shift from a table: two multiplies off the path */
+    if (__builtin_expect(m != 0 && shortest_fast_at(c, (int16_t)(numtables_f32_scale[be] & 0xFFFF),
+                                                    (int)(numtables_f32_scale[be] >> 16), 1, &r),
+                         1)) {
+        *p = '-';
+        p += bits >> 31;
+        return layout_fast_f32(p, &r);
+    }
+    return write_f32_other(v, buf);
 }
 
 char *numfmt__exact_f64(double v, char buf[NUMFMT_F64_BUF]) { return write_f64(v, buf, 1); }

@@ -265,11 +265,6 @@ static inline __attribute__((always_inline)) decimal decimal_f32(uint32_t m, int
     return from_shortest(d, e);
 }
 
-static const char digit_pairs[201] =
-    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
-    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
-    "8081828384858687888990919293949596979899";
-
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "numfmt.c builds digit strings in registers for little-endian targets"
 #endif
@@ -353,22 +348,36 @@ static inline __attribute__((always_inline)) ascii ascii9(uint64_t d, uint64_t n
 #endif
 }
 
-/* Writes "e+XX", "e-XX" or "e+XXX" (|x| < 1000) at p, one 8-byte store
- * built without branches (the exponents of random data would mispredict
- * them); returns one past the text. */
+/* The text CPython's repr writes for the exponent x ("e-05", "e+16",
+ * "e-324": at least two digits) in the low bytes of a word, little
+ * endian, and its length in the top byte; a constant expression. */
+#define EXP_ABS(x) ((x) < 0 ? -(x) : (x))
+#define EXP_WORD(x)                                                                        \
+    ((uint64_t)'e' | (uint64_t)((x) < 0 ? '-' : '+') << 8 |                               \
+     (EXP_ABS(x) >= 100 ? (uint64_t)('0' + EXP_ABS(x) / 100) << 16 |                        \
+                              (uint64_t)('0' + EXP_ABS(x) / 10 % 10) << 24 |               \
+                              (uint64_t)('0' + EXP_ABS(x) % 10) << 32 | (uint64_t)5 << 56 \
+                        : (uint64_t)('0' + EXP_ABS(x) / 10) << 16 |                        \
+                              (uint64_t)('0' + EXP_ABS(x) % 10) << 24 | (uint64_t)4 << 56))
+#define EXP_WORDS4(x) EXP_WORD(x), EXP_WORD(x + 1), EXP_WORD(x + 2), EXP_WORD(x + 3)
+#define EXP_WORDS16(x) EXP_WORDS4(x), EXP_WORDS4(x + 4), EXP_WORDS4(x + 8), EXP_WORDS4(x + 12)
+#define EXP_WORDS64(x) EXP_WORDS16(x), EXP_WORDS16(x + 16), EXP_WORDS16(x + 32), EXP_WORDS16(x + 48)
+
+/* EXP_WORD(x) at x + 324, for every exponent a double has (-324 to 308;
+ * the table runs on to 315). */
+static const uint64_t exp_words[640] = {
+    EXP_WORDS64(-324), EXP_WORDS64(-260), EXP_WORDS64(-196), EXP_WORDS64(-132),
+    EXP_WORDS64(-68),  EXP_WORDS64(-4),   EXP_WORDS64(60),   EXP_WORDS64(124),
+    EXP_WORDS64(188),  EXP_WORDS64(252),
+};
+
+/* Writes "e+XX", "e-XX" or "e+XXX" (-324 <= x <= 308) at p, one 8-byte
+ * store of the text from a table; returns one past the text. */
 static inline __attribute__((always_inline)) char *exponent(char *p, int x)
 {
-    uint32_t neg = (uint32_t)x >> 31;
-    uint32_t a = (uint32_t)((x ^ -(int)neg) + (int)neg); /* |x| */
-    uint32_t hundreds = (a * 5243) >> 19;                 /* a / 100 for a < 1000 */
-    uint32_t rest = a - 100 * hundreds;
-    uint16_t pair;
-    memcpy(&pair, digit_pairs + 2 * rest, 2);
-    uint64_t three = opaque((uint64_t)0 - (a >= 100));
-    uint64_t digits = ((('0' + hundreds) | (uint64_t)pair << 8) & three) | (pair & ~three);
-    uint64_t word = 'e' | (uint64_t)('+' + 2 * neg) << 8 | digits << 16;
+    uint64_t word = exp_words[x + 324];
     memcpy(p, &word, 8);
-    return p + 4 + (three & 1);
+    return p + (word >> 56);
 }
 
 /* Writes 0.S * 10^k at p as CPython's repr lays out a float, S the 16

@@ -292,7 +292,9 @@ static inline __attribute__((always_inline)) ascii ascii_halves(uint64_t hi, uin
     __m128i u = _mm_sub_epi16(y, _mm_mullo_epi16(t, _mm_set1_epi32(100)));
     __m128i z = _mm_or_si128(t, _mm_slli_epi32(u, 16));
     __m128i tens = _mm_mulhi_epu16(z, _mm_set1_epi16(6554));
-    __m128i digits = _mm_sub_epi16(_mm_slli_epi16(z, 8), _mm_mullo_epi16(tens, _mm_set1_epi16(2559)));
+    __m128i k2559 = _mm_set1_epi16(2559);
+    __asm__("" : "+x"(k2559)); /* one pmullw, not gcc's three shifts and adds */
+    __m128i digits = _mm_sub_epi16(_mm_slli_epi16(z, 8), _mm_mullo_epi16(tens, k2559));
     unsigned nonzero = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(digits, _mm_setzero_si128())) ^ 0xFFFFu;
     *significant = 32 - __builtin_clz(nonzero | 1);
     return _mm_add_epi8(digits, _mm_set1_epi8('0'));

@@ -269,6 +269,20 @@ static inline __attribute__((always_inline)) decimal decimal_f32(uint32_t m, int
 #error "numfmt.c builds digit strings in registers for little-endian targets"
 #endif
 
+/* The eight digits of v < 10^8 as a little-endian word (the first digit in
+ * the lowest byte, values 0-9), by division in parallel lanes: two 4-digit
+ * halves in 32-bit lanes, split into pairs (x * 10486 >> 20 is x / 100 for
+ * x < 43699), then into digits (x * 103 >> 10 is x / 10 for x < 179); no
+ * lane's product reaches the next lane. */
+static uint64_t digits8(uint32_t v)
+{
+    uint64_t x = v / 10000 | (uint64_t)(v % 10000) << 32;
+    uint64_t hundreds = ((x * 10486) >> 20) & 0x0000007F0000007Fu;
+    x = ((x - hundreds * 100) << 16) | hundreds;
+    uint64_t tens = ((x * 103) >> 10) & 0x000F000F000F000Fu;
+    return ((x - tens * 10) << 8) | tens;
+}
+
 #if defined(__SSE2__)
 typedef __m128i ascii; /* 16 ASCII digits, the first in the lowest byte */
 
@@ -311,20 +325,6 @@ static inline char first_digit(ascii v) { return (char)_mm_cvtsi128_si32(v); }
 #else
 typedef u128 ascii;
 
-/* The eight digits of v < 10^8 as a little-endian word (the first digit in
- * the lowest byte, values 0-9), by division in parallel lanes: two 4-digit
- * halves in 32-bit lanes, split into pairs (x * 10486 >> 20 is x / 100 for
- * x < 43699), then into digits (x * 103 >> 10 is x / 10 for x < 179); no
- * lane's product reaches the next lane. */
-static uint64_t digits8(uint32_t v)
-{
-    uint64_t x = v / 10000 | (uint64_t)(v % 10000) << 32;
-    uint64_t hundreds = ((x * 10486) >> 20) & 0x0000007F0000007Fu;
-    x = ((x - hundreds * 100) << 16) | hundreds;
-    uint64_t tens = ((x * 103) >> 10) & 0x000F000F000F000Fu;
-    return ((x - tens * 10) << 8) | tens;
-}
-
 /* The 16 ASCII digits of d < 10^16 and the number up to the last non-'0'. */
 static inline ascii ascii16(uint64_t d, int *significant)
 {
@@ -343,10 +343,13 @@ static inline char first_digit(ascii v) { return (char)v; }
 static inline __attribute__((always_inline)) ascii ascii9(uint64_t d, uint64_t ninth,
                                                           int *significant)
 {
+    uint64_t w = digits8((uint32_t)d); /* a scalar chain, shorter than ascii16's */
+    *significant = ninth ? 9 : 8 - __builtin_clzll(w) / 8;
+    uint64_t lo = w | 0x3030303030303030u, hi = 0x3030303030303030u | ninth;
 #if defined(__SSE2__)
-    return ascii_halves(d, ninth * 10000000, significant);
+    return _mm_set_epi64x((long long)hi, (long long)lo);
 #else
-    return ascii16(d * 100000000 + ninth * 10000000, significant);
+    return (u128)hi << 64 | lo;
 #endif
 }
 
@@ -485,6 +488,13 @@ static __attribute__((noinline, cold)) char *write_f64_other(double v, char *p)
     return write_f64(v, p, 0);
 }
 
+/* A power of two, or a value the fast path is unsure of: the exact path
+ * alone, out of line (not the fast path again). */
+static __attribute__((noinline, cold)) char *write_f64_exact(double v, char *p)
+{
+    return write_f64(v, p, 1);
+}
+
 char *numfmt_f64(double v, char buf[NUMFMT_F64_BUF])
 {
     uint64_t bits;
@@ -506,7 +516,7 @@ char *numfmt_f64(double v, char buf[NUMFMT_F64_BUF])
     else if (__builtin_expect(m != 0 && shortest_fast(c, q, 0, &r), 1))
         d = from_fast(&r);
     else
-        return write_f64_other(v, buf);
+        return write_f64_exact(v, buf);
     *p = '-'; /* kept only for negatives: a random sign is no branch */
     p += bits >> 63;
     return layout(p, d);
@@ -515,6 +525,11 @@ char *numfmt_f64(double v, char buf[NUMFMT_F64_BUF])
 static __attribute__((noinline, cold)) char *write_f32_other(float v, char *p)
 {
     return write_f32(v, p, 0);
+}
+
+static __attribute__((noinline, cold)) char *write_f32_exact(float v, char *p)
+{
+    return write_f32(v, p, 1);
 }
 
 /* shortest_fast's answer for a normal float32 (n from 838860 to 2^24),
@@ -560,7 +575,7 @@ char *numfmt_f32(float v, char buf[NUMFMT_F32_BUF])
         p += bits >> 31;
         return layout_fast_f32(p, &r);
     }
-    return write_f32_other(v, buf);
+    return write_f32_exact(v, buf); /* a power of two, or unsure */
 }
 
 char *numfmt__exact_f64(double v, char buf[NUMFMT_F64_BUF]) { return write_f64(v, buf, 1); }

@@ -354,6 +354,26 @@ void test_numparse_run(void)
             ASSERT_BITS_EQ(got, strtod(buf, NULL));
         }
     }
+    /* Exponents of 1 to 7 digits (leading zeros too) and every sign, at
+     * the end of the input and followed by more numbers (where one load
+     * reads up to four of their digits), against strtod. */
+    static const char *const exps[] = {"5", "05", "123", "0307", "-0307", "+0012", "00001",
+                                       "-000300", "1234567", "-9", "+22", "-0324"};
+    for (size_t i = 0; i < sizeof exps / sizeof exps[0]; i++) {
+        for (int tail = 0; tail < 2; tail++) {
+            snprintf(buf, sizeof buf, "1.5e%s%s", exps[i], tail ? ", 12345678" : "");
+            size_t len = strlen(buf);
+            numparse_status st = numparse_f64_run(buf, buf + len, out, 8, &n, &stop);
+            double want = strtod(buf, NULL);
+            if (want > 1e308) { /* 1.5e1234567 */
+                ASSERT_EQ(st, NUMPARSE_RANGE);
+                continue;
+            }
+            ASSERT_EQ(st, NUMPARSE_OK);
+            ASSERT_EQ(n, (size_t)(1 + tail));
+            ASSERT_BITS_EQ(out[0], want);
+        }
+    }
 }
 
 /* numparse_count_commas against a byte loop: every start alignment and

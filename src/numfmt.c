@@ -106,8 +106,9 @@ static inline uint64_t opaque(uint64_t x)
  * would matter; then this returns 0 and the caller asks shortest(), which
  * is exact. That is rare for random bits, and happens for the exact
  * bounds and midpoints of some short values. Checked against shortest()
- * by tests/test_numfmt.c (all 2^32 float32 patterns and 200 million
- * doubles near the thresholds with LEAKYRELU_HARD=1). */
+ * by tests/test_numfmt.c (200 million doubles near the thresholds with
+ * LEAKYRELU_HARD=1). float32 has its own version below, exact without a
+ * margin. */
 #define FAST_X 9     /* bits of the product below the 64 of the fraction */
 #define FAST_BAND 32 /* > 11 units, with room: the margin of every decision */
 
@@ -118,28 +119,22 @@ typedef struct fast {
     int k;          /* the answer is n * 10^(k+1), or (10 n + digit) * 10^k */
 } fast;
 
-/* With narrow set, for c < 2^24 (float32), the product takes g's top
- * half alone: one multiplication, off by less than c * 2^9 < 2^33 units
- * of the product, 2^24 of the fraction, and the margin is FAST_BAND_NARROW
- * (under 2^-33 of random inputs fall in it). */
-#define FAST_BAND_NARROW ((uint64_t)1 << 28) /* > 10 x (2^24 + 3) */
-
-/* shortest_fast with k = floor_log10_pow2(q) and its shift sh given. */
-static inline __attribute__((always_inline)) int shortest_fast_at(uint64_t c, int k, int sh,
-                                                                  int narrow, fast *r)
+/* The decision for the double c * 2^q (c < 2^54); 0 when unsure. */
+static inline __attribute__((always_inline)) int shortest_fast(uint64_t c, int q, fast *r)
 {
+    int k = floor_log10_pow2(q);
+    int sh = q + floor_log2_pow10(-k - 1) + 1 + FAST_X; /* 6 <= sh <= 9 */
     const uint64_t *g = numtables_pow10[-k - 1 - NUMTABLES_POW10_MIN];
-    uint64_t cs = c << sh, band = narrow ? FAST_BAND_NARROW : FAST_BAND;
+    uint64_t cs = c << sh;
     u128 hi = (u128)g[0] * cs; /* the product >> 64 */
-    if (!narrow)
-        hi += (uint64_t)(((u128)g[1] * cs) >> 64);
+    hi += (uint64_t)(((u128)g[1] * cs) >> 64);
     uint64_t n = (uint64_t)(hi >> (64 + FAST_X));
     uint64_t f = (uint64_t)(hi >> FAST_X);
     uint64_t h = g[0] >> (FAST_X + 1 - sh);
     u128 ten_f = (u128)f * 10 + ((uint64_t)1 << 63);
     uint64_t down = f < h, up = f + h < f; /* f + h >= 2^64 */
-    int unsure = (f - h + band <= 2 * band) | (f + h + band <= 2 * band) |
-                 ((uint64_t)ten_f + band <= 2 * band);
+    int unsure = (f - h + FAST_BAND <= 2 * FAST_BAND) | (f + h + FAST_BAND <= 2 * FAST_BAND) |
+                 ((uint64_t)ten_f + FAST_BAND <= 2 * FAST_BAND);
     r->n = n + up;
     r->digit = (uint64_t)(ten_f >> 64);
     r->longer = opaque((down | up) - 1); /* all ones or none */
@@ -147,12 +142,34 @@ static inline __attribute__((always_inline)) int shortest_fast_at(uint64_t c, in
     return !unsure;
 }
 
-static inline __attribute__((always_inline)) int shortest_fast(uint64_t c, int q, int narrow,
-                                                               fast *r)
+/* float32's decision in 64-bit arithmetic, with no margin and no
+ * fallback: c * 2^q scaled by 10^(-k-1) as a fixed-point number with 34
+ * fraction bits, from g(-k-1)'s top half plus one (a bound from above),
+ * and the half-interval from the same top half, plus one when c is even
+ * (its interval is closed). The same steps as Żmij's float32 path (V.
+ * Zverovich, 2025); our own code, exact by exhaustion rather than by
+ * proof: tests/test_numfmt.c compares it with shortest() on every float32
+ * pattern (LEAKYRELU_HARD=1). k is floor_log10_pow2(q) and sh
+ * shortest_fast's shift (6 to 9) for the exponent field be, both from
+ * numtables_f32_scale[be]. */
+#define F32_FRAC 34
+
+static inline __attribute__((always_inline)) void shortest_f32(uint64_t c, unsigned be, fast *r)
 {
-    int k = floor_log10_pow2(q);
-    int sh = q + floor_log2_pow10(-k - 1) + 1 + FAST_X; /* 6 <= sh <= 9 */
-    return shortest_fast_at(c, k, sh, narrow, r);
+    int k = (int16_t)(numtables_f32_scale[be] & 0xFFFF), sh = (int)(numtables_f32_scale[be] >> 16);
+    uint64_t g = numtables_pow10[-k - 1 - NUMTABLES_POW10_MIN][0];
+    int s = sh + F32_FRAC - FAST_X; /* 31 to 34: c << s < 2^58 */
+    uint64_t x = (uint64_t)(((u128)(g + 1) * (c << s)) >> 64);
+    uint64_t n = x >> F32_FRAC, f = x & (((uint64_t)1 << F32_FRAC) - 1);
+    uint64_t h = (g >> (65 - s)) + (~c & 1);
+    uint64_t up = (f + h) >> F32_FRAC, down = h > f;
+    /* the longer's last digit: 10 f rounded to nearest, and 2.5 to even */
+    uint64_t digit = (f * 10 + ((uint64_t)1 << (F32_FRAC - 1))) >> F32_FRAC;
+    digit -= f == (uint64_t)1 << (F32_FRAC - 2);
+    r->n = n + up;
+    r->digit = digit;
+    r->longer = opaque((down | up) - 1);
+    r->k = k;
 }
 
 static const uint64_t pow10_u64[20] = {
@@ -232,12 +249,12 @@ static inline __attribute__((always_inline)) decimal decimal_f64(uint64_t m, int
         q = be - 1075;
         if (small_integer(c, q, 52))
             return from_shortest(c >> -q, 0);
-        if (__builtin_expect(!exact && m != 0 && shortest_fast(c, q, 0, &r), 1))
+        if (__builtin_expect(!exact && m != 0 && shortest_fast(c, q, &r), 1))
             return from_fast(&r);
         shortest(c, q, m == 0 && be > 1, &d, &e); /* a power of two, or unsure */
         return from_shortest(d, e);
     }
-    if (!exact && shortest_fast(m, -1074, 0, &r)) /* subnormal */
+    if (!exact && shortest_fast(m, -1074, &r)) /* subnormal */
         return from_fast_any(&r);
     shortest(m, -1074, 0, &d, &e);
     return from_shortest(d, e);
@@ -259,8 +276,10 @@ static inline __attribute__((always_inline)) decimal decimal_f32(uint32_t m, int
         c = m;
         q = -149;
     }
-    if (__builtin_expect(!exact && (m != 0 || be <= 1) && shortest_fast(c, q, 1, &r), 1))
+    if (!exact && (m != 0 || be <= 1)) { /* not a power of two with a lopsided interval */
+        shortest_f32(c, (unsigned)be, &r);
         return from_fast_any(&r);
+    }
     shortest(c, q, m == 0 && be > 1, &d, &e);
     return from_shortest(d, e);
 }
@@ -513,7 +532,7 @@ char *numfmt_f64(double v, char buf[NUMFMT_F64_BUF])
         return write_f64_other(v, buf);
     if (small_integer(c, q, 52))
         d = from_shortest(c >> -q, 0);
-    else if (__builtin_expect(m != 0 && shortest_fast(c, q, 0, &r), 1))
+    else if (__builtin_expect(m != 0 && shortest_fast(c, q, &r), 1))
         d = from_fast(&r);
     else
         return write_f64_exact(v, buf);
@@ -567,15 +586,13 @@ char *numfmt_f32(float v, char buf[NUMFMT_F32_BUF])
         p += bits >> 31;
         return layout(p, d);
     }
-    /* k and the shift from a table: two multiplies off the path */
-    if (__builtin_expect(m != 0 && shortest_fast_at(c, (int16_t)(numtables_f32_scale[be] & 0xFFFF),
-                                                    (int)(numtables_f32_scale[be] >> 16), 1, &r),
-                         1)) {
+    if (__builtin_expect(m != 0, 1)) { /* k and the shift from a table */
+        shortest_f32(c, be, &r);
         *p = '-';
         p += bits >> 31;
         return layout_fast_f32(p, &r);
     }
-    return write_f32_exact(v, buf); /* a power of two, or unsure */
+    return write_f32_exact(v, buf); /* a power of two */
 }
 
 char *numfmt__exact_f64(double v, char buf[NUMFMT_F64_BUF]) { return write_f64(v, buf, 1); }
